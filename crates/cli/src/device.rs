@@ -1,0 +1,46 @@
+//! Runtime device choice. `auto` takes wgpu only when a real GPU adapter (discrete, integrated
+//! or virtual) exists, never a software rasteriser such as lavapipe; otherwise ndarray.
+
+use burn::prelude::*;
+use burn::tensor::DeviceKind;
+use clap::ValueEnum;
+
+/// The `--device` flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DeviceChoice {
+    /// wgpu on a real GPU if one exists, else ndarray.
+    Auto,
+    /// CPU (burn-ndarray).
+    Ndarray,
+    /// wgpu (Vulkan, Metal, DX12); on a machine without GPU it runs on a software adapter.
+    Wgpu,
+}
+
+/// True when wgpu reports a hardware (non-CPU) adapter.
+fn real_gpu_present() -> bool {
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
+    futures_lite::future::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
+        .iter()
+        .map(wgpu::Adapter::get_info)
+        .any(|info| {
+            matches!(
+                info.device_type,
+                wgpu::DeviceType::DiscreteGpu
+                    | wgpu::DeviceType::IntegratedGpu
+                    | wgpu::DeviceType::VirtualGpu
+            )
+        })
+}
+
+/// Builds the device and names it for logs.
+#[allow(deprecated)] // burn 0.22 deprecates ndarray in favour of flex; we keep it as the CPU path.
+pub fn select(choice: DeviceChoice) -> (Device, &'static str) {
+    match choice {
+        DeviceChoice::Ndarray => (Device::ndarray(), "ndarray"),
+        DeviceChoice::Wgpu => (Device::wgpu(DeviceKind::DefaultDevice), "wgpu"),
+        DeviceChoice::Auto if real_gpu_present() => {
+            (Device::wgpu(DeviceKind::DefaultDevice), "wgpu")
+        }
+        DeviceChoice::Auto => (Device::ndarray(), "ndarray"),
+    }
+}

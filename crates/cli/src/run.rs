@@ -1,0 +1,216 @@
+//! The subcommands.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use burn::prelude::*;
+use indicatif::{ProgressBar, ProgressStyle};
+use neuromod_datasets::{generate::MarkovPatterns, DatasetKind, DatasetSpec, SequenceSet};
+use neuromod_train::{evaluate, Checkpoint, Event, TrainConfig};
+use neuromod_vrnn::{Likelihood, VrnnConfig};
+
+use crate::{device, DatasetArg, EvalArgs, LikelihoodArg, SampleArgs, TrainArgs};
+
+/// Builds the run config from `--config` and the flags (flags win).
+fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
+    let mut config = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("{}: cannot read config", path.display()))?;
+            serde_json::from_str::<TrainConfig>(&text)
+                .with_context(|| format!("{}: not a training config", path.display()))?
+        }
+        None => {
+            let kind = match args.dataset {
+                Some(DatasetArg::Jsb) => DatasetKind::Jsb,
+                Some(DatasetArg::Npy) => DatasetKind::Npy,
+                Some(DatasetArg::Csv) => DatasetKind::Csv,
+                Some(DatasetArg::Markov) => DatasetKind::Markov,
+                None => bail!("--dataset is required without --config (jsb, npy, csv or markov)"),
+            };
+            let data = match kind {
+                DatasetKind::Markov => DatasetSpec::markov(MarkovPatterns::default()),
+                _ => {
+                    let Some(path) = &args.data else {
+                        bail!("--data PATH is required for --dataset {kind:?}");
+                    };
+                    DatasetSpec::file(kind, path)
+                }
+            };
+            let likelihood = match kind {
+                DatasetKind::Npy | DatasetKind::Csv => Likelihood::Gaussian,
+                _ => Likelihood::Bernoulli,
+            };
+            // x_dim is filled in from the data below.
+            TrainConfig::new(VrnnConfig::new(0).with_likelihood(likelihood), data)
+        }
+    };
+    if let (Some(path), true) = (&args.data, args.config.is_some()) {
+        config.data.path = Some(path.clone());
+    }
+    let m = &mut config.model;
+    macro_rules! set {
+        ($flag:expr, $field:expr) => {
+            if let Some(v) = $flag {
+                $field = v;
+            }
+        };
+    }
+    set!(args.h_dim, m.h_dim);
+    set!(args.z_dim, m.z_dim);
+    set!(args.hidden, m.hidden);
+    if let Some(l) = args.likelihood {
+        m.likelihood = match l {
+            LikelihoodArg::Bernoulli => Likelihood::Bernoulli,
+            LikelihoodArg::Gaussian => Likelihood::Gaussian,
+        };
+    }
+    set!(args.epochs, config.epochs);
+    set!(args.seed, config.seed);
+    set!(args.batch_size, config.batch_size);
+    set!(args.lr, config.lr);
+    set!(args.kl_anneal_epochs, config.kl_anneal_epochs);
+    set!(args.kl_start, config.kl_start);
+    if args.patience.is_some() {
+        config.patience = args.patience;
+    }
+    if args.grad_clip.is_some() {
+        config.grad_clip = args.grad_clip;
+    }
+    Ok(config)
+}
+
+pub fn train(args: TrainArgs) -> Result<()> {
+    let mut config = train_config(&args)?;
+    let splits = config.data.load()?;
+    if args.config.is_none() {
+        config.model.x_dim = splits.train.dim;
+    }
+    config.check()?;
+    let (device, name) = device::select(args.device);
+    eprintln!(
+        "training on {name}: {} train / {} valid sequences, x_dim {}, {} epochs -> {}",
+        splits.train.len(),
+        splits.valid.len(),
+        config.model.x_dim,
+        config.epochs,
+        args.out.display()
+    );
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    let mut on_event = |event: Event| match event {
+        Event::Batch {
+            epoch,
+            batch,
+            batches,
+            loss,
+            steps_per_sec,
+        } => {
+            bar.set_length(batches as u64);
+            bar.set_prefix(epoch.to_string());
+            bar.set_position(batch as u64);
+            bar.set_message(format!("loss {loss:.3}  {steps_per_sec:.0} steps/s"));
+        }
+        Event::Epoch { row, improved } => bar.println(format!(
+            "epoch {:>3}  train {:.3}  valid {:.3} (KL {:.3})  beta {:.2}  {:.0}s{}",
+            row.epoch,
+            row.train_bound,
+            row.valid_bound,
+            row.valid_kl,
+            row.beta,
+            row.seconds,
+            if improved { "  *saved" } else { "" }
+        )),
+    };
+    let rows = neuromod_train::train(&config, &splits, &args.out, &device, &mut on_event)?;
+    bar.finish_and_clear();
+    let best = rows
+        .iter()
+        .map(|r| r.valid_bound)
+        .fold(f64::INFINITY, f64::min);
+    eprintln!(
+        "done: best valid bound {best:.3} nats/step; checkpoint {}",
+        args.out.display()
+    );
+    Ok(())
+}
+
+pub fn eval(args: EvalArgs) -> Result<()> {
+    let mut checkpoint = Checkpoint::open(&args.checkpoint)?;
+    if let Some(path) = args.data {
+        checkpoint.config.data.path = Some(path);
+    }
+    let (device, _) = device::select(args.device);
+    let model = checkpoint.load_model(&device)?;
+    let splits = checkpoint.config.data.load()?;
+    let data_path = checkpoint.config.data.path.clone().unwrap_or_default();
+    splits.expect_dim(checkpoint.config.model.x_dim, &data_path)?;
+    let set = splits.get(&args.split).context("unknown split")?;
+    device.seed(args.seed);
+    let bound = evaluate(&model, set, args.batch_size, &device);
+    if args.json {
+        let mut value = serde_json::to_value(bound)?;
+        value["split"] = args.split.clone().into();
+        println!("{value}");
+    } else {
+        println!(
+            "{}: {:.4} nats per step (KL {:.4} + reconstruction {:.4}) over {} steps in {} sequences",
+            args.split,
+            bound.nll_per_step,
+            bound.kl_per_step,
+            bound.rec_per_step,
+            bound.steps,
+            bound.sequences
+        );
+    }
+    Ok(())
+}
+
+pub fn sample(args: SampleArgs) -> Result<()> {
+    if args.steps == 0 || args.num == 0 {
+        bail!("--steps and --num must be at least 1");
+    }
+    let ext = args.out.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if !matches!(ext, "csv" | "npy") {
+        bail!(
+            "{}: output must end in .csv or .npy",
+            args.out.display()
+        );
+    }
+    let checkpoint = Checkpoint::open(&args.checkpoint)?;
+    let (device, _) = device::select(args.device);
+    let model = checkpoint.load_model(&device)?;
+    device.seed(args.seed);
+    let x = model.generate(args.num, args.steps, None, &device);
+    let dim = checkpoint.config.model.x_dim;
+    let values = x
+        .into_data()
+        .to_vec::<f32>()
+        .map_err(|e| anyhow::anyhow!("reading samples: {e:?}"))?;
+    let set = SequenceSet {
+        dim,
+        sequences: values
+            .chunks(args.steps * dim)
+            .map(<[f32]>::to_vec)
+            .collect(),
+    };
+    write_set(&set, &args.out, ext)?;
+    eprintln!(
+        "wrote {} sequences of {} steps to {}",
+        args.num,
+        args.steps,
+        args.out.display()
+    );
+    Ok(())
+}
+
+fn write_set(set: &SequenceSet, path: &Path, ext: &str) -> Result<()> {
+    match ext {
+        "csv" => neuromod_datasets::csv::save(set, path)?,
+        _ => neuromod_datasets::npy::save(set, path)?,
+    }
+    Ok(())
+}

@@ -1,0 +1,104 @@
+//! Training configuration (saved as `config.json` in every checkpoint).
+
+use neuromod_datasets::DatasetSpec;
+use neuromod_vrnn::VrnnConfig;
+use serde::{Deserialize, Serialize};
+
+use crate::TrainError;
+
+fn default_epochs() -> usize {
+    50
+}
+fn default_batch() -> usize {
+    32
+}
+fn default_lr() -> f64 {
+    1e-3
+}
+fn default_clip() -> Option<f32> {
+    Some(10.0)
+}
+
+/// Everything that defines a training run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// The world model.
+    pub model: VrnnConfig,
+    /// The data.
+    pub data: DatasetSpec,
+    /// Passes over the training set.
+    #[serde(default = "default_epochs")]
+    pub epochs: usize,
+    /// Sequences per batch.
+    #[serde(default = "default_batch")]
+    pub batch_size: usize,
+    /// Adam learning rate.
+    #[serde(default = "default_lr")]
+    pub lr: f64,
+    /// Clip each parameter tensor's gradient to this L2 norm (burn's `GradientClipping::Norm`).
+    #[serde(default = "default_clip")]
+    pub grad_clip: Option<f32>,
+    /// Seed of the device RNG (initialisation, latent noise) and the data order.
+    #[serde(default)]
+    pub seed: u64,
+    /// KL annealing: beta rises linearly from `kl_start` to 1 over this many epochs (0: off).
+    #[serde(default)]
+    pub kl_anneal_epochs: usize,
+    /// KL weight at the first epoch when annealing.
+    #[serde(default)]
+    pub kl_start: f64,
+    /// Early stop after this many epochs without a better validation bound (None: never).
+    #[serde(default)]
+    pub patience: Option<usize>,
+}
+
+impl TrainConfig {
+    /// Defaults around a model and a dataset.
+    pub fn new(model: VrnnConfig, data: DatasetSpec) -> Self {
+        Self {
+            model,
+            data,
+            epochs: default_epochs(),
+            batch_size: default_batch(),
+            lr: default_lr(),
+            grad_clip: default_clip(),
+            seed: 0,
+            kl_anneal_epochs: 0,
+            kl_start: 0.0,
+            patience: None,
+        }
+    }
+
+    /// Rejects values that cannot train, naming the field.
+    pub fn check(&self) -> Result<(), TrainError> {
+        let bad = |field, reason: String| Err(TrainError::Config { field, reason });
+        self.model.check()?;
+        if self.epochs == 0 {
+            return bad("epochs", "must be at least 1".into());
+        }
+        if self.batch_size == 0 {
+            return bad("batch_size", "must be at least 1".into());
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad("lr", format!("must be a positive number, got {}", self.lr));
+        }
+        if let Some(c) = self.grad_clip {
+            if !(c.is_finite() && c > 0.0) {
+                return bad("grad_clip", format!("must be positive, got {c}"));
+            }
+        }
+        if !(0.0..=1.0).contains(&self.kl_start) {
+            return bad("kl_start", format!("must lie in [0, 1], got {}", self.kl_start));
+        }
+        Ok(())
+    }
+
+    /// KL weight beta for a 1-based epoch.
+    pub fn beta(&self, epoch: usize) -> f64 {
+        if self.kl_anneal_epochs == 0 {
+            return 1.0;
+        }
+        let progress = (epoch.saturating_sub(1)) as f64 / self.kl_anneal_epochs as f64;
+        (self.kl_start + (1.0 - self.kl_start) * progress).min(1.0)
+    }
+}

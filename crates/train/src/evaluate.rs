@@ -1,0 +1,51 @@
+//! The negative ELBO per time step in nats over a whole split.
+
+use burn::prelude::*;
+use neuromod_datasets::SequenceSet;
+use neuromod_vrnn::{Noise, Vrnn};
+use serde::Serialize;
+
+use crate::batcher::{batch_indices, to_batch};
+
+/// Negative-ELBO bound summed over sequences, divided by the total number of steps.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Bound {
+    /// (KL + reconstruction NLL) per step, nats: the bound on -log p(x) per step.
+    pub nll_per_step: f64,
+    /// KL part per step, nats.
+    pub kl_per_step: f64,
+    /// Reconstruction part per step, nats.
+    pub rec_per_step: f64,
+    /// Real steps counted.
+    pub steps: usize,
+    /// Sequences counted.
+    pub sequences: usize,
+}
+
+/// One-sample negative ELBO of `set` under `model` (latents drawn from the device RNG).
+/// Reads values back once per batch.
+pub fn evaluate(model: &Vrnn, set: &SequenceSet, batch_size: usize, device: &Device) -> Bound {
+    let (mut kl, mut rec, mut steps) = (0.0f64, 0.0f64, 0.0f64);
+    for idx in batch_indices(set, batch_size, None) {
+        let batch = to_batch(set, &idx, device);
+        let terms = model.forward(&batch, Noise::Sample).elbo;
+        let sums = Tensor::cat(
+            vec![terms.kl.sum(), terms.nll.sum(), terms.mask.sum()],
+            0,
+        );
+        let v = sums.into_data().to_vec::<f32>().unwrap_or_default();
+        if let [k, r, n] = v[..] {
+            kl += k as f64;
+            rec += r as f64;
+            steps += n as f64;
+        }
+    }
+    let per = |v: f64| v / steps.max(1.0);
+    Bound {
+        nll_per_step: per(kl + rec),
+        kl_per_step: per(kl),
+        rec_per_step: per(rec),
+        steps: steps as usize,
+        sequences: set.len(),
+    }
+}

@@ -1,0 +1,152 @@
+//! The training loop: Adam on the negative ELBO, validation each epoch, best checkpoint.
+
+use std::path::Path;
+use std::time::Instant;
+
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::GradientClippingConfig;
+use burn::prelude::*;
+use neuromod_datasets::Splits;
+use neuromod_vrnn::{Noise, Vrnn};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::batcher::{batch_indices, to_batch};
+use crate::checkpoint::{Checkpoint, MetricsRow};
+use crate::evaluate::evaluate;
+use crate::{TrainConfig, TrainError};
+
+/// Progress reported to the caller (the CLI draws a progress bar from it).
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// An optimiser step finished.
+    Batch {
+        /// Epoch, 1-based.
+        epoch: usize,
+        /// Batch within the epoch, 1-based.
+        batch: usize,
+        /// Batches per epoch.
+        batches: usize,
+        /// Training loss of this batch (nats per step, KL weighted by beta).
+        loss: f64,
+        /// Sequence steps processed per second in this batch.
+        steps_per_sec: f64,
+    },
+    /// An epoch finished; `improved` when its validation bound is the best so far.
+    Epoch {
+        /// The metrics of the epoch.
+        row: MetricsRow,
+        /// Whether the checkpoint weights were replaced.
+        improved: bool,
+    },
+}
+
+/// Trains `config` on `splits`, writing the checkpoint folder `out`; returns the metrics.
+/// Stops with [`TrainError::Diverged`] on a non-finite loss, leaving the last good weights.
+pub fn train(
+    config: &TrainConfig,
+    splits: &Splits,
+    out: &Path,
+    device: &Device,
+    on_event: &mut dyn FnMut(Event),
+) -> Result<Vec<MetricsRow>, TrainError> {
+    config.check()?;
+    let data_path = config.data.path.clone().unwrap_or_else(|| "<generated>".into());
+    splits.expect_dim(config.model.x_dim, &data_path)?;
+    let checkpoint = Checkpoint::create(out, config)?;
+
+    let ad = device.clone().autodiff();
+    ad.seed(config.seed);
+    let mut model: Vrnn = config.model.init(&ad)?;
+    let mut optim = AdamConfig::new()
+        .with_grad_clipping(config.grad_clip.map(GradientClippingConfig::Norm))
+        .init();
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+    let start = Instant::now();
+    let (mut rows, mut best, mut since_best, mut step) = (Vec::new(), f64::INFINITY, 0, 0);
+
+    for epoch in 1..=config.epochs {
+        let beta = config.beta(epoch);
+        let batches = batch_indices(&splits.train, config.batch_size, Some(&mut rng));
+        let (mut kl, mut rec, mut steps) = (0.0f64, 0.0f64, 0.0f64);
+        for (i, idx) in batches.iter().enumerate() {
+            let t0 = Instant::now();
+            step += 1;
+            let batch = to_batch(&splits.train, idx, &ad);
+            let terms = model.forward(&batch, Noise::Sample).elbo;
+            let loss = terms.loss(beta);
+            // The one host read of this batch.
+            let stats = Tensor::cat(
+                vec![
+                    loss.clone().detach(),
+                    terms.kl.clone().detach().sum(),
+                    terms.nll.clone().detach().sum(),
+                    terms.mask.clone().sum(),
+                ],
+                0,
+            )
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap_or_default();
+            let [l, k, r, n] = stats[..] else {
+                unreachable!("four statistics were concatenated")
+            };
+            if !l.is_finite() {
+                return Err(TrainError::Diverged {
+                    epoch,
+                    step,
+                    value: l,
+                    dir: out.to_path_buf(),
+                });
+            }
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(config.lr, model, grads);
+            (kl, rec, steps) = (kl + k as f64, rec + r as f64, steps + n as f64);
+            on_event(Event::Batch {
+                epoch,
+                batch: i + 1,
+                batches: batches.len(),
+                loss: l as f64,
+                steps_per_sec: n as f64 / t0.elapsed().as_secs_f64().max(1e-9),
+            });
+        }
+        let valid = evaluate(&model.valid(), &splits.valid, config.batch_size, device);
+        let per = |v: f64| v / steps.max(1.0);
+        let row = MetricsRow {
+            epoch,
+            train_bound: per(kl + rec),
+            train_kl: per(kl),
+            train_rec: per(rec),
+            valid_bound: valid.nll_per_step,
+            valid_kl: valid.kl_per_step,
+            valid_rec: valid.rec_per_step,
+            beta,
+            seconds: start.elapsed().as_secs_f64(),
+        };
+        if !valid.nll_per_step.is_finite() {
+            return Err(TrainError::Diverged {
+                epoch,
+                step,
+                value: valid.nll_per_step as f32,
+                dir: out.to_path_buf(),
+            });
+        }
+        let improved = valid.nll_per_step < best;
+        if improved {
+            best = valid.nll_per_step;
+            since_best = 0;
+            checkpoint.save_model(&model)?;
+        } else {
+            since_best += 1;
+        }
+        rows.push(row.clone());
+        checkpoint.save_metrics(&rows)?;
+        tracing::info!(epoch, train = row.train_bound, valid = row.valid_bound, "epoch done");
+        on_event(Event::Epoch { row, improved });
+        if config.patience.is_some_and(|p| since_best >= p) {
+            tracing::info!(epoch, "early stop: no better validation bound for {since_best} epochs");
+            break;
+        }
+    }
+    Ok(rows)
+}

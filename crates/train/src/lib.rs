@@ -1,0 +1,19 @@
+//! Training infrastructure for neuromod world models: batching, the ELBO training loop,
+//! evaluation in nats per step, and checkpoint folders.
+//!
+//! Library code takes a runtime `&Device` and enables no backend feature; the CLI, tests and
+//! benches choose the device.
+
+mod batcher;
+mod checkpoint;
+mod config;
+mod error;
+mod evaluate;
+mod fit;
+
+pub use batcher::{batch_indices, to_batch};
+pub use checkpoint::{write_atomic, Checkpoint, MetricsRow, CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE};
+pub use config::TrainConfig;
+pub use error::TrainError;
+pub use evaluate::{evaluate, Bound};
+pub use fit::{train, Event};

@@ -1,0 +1,96 @@
+//! Model configuration, validated once at the boundary.
+
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Observation model of the decoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Likelihood {
+    /// Independent Bernoulli per feature, from logits (binary data: piano rolls, pixels).
+    Bernoulli,
+    /// Diagonal Gaussian with learned mean and standard deviation (real-valued data).
+    Gaussian,
+}
+
+/// Hyperparameters of a [`crate::Vrnn`]; layer counts are hidden `Linear`+ReLU layers.
+#[derive(Config, Debug)]
+pub struct VrnnConfig {
+    /// Observation width D.
+    pub x_dim: usize,
+    /// Recurrent state width H.
+    #[config(default = 256)]
+    pub h_dim: usize,
+    /// Latent width Z.
+    #[config(default = 32)]
+    pub z_dim: usize,
+    /// Width of every hidden layer (feature extractors, prior, encoder, decoder).
+    #[config(default = 256)]
+    pub hidden: usize,
+    /// Decoder observation model.
+    #[config(default = "Likelihood::Bernoulli")]
+    pub likelihood: Likelihood,
+    /// Layers of phi_x.
+    #[config(default = 2)]
+    pub phi_x_layers: usize,
+    /// Layers of phi_z.
+    #[config(default = 1)]
+    pub phi_z_layers: usize,
+    /// Hidden layers of the prior before its mu/sigma heads.
+    #[config(default = 1)]
+    pub prior_layers: usize,
+    /// Hidden layers of the encoder before its mu/sigma heads.
+    #[config(default = 2)]
+    pub encoder_layers: usize,
+    /// Hidden layers of the decoder before its output heads.
+    #[config(default = 2)]
+    pub decoder_layers: usize,
+    /// Width of the action input a_{t-1} fed to the prior; 0 disables actions.
+    #[config(default = 0)]
+    pub action_dim: usize,
+    /// Adds a Gaussian reward head p(r_t | z_t, h_{t-1}).
+    #[config(default = false)]
+    pub reward_head: bool,
+    /// Floor added to every standard deviation after softplus.
+    #[config(default = 1e-4)]
+    pub sigma_min: f64,
+}
+
+/// A configuration value that cannot build a model.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("invalid VRNN config: field `{field}` {reason}")]
+pub struct ConfigError {
+    /// The offending field.
+    pub field: &'static str,
+    /// Why it is rejected.
+    pub reason: String,
+}
+
+impl VrnnConfig {
+    /// Rejects values that cannot build a working model, naming the field.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let positive = [
+            ("x_dim", self.x_dim),
+            ("h_dim", self.h_dim),
+            ("z_dim", self.z_dim),
+            ("hidden", self.hidden),
+            ("phi_x_layers", self.phi_x_layers),
+            ("phi_z_layers", self.phi_z_layers),
+        ];
+        for (field, value) in positive {
+            if value == 0 {
+                return Err(ConfigError {
+                    field,
+                    reason: "must be at least 1".into(),
+                });
+            }
+        }
+        if !(self.sigma_min.is_finite() && self.sigma_min > 0.0) {
+            return Err(ConfigError {
+                field: "sigma_min",
+                reason: format!("must be a positive number, got {}", self.sigma_min),
+            });
+        }
+        Ok(())
+    }
+}
