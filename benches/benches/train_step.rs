@@ -5,7 +5,6 @@
 //! ndarray always; wgpu too when `NEUROMOD_BENCH_WGPU=1` (on a GPU-less machine that is
 //! lavapipe, i.e. CPU time).
 
-use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::{DeviceKind, Distribution};

@@ -54,7 +54,11 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<SequenceSet, DataError> {
             return Err(DataError::invalid(
                 path,
                 format!("line {line}"),
-                format!("expected {} fields as in the header, found {}", names.len(), record.len()),
+                format!(
+                    "expected {} fields as in the header, found {}",
+                    names.len(),
+                    record.len()
+                ),
             ));
         }
         let time: usize = record[1].parse().map_err(|_| {
@@ -71,7 +75,11 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<SequenceSet, DataError> {
                 .parse()
                 .map_err(|_| DataError::invalid(path, at(), format!("`{cell}` is not a number")))?;
             if !v.is_finite() {
-                return Err(DataError::invalid(path, at(), format!("value `{cell}` is not finite")));
+                return Err(DataError::invalid(
+                    path,
+                    at(),
+                    format!("value `{cell}` is not finite"),
+                ));
             }
             values.push(v);
         }
@@ -79,7 +87,10 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<SequenceSet, DataError> {
         if !groups.contains_key(&id) {
             order.push(id.clone());
         }
-        groups.entry(id).or_default().push(Step { time, line, values });
+        groups
+            .entry(id)
+            .or_default()
+            .push(Step { time, line, values });
     }
     if order.is_empty() {
         return Err(DataError::invalid(path, "whole file", "no data rows"));
@@ -95,7 +106,11 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<SequenceSet, DataError> {
                 } else {
                     format!("sequence `{id}` has no row for time {expected}")
                 };
-                return Err(DataError::invalid(path, format!("line {}, field time", step.line), reason));
+                return Err(DataError::invalid(
+                    path,
+                    format!("line {}, field time", step.line),
+                    reason,
+                ));
             }
         }
         set.sequences
@@ -126,7 +141,9 @@ mod tests {
     use super::*;
 
     fn err(text: &str) -> String {
-        parse(text.as_bytes(), Path::new("u.csv")).unwrap_err().to_string()
+        parse(text.as_bytes(), Path::new("u.csv"))
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
@@ -143,15 +160,27 @@ mod tests {
     #[test]
     fn each_bad_input_names_its_place() {
         let e = err("sequence,time,f1,f2\n0,0,1,2\n0,1,3\n");
-        assert!(e.contains("u.csv: line 3") && e.contains("expected 4 fields"), "{e}");
+        assert!(
+            e.contains("u.csv: line 3") && e.contains("expected 4 fields"),
+            "{e}"
+        );
         let e = err("sequence,time,f1,f2\n0,0,1,abc\n");
-        assert!(e.contains("line 2, field f2") && e.contains("`abc` is not a number"), "{e}");
+        assert!(
+            e.contains("line 2, field f2") && e.contains("`abc` is not a number"),
+            "{e}"
+        );
         let e = err("sequence,time,f1,f2\n0,0,1,NaN\n");
-        assert!(e.contains("line 2, field f2") && e.contains("not finite"), "{e}");
+        assert!(
+            e.contains("line 2, field f2") && e.contains("not finite"),
+            "{e}"
+        );
         let e = err("sequence,time,f1\n0,0,inf\n");
         assert!(e.contains("field f1") && e.contains("not finite"), "{e}");
         let e = err("sequence,time,f1\n0,0,1\n0,2,1\n");
-        assert!(e.contains("line 3, field time") && e.contains("no row for time 1"), "{e}");
+        assert!(
+            e.contains("line 3, field time") && e.contains("no row for time 1"),
+            "{e}"
+        );
         let e = err("sequence,time,f1\n0,0,1\n0,0,1\n");
         assert!(e.contains("repeats time 0"), "{e}");
         let e = err("seq,t,f1\n0,0,1\n");

@@ -57,7 +57,11 @@ impl MarkovPatterns {
     pub fn generate(&self) -> Generated {
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let patterns: Vec<Vec<f32>> = (0..self.states)
-            .map(|_| (0..self.dim).map(|_| rng.random_range(0..2) as f32).collect())
+            .map(|_| {
+                (0..self.dim)
+                    .map(|_| rng.random_range(0..2) as f32)
+                    .collect()
+            })
             .collect();
         let mut data = SequenceSet::new(self.dim);
         let mut deviant = Vec::with_capacity(self.sequences);
@@ -102,7 +106,15 @@ mod tests {
         };
         let a = cfg.generate();
         assert_eq!(a, cfg.generate());
-        assert_ne!(a.data, MarkovPatterns { seed: 1, ..cfg.clone() }.generate().data);
+        assert_ne!(
+            a.data,
+            MarkovPatterns {
+                seed: 1,
+                ..cfg.clone()
+            }
+            .generate()
+            .data
+        );
         let n: usize = a.deviant.iter().flatten().filter(|&&d| d).count();
         let rate = n as f64 / (100.0 * 99.0);
         assert!((rate - 0.05).abs() < 0.01, "deviant rate {rate}");

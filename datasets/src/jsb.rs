@@ -70,7 +70,11 @@ fn roll(chorales: &[Vec<Vec<i64>>], split: &str, path: &Path) -> Result<Sequence
         set.sequences.push(values);
     }
     if set.is_empty() {
-        return Err(DataError::invalid(path, format!("split `{split}`"), "split is empty"));
+        return Err(DataError::invalid(
+            path,
+            format!("split `{split}`"),
+            "split is empty",
+        ));
     }
     Ok(set)
 }
@@ -97,7 +101,10 @@ mod tests {
     fn rejects_out_of_range_notes_with_place() {
         let text = r#"{"train": [[[60]], [[60], [7]]], "valid": [[[60]]], "test": [[[60]]]}"#;
         let err = parse(text, Path::new("jsb.json")).unwrap_err().to_string();
-        assert!(err.contains("jsb.json") && err.contains("train chorale 1, step 1"), "{err}");
+        assert!(
+            err.contains("jsb.json") && err.contains("train chorale 1, step 1"),
+            "{err}"
+        );
         assert!(err.contains("MIDI note 7"), "{err}");
     }
 
@@ -110,7 +117,10 @@ mod tests {
 
     #[test]
     fn real_file_has_the_standard_split() {
-        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/jsb_chorales.json"));
+        let path = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/data/jsb_chorales.json"
+        ));
         if !path.exists() {
             eprintln!("skipping: {} is absent", path.display());
             return;

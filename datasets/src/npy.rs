@@ -13,7 +13,8 @@ pub fn load(path: &Path) -> Result<SequenceSet, DataError> {
 /// Parses the bytes of an `.npy` file (`path` only names the source in errors).
 pub fn parse(bytes: &[u8], path: &Path) -> Result<SequenceSet, DataError> {
     let header = |reason: String| DataError::invalid(path, "header", reason);
-    let npy = npyz::NpyFile::new(bytes).map_err(|e| header(format!("not a valid .npy file: {e}")))?;
+    let npy =
+        npyz::NpyFile::new(bytes).map_err(|e| header(format!("not a valid .npy file: {e}")))?;
     let shape = npy.shape().to_vec();
     let [n, t, d] = shape[..] else {
         return Err(header(format!(
@@ -24,18 +25,27 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<SequenceSet, DataError> {
         return Err(header(format!("array shape {shape:?} has an empty axis")));
     }
     if npy.order() != npyz::Order::C {
-        return Err(header("Fortran-ordered arrays are not supported; save with np.ascontiguousarray".into()));
+        return Err(header(
+            "Fortran-ordered arrays are not supported; save with np.ascontiguousarray".into(),
+        ));
     }
     let dtype = npy.dtype();
-    let values: Vec<f32> = npy
-        .into_vec::<f32>()
-        .map_err(|e| header(format!("expected float32 data ('<f4'), found {}: {e}", dtype.descr())))?;
+    let values: Vec<f32> = npy.into_vec::<f32>().map_err(|e| {
+        header(format!(
+            "expected float32 data ('<f4'), found {}: {e}",
+            dtype.descr()
+        ))
+    })?;
     let (n, t, d) = (n as usize, t as usize, d as usize);
     if values.len() != n * t * d {
         return Err(DataError::invalid(
             path,
             "data",
-            format!("file holds {} values but shape {shape:?} needs {}", values.len(), n * t * d),
+            format!(
+                "file holds {} values but shape {shape:?} needs {}",
+                values.len(),
+                n * t * d
+            ),
         ));
     }
     if let Some(i) = values.iter().position(|v| !v.is_finite()) {
@@ -56,7 +66,11 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<SequenceSet, DataError> {
 pub fn save(set: &SequenceSet, path: &Path) -> Result<(), DataError> {
     let t = set.max_steps();
     if (0..set.len()).any(|i| set.steps(i) != t) {
-        return Err(DataError::invalid(path, "data", "NPY needs sequences of equal length"));
+        return Err(DataError::invalid(
+            path,
+            "data",
+            "NPY needs sequences of equal length",
+        ));
     }
     let shape = [set.len() as u64, t as u64, set.dim as u64];
     let file = std::fs::File::create(path).map_err(|e| DataError::io(path, e))?;
@@ -106,13 +120,20 @@ mod tests {
     fn rejects_nan_with_its_index() {
         let mut values = vec![0.0f32; 12];
         values[9] = f32::NAN;
-        let err = parse(&write(&[2, 3, 2], &values), Path::new("a.npy")).unwrap_err().to_string();
-        assert!(err.contains("a.npy") && err.contains("index [1, 1, 1]"), "{err}");
+        let err = parse(&write(&[2, 3, 2], &values), Path::new("a.npy"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("a.npy") && err.contains("index [1, 1, 1]"),
+            "{err}"
+        );
     }
 
     #[test]
     fn rejects_wrong_rank_and_dtype_and_garbage() {
-        let err = parse(&write(&[12], &[0.0; 12]), Path::new("a.npy")).unwrap_err().to_string();
+        let err = parse(&write(&[12], &[0.0; 12]), Path::new("a.npy"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("3-d array"), "{err}");
         let mut f64_file = Vec::new();
         {
@@ -126,9 +147,13 @@ mod tests {
             w.push(&1.0).unwrap();
             w.finish().unwrap();
         }
-        let err = parse(&f64_file, Path::new("a.npy")).unwrap_err().to_string();
+        let err = parse(&f64_file, Path::new("a.npy"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("float32"), "{err}");
-        let err = parse(b"not numpy", Path::new("a.npy")).unwrap_err().to_string();
+        let err = parse(b"not numpy", Path::new("a.npy"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not a valid .npy"), "{err}");
     }
 }

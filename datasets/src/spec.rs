@@ -66,13 +66,22 @@ impl DatasetSpec {
         let fractions_ok = frac.0 > 0.0 && frac.1 > 0.0 && frac.0 + frac.1 < 1.0;
         let path = self.path.as_deref();
         let need_path = || {
-            path.ok_or_else(|| DataError::invalid(Path::new("<none>"), "dataset", "this dataset kind needs a file path (--data PATH)"))
+            path.ok_or_else(|| {
+                DataError::invalid(
+                    Path::new("<none>"),
+                    "dataset",
+                    "this dataset kind needs a file path (--data PATH)",
+                )
+            })
         };
         if !fractions_ok && self.kind != DatasetKind::Jsb {
             return Err(DataError::invalid(
                 path.unwrap_or(Path::new("<generated>")),
                 "split fractions",
-                format!("train {} and valid {} must be positive and sum below 1", frac.0, frac.1),
+                format!(
+                    "train {} and valid {} must be positive and sum below 1",
+                    frac.0, frac.1
+                ),
             ));
         }
         match self.kind {
@@ -87,7 +96,12 @@ impl DatasetSpec {
             }
             DatasetKind::Markov => {
                 let gen = self.markov.clone().unwrap_or_default();
-                Splits::by_fraction(gen.generate().data, frac.0, frac.1, Path::new("<generated>"))
+                Splits::by_fraction(
+                    gen.generate().data,
+                    frac.0,
+                    frac.1,
+                    Path::new("<generated>"),
+                )
             }
         }
     }

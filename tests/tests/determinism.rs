@@ -18,7 +18,10 @@ fn config(seed: u64) -> TrainConfig {
         dim: 8,
         ..Default::default()
     });
-    let model = VrnnConfig::new(8).with_h_dim(16).with_z_dim(4).with_hidden(16);
+    let model = VrnnConfig::new(8)
+        .with_h_dim(16)
+        .with_z_dim(4)
+        .with_hidden(16);
     let mut c = TrainConfig::new(model, data);
     c.epochs = 3;
     c.batch_size = 8;

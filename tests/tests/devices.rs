@@ -31,7 +31,10 @@ fn inputs(device: &Device) -> (SeqBatch, Tensor<3>) {
 }
 
 fn config() -> VrnnConfig {
-    VrnnConfig::new(10).with_h_dim(12).with_z_dim(4).with_hidden(12)
+    VrnnConfig::new(10)
+        .with_h_dim(12)
+        .with_z_dim(4)
+        .with_hidden(12)
 }
 
 #[test]
@@ -41,7 +44,7 @@ fn ndarray_and_wgpu_give_the_same_elbo_and_wgpu_learns() {
     let model = config().init(&cpu).unwrap();
     let (batch, eps) = inputs(&cpu);
     let loss_cpu = model
-        .forward(&batch, Noise::Given(eps.clone()))
+        .forward(&batch, Noise::Given(Box::new(eps.clone())))
         .elbo
         .loss(1.0)
         .into_scalar::<f32>();
@@ -49,12 +52,18 @@ fn ndarray_and_wgpu_give_the_same_elbo_and_wgpu_learns() {
     let gpu = gpu();
     let model_gpu = model.clone().fork(&gpu);
     let loss_gpu = model_gpu
-        .forward(&batch.clone().to_device(&gpu), Noise::Given(eps.clone().to_device(&gpu)))
+        .forward(
+            &batch.clone().to_device(&gpu),
+            Noise::Given(Box::new(eps.clone().to_device(&gpu))),
+        )
         .elbo
         .loss(1.0)
         .into_scalar::<f32>();
     let rel = ((loss_cpu - loss_gpu) / loss_cpu).abs();
-    assert!(rel < 1e-4, "ndarray {loss_cpu} vs wgpu {loss_gpu} (relative {rel})");
+    assert!(
+        rel < 1e-4,
+        "ndarray {loss_cpu} vs wgpu {loss_gpu} (relative {rel})"
+    );
 
     // A few Adam steps on wgpu (autodiff) lower the loss of a fixed batch.
     let ad = gpu.autodiff();
@@ -69,5 +78,8 @@ fn ndarray_and_wgpu_give_the_same_elbo_and_wgpu_learns() {
         model = optim.step(3e-3, model, grads);
     }
     assert!(losses.iter().all(|l| l.is_finite()), "{losses:?}");
-    assert!(losses[7] < losses[0] * 0.98, "wgpu training did not lower the loss: {losses:?}");
+    assert!(
+        losses[7] < losses[0] * 0.98,
+        "wgpu training did not lower the loss: {losses:?}"
+    );
 }

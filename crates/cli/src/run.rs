@@ -3,7 +3,6 @@
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use burn::prelude::*;
 use indicatif::{ProgressBar, ProgressStyle};
 use neuromod_datasets::{generate::MarkovPatterns, DatasetKind, DatasetSpec, SequenceSet};
 use neuromod_train::{evaluate, Checkpoint, Event, TrainConfig};
@@ -175,10 +174,7 @@ pub fn sample(args: SampleArgs) -> Result<()> {
     }
     let ext = args.out.extension().and_then(|e| e.to_str()).unwrap_or("");
     if !matches!(ext, "csv" | "npy") {
-        bail!(
-            "{}: output must end in .csv or .npy",
-            args.out.display()
-        );
+        bail!("{}: output must end in .csv or .npy", args.out.display());
     }
     let checkpoint = Checkpoint::open(&args.checkpoint)?;
     let (device, _) = device::select(args.device);
@@ -188,7 +184,7 @@ pub fn sample(args: SampleArgs) -> Result<()> {
     let dim = checkpoint.config.model.x_dim;
     let values = x
         .into_data()
-        .to_vec::<f32>()
+        .try_into_vec::<f32>()
         .map_err(|e| anyhow::anyhow!("reading samples: {e:?}"))?;
     let set = SequenceSet {
         dim,

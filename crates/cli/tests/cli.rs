@@ -18,7 +18,10 @@ fn stderr(o: &Output) -> String {
 fn fails_with(args: &[&str], needles: &[&str]) {
     let o = neuromod(args);
     let err = stderr(&o);
-    assert!(!o.status.success(), "expected failure for {args:?}, got success:\n{err}");
+    assert!(
+        !o.status.success(),
+        "expected failure for {args:?}, got success:\n{err}"
+    );
     assert!(!err.contains("panicked"), "panic for {args:?}:\n{err}");
     for n in needles {
         assert!(err.contains(n), "stderr for {args:?} lacks `{n}`:\n{err}");
@@ -36,7 +39,11 @@ fn good_csv() -> String {
     let mut s = String::from("sequence,time,f1,f2\n");
     for seq in 0..4 {
         for t in 0..5 {
-            s += &format!("{seq},{t},{},{}\n", (seq + t) as f32 * 0.1, (t as f32).sin());
+            s += &format!(
+                "{seq},{t},{},{}\n",
+                (seq + t) as f32 * 0.1,
+                (t as f32).sin()
+            );
         }
     }
     s
@@ -44,8 +51,23 @@ fn good_csv() -> String {
 
 fn train_args<'a>(data: &'a str, kind: &'a str, out: &'a str) -> Vec<&'a str> {
     vec![
-        "train", "--dataset", kind, "--data", data, "--device", "ndarray", "--epochs", "1",
-        "--h-dim", "8", "--z-dim", "2", "--hidden", "8", "--out", out,
+        "train",
+        "--dataset",
+        kind,
+        "--data",
+        data,
+        "--device",
+        "ndarray",
+        "--epochs",
+        "1",
+        "--h-dim",
+        "8",
+        "--z-dim",
+        "2",
+        "--hidden",
+        "8",
+        "--out",
+        out,
     ]
 }
 
@@ -55,21 +77,44 @@ fn bad_data_files_are_rejected_with_file_and_place() {
     let out = dir.path().join("run");
     let out = out.to_str().unwrap();
     let missing = dir.path().join("nope.csv");
-    fails_with(&train_args(missing.to_str().unwrap(), "csv", out), &["nope.csv", "cannot read"]);
+    fails_with(
+        &train_args(missing.to_str().unwrap(), "csv", out),
+        &["nope.csv", "cannot read"],
+    );
 
-    let ragged = write(dir.path(), "ragged.csv", "sequence,time,f1,f2\n0,0,1,2\n0,1,3\n");
-    fails_with(&train_args(&ragged, "csv", out), &["ragged.csv", "line 3", "expected 4 fields"]);
+    let ragged = write(
+        dir.path(),
+        "ragged.csv",
+        "sequence,time,f1,f2\n0,0,1,2\n0,1,3\n",
+    );
+    fails_with(
+        &train_args(&ragged, "csv", out),
+        &["ragged.csv", "line 3", "expected 4 fields"],
+    );
 
     let nan = write(dir.path(), "nan.csv", "sequence,time,f1,f2\n0,0,1,nan\n");
-    fails_with(&train_args(&nan, "csv", out), &["nan.csv", "line 2, field f2", "not finite"]);
+    fails_with(
+        &train_args(&nan, "csv", out),
+        &["nan.csv", "line 2, field f2", "not finite"],
+    );
 
     let text = write(dir.path(), "text.csv", "sequence,time,f1,f2\n0,0,one,2\n");
-    fails_with(&train_args(&text, "csv", out), &["text.csv", "line 2, field f1", "not a number"]);
+    fails_with(
+        &train_args(&text, "csv", out),
+        &["text.csv", "line 2, field f1", "not a number"],
+    );
 
     let npy = write(dir.path(), "bad.npy", "this is not numpy");
-    fails_with(&train_args(&npy, "npy", out), &["bad.npy", "not a valid .npy"]);
+    fails_with(
+        &train_args(&npy, "npy", out),
+        &["bad.npy", "not a valid .npy"],
+    );
 
-    let json = write(dir.path(), "bad.json", "{\"train\": [[[60]]],\n \"valid\": oops}");
+    let json = write(
+        dir.path(),
+        "bad.json",
+        "{\"train\": [[[60]]],\n \"valid\": oops}",
+    );
     fails_with(&train_args(&json, "jsb", out), &["bad.json", "line 2"]);
 }
 
@@ -85,14 +130,28 @@ fn a_config_whose_x_dim_disagrees_with_the_data_is_rejected() {
     let cfg = write(dir.path(), "c.json", &config);
     let out = dir.path().join("run");
     fails_with(
-        &["train", "--config", &cfg, "--device", "ndarray", "--out", out.to_str().unwrap()],
+        &[
+            "train",
+            "--config",
+            &cfg,
+            "--device",
+            "ndarray",
+            "--out",
+            out.to_str().unwrap(),
+        ],
         &["d.csv", "2 features", "expects 5", "x_dim"],
     );
     let bad_cfg = write(dir.path(), "bad.json", r#"{"model": {"x_dim": "many"}}"#);
-    fails_with(&["train", "--config", &bad_cfg, "--device", "ndarray"], &["bad.json"]);
+    fails_with(
+        &["train", "--config", &bad_cfg, "--device", "ndarray"],
+        &["bad.json"],
+    );
     let zero = config.replace("\"epochs\": 1", "\"epochs\": 0");
     let zero = write(dir.path(), "zero.json", &zero);
-    fails_with(&["train", "--config", &zero, "--device", "ndarray"], &["epochs"]);
+    fails_with(
+        &["train", "--config", &zero, "--device", "ndarray"],
+        &["epochs"],
+    );
 }
 
 #[test]
@@ -106,17 +165,39 @@ fn train_eval_sample_round_trip_on_csv() {
     for f in ["config.json", "model.bpk", "metrics.csv"] {
         assert!(run.join(f).exists(), "{f} missing");
     }
-    let o = neuromod(&["eval", "--checkpoint", run_s, "--split", "test", "--json", "--device", "ndarray"]);
+    let o = neuromod(&[
+        "eval",
+        "--checkpoint",
+        run_s,
+        "--split",
+        "test",
+        "--json",
+        "--device",
+        "ndarray",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON object");
     let nll = v["nll_per_step"].as_f64().expect("nll_per_step");
     assert!(nll.is_finite());
-    assert_eq!(v["steps"].as_u64(), Some(5), "one test sequence of five steps");
+    assert_eq!(
+        v["steps"].as_u64(),
+        Some(5),
+        "one test sequence of five steps"
+    );
 
     let sample = dir.path().join("s.csv");
     let o = neuromod(&[
-        "sample", "--checkpoint", run_s, "--steps", "7", "--num", "2", "--out",
-        sample.to_str().unwrap(), "--device", "ndarray",
+        "sample",
+        "--checkpoint",
+        run_s,
+        "--steps",
+        "7",
+        "--num",
+        "2",
+        "--out",
+        sample.to_str().unwrap(),
+        "--device",
+        "ndarray",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let set = neuromod_datasets::csv::load(&sample).unwrap();
@@ -128,15 +209,33 @@ fn bad_checkpoints_and_arguments_are_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nothing");
     fails_with(
-        &["eval", "--checkpoint", missing.to_str().unwrap(), "--device", "ndarray"],
+        &[
+            "eval",
+            "--checkpoint",
+            missing.to_str().unwrap(),
+            "--device",
+            "ndarray",
+        ],
         &["nothing", "no such checkpoint folder"],
     );
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
     fails_with(
-        &["eval", "--checkpoint", empty.to_str().unwrap(), "--device", "ndarray"],
+        &[
+            "eval",
+            "--checkpoint",
+            empty.to_str().unwrap(),
+            "--device",
+            "ndarray",
+        ],
         &["config.json", "cannot read"],
     );
-    fails_with(&["train", "--device", "ndarray"], &["--dataset is required"]);
-    fails_with(&["train", "--dataset", "csv", "--device", "ndarray"], &["--data PATH"]);
+    fails_with(
+        &["train", "--device", "ndarray"],
+        &["--dataset is required"],
+    );
+    fails_with(
+        &["train", "--dataset", "csv", "--device", "ndarray"],
+        &["--data PATH"],
+    );
 }

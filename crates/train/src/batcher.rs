@@ -24,13 +24,34 @@ pub fn to_batch(set: &SequenceSet, idx: &[usize], device: &Device) -> SeqBatch {
     )
 }
 
-/// Batches of sequence indices: shuffled by `rng` when given, else sorted by length
-/// (less padding for evaluation).
-pub fn batch_indices(set: &SequenceSet, batch: usize, rng: Option<&mut ChaCha8Rng>) -> Vec<Vec<usize>> {
+/// Sequences sorted by length within each window of this many batches (less padding).
+const BUCKET_WINDOW: usize = 4;
+
+/// Batches of sequence indices. With `rng` (training): shuffle, sort by length within windows
+/// of [`BUCKET_WINDOW`] batches so a batch holds sequences of similar length, then shuffle the
+/// batch order. Without (evaluation): sorted by length.
+pub fn batch_indices(
+    set: &SequenceSet,
+    batch: usize,
+    rng: Option<&mut ChaCha8Rng>,
+) -> Vec<Vec<usize>> {
+    let batch = batch.max(1);
     let mut order: Vec<usize> = (0..set.len()).collect();
-    match rng {
-        Some(rng) => order.shuffle(rng),
-        None => order.sort_by_key(|&i| set.steps(i)),
-    }
-    order.chunks(batch.max(1)).map(<[usize]>::to_vec).collect()
+    let Some(rng) = rng else {
+        order.sort_by_key(|&i| set.steps(i));
+        return order.chunks(batch).map(<[usize]>::to_vec).collect();
+    };
+    order.shuffle(rng);
+    let mut batches: Vec<Vec<usize>> = order
+        .chunks_mut(batch * BUCKET_WINDOW)
+        .flat_map(|window| {
+            window.sort_by_key(|&i| set.steps(i));
+            window
+                .chunks(batch)
+                .map(<[usize]>::to_vec)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    batches.shuffle(rng);
+    batches
 }

@@ -4,8 +4,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use burn::module::ModuleRecord;
 use burn::prelude::*;
+use burn::store::ModuleRecord;
 use neuromod_vrnn::Vrnn;
 use serde::{Deserialize, Serialize};
 
@@ -44,7 +44,10 @@ pub struct MetricsRow {
 /// Writes `bytes` to `path` through a temporary file in the same folder: write, fsync,
 /// rename. A crash leaves either the old file or the new one, never a torn one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
@@ -53,7 +56,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         file.sync_all()?;
         std::fs::rename(&tmp, path)?;
         // Persist the rename itself.
-        std::fs::File::open(dir).and_then(|d| d.sync_all()).or(Ok(()))
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .or(Ok(()))
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -79,8 +84,9 @@ impl Checkpoint {
         let path = dir.join(CONFIG_FILE);
         let text = std::fs::read_to_string(&path)
             .map_err(|e| TrainError::checkpoint(&path, format!("cannot read: {e}")))?;
-        let config: TrainConfig = serde_json::from_str(&text)
-            .map_err(|e| TrainError::checkpoint(&path, format!("not a neuromod VRNN config: {e}")))?;
+        let config: TrainConfig = serde_json::from_str(&text).map_err(|e| {
+            TrainError::checkpoint(&path, format!("not a neuromod VRNN config: {e}"))
+        })?;
         config
             .check()
             .map_err(|e| TrainError::checkpoint(&path, e))?;
@@ -95,13 +101,15 @@ impl Checkpoint {
         let path = self.dir.join(WEIGHTS_FILE);
         let bytes = std::fs::read(&path)
             .map_err(|e| TrainError::checkpoint(&path, format!("cannot read weights: {e}")))?;
-        let record = ModuleRecord::from_bytes(bytes.into())
+        let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
             .map_err(|e| TrainError::checkpoint(&path, format!("corrupt weights: {e:?}")))?;
         self.config
             .model
             .init(device)?
             .try_load_record(record)
-            .map_err(|e| TrainError::checkpoint(&path, format!("weights do not match config.json: {e:?}")))
+            .map_err(|e| {
+                TrainError::checkpoint(&path, format!("weights do not match config.json: {e:?}"))
+            })
     }
 
     /// Reads `metrics.csv`.
@@ -126,7 +134,10 @@ impl Checkpoint {
                         beta: b,
                         seconds: s,
                     }),
-                    _ => Err(TrainError::checkpoint(&path, format!("line {}: expected 9 numbers", i + 2))),
+                    _ => Err(TrainError::checkpoint(
+                        &path,
+                        format!("line {}: expected 9 numbers", i + 2),
+                    )),
                 }
             })
             .collect()
@@ -134,9 +145,11 @@ impl Checkpoint {
 
     /// Writes `config.json` into `dir` (creating it).
     pub fn create(dir: &Path, config: &TrainConfig) -> Result<Self, TrainError> {
-        std::fs::create_dir_all(dir).map_err(|e| TrainError::checkpoint(dir, format!("cannot create: {e}")))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| TrainError::checkpoint(dir, format!("cannot create: {e}")))?;
         let path = dir.join(CONFIG_FILE);
-        let json = serde_json::to_string_pretty(config).map_err(|e| TrainError::checkpoint(&path, e))?;
+        let json =
+            serde_json::to_string_pretty(config).map_err(|e| TrainError::checkpoint(&path, e))?;
         write_atomic(&path, json.as_bytes()).map_err(|e| TrainError::checkpoint(&path, e))?;
         Ok(Self {
             dir: dir.to_path_buf(),
@@ -163,7 +176,15 @@ impl Checkpoint {
         for r in rows {
             text += &format!(
                 "{},{},{},{},{},{},{},{},{:.3}\n",
-                r.epoch, r.train_bound, r.train_kl, r.train_rec, r.valid_bound, r.valid_kl, r.valid_rec, r.beta, r.seconds
+                r.epoch,
+                r.train_bound,
+                r.train_kl,
+                r.train_rec,
+                r.valid_bound,
+                r.valid_kl,
+                r.valid_rec,
+                r.beta,
+                r.seconds
             );
         }
         let path = self.dir.join(METRICS_FILE);

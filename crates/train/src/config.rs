@@ -88,7 +88,10 @@ impl TrainConfig {
             }
         }
         if !(0.0..=1.0).contains(&self.kl_start) {
-            return bad("kl_start", format!("must lie in [0, 1], got {}", self.kl_start));
+            return bad(
+                "kl_start",
+                format!("must lie in [0, 1], got {}", self.kl_start),
+            );
         }
         Ok(())
     }

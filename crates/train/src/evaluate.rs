@@ -29,11 +29,8 @@ pub fn evaluate(model: &Vrnn, set: &SequenceSet, batch_size: usize, device: &Dev
     for idx in batch_indices(set, batch_size, None) {
         let batch = to_batch(set, &idx, device);
         let terms = model.forward(&batch, Noise::Sample).elbo;
-        let sums = Tensor::cat(
-            vec![terms.kl.sum(), terms.nll.sum(), terms.mask.sum()],
-            0,
-        );
-        let v = sums.into_data().to_vec::<f32>().unwrap_or_default();
+        let sums = Tensor::cat(vec![terms.kl.sum(), terms.nll.sum(), terms.mask.sum()], 0);
+        let v = sums.into_data().try_into_vec::<f32>().unwrap_or_default();
         if let [k, r, n] = v[..] {
             kl += k as f64;
             rec += r as f64;

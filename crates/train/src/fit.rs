@@ -3,8 +3,8 @@
 use std::path::Path;
 use std::time::Instant;
 
+use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamConfig, GradientsParams};
-use burn::optim::GradientClippingConfig;
 use burn::prelude::*;
 use neuromod_datasets::Splits;
 use neuromod_vrnn::{Noise, Vrnn};
@@ -51,7 +51,11 @@ pub fn train(
     on_event: &mut dyn FnMut(Event),
 ) -> Result<Vec<MetricsRow>, TrainError> {
     config.check()?;
-    let data_path = config.data.path.clone().unwrap_or_else(|| "<generated>".into());
+    let data_path = config
+        .data
+        .path
+        .clone()
+        .unwrap_or_else(|| "<generated>".into());
     splits.expect_dim(config.model.x_dim, &data_path)?;
     let checkpoint = Checkpoint::create(out, config)?;
 
@@ -86,7 +90,7 @@ pub fn train(
                 0,
             )
             .into_data()
-            .to_vec::<f32>()
+            .try_into_vec::<f32>()
             .unwrap_or_default();
             let [l, k, r, n] = stats[..] else {
                 unreachable!("four statistics were concatenated")
@@ -141,10 +145,18 @@ pub fn train(
         }
         rows.push(row.clone());
         checkpoint.save_metrics(&rows)?;
-        tracing::info!(epoch, train = row.train_bound, valid = row.valid_bound, "epoch done");
+        tracing::info!(
+            epoch,
+            train = row.train_bound,
+            valid = row.valid_bound,
+            "epoch done"
+        );
         on_event(Event::Epoch { row, improved });
         if config.patience.is_some_and(|p| since_best >= p) {
-            tracing::info!(epoch, "early stop: no better validation bound for {since_best} epochs");
+            tracing::info!(
+                epoch,
+                "early stop: no better validation bound for {since_best} epochs"
+            );
             break;
         }
     }

@@ -12,7 +12,9 @@ mod evaluate;
 mod fit;
 
 pub use batcher::{batch_indices, to_batch};
-pub use checkpoint::{write_atomic, Checkpoint, MetricsRow, CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE};
+pub use checkpoint::{
+    write_atomic, Checkpoint, MetricsRow, CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE,
+};
 pub use config::TrainConfig;
 pub use error::TrainError;
 pub use evaluate::{evaluate, Bound};

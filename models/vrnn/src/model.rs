@@ -30,9 +30,10 @@ impl Decoder {
     /// Returns (logits or mean, sigma when Gaussian); input: [batch, feat + h_dim].
     fn forward(&self, input: Tensor<2>) -> (Tensor<2>, Option<Tensor<2>>) {
         let hidden = self.trunk.forward(input);
-        let sigma = self.sigma.as_ref().map(|head| {
-            softplus(head.forward(hidden.clone()), 1.0).add_scalar(self.sigma_min)
-        });
+        let sigma = self
+            .sigma
+            .as_ref()
+            .map(|head| softplus(head.forward(hidden.clone()), 1.0).add_scalar(self.sigma_min));
         (self.mu.forward(hidden), sigma)
     }
 
@@ -61,7 +62,7 @@ pub enum Noise {
     /// eps = 0: z_t is the posterior mean (deterministic evaluation).
     Mean,
     /// Caller-supplied eps: [batch, time, z_dim].
-    Given(Tensor<3>),
+    Given(Box<Tensor<3>>),
 }
 
 /// Per-step terms of the negative ELBO; padding steps are zero.
@@ -218,9 +219,7 @@ impl Vrnn {
         eps: Tensor<2>,
     ) -> StepOutput {
         let fx = self.phi_x.forward(x.clone());
-        let prior = self
-            .prior
-            .forward(self.prior_input(h_prev.clone(), a_prev));
+        let prior = self.prior.forward(self.prior_input(h_prev.clone(), a_prev));
         let posterior = self
             .encoder
             .forward(Tensor::cat(vec![fx.clone(), h_prev.clone()], 1));
@@ -249,11 +248,13 @@ impl Vrnn {
         let [b, t_len, d] = batch.dims();
         let device = batch.x.device();
         let eps = match noise {
-            Noise::Sample => {
-                Tensor::random([b, t_len, self.z_dim], Distribution::Normal(0.0, 1.0), &device)
-            }
+            Noise::Sample => Tensor::random(
+                [b, t_len, self.z_dim],
+                Distribution::Normal(0.0, 1.0),
+                &device,
+            ),
             Noise::Mean => Tensor::zeros([b, t_len, self.z_dim], &device),
-            Noise::Given(eps) => eps,
+            Noise::Given(eps) => *eps,
         };
         let flat = |t: Tensor<3>| {
             let [b, t_len, w] = t.dims();

@@ -17,7 +17,7 @@ fn t2(rows: &[&[f32]], device: &Device) -> Tensor<2> {
 }
 
 fn vec1(t: Tensor<1>) -> Vec<f32> {
-    t.into_data().to_vec::<f32>().unwrap()
+    t.into_data().try_into_vec::<f32>().unwrap()
 }
 
 fn small_config() -> VrnnConfig {
@@ -47,7 +47,10 @@ fn kl_matches_closed_form() {
         })
         .sum();
     let got = vec1(q.kl(&p))[0] as f64;
-    assert!((got - expected).abs() < 1e-4 * expected.abs().max(1.0), "{got} vs {expected}");
+    assert!(
+        (got - expected).abs() < 1e-4 * expected.abs().max(1.0),
+        "{got} vs {expected}"
+    );
     // KL of a distribution with itself is zero.
     assert!(vec1(q.kl(&q))[0].abs() < 1e-6);
 }
@@ -63,7 +66,12 @@ fn bernoulli_log_prob_is_finite_at_extreme_logits() {
     // Two confident right answers (~0) and two confident wrong ones (-50 each).
     assert!((value + 100.0).abs() < 1e-3, "{value}");
     let grads = lp.sum().backward();
-    let g = logits.grad(&grads).unwrap().into_data().to_vec::<f32>().unwrap();
+    let g = logits
+        .grad(&grads)
+        .unwrap()
+        .into_data()
+        .try_into_vec::<f32>()
+        .unwrap();
     assert!(g.iter().all(|v| v.is_finite()), "{g:?}");
     // d/dl [x l - softplus(l)] = x - sigmoid(l)
     let expected = [0.0, 0.0, -1.0, 1.0];
@@ -88,9 +96,13 @@ fn gaussian_log_prob_matches_closed_form() {
 }
 
 fn random_batch(b: usize, t: usize, dim: usize, device: &Device) -> Tensor<3> {
-    Tensor::<3>::random([b, t, dim], burn::tensor::Distribution::Uniform(0.0, 1.0), device)
-        .greater_elem(0.5)
-        .float()
+    Tensor::<3>::random(
+        [b, t, dim],
+        burn::tensor::Distribution::Uniform(0.0, 1.0),
+        device,
+    )
+    .greater_elem(0.5)
+    .float()
 }
 
 #[test]
@@ -100,20 +112,30 @@ fn padding_changes_nothing() {
     let model = small_config().init(&d).unwrap();
     let (short, long) = (5, 8);
     let x = random_batch(2, long, 6, &d);
-    let eps = Tensor::<3>::random([2, long, 3], burn::tensor::Distribution::Normal(0.0, 1.0), &d);
-    // Sequence 0 is really `short` steps long; its padding holds garbage on purpose.
-    let mask = t2(
-        &[&[1., 1., 1., 1., 1., 0., 0., 0.], &[1., 1., 1., 1., 1., 1., 1., 1.]],
+    let eps = Tensor::<3>::random(
+        [2, long, 3],
+        burn::tensor::Distribution::Normal(0.0, 1.0),
         &d,
     );
-    let padded = model.forward(&SeqBatch::new(x.clone(), mask), Noise::Given(eps.clone()));
+    // Sequence 0 is really `short` steps long; its padding holds garbage on purpose.
+    let mask = t2(
+        &[
+            &[1., 1., 1., 1., 1., 0., 0., 0.],
+            &[1., 1., 1., 1., 1., 1., 1., 1.],
+        ],
+        &d,
+    );
+    let padded = model.forward(
+        &SeqBatch::new(x.clone(), mask),
+        Noise::Given(Box::new(eps.clone())),
+    );
     let (kl_p, nll_p, n_p) = padded.elbo.per_sequence();
 
     let alone_x = x.narrow(0, 0, 1).narrow(1, 0, short);
     let alone_eps = eps.narrow(0, 0, 1).narrow(1, 0, short);
     let alone = model.forward(
         &SeqBatch::new(alone_x, Tensor::ones([1, short], &d)),
-        Noise::Given(alone_eps),
+        Noise::Given(Box::new(alone_eps)),
     );
     let (kl_a, nll_a, n_a) = alone.elbo.per_sequence();
     assert_eq!(vec1(n_p)[0], short as f32);
@@ -132,7 +154,10 @@ fn last_step_gradient_reaches_the_initial_state() {
     let model = small_config().init(&d).unwrap();
     let t_len = 12;
     let x = random_batch(3, t_len, 6, &d);
-    let traj = model.forward(&SeqBatch::new(x, Tensor::ones([3, t_len], &d)), Noise::Sample);
+    let traj = model.forward(
+        &SeqBatch::new(x, Tensor::ones([3, t_len], &d)),
+        Noise::Sample,
+    );
     let last = (traj.elbo.kl + traj.elbo.nll).narrow(1, t_len - 1, 1).sum();
     let grads = last.backward();
     let g = model.h0.grad(&grads).expect("h0 has a gradient");
@@ -144,17 +169,22 @@ fn last_step_gradient_reaches_the_initial_state() {
 fn forward_equals_a_loop_of_steps() {
     let d = cpu();
     d.seed(11);
-    let model = small_config()
-        .with_action_dim(2)
-        .init(&d)
-        .unwrap();
+    let model = small_config().with_action_dim(2).init(&d).unwrap();
     let (b, t_len) = (2, 4);
     let x = random_batch(b, t_len, 6, &d);
-    let actions = Tensor::<3>::random([b, t_len, 2], burn::tensor::Distribution::Normal(0.0, 1.0), &d);
-    let eps = Tensor::<3>::random([b, t_len, 3], burn::tensor::Distribution::Normal(0.0, 1.0), &d);
+    let actions = Tensor::<3>::random(
+        [b, t_len, 2],
+        burn::tensor::Distribution::Normal(0.0, 1.0),
+        &d,
+    );
+    let eps = Tensor::<3>::random(
+        [b, t_len, 3],
+        burn::tensor::Distribution::Normal(0.0, 1.0),
+        &d,
+    );
     let mut batch = SeqBatch::new(x.clone(), Tensor::ones([b, t_len], &d));
     batch.actions = Some(actions.clone());
-    let traj = model.forward(&batch, Noise::Given(eps.clone()));
+    let traj = model.forward(&batch, Noise::Given(Box::new(eps.clone())));
     let mut h = model.initial_state(b);
     let at = |v: &Tensor<3>, t: usize| {
         let w = v.dims()[2];
@@ -165,8 +195,15 @@ fn forward_equals_a_loop_of_steps() {
         let out = model.step(at(&x, t), h, a_prev, at(&eps, t));
         let kl_f = vec1(traj.elbo.kl.clone().narrow(1, t, 1).reshape([b]));
         let nll_f = vec1(traj.elbo.nll.clone().narrow(1, t, 1).reshape([b]));
-        for (u, v) in vec1(out.kl).iter().zip(&kl_f).chain(vec1(out.nll).iter().zip(&nll_f)) {
-            assert!((u - v).abs() < 1e-4 * u.abs().max(1.0), "step {t}: {u} vs {v}");
+        for (u, v) in vec1(out.kl)
+            .iter()
+            .zip(&kl_f)
+            .chain(vec1(out.nll).iter().zip(&nll_f))
+        {
+            assert!(
+                (u - v).abs() < 1e-4 * u.abs().max(1.0),
+                "step {t}: {u} vs {v}"
+            );
         }
         h = out.h;
     }
@@ -187,7 +224,11 @@ fn an_action_only_affects_later_priors() {
         vec1(model.forward(&batch, Noise::Mean).elbo.kl.reshape([t_len]))
     };
     let (base, pushed) = (run(0.0), run(5.0));
-    assert_eq!(base[..3], pushed[..3], "steps up to the action are untouched");
+    assert_eq!(
+        base[..3],
+        pushed[..3],
+        "steps up to the action are untouched"
+    );
     assert_ne!(base[3], pushed[3], "a_2 enters the prior of step 3");
 }
 
@@ -198,7 +239,7 @@ fn generate_gives_binary_sequences_of_the_right_shape() {
     let model = small_config().init(&d).unwrap();
     let x = model.generate(3, 7, None, &d);
     assert_eq!(x.dims(), [3, 7, 6]);
-    let v = x.into_data().to_vec::<f32>().unwrap();
+    let v = x.into_data().try_into_vec::<f32>().unwrap();
     assert!(v.iter().all(|&e| e == 0.0 || e == 1.0));
 }
 
