@@ -66,8 +66,9 @@ fn ndarray_and_wgpu_give_the_same_elbo_and_wgpu_learns() {
     );
 
     // A few Adam steps on wgpu (autodiff) lower the loss of a fixed batch.
+    // `train()` puts the forked parameters on the autodiff version of the wgpu device.
+    let mut model = model.fork(&gpu).train();
     let ad = gpu.autodiff();
-    let mut model = model.fork(&ad);
     let batch = batch.to_device(&ad);
     let mut optim = AdamConfig::new().init();
     let mut losses = Vec::new();

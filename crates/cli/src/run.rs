@@ -16,7 +16,16 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("{}: cannot read config", path.display()))?;
-            serde_json::from_str::<TrainConfig>(&text)
+            let user: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("{}: not JSON", path.display()))?;
+            // Fields the file leaves out take their defaults.
+            let defaults = TrainConfig::new(
+                VrnnConfig::new(0),
+                DatasetSpec::markov(MarkovPatterns::default()),
+            );
+            let mut merged = serde_json::to_value(defaults)?;
+            overlay(&mut merged, user);
+            serde_json::from_value::<TrainConfig>(merged)
                 .with_context(|| format!("{}: not a training config", path.display()))?
         }
         None => {
@@ -77,6 +86,23 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
         config.grad_clip = args.grad_clip;
     }
     Ok(config)
+}
+
+/// Recursively replaces the fields of `base` that `top` sets.
+fn overlay(base: &mut serde_json::Value, top: serde_json::Value) {
+    match (base, top) {
+        (serde_json::Value::Object(b), serde_json::Value::Object(t)) => {
+            for (k, v) in t {
+                match b.get_mut(&k) {
+                    Some(slot) if slot.is_object() && v.is_object() => overlay(slot, v),
+                    _ => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (b, t) => *b = t,
+    }
 }
 
 pub fn train(args: TrainArgs) -> Result<()> {

@@ -124,7 +124,7 @@ fn a_config_whose_x_dim_disagrees_with_the_data_is_rejected() {
     let data = write(dir.path(), "d.csv", &good_csv());
     let config = format!(
         r#"{{"model": {{"x_dim": 5, "h_dim": 8, "z_dim": 2, "hidden": 8, "likelihood": "gaussian"}},
-            "data": {{"kind": "csv", "path": "{data}", "train_fraction": 0.5, "valid_fraction": 0.25, "markov": null}},
+            "data": {{"kind": "csv", "path": "{data}", "train_fraction": 0.5, "valid_fraction": 0.25}},
             "epochs": 1}}"#
     );
     let cfg = write(dir.path(), "c.json", &config);
