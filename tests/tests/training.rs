@@ -1,0 +1,109 @@
+//! Training runs end to end on ndarray: determinism, early stop, divergence.
+
+use burn::prelude::*;
+use neuromod_datasets::generate::MarkovPatterns;
+use neuromod_datasets::DatasetSpec;
+use neuromod_train::{train, Checkpoint, MetricsRow, TrainConfig};
+use neuromod_vrnn::VrnnConfig;
+
+#[allow(deprecated)]
+fn cpu() -> Device {
+    Device::ndarray()
+}
+
+/// burn seeds ndarray's generator process-wide, so runs in parallel test threads would share
+/// it; each test here holds this lock while it trains.
+static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    RNG.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn config(seed: u64) -> TrainConfig {
+    let data = DatasetSpec::markov(MarkovPatterns {
+        sequences: 40,
+        steps: 20,
+        dim: 8,
+        ..Default::default()
+    });
+    let model = VrnnConfig::new(8)
+        .with_h_dim(16)
+        .with_z_dim(4)
+        .with_hidden(16);
+    let mut c = TrainConfig::new(model, data);
+    c.epochs = 3;
+    c.batch_size = 8;
+    c.seed = seed;
+    c.kl_anneal_epochs = 2;
+    c
+}
+
+fn run(seed: u64) -> Vec<MetricsRow> {
+    let dir = tempfile::tempdir().unwrap();
+    let c = config(seed);
+    let splits = c.data.load().unwrap();
+    let mut rows = train(&c, &splits, dir.path(), &cpu(), &mut |_| {}).unwrap();
+    // The checkpoint reloads and its metrics file matches what training returned.
+    let ck = Checkpoint::open(dir.path()).unwrap();
+    ck.load_model(&cpu()).unwrap();
+    let on_disk = ck.metrics().unwrap();
+    assert_eq!(on_disk.len(), rows.len());
+    for (a, b) in on_disk.iter().zip(&rows) {
+        assert_eq!(a.train_bound, b.train_bound);
+        assert_eq!(a.valid_bound, b.valid_bound);
+    }
+    for r in &mut rows {
+        r.seconds = 0.0;
+    }
+    rows
+}
+
+#[test]
+fn same_seed_same_losses_bit_for_bit() {
+    let _rng = serial();
+    let a = run(7);
+    let b = run(7);
+    assert_eq!(a, b);
+    let c = run(8);
+    assert_ne!(a[0].train_bound, c[0].train_bound, "the seed must matter");
+    // Training does something: the bound falls over the three epochs.
+    assert!(a[2].train_bound < a[0].train_bound, "{a:?}");
+}
+
+#[test]
+fn early_stop_ends_the_run_when_validation_stalls() {
+    let _rng = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(3);
+    c.epochs = 30;
+    c.lr = 1e-12; // nothing is learned, so the validation bound only wobbles
+    c.patience = Some(2);
+    let splits = c.data.load().unwrap();
+    let rows = train(&c, &splits, dir.path(), &cpu(), &mut |_| {}).unwrap();
+    assert!(rows.len() < 30, "ran all {} epochs", rows.len());
+    let best = rows
+        .iter()
+        .map(|r| r.valid_bound)
+        .fold(f64::INFINITY, f64::min);
+    let last_two = &rows[rows.len() - 2..];
+    assert!(last_two.iter().all(|r| r.valid_bound >= best));
+}
+
+#[test]
+fn a_non_finite_loss_stops_training_with_epoch_and_step() {
+    let _rng = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(4);
+    c.model.likelihood = neuromod_vrnn::Likelihood::Gaussian;
+    let mut splits = c.data.load().unwrap();
+    // A finite but enormous value: its squared error overflows f32.
+    splits.train.sequences[0][0] = 1e30;
+    let err = train(&c, &splits, dir.path(), &cpu(), &mut |_| {}).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        matches!(err, neuromod_train::TrainError::Diverged { epoch: 1, .. }),
+        "{msg}"
+    );
+    assert!(msg.contains("epoch 1, step"), "{msg}");
+    assert!(!dir.path().join(neuromod_train::WEIGHTS_FILE).exists());
+}
