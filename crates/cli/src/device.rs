@@ -16,10 +16,14 @@ pub enum DeviceChoice {
     Wgpu,
 }
 
-/// True when wgpu reports a hardware (non-CPU) adapter.
+/// True when wgpu reports a hardware (non-CPU) adapter on Vulkan, Metal or DX12 (never GL,
+/// whose missing f32 atomics make it unsafe for burn).
 fn real_gpu_present() -> bool {
-    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
-    futures_lite::future::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+        backends: wgpu::Backends::PRIMARY,
+        ..wgpu::InstanceDescriptor::new_without_display_handle()
+    });
+    futures_lite::future::block_on(instance.enumerate_adapters(wgpu::Backends::PRIMARY))
         .iter()
         .map(wgpu::Adapter::get_info)
         .any(|info| {

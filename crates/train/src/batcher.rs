@@ -55,3 +55,51 @@ pub fn batch_indices(
     batches.shuffle(rng);
     batches
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn lengths(lens: &[usize]) -> SequenceSet {
+        SequenceSet {
+            dim: 2,
+            sequences: lens.iter().map(|&t| vec![1.0; t * 2]).collect(),
+        }
+    }
+
+    #[test]
+    fn every_sequence_lands_in_exactly_one_batch() {
+        let set = lengths(&(1..=37).collect::<Vec<_>>());
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let batches = batch_indices(&set, 4, Some(&mut rng));
+        let mut all: Vec<usize> = batches.iter().flatten().copied().collect();
+        all.sort();
+        assert_eq!(all, (0..37).collect::<Vec<_>>());
+        assert!(batches.iter().all(|b| b.len() <= 4));
+        // Bucketing pads less than plain shuffled chunks of the same size.
+        let padded = |bs: &[Vec<usize>]| -> usize {
+            bs.iter()
+                .map(|b| b.len() * b.iter().map(|&i| set.steps(i)).max().unwrap())
+                .sum()
+        };
+        let mut order: Vec<usize> = (0..37).collect();
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(0));
+        let plain: Vec<Vec<usize>> = order.chunks(4).map(<[usize]>::to_vec).collect();
+        assert!(padded(&batches) < padded(&plain));
+        let mut again = ChaCha8Rng::seed_from_u64(0);
+        assert_eq!(batches, batch_indices(&set, 4, Some(&mut again)));
+    }
+
+    #[test]
+    #[allow(deprecated)]
+    fn padding_is_zero_and_masked() {
+        let set = lengths(&[3, 1]);
+        let batch = to_batch(&set, &[0, 1], &Device::ndarray());
+        assert_eq!(batch.dims(), [2, 3, 2]);
+        let mask = batch.mask.into_data().try_into_vec::<f32>().unwrap();
+        assert_eq!(mask, vec![1., 1., 1., 1., 0., 0.]);
+        let x = batch.x.into_data().try_into_vec::<f32>().unwrap();
+        assert_eq!(&x[6..], &[1., 1., 0., 0., 0., 0.]);
+    }
+}

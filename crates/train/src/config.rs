@@ -10,10 +10,13 @@ fn default_epochs() -> usize {
     50
 }
 fn default_batch() -> usize {
-    32
+    16
 }
 fn default_lr() -> f64 {
-    1e-3
+    2e-3
+}
+fn default_anneal() -> usize {
+    10
 }
 fn default_clip() -> Option<f32> {
     Some(10.0)
@@ -42,7 +45,7 @@ pub struct TrainConfig {
     #[serde(default)]
     pub seed: u64,
     /// KL annealing: beta rises linearly from `kl_start` to 1 over this many epochs (0: off).
-    #[serde(default)]
+    #[serde(default = "default_anneal")]
     pub kl_anneal_epochs: usize,
     /// KL weight at the first epoch when annealing.
     #[serde(default)]
@@ -63,7 +66,7 @@ impl TrainConfig {
             lr: default_lr(),
             grad_clip: default_clip(),
             seed: 0,
-            kl_anneal_epochs: 0,
+            kl_anneal_epochs: default_anneal(),
             kl_start: 0.0,
             patience: None,
         }
@@ -103,5 +106,41 @@ impl TrainConfig {
         }
         let progress = (epoch.saturating_sub(1)) as f64 / self.kl_anneal_epochs as f64;
         (self.kl_start + (1.0 - self.kl_start) * progress).min(1.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use neuromod_datasets::generate::MarkovPatterns;
+
+    #[test]
+    fn beta_rises_linearly_then_stays_at_one() {
+        let mut c = TrainConfig::new(
+            VrnnConfig::new(4),
+            DatasetSpec::markov(MarkovPatterns::default()),
+        );
+        c.kl_anneal_epochs = 4;
+        c.kl_start = 0.2;
+        let betas: Vec<f64> = (1..=6).map(|e| c.beta(e)).collect();
+        let expected = [0.2, 0.4, 0.6, 0.8, 1.0, 1.0];
+        for (b, e) in betas.iter().zip(expected) {
+            assert!((b - e).abs() < 1e-12, "{betas:?}");
+        }
+        c.kl_anneal_epochs = 0;
+        assert_eq!(c.beta(1), 1.0);
+    }
+
+    #[test]
+    fn check_names_the_bad_field() {
+        let mut c = TrainConfig::new(
+            VrnnConfig::new(4),
+            DatasetSpec::markov(MarkovPatterns::default()),
+        );
+        c.lr = f64::NAN;
+        assert!(c.check().unwrap_err().to_string().contains("`lr`"));
+        c.lr = 1e-3;
+        c.batch_size = 0;
+        assert!(c.check().unwrap_err().to_string().contains("`batch_size`"));
     }
 }
