@@ -1,0 +1,99 @@
+//! The cell population and its two learning rules.
+
+use serde::{Deserialize, Serialize};
+
+use crate::DistributionError;
+
+/// How a cell turns its TD error into a value change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Rule {
+    /// V += a+ delta (delta > 0) or a- delta: converges to the tau-expectile.
+    Expectile,
+    /// V += a+ sign(delta) or a- sign(delta): converges to the tau-quantile.
+    Quantile,
+}
+
+/// N cells, each with learning rates a+ and a- and asymmetry tau = a+ / (a+ + a-).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cells {
+    /// Asymmetry of each cell, in (0, 1).
+    pub tau: Vec<f64>,
+    /// Learning rate for positive errors.
+    pub alpha_plus: Vec<f64>,
+    /// Learning rate for negative errors.
+    pub alpha_minus: Vec<f64>,
+}
+
+impl Cells {
+    /// Cells with the given asymmetries; a+ = 2 lr tau and a- = 2 lr (1 - tau), so a classic
+    /// (tau = 0.5) cell learns at `lr` both ways.
+    pub fn with_taus(tau: Vec<f64>, lr: f64) -> Result<Self, DistributionError> {
+        if tau.is_empty() {
+            return Err(DistributionError("at least one cell is needed".into()));
+        }
+        if let Some(t) = tau.iter().find(|t| !(**t > 0.0 && **t < 1.0)) {
+            return Err(DistributionError(format!("tau {t} must lie in (0, 1)")));
+        }
+        if !(lr.is_finite() && lr > 0.0) {
+            return Err(DistributionError(format!(
+                "learning rate {lr} must be positive"
+            )));
+        }
+        Ok(Self {
+            alpha_plus: tau.iter().map(|t| 2.0 * lr * t).collect(),
+            alpha_minus: tau.iter().map(|t| 2.0 * lr * (1.0 - t)).collect(),
+            tau,
+        })
+    }
+
+    /// `n` cells with taus at the quantile midpoints (2i - 1) / (2n), pessimistic to optimistic.
+    pub fn spread(n: usize, lr: f64) -> Result<Self, DistributionError> {
+        Self::with_taus(
+            (1..=n)
+                .map(|i| (2 * i - 1) as f64 / (2 * n) as f64)
+                .collect(),
+            lr,
+        )
+    }
+
+    /// The classic-TD null: `n` cells, every tau = 0.5.
+    pub fn classic(n: usize, lr: f64) -> Result<Self, DistributionError> {
+        Self::with_taus(vec![0.5; n], lr)
+    }
+
+    /// Number of cells.
+    pub fn len(&self) -> usize {
+        self.tau.len()
+    }
+
+    /// True when there are no cells.
+    pub fn is_empty(&self) -> bool {
+        self.tau.is_empty()
+    }
+
+    /// Value change of cell `i` for TD error `delta`, with learning-rate scale `scale`.
+    pub fn update(&self, i: usize, delta: f64, rule: Rule, scale: f64) -> f64 {
+        let rate = if delta > 0.0 {
+            self.alpha_plus[i]
+        } else {
+            self.alpha_minus[i]
+        };
+        let step = match rule {
+            Rule::Expectile => delta,
+            Rule::Quantile => delta.signum(),
+        };
+        scale * rate * step
+    }
+
+    /// Firing of cell `i` for TD error `delta`: the error scaled by 2 tau (positive) or
+    /// 2 (1 - tau) (negative), so a classic cell fires delta.
+    pub fn response(&self, i: usize, delta: f64) -> f64 {
+        let t = self.tau[i];
+        if delta > 0.0 {
+            2.0 * t * delta
+        } else {
+            2.0 * (1.0 - t) * delta
+        }
+    }
+}

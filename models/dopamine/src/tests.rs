@@ -1,0 +1,167 @@
+//! Known answers: analytic expectiles and quantiles (computed here by root-finding and sorting,
+//! independently of the code under test), rank order of reversal points, the classic-TD null.
+
+use crate::*;
+
+/// tau-expectile by bisection on tau E[(r - e)+] = (1 - tau) E[(e - r)+].
+fn analytic_expectile(d: &RewardDistribution, tau: f64) -> f64 {
+    let f = |e: f64| {
+        d.values
+            .iter()
+            .zip(&d.probs)
+            .map(|(&v, &p)| {
+                if v > e {
+                    tau * p * (v - e)
+                } else {
+                    -(1.0 - tau) * p * (e - v)
+                }
+            })
+            .sum::<f64>()
+    };
+    let (mut lo, mut hi) = d.range();
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if f(mid) > 0.0 {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
+/// tau-quantile: the smallest magnitude whose cumulative probability reaches tau.
+fn analytic_quantile(d: &RewardDistribution, tau: f64) -> f64 {
+    let mut pairs: Vec<(f64, f64)> = d
+        .values
+        .iter()
+        .copied()
+        .zip(d.probs.iter().copied())
+        .collect();
+    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut acc = 0.0;
+    for (v, p) in pairs {
+        acc += p;
+        if acc >= tau {
+            return v;
+        }
+    }
+    d.range().1
+}
+
+fn run(cells: &Cells, rule: Rule, noise: f64, seed: u64) -> Simulation {
+    let cfg = TrialConfig {
+        noise,
+        seed,
+        ..TrialConfig::default()
+    };
+    simulate(cells, &RewardDistribution::variable_magnitude(), rule, &cfg)
+}
+
+#[test]
+fn expectile_cells_learn_the_analytic_expectiles() {
+    let d = RewardDistribution::variable_magnitude();
+    let cells = Cells::spread(40, 0.05).unwrap();
+    let sim = run(&cells, Rule::Expectile, 0.0, 1);
+    let tol = 0.01 * (d.range().1 - d.range().0);
+    for (tau, v) in cells.tau.iter().zip(&sim.value) {
+        let e = analytic_expectile(&d, *tau);
+        assert!((v - e).abs() < tol, "tau {tau}: learned {v}, expectile {e}");
+    }
+    // The cue value is the discounted outcome value (three delay steps, gamma 0.9).
+    let i = 20;
+    let expected = 0.9f64.powi(3) * sim.value[i];
+    assert!(
+        (sim.cue_value[i] - expected).abs() < 0.05 * expected,
+        "{} vs {expected}",
+        sim.cue_value[i]
+    );
+}
+
+#[test]
+fn quantile_cells_learn_the_analytic_quantiles() {
+    let d = RewardDistribution::variable_magnitude();
+    let cells = Cells::spread(40, 0.05).unwrap();
+    let sim = run(&cells, Rule::Quantile, 0.0, 2);
+    let tol = 0.01 * (d.range().1 - d.range().0);
+    // Within 0.02 of a CDF step the sign rule's drift toward the quantile is tiny (see
+    // `simulate`), so those cells are checked only for lying between the neighbouring atoms.
+    let mut cdf = 0.0;
+    let steps: Vec<f64> = d
+        .probs
+        .iter()
+        .map(|p| {
+            cdf += p;
+            cdf
+        })
+        .collect();
+    let mut checked = 0;
+    for (tau, v) in cells.tau.iter().zip(&sim.value) {
+        let q = analytic_quantile(&d, *tau);
+        if steps.iter().any(|s| (s - tau).abs() < 0.02) {
+            let (lo, hi) = (
+                analytic_quantile(&d, tau - 0.02),
+                analytic_quantile(&d, tau + 0.02),
+            );
+            assert!(
+                *v > lo - tol && *v < hi + tol,
+                "tau {tau}: learned {v} outside [{lo}, {hi}]"
+            );
+            continue;
+        }
+        checked += 1;
+        assert!((v - q).abs() < tol, "tau {tau}: learned {v}, quantile {q}");
+    }
+    assert!(checked >= 25, "only {checked} cells away from CDF steps");
+}
+
+#[test]
+fn reversal_points_rise_with_tau() {
+    let cells = Cells::spread(40, 0.05).unwrap();
+    let clean = run(&cells, Rule::Expectile, 0.0, 3);
+    let theta = TuningCurves::from_simulation(&clean, |_| true).reversal_points();
+    assert_eq!(spearman(&cells.tau, &theta), 1.0, "{theta:?}");
+    let noisy = run(&cells, Rule::Expectile, TrialConfig::default().noise, 3);
+    let theta = TuningCurves::from_simulation(&noisy, |k| k % 2 == 0).reversal_points();
+    let rho = spearman(&cells.tau, &theta);
+    assert!(rho >= 0.9, "spearman {rho}");
+    // The asymmetry measured on the other half of the trials tracks the reversal points too.
+    let asym = TuningCurves::from_simulation(&noisy, |k| k % 2 == 1).asymmetries();
+    let rho = spearman(&asym, &theta);
+    assert!(rho >= 0.9, "asymmetry-reversal spearman {rho}");
+}
+
+#[test]
+fn classic_td_cells_show_no_asymmetry_reversal_relation() {
+    let cells = Cells::classic(40, 0.05).unwrap();
+    let sim = run(&cells, Rule::Expectile, TrialConfig::default().noise, 4);
+    let theta = TuningCurves::from_simulation(&sim, |k| k % 2 == 0).reversal_points();
+    let asym = TuningCurves::from_simulation(&sim, |k| k % 2 == 1).asymmetries();
+    let rho = spearman(&asym, &theta);
+    assert!(rho.abs() < 0.3, "classic-TD spearman {rho}");
+    // Every classic cell reverses near the mean.
+    let mean = RewardDistribution::variable_magnitude().mean();
+    assert!(theta.iter().all(|t| (t - mean).abs() < 1.0), "{theta:?}");
+}
+
+#[test]
+fn bad_populations_are_rejected() {
+    assert!(Cells::spread(0, 0.05)
+        .unwrap_err()
+        .0
+        .contains("at least one cell"));
+    assert!(Cells::with_taus(vec![0.2, 1.0], 0.05)
+        .unwrap_err()
+        .0
+        .contains("(0, 1)"));
+    assert!(Cells::spread(3, -1.0).is_err());
+}
+
+#[test]
+fn spearman_and_reversal_point_basics() {
+    assert_eq!(spearman(&[1.0, 2.0, 3.0], &[10.0, 20.0, 30.0]), 1.0);
+    assert_eq!(spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]), -1.0);
+    assert!((reversal_point(&[0.0, 2.0, 4.0], &[-2.0, -1.0, 1.0]) - 3.0).abs() < 1e-12);
+    // Never crossing: extrapolated from the two nearest points.
+    assert!((reversal_point(&[1.0, 2.0], &[1.0, 2.0]) - 0.0).abs() < 1e-12);
+}
