@@ -4,11 +4,13 @@
 //! the reward distribution.
 
 mod cells;
+mod decode;
 mod distribution;
 mod reversal;
 mod simulate;
 
 pub use cells::{Cells, Rule};
+pub use decode::{decode_expectiles, decode_quantiles, wasserstein1, Decoded};
 pub use distribution::{DistributionError, RewardDistribution};
 pub use reversal::{reversal_point, spearman, TuningCurves};
 pub use simulate::{simulate, Simulation, TrialConfig};

@@ -165,3 +165,33 @@ fn spearman_and_reversal_point_basics() {
     // Never crossing: extrapolated from the two nearest points.
     assert!((reversal_point(&[1.0, 2.0], &[1.0, 2.0]) - 0.0).abs() < 1e-12);
 }
+
+#[test]
+fn wasserstein_of_known_pairs() {
+    let d = RewardDistribution::new(vec![(0.0, 0.5), (1.0, 0.5)]).unwrap();
+    assert!((wasserstein1(&[0.0, 1.0], &d)).abs() < 1e-12);
+    assert!((wasserstein1(&[0.0, 0.0], &d) - 0.5).abs() < 1e-12);
+    assert!((wasserstein1(&[2.0, 2.0], &d) - 1.5).abs() < 1e-12);
+}
+
+#[test]
+fn decoding_40_expectile_cells_recovers_the_distribution() {
+    let d = RewardDistribution::variable_magnitude();
+    let cells = Cells::spread(40, 0.05).unwrap();
+    let sim = run(&cells, Rule::Expectile, 0.0, 5);
+    let decoded = decode_expectiles(&cells.tau, &sim.value, d.range(), 100, 200, 0);
+    let w1 = wasserstein1(&decoded.samples, &d);
+    assert!(w1 < 0.5, "W1 {w1}, loss {}", decoded.loss);
+    // Far better than a Gaussian with the same mean and spread would be: the code is multimodal.
+    let mean: f64 = decoded.samples.iter().sum::<f64>() / 100.0;
+    assert!((mean - d.mean()).abs() < 0.3, "decoded mean {mean}");
+}
+
+#[test]
+fn decoding_quantile_cells_recovers_the_distribution() {
+    let d = RewardDistribution::variable_magnitude();
+    let cells = Cells::spread(40, 0.05).unwrap();
+    let sim = run(&cells, Rule::Quantile, 0.0, 6);
+    let w1 = wasserstein1(&decode_quantiles(&sim.value).samples, &d);
+    assert!(w1 < 0.5, "W1 {w1}");
+}
