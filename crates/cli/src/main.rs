@@ -1,6 +1,7 @@
 //! `neuromod`: train, evaluate and sample VRNN world models on sequential data.
 
 mod device;
+mod dopamine;
 mod run;
 
 use std::path::PathBuf;
@@ -26,6 +27,8 @@ enum Command {
     Eval(EvalArgs),
     /// Open-loop samples from a checkpoint's prior, written as CSV or NPY.
     Sample(SampleArgs),
+    /// Simulate distributional dopamine cells: reversal points, decoding, classic-TD null.
+    Dopamine(dopamine::DopamineArgs),
 }
 
 /// Dataset kinds accepted by `--dataset`.
@@ -165,6 +168,7 @@ fn main() -> ExitCode {
         Command::Train(args) => run::train(args),
         Command::Eval(args) => run::eval(args),
         Command::Sample(args) => run::sample(args),
+        Command::Dopamine(args) => dopamine::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

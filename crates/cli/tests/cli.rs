@@ -239,3 +239,59 @@ fn bad_checkpoints_and_arguments_are_rejected() {
         &["--data PATH"],
     );
 }
+
+#[test]
+fn dopamine_writes_cells_decoding_and_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("da");
+    let o = neuromod(&[
+        "dopamine",
+        "--task",
+        "custom",
+        "--rewards",
+        "1:0.5,4:0.5",
+        "--cells",
+        "10",
+        "--trials",
+        "20000",
+        "--noise",
+        "0",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(
+        summary["spearman_tau_reversal"].as_f64(),
+        Some(1.0),
+        "{summary}"
+    );
+    assert!(summary["w1_decoded"].as_f64().unwrap() < 0.5, "{summary}");
+    let cells = std::fs::read_to_string(out.join("cells.csv")).unwrap();
+    assert_eq!(cells.lines().count(), 11);
+    assert!(out.join("decoded.csv").exists() && out.join("tuning.csv").exists());
+}
+
+#[test]
+fn dopamine_rejects_bad_arguments() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("da");
+    let out = out.to_str().unwrap();
+    let base = |extra: &[&'static str]| {
+        let mut v = vec!["dopamine", "--out", out];
+        v.extend_from_slice(extra);
+        v
+    };
+    fails_with(
+        &base(&["--task", "custom", "--rewards", "1:0.5,2:0.4"]),
+        &["sum to"],
+    );
+    fails_with(&base(&["--task", "custom"]), &["--rewards"]);
+    fails_with(&base(&["--cells", "0"]), &["at least one cell"]);
+    fails_with(&base(&["--trials=-5"]), &["invalid value", "--trials"]);
+    fails_with(
+        &base(&["--task", "variable-probability", "--probability", "1.5"]),
+        &["(0, 1)"],
+    );
+}
