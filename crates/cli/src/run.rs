@@ -10,6 +10,15 @@ use neuromod_vrnn::{Likelihood, VrnnConfig};
 
 use crate::{device, DatasetArg, EvalArgs, LikelihoodArg, SampleArgs, TrainArgs};
 
+fn dataset_kind(arg: DatasetArg) -> DatasetKind {
+    match arg {
+        DatasetArg::Jsb => DatasetKind::Jsb,
+        DatasetArg::Npy => DatasetKind::Npy,
+        DatasetArg::Csv => DatasetKind::Csv,
+        DatasetArg::Markov => DatasetKind::Markov,
+    }
+}
+
 /// Builds the run config from `--config` and the flags (flags win).
 fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
     let mut config = match &args.config {
@@ -29,12 +38,8 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
                 .with_context(|| format!("{}: not a training config", path.display()))?
         }
         None => {
-            let kind = match args.dataset {
-                Some(DatasetArg::Jsb) => DatasetKind::Jsb,
-                Some(DatasetArg::Npy) => DatasetKind::Npy,
-                Some(DatasetArg::Csv) => DatasetKind::Csv,
-                Some(DatasetArg::Markov) => DatasetKind::Markov,
-                None => bail!("--dataset is required without --config (jsb, npy, csv or markov)"),
+            let Some(kind) = args.dataset.map(dataset_kind) else {
+                bail!("--dataset is required without --config (jsb, npy, csv or markov)");
             };
             let data = match kind {
                 DatasetKind::Markov => DatasetSpec::markov(MarkovPatterns::default()),
@@ -53,8 +58,13 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
             TrainConfig::new(VrnnConfig::new(0).with_likelihood(likelihood), data)
         }
     };
-    if let (Some(path), true) = (&args.data, args.config.is_some()) {
-        config.data.path = Some(path.clone());
+    if args.config.is_some() {
+        if let Some(kind) = args.dataset {
+            config.data.kind = dataset_kind(kind);
+        }
+        if let Some(path) = &args.data {
+            config.data.path = Some(path.clone());
+        }
     }
     let m = &mut config.model;
     macro_rules! set {
