@@ -91,6 +91,9 @@ struct TrainArgs {
     /// Hidden layer width.
     #[arg(long)]
     hidden: Option<usize>,
+    /// Dropout on h_{t-1} where the decoder reads it (training only).
+    #[arg(long)]
+    dropout: Option<f64>,
     /// Decoder likelihood (default: bernoulli for jsb/markov, gaussian for npy/csv).
     #[arg(long, value_enum)]
     likelihood: Option<LikelihoodArg>,

@@ -25,16 +25,7 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("{}: cannot read config", path.display()))?;
-            let user: serde_json::Value = serde_json::from_str(&text)
-                .with_context(|| format!("{}: not JSON", path.display()))?;
-            // Fields the file leaves out take their defaults.
-            let defaults = TrainConfig::new(
-                VrnnConfig::new(0),
-                DatasetSpec::markov(MarkovPatterns::default()),
-            );
-            let mut merged = serde_json::to_value(defaults)?;
-            overlay(&mut merged, user);
-            serde_json::from_value::<TrainConfig>(merged)
+            TrainConfig::from_json(&text)
                 .with_context(|| format!("{}: not a training config", path.display()))?
         }
         None => {
@@ -77,6 +68,7 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
     set!(args.h_dim, m.h_dim);
     set!(args.z_dim, m.z_dim);
     set!(args.hidden, m.hidden);
+    set!(args.dropout, m.dropout);
     if let Some(l) = args.likelihood {
         m.likelihood = match l {
             LikelihoodArg::Bernoulli => Likelihood::Bernoulli,
@@ -96,23 +88,6 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
         config.grad_clip = args.grad_clip;
     }
     Ok(config)
-}
-
-/// Recursively replaces the fields of `base` that `top` sets.
-fn overlay(base: &mut serde_json::Value, top: serde_json::Value) {
-    match (base, top) {
-        (serde_json::Value::Object(b), serde_json::Value::Object(t)) => {
-            for (k, v) in t {
-                match b.get_mut(&k) {
-                    Some(slot) if slot.is_object() && v.is_object() => overlay(slot, v),
-                    _ => {
-                        b.insert(k, v);
-                    }
-                }
-            }
-        }
-        (b, t) => *b = t,
-    }
 }
 
 pub fn train(args: TrainArgs) -> Result<()> {

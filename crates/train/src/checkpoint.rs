@@ -84,7 +84,7 @@ impl Checkpoint {
         let path = dir.join(CONFIG_FILE);
         let text = std::fs::read_to_string(&path)
             .map_err(|e| TrainError::checkpoint(&path, format!("cannot read: {e}")))?;
-        let config: TrainConfig = serde_json::from_str(&text).map_err(|e| {
+        let config = TrainConfig::from_json(&text).map_err(|e| {
             TrainError::checkpoint(&path, format!("not a neuromod VRNN config: {e}"))
         })?;
         config

@@ -72,6 +72,18 @@ impl TrainConfig {
         }
     }
 
+    /// Parses a JSON config; fields it leaves out take their defaults.
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        let user: serde_json::Value = serde_json::from_str(text)?;
+        let defaults = Self::new(
+            VrnnConfig::new(0),
+            DatasetSpec::markov(neuromod_datasets::generate::MarkovPatterns::default()),
+        );
+        let mut merged = serde_json::to_value(defaults)?;
+        overlay(&mut merged, user);
+        serde_json::from_value(merged)
+    }
+
     /// Rejects values that cannot train, naming the field.
     pub fn check(&self) -> Result<(), TrainError> {
         let bad = |field, reason: String| Err(TrainError::Config { field, reason });
@@ -109,6 +121,23 @@ impl TrainConfig {
     }
 }
 
+/// Recursively replaces the fields of `base` that `top` sets.
+fn overlay(base: &mut serde_json::Value, top: serde_json::Value) {
+    match (base, top) {
+        (serde_json::Value::Object(b), serde_json::Value::Object(t)) => {
+            for (k, v) in t {
+                match b.get_mut(&k) {
+                    Some(slot) if slot.is_object() && v.is_object() => overlay(slot, v),
+                    _ => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (b, t) => *b = t,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +158,18 @@ mod tests {
         }
         c.kl_anneal_epochs = 0;
         assert_eq!(c.beta(1), 1.0);
+    }
+
+    #[test]
+    fn json_configs_take_defaults_for_missing_fields() {
+        let c = TrainConfig::from_json(
+            r#"{"model": {"x_dim": 7, "z_dim": 3}, "data": {"kind": "csv", "path": "d.csv"}, "lr": 0.01}"#,
+        )
+        .unwrap();
+        assert_eq!((c.model.x_dim, c.model.z_dim, c.model.h_dim), (7, 3, 256));
+        assert_eq!(c.data.kind, neuromod_datasets::DatasetKind::Csv);
+        assert_eq!((c.lr, c.batch_size, c.epochs), (0.01, 16, 50));
+        assert!(TrainConfig::from_json(r#"{"model": {"x_dim": "many"}}"#).is_err());
     }
 
     #[test]

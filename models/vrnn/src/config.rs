@@ -51,6 +51,10 @@ pub struct VrnnConfig {
     /// Adds a Gaussian reward head p(r_t | z_t, h_{t-1}).
     #[config(default = false)]
     pub reward_head: bool,
+    /// Dropout probability on h_{t-1} where it enters the decoder and reward head (training
+    /// only; the recurrence itself is never dropped).
+    #[config(default = 0.0)]
+    pub dropout: f64,
     /// Floor added to every standard deviation after softplus.
     #[config(default = 1e-4)]
     pub sigma_min: f64,
@@ -84,6 +88,12 @@ impl VrnnConfig {
                     reason: "must be at least 1".into(),
                 });
             }
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(ConfigError {
+                field: "dropout",
+                reason: format!("must lie in [0, 1), got {}", self.dropout),
+            });
         }
         if !(self.sigma_min.is_finite() && self.sigma_min > 0.0) {
             return Err(ConfigError {

@@ -1,7 +1,7 @@
 //! The VRNN itself: one-step API, sequence ELBO, open-loop generation.
 
 use burn::module::Param;
-use burn::nn::{Linear, LinearConfig};
+use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{sigmoid, softplus};
 use burn::tensor::Distribution;
@@ -145,6 +145,8 @@ pub struct Vrnn {
     pub rnn: GruCell,
     /// Learned initial state h_{-1}: [h_dim]; used only at the first step.
     pub h0: Param<Tensor<1>>,
+    /// Dropout on h_{t-1} as the decoder and reward head read it (active only with autodiff).
+    pub dropout: Dropout,
     /// Observation width.
     pub x_dim: usize,
     /// Latent width.
@@ -182,6 +184,7 @@ impl VrnnConfig {
                 .then(|| head(fz + h, self.decoder_layers, 1)),
             rnn: GruCell::new(fx + fz, h, device),
             h0: Param::from_tensor(Tensor::zeros([h], device)),
+            dropout: DropoutConfig::new(self.dropout).init(),
             phi_x,
             phi_z,
             x_dim: self.x_dim,
@@ -299,7 +302,7 @@ impl Vrnn {
             flat(shifted)
         });
         let prior = self.prior.forward(self.prior_input(h_prev.clone(), a_prev));
-        let dec_in = Tensor::cat(vec![fz_all, h_prev], 1);
+        let dec_in = Tensor::cat(vec![fz_all, self.dropout.forward(h_prev)], 1);
         let x_flat = batch.x.clone().reshape([b * t_len, d]);
         let per_step = |v: Tensor<1>| v.reshape([b, t_len]) * batch.mask.clone();
         let kl = per_step(posterior.kl(&prior));

@@ -249,4 +249,28 @@ fn config_check_names_the_field() {
     assert_eq!(err.field, "z_dim");
     let err = small_config().with_sigma_min(-1.0).check().unwrap_err();
     assert_eq!(err.field, "sigma_min");
+    let err = small_config().with_dropout(1.0).check().unwrap_err();
+    assert_eq!(err.field, "dropout");
+}
+
+#[test]
+fn dropout_acts_only_while_training() {
+    let d = cpu();
+    d.seed(17);
+    let model = small_config().with_dropout(0.5).init(&d).unwrap();
+    let x = random_batch(2, 5, 6, &d);
+    let batch = SeqBatch::new(x, Tensor::ones([2, 5], &d));
+    let loss = |m: &crate::Vrnn, b: &SeqBatch| {
+        m.forward(b, Noise::Mean)
+            .elbo
+            .loss(1.0)
+            .into_scalar::<f32>()
+    };
+    // Plain device (evaluation): deterministic, dropout off.
+    assert_eq!(loss(&model, &batch), loss(&model, &batch));
+    // Autodiff device (training): dropout on, so two passes differ.
+    let ad = d.autodiff();
+    let trained = model.fork(&ad).train();
+    let batch = batch.to_device(&ad);
+    assert_ne!(loss(&trained, &batch), loss(&trained, &batch));
 }
