@@ -37,22 +37,9 @@ impl SequenceSet {
         self.sequences[i].len() / self.dim
     }
 
-    /// Total steps over all sequences.
-    pub fn total_steps(&self) -> usize {
-        self.sequences.iter().map(|s| s.len() / self.dim).sum()
-    }
-
     /// Longest sequence, in steps.
     pub fn max_steps(&self) -> usize {
         (0..self.len()).map(|i| self.steps(i)).max().unwrap_or(0)
-    }
-
-    /// The first `n` sequences (all when `n` is larger).
-    pub fn truncated(&self, n: usize) -> Self {
-        Self {
-            dim: self.dim,
-            sequences: self.sequences.iter().take(n).cloned().collect(),
-        }
     }
 }
 

@@ -1,7 +1,5 @@
 //! The subcommands.
 
-use std::path::Path;
-
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use neuromod_datasets::{generate::MarkovPatterns, DatasetKind, DatasetSpec, SequenceSet};
@@ -160,7 +158,7 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     splits.expect_dim(checkpoint.config.model.x_dim, &data_path)?;
     let set = splits.get(&args.split).context("unknown split")?;
     device.seed(args.seed);
-    let bound = evaluate(&model, set, args.batch_size, &device);
+    let bound = evaluate(&model, set, args.batch_size, &device)?;
     if args.json {
         let mut value = serde_json::to_value(bound)?;
         value["split"] = args.split.clone().into();
@@ -204,20 +202,15 @@ pub fn sample(args: SampleArgs) -> Result<()> {
             .map(<[f32]>::to_vec)
             .collect(),
     };
-    write_set(&set, &args.out, ext)?;
+    match ext {
+        "csv" => neuromod_datasets::csv::save(&set, &args.out)?,
+        _ => neuromod_datasets::npy::save(&set, &args.out)?,
+    }
     eprintln!(
         "wrote {} sequences of {} steps to {}",
         args.num,
         args.steps,
         args.out.display()
     );
-    Ok(())
-}
-
-fn write_set(set: &SequenceSet, path: &Path, ext: &str) -> Result<()> {
-    match ext {
-        "csv" => neuromod_datasets::csv::save(set, path)?,
-        _ => neuromod_datasets::npy::save(set, path)?,
-    }
     Ok(())
 }

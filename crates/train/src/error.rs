@@ -27,6 +27,14 @@ pub enum TrainError {
         /// What went wrong.
         reason: String,
     },
+    /// Values could not be read back from the device.
+    #[error("reading {what} back from the device failed: {reason}")]
+    Readback {
+        /// What was being read.
+        what: &'static str,
+        /// The backend's message.
+        reason: String,
+    },
     /// The loss became NaN or infinite; the last good checkpoint is left intact.
     #[error("training diverged at epoch {epoch}, step {step}: loss is {value}; the last good checkpoint in {dir} is intact")]
     Diverged {

@@ -13,7 +13,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::batcher::{batch_indices, to_batch};
 use crate::checkpoint::{Checkpoint, MetricsRow};
-use crate::evaluate::evaluate;
+use crate::evaluate::{evaluate, read_stats};
 use crate::{TrainConfig, TrainError};
 
 /// Progress reported to the caller (the CLI draws a progress bar from it).
@@ -80,7 +80,7 @@ pub fn train(
             let terms = model.forward(&batch, Noise::Sample).elbo;
             let loss = terms.loss(beta);
             // The one host read of this batch.
-            let stats = Tensor::cat(
+            let [l, k, r, n] = read_stats::<4>(Tensor::cat(
                 vec![
                     loss.clone().detach(),
                     terms.kl.clone().detach().sum(),
@@ -88,13 +88,7 @@ pub fn train(
                     terms.mask.clone().sum(),
                 ],
                 0,
-            )
-            .into_data()
-            .try_into_vec::<f32>()
-            .unwrap_or_default();
-            let [l, k, r, n] = stats[..] else {
-                unreachable!("four statistics were concatenated")
-            };
+            ))?;
             if !l.is_finite() {
                 return Err(TrainError::Diverged {
                     epoch,
@@ -114,7 +108,7 @@ pub fn train(
                 steps_per_sec: n as f64 / t0.elapsed().as_secs_f64().max(1e-9),
             });
         }
-        let valid = evaluate(&model.valid(), &splits.valid, config.batch_size, device);
+        let valid = evaluate(&model.valid(), &splits.valid, config.batch_size, device)?;
         let per = |v: f64| v / steps.max(1.0);
         let row = MetricsRow {
             epoch,
