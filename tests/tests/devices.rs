@@ -84,3 +84,48 @@ fn ndarray_and_wgpu_give_the_same_elbo_and_wgpu_learns() {
         "wgpu training did not lower the loss: {losses:?}"
     );
 }
+
+#[test]
+fn ndarray_and_wgpu_give_the_same_critic_losses_and_rpes() {
+    use neuromod_critic::{CriticConfig, CriticLoss, Transition};
+    let cpu = cpu();
+    let gpu = gpu();
+    for loss in [CriticLoss::Quantile, CriticLoss::Expectile] {
+        cpu.seed(5);
+        let critic = CriticConfig::new(6)
+            .with_heads(8)
+            .with_hidden(10)
+            .with_loss(loss)
+            .with_impute_iters(20)
+            .init(&cpu)
+            .unwrap();
+        let t = Transition {
+            state: Tensor::random([4, 6], Distribution::Normal(0.0, 1.0), &cpu),
+            reward: Tensor::from_floats([1.0, -0.5, 2.0, 0.0], &cpu),
+            next_state: Tensor::random([4, 6], Distribution::Normal(0.0, 1.0), &cpu),
+            cont: Tensor::from_floats([1.0, 1.0, 0.0, 1.0], &cpu),
+            weight: None,
+        };
+        let on = |critic: &neuromod_critic::DistCritic, t: &Transition| {
+            let out = critic.td(t);
+            let mut v = out.loss.into_data().try_into_vec::<f32>().unwrap();
+            v.extend(out.rpe.into_data().try_into_vec::<f32>().unwrap());
+            v
+        };
+        let a = on(&critic, &t);
+        let t_gpu = Transition {
+            state: t.state.clone().to_device(&gpu),
+            reward: t.reward.clone().to_device(&gpu),
+            next_state: t.next_state.clone().to_device(&gpu),
+            cont: t.cont.clone().to_device(&gpu),
+            weight: None,
+        };
+        let b = on(&critic.fork(&gpu), &t_gpu);
+        for (k, (x, y)) in a.iter().zip(&b).enumerate() {
+            assert!(
+                (x - y).abs() <= 1e-4 * x.abs().max(1.0),
+                "{loss:?} value {k}: ndarray {x} vs wgpu {y}"
+            );
+        }
+    }
+}

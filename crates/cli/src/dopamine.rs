@@ -10,6 +10,7 @@ use neuromod_dopamine::{
     decode_expectiles, decode_quantiles, simulate, spearman, wasserstein1, Cells,
     RewardDistribution, Rule, TrialConfig, TuningCurves,
 };
+use neuromod_plots::{Figure, Mark, Panel, Rgb, Series};
 use neuromod_train::write_atomic;
 
 /// Reward tasks.
@@ -158,11 +159,170 @@ pub fn run(args: DopamineArgs) -> Result<()> {
         ("decoded.csv", decoded_csv),
         ("summary.json", serde_json::to_string_pretty(&summary)?),
     ];
-    for (name, text) in files {
+    let figures = Figures {
+        tau: &cells.tau,
+        value: &sim.value,
+        theta: &theta,
+        null_asym: &null_asym,
+        null_theta: &null_theta,
+        curves: &curves,
+        dist: &dist,
+        decoded: &decoded.samples,
+        w1,
+    };
+    let pngs = [
+        ("reversal.png", figures.reversal().to_png()?),
+        ("decoded.png", figures.decoded().to_png()?),
+        ("tuning.png", figures.tuning().to_png()?),
+    ];
+    let files = files
+        .iter()
+        .map(|(n, t)| (*n, t.as_bytes()))
+        .chain(pngs.iter().map(|(n, b)| (*n, b.as_slice())));
+    for (name, bytes) in files {
         let path = args.out.join(name);
-        write_atomic(&path, text.as_bytes())
-            .with_context(|| format!("{}: cannot write", path.display()))?;
+        write_atomic(&path, bytes).with_context(|| format!("{}: cannot write", path.display()))?;
     }
     println!("{}", serde_json::to_string(&summary)?);
     Ok(())
+}
+
+/// Everything the three PNG figures show.
+struct Figures<'a> {
+    tau: &'a [f64],
+    value: &'a [f64],
+    theta: &'a [f64],
+    null_asym: &'a [f64],
+    null_theta: &'a [f64],
+    curves: &'a TuningCurves,
+    dist: &'a RewardDistribution,
+    decoded: &'a [f64],
+    w1: f64,
+}
+
+/// Legend group and colour of a cell: optimistic red, pessimistic blue, tau = 0.5 grey.
+fn cell_group(tau: f64) -> (&'static str, Rgb) {
+    if tau > 0.5 {
+        ("optimistic (tau > 0.5)", Rgb::RED)
+    } else if tau < 0.5 {
+        ("pessimistic (tau < 0.5)", Rgb::BLUE)
+    } else {
+        ("neutral (tau = 0.5)", Rgb::GREY)
+    }
+}
+
+impl Figures<'_> {
+    /// Reversal point against tau (and the learned value), beside the classic-TD null.
+    fn reversal(&self) -> Figure {
+        let mut dist = Panel::new(
+            "Distributional TD: reversal point vs tau",
+            "tau (asymmetry a+ / (a+ + a-))",
+            "reversal point (reward units)",
+        )
+        .with(Series::new(
+            "learned value",
+            Rgb::BLACK,
+            Mark::Line,
+            self.tau
+                .iter()
+                .copied()
+                .zip(self.value.iter().copied())
+                .collect(),
+        ));
+        for probe in [0.75, 0.25, 0.5] {
+            let (name, colour) = cell_group(probe);
+            let points: Vec<(f64, f64)> = self
+                .tau
+                .iter()
+                .zip(self.theta)
+                .filter(|(t, _)| cell_group(**t).0 == name)
+                .map(|(t, r)| (*t, *r))
+                .collect();
+            if !points.is_empty() {
+                dist = dist.with(Series::new(name, colour, Mark::Dots, points));
+            }
+        }
+        let null = Panel::new(
+            "Classic TD null (every tau = 0.5)",
+            "measured asymmetry",
+            "reversal point (reward units)",
+        )
+        .with(Series::new(
+            "cells",
+            Rgb::GREY,
+            Mark::Dots,
+            self.null_asym
+                .iter()
+                .copied()
+                .zip(self.null_theta.iter().copied())
+                .collect(),
+        ));
+        Figure {
+            panels: vec![dist, null],
+            columns: 2,
+            panel_size: (760, 560),
+        }
+    }
+
+    /// CDF of the decoded samples against the true reward distribution.
+    fn decoded(&self) -> Figure {
+        let mut truth = vec![(self.dist.values[0], 0.0)];
+        let mut c = 0.0;
+        for (v, p) in self.dist.values.iter().zip(&self.dist.probs) {
+            c += p;
+            truth.push((*v, c));
+        }
+        let mut sorted = self.decoded.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let n = sorted.len().max(1) as f64;
+        let mut decoded = vec![(sorted.first().copied().unwrap_or(0.0), 0.0)];
+        decoded.extend(
+            sorted
+                .iter()
+                .enumerate()
+                .map(|(k, x)| (*x, (k + 1) as f64 / n)),
+        );
+        Figure::single(
+            Panel::new(
+                format!("Decoded vs true reward distribution (W1 = {:.3})", self.w1),
+                "reward",
+                "cumulative probability",
+            )
+            .with(Series::new("true", Rgb::BLACK, Mark::Steps, truth))
+            .with(Series::new(
+                "decoded from cells",
+                Rgb::ORANGE,
+                Mark::Steps,
+                decoded,
+            )),
+        )
+    }
+
+    /// Each cell's mean outcome RPE against reward magnitude.
+    fn tuning(&self) -> Figure {
+        let mut panel = Panel::new(
+            "Tuning curves: outcome response vs reward magnitude",
+            "reward magnitude",
+            "mean outcome RPE",
+        );
+        panel.zero_line = true;
+        let mut labelled = Vec::new();
+        for (i, row) in self.curves.mean.iter().enumerate() {
+            let (name, colour) = cell_group(self.tau[i]);
+            let points = self
+                .curves
+                .magnitudes
+                .iter()
+                .copied()
+                .zip(row.iter().copied())
+                .collect();
+            panel = panel.with(if labelled.contains(&name) {
+                Series::unlabelled(colour, Mark::Line, points)
+            } else {
+                labelled.push(name);
+                Series::new(name, colour, Mark::Line, points)
+            });
+        }
+        Figure::single(panel)
+    }
 }

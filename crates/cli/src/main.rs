@@ -22,7 +22,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Train a VRNN world model; writes a checkpoint folder.
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Negative ELBO per time step (nats) of a checkpoint on a data split.
     Eval(EvalArgs),
     /// Open-loop samples from a checkpoint's prior, written as CSV or NPY.
@@ -82,6 +82,15 @@ struct TrainArgs {
     /// Adam learning rate.
     #[arg(long)]
     lr: Option<f64>,
+    /// Cosine-decay the learning rate to this value at the last epoch.
+    #[arg(long)]
+    lr_final: Option<f64>,
+    /// Adam L2 weight decay.
+    #[arg(long)]
+    weight_decay: Option<f64>,
+    /// Random transposition of training piano rolls by up to this many semitones.
+    #[arg(long)]
+    transpose: Option<usize>,
     /// Recurrent state width H.
     #[arg(long)]
     h_dim: Option<usize>,
@@ -168,7 +177,7 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Train(args) => run::train(args),
+        Command::Train(args) => run::train(*args),
         Command::Eval(args) => run::eval(args),
         Command::Sample(args) => run::sample(args),
         Command::Dopamine(args) => dopamine::run(args),

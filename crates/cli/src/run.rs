@@ -77,6 +77,11 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
     set!(args.seed, config.seed);
     set!(args.batch_size, config.batch_size);
     set!(args.lr, config.lr);
+    set!(args.weight_decay, config.weight_decay);
+    set!(args.transpose, config.transpose);
+    if args.lr_final.is_some() {
+        config.lr_final = args.lr_final;
+    }
     set!(args.kl_anneal_epochs, config.kl_anneal_epochs);
     set!(args.kl_start, config.kl_start);
     if args.patience.is_some() {

@@ -271,6 +271,34 @@ fn dopamine_writes_cells_decoding_and_summary() {
     let cells = std::fs::read_to_string(out.join("cells.csv")).unwrap();
     assert_eq!(cells.lines().count(), 11);
     assert!(out.join("decoded.csv").exists() && out.join("tuning.csv").exists());
+    // Figures: real PNGs; tuning curves hold both the optimistic red and the pessimistic blue.
+    for (name, size) in [
+        ("reversal.png", (1520, 560)),
+        ("decoded.png", (800, 560)),
+        ("tuning.png", (800, 560)),
+    ] {
+        let (w, h, rgb) = decode_png(&out.join(name));
+        assert_eq!((w, h), size, "{name}");
+        let count = |c: [u8; 3]| rgb.chunks(3).filter(|p| *p == c).count();
+        let (red, blue) = (count([214, 39, 40]), count([31, 119, 180]));
+        if name != "decoded.png" {
+            assert!(
+                red > 50 && blue > 50,
+                "{name}: red {red}, blue {blue} pixels"
+            );
+        }
+    }
+}
+
+/// Decodes a PNG file to (width, height, RGB bytes).
+fn decode_png(path: &std::path::Path) -> (u32, u32, Vec<u8>) {
+    let file = std::io::BufReader::new(std::fs::File::open(path).unwrap());
+    let mut reader = png::Decoder::new(file).read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!(info.color_type, png::ColorType::Rgb, "{}", path.display());
+    buf.truncate(info.buffer_size());
+    (info.width, info.height, buf)
 }
 
 #[test]

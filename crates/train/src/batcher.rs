@@ -9,13 +9,37 @@ use rand_chacha::ChaCha8Rng;
 
 /// Pads sequences `idx` of `set` to the longest of them; mask marks real steps.
 pub fn to_batch(set: &SequenceSet, idx: &[usize], device: &Device) -> SeqBatch {
+    to_batch_transposed(set, idx, &vec![0; idx.len()], device)
+}
+
+/// As [`to_batch`], with sequence `idx[k]` moved up `shifts[k]` features (down if negative):
+/// a piano roll transposed by that many semitones; features pushed off either end are dropped.
+pub fn to_batch_transposed(
+    set: &SequenceSet,
+    idx: &[usize],
+    shifts: &[i32],
+    device: &Device,
+) -> SeqBatch {
     let (b, d) = (idx.len(), set.dim);
     let t_max = idx.iter().map(|&i| set.steps(i)).max().unwrap_or(0).max(1);
     let mut x = vec![0.0f32; b * t_max * d];
     let mut mask = vec![0.0f32; b * t_max];
     for (row, &i) in idx.iter().enumerate() {
         let seq = &set.sequences[i];
-        x[row * t_max * d..row * t_max * d + seq.len()].copy_from_slice(seq);
+        let dst = &mut x[row * t_max * d..row * t_max * d + seq.len()];
+        match shifts[row] {
+            0 => dst.copy_from_slice(seq),
+            shift => {
+                for (out, step) in dst.chunks_mut(d).zip(seq.chunks(d)) {
+                    for (j, v) in step.iter().enumerate() {
+                        let k = j as i64 + shift as i64;
+                        if (0..d as i64).contains(&k) {
+                            out[k as usize] = *v;
+                        }
+                    }
+                }
+            }
+        }
         mask[row * t_max..row * t_max + set.steps(i)].fill(1.0);
     }
     SeqBatch::new(
@@ -58,6 +82,24 @@ pub fn batch_indices(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn transposition_moves_features_and_drops_what_falls_off() {
+        #[allow(deprecated)]
+        let device = burn::prelude::Device::ndarray();
+        let set = neuromod_datasets::SequenceSet {
+            dim: 4,
+            sequences: vec![vec![1., 0., 0., 2., 0., 3., 0., 0.], vec![0., 0., 5., 0.]],
+        };
+        let x = |b: super::SeqBatch| b.x.into_data().try_into_vec::<f32>().unwrap();
+        let up = x(super::to_batch_transposed(&set, &[0, 1], &[1, -2], &device));
+        assert_eq!(
+            up,
+            [0., 1., 0., 0., 0., 0., 3., 0., 5., 0., 0., 0., 0., 0., 0., 0.]
+        );
+        let same = x(super::to_batch(&set, &[0], &device));
+        assert_eq!(same, [1., 0., 0., 2., 0., 3., 0., 0.]);
+    }
+
     use super::*;
     use rand::SeedableRng;
 

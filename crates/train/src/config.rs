@@ -53,6 +53,17 @@ pub struct TrainConfig {
     /// Early stop after this many epochs without a better validation bound (None: never).
     #[serde(default)]
     pub patience: Option<usize>,
+    /// Cosine decay of the learning rate per epoch from `lr` to this value (None: constant).
+    #[serde(default)]
+    pub lr_final: Option<f64>,
+    /// L2 penalty added to the gradients by Adam (0: off).
+    #[serde(default)]
+    pub weight_decay: f64,
+    /// Random transposition for piano rolls: each training sequence moves by a uniform
+    /// integer in [-k, k] features (semitones) each epoch; notes pushed off the keyboard are
+    /// dropped (0: off; validation and test data are never moved).
+    #[serde(default)]
+    pub transpose: usize,
 }
 
 impl TrainConfig {
@@ -69,6 +80,9 @@ impl TrainConfig {
             kl_anneal_epochs: default_anneal(),
             kl_start: 0.0,
             patience: None,
+            lr_final: None,
+            weight_decay: 0.0,
+            transpose: 0,
         }
     }
 
@@ -97,6 +111,26 @@ impl TrainConfig {
         if !(self.lr.is_finite() && self.lr > 0.0) {
             return bad("lr", format!("must be a positive number, got {}", self.lr));
         }
+        if let Some(f) = self.lr_final {
+            if !(f.is_finite() && f >= 0.0) {
+                return bad("lr_final", format!("must be a number >= 0, got {f}"));
+            }
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return bad(
+                "weight_decay",
+                format!("must be a number >= 0, got {}", self.weight_decay),
+            );
+        }
+        if self.transpose >= self.model.x_dim.max(1) {
+            return bad(
+                "transpose",
+                format!(
+                    "must be below x_dim {}, got {}",
+                    self.model.x_dim, self.transpose
+                ),
+            );
+        }
         if let Some(c) = self.grad_clip {
             if !(c.is_finite() && c > 0.0) {
                 return bad("grad_clip", format!("must be positive, got {c}"));
@@ -109,6 +143,18 @@ impl TrainConfig {
             );
         }
         Ok(())
+    }
+
+    /// Learning rate for a 1-based epoch: `lr`, or cosine-decayed to `lr_final` at the last epoch.
+    pub fn lr_at(&self, epoch: usize) -> f64 {
+        match self.lr_final {
+            Some(end) if self.epochs > 1 => {
+                let progress = (epoch.saturating_sub(1)) as f64 / (self.epochs - 1) as f64;
+                let cos = 0.5 * (1.0 + (std::f64::consts::PI * progress.min(1.0)).cos());
+                end + (self.lr - end) * cos
+            }
+            _ => self.lr,
+        }
     }
 
     /// KL weight beta for a 1-based epoch.
@@ -158,6 +204,36 @@ mod tests {
         }
         c.kl_anneal_epochs = 0;
         assert_eq!(c.beta(1), 1.0);
+    }
+
+    #[test]
+    fn cosine_lr_runs_from_lr_to_lr_final() {
+        let mut c = TrainConfig::new(
+            VrnnConfig::new(4),
+            DatasetSpec::markov(MarkovPatterns::default()),
+        );
+        c.epochs = 5;
+        c.lr = 1.0;
+        assert_eq!(c.lr_at(3), 1.0);
+        c.lr_final = Some(0.2);
+        let lrs: Vec<f64> = (1..=5).map(|e| c.lr_at(e)).collect();
+        // 0.2 + 0.8 * (1 + cos(pi * k / 4)) / 2 for k = 0..4.
+        let expected = [
+            1.0,
+            0.2 + 0.4 * (1.0 + 0.5f64.sqrt()),
+            0.6,
+            0.2 + 0.4 * (1.0 - 0.5f64.sqrt()),
+            0.2,
+        ];
+        for (l, e) in lrs.iter().zip(expected) {
+            assert!((l - e).abs() < 1e-12, "{lrs:?}");
+        }
+        c.weight_decay = -1.0;
+        assert!(c
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("`weight_decay`"));
     }
 
     #[test]

@@ -3,15 +3,16 @@
 use std::path::Path;
 use std::time::Instant;
 
+use burn::optim::decay::WeightDecayConfig;
 use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use neuromod_datasets::Splits;
 use neuromod_vrnn::{Noise, Vrnn};
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::batcher::{batch_indices, to_batch};
+use crate::batcher::{batch_indices, to_batch_transposed};
 use crate::checkpoint::{Checkpoint, MetricsRow};
 use crate::evaluate::{evaluate, read_stats};
 use crate::{TrainConfig, TrainError};
@@ -64,6 +65,9 @@ pub fn train(
     let mut model: Vrnn = config.model.init(&ad)?;
     let mut optim = AdamConfig::new()
         .with_grad_clipping(config.grad_clip.map(GradientClippingConfig::Norm))
+        .with_weight_decay(
+            (config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay as f32)),
+        )
         .init();
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let start = Instant::now();
@@ -71,12 +75,18 @@ pub fn train(
 
     for epoch in 1..=config.epochs {
         let beta = config.beta(epoch);
+        let lr = config.lr_at(epoch);
         let batches = batch_indices(&splits.train, config.batch_size, Some(&mut rng));
         let (mut kl, mut rec, mut steps) = (0.0f64, 0.0f64, 0.0f64);
         for (i, idx) in batches.iter().enumerate() {
             let t0 = Instant::now();
             step += 1;
-            let batch = to_batch(&splits.train, idx, &ad);
+            let k = config.transpose as i32;
+            let shifts: Vec<i32> = idx
+                .iter()
+                .map(|_| if k > 0 { rng.random_range(-k..=k) } else { 0 })
+                .collect();
+            let batch = to_batch_transposed(&splits.train, idx, &shifts, &ad);
             let terms = model.forward(&batch, Noise::Sample).elbo;
             let loss = terms.loss(beta);
             // The one host read of this batch.
@@ -98,7 +108,7 @@ pub fn train(
                 });
             }
             let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(config.lr, model, grads);
+            model = optim.step(lr, model, grads);
             (kl, rec, steps) = (kl + k as f64, rec + r as f64, steps + n as f64);
             on_event(Event::Batch {
                 epoch,
