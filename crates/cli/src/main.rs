@@ -3,6 +3,7 @@
 mod device;
 mod dopamine;
 mod run;
+mod signals;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,13 +28,15 @@ enum Command {
     Eval(EvalArgs),
     /// Open-loop samples from a checkpoint's prior, written as CSV or NPY.
     Sample(SampleArgs),
+    /// Per-step SPE signals (one-step and successor-feature TD) of a checkpoint on a split.
+    Signals(signals::SignalsArgs),
     /// Simulate distributional dopamine cells: reversal points, decoding, classic-TD null.
     Dopamine(dopamine::DopamineArgs),
 }
 
 /// Dataset kinds accepted by `--dataset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum DatasetArg {
+pub enum DatasetArg {
     /// JSB Chorales JSON (standard split).
     Jsb,
     /// NumPy float32 [N, T, D].
@@ -51,6 +54,15 @@ enum LikelihoodArg {
     Bernoulli,
     /// Real-valued data.
     Gaussian,
+}
+
+/// SF training modes accepted by `--sf`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SfArg {
+    /// The SF TD loss also trains the world model.
+    Joint,
+    /// SF heads learn on detached states.
+    Frozen,
 }
 
 #[derive(Args, Debug)]
@@ -115,6 +127,16 @@ struct TrainArgs {
     /// Stop after this many epochs without a better validation bound.
     #[arg(long)]
     patience: Option<usize>,
+    /// Train successor-feature heads: joint (their TD loss also trains the world model) or
+    /// frozen (they learn on detached states).
+    #[arg(long, value_enum)]
+    sf: Option<SfArg>,
+    /// Discounts of the SF heads, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    sf_gammas: Option<Vec<f64>>,
+    /// Weight of the SF TD loss in the training loss.
+    #[arg(long)]
+    sf_weight: Option<f64>,
     /// Per-parameter gradient L2-norm clip.
     #[arg(long)]
     grad_clip: Option<f32>,
@@ -181,6 +203,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => run::eval(args),
         Command::Sample(args) => run::sample(args),
         Command::Dopamine(args) => dopamine::run(args),
+        Command::Signals(args) => signals::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

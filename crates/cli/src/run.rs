@@ -3,12 +3,13 @@
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use neuromod_datasets::{generate::MarkovPatterns, DatasetKind, DatasetSpec, SequenceSet};
-use neuromod_train::{evaluate, Checkpoint, Event, TrainConfig};
+use neuromod_train::{evaluate, Checkpoint, Event, SfMode, SfSettings, TrainConfig};
 use neuromod_vrnn::{Likelihood, VrnnConfig};
 
-use crate::{device, DatasetArg, EvalArgs, LikelihoodArg, SampleArgs, TrainArgs};
+use crate::{device, DatasetArg, EvalArgs, LikelihoodArg, SampleArgs, SfArg, TrainArgs};
 
-fn dataset_kind(arg: DatasetArg) -> DatasetKind {
+/// The datasets crate's kind for a `--dataset` value.
+pub fn dataset_kind(arg: DatasetArg) -> DatasetKind {
     match arg {
         DatasetArg::Jsb => DatasetKind::Jsb,
         DatasetArg::Npy => DatasetKind::Npy,
@@ -79,6 +80,28 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
     set!(args.lr, config.lr);
     set!(args.weight_decay, config.weight_decay);
     set!(args.transpose, config.transpose);
+    if let Some(mode) = args.sf {
+        let mode = match mode {
+            SfArg::Joint => SfMode::Joint,
+            SfArg::Frozen => SfMode::Frozen,
+        };
+        match &mut config.sf {
+            Some(sf) => sf.mode = mode,
+            None => config.sf = Some(SfSettings::new(mode)),
+        }
+    }
+    if let Some(w) = args.sf_weight {
+        let Some(sf) = &mut config.sf else {
+            bail!("--sf-weight needs --sf joint|frozen");
+        };
+        sf.weight = w;
+    }
+    if let Some(gammas) = &args.sf_gammas {
+        let Some(sf) = &mut config.sf else {
+            bail!("--sf-gammas needs --sf joint|frozen");
+        };
+        sf.gammas = gammas.clone();
+    }
     if args.lr_final.is_some() {
         config.lr_final = args.lr_final;
     }

@@ -3,6 +3,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use neuromod_train::Checkpoint;
+
 fn neuromod(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_neuromod"))
         .args(args)
@@ -321,5 +323,121 @@ fn dopamine_rejects_bad_arguments() {
     fails_with(
         &base(&["--task", "variable-probability", "--probability", "1.5"]),
         &["(0, 1)"],
+    );
+}
+
+/// The reader the README shows, run by real Python: names, shapes, and values against the
+/// CSV summary Rust wrote. Skips only when there is no `python3`; CI installs numpy and
+/// safetensors, so a missing module fails there.
+const PY_READER: &str = r#"
+import csv, sys
+import numpy as np
+from safetensors.numpy import load_file
+
+path, npz_path, csv_path = sys.argv[1:4]
+s = load_file(path)
+z = np.load(npz_path)
+assert sorted(s) == sorted(z.files), (sorted(s), z.files)
+n, t = s["mask"].shape
+zdim = s["spe/onestep/vec"].shape[2]
+gammas = ["0", "0.5", "0.9", "0.99"]
+expected = {"x": (n, t, 8), "mask": (n, t), "spe/onestep/vec": (n, t, zdim),
+            "spe/onestep/norm": (n, t), "spe/onestep/kl": (n, t), "h": (n, t, 16)}
+for name in ["prior/mu", "prior/sigma", "posterior/mu", "posterior/sigma"]:
+    expected[name] = (n, t, zdim)
+for g in gammas:
+    expected[f"spe/sf/gamma_{g}/delta"] = (n, t, zdim)
+    expected[f"spe/sf/gamma_{g}/rms"] = (n, t)
+assert set(expected) == set(s), set(s) ^ set(expected)
+for name, shape in expected.items():
+    assert s[name].shape == shape, (name, s[name].shape, shape)
+    assert s[name].dtype == np.float32, name
+    assert np.array_equal(s[name], z[name]), name
+# One-step SPE as defined, from the exported prior and posterior.
+m = s["mask"][..., None]
+e = (s["posterior/mu"] - s["prior/mu"]) / s["prior/sigma"] * m
+assert np.allclose(e, s["spe/onestep/vec"], atol=1e-5)
+assert np.allclose(np.linalg.norm(e, axis=2), s["spe/onestep/norm"], atol=1e-5)
+assert (s["spe/onestep/kl"] >= 0).all()
+rows = list(csv.DictReader(open(csv_path)))
+assert len(rows) == n
+for i, row in enumerate(rows):
+    steps = int(row["steps"])
+    assert steps == int(s["mask"][i].sum())
+    assert abs(float(row["spe_norm_mean"]) - s["spe/onestep/norm"][i, :steps].mean()) < 1e-4
+    assert abs(float(row["sf_rms_mean_gamma_0.9"]) - s["spe/sf/gamma_0.9/rms"][i, :steps].mean()) < 1e-4
+print("ok", n, t)
+"#;
+
+#[test]
+fn signals_export_opens_in_numpy_with_documented_names_and_shapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let ckpt = dir.path().join("ckpt");
+    let o = neuromod(&[
+        "train",
+        "--dataset",
+        "markov",
+        "--device",
+        "ndarray",
+        "--epochs",
+        "2",
+        "--h-dim",
+        "16",
+        "--z-dim",
+        "4",
+        "--hidden",
+        "16",
+        "--sf",
+        "frozen",
+        "--out",
+        ckpt.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The generated Markov set has 16-bit patterns; shrink the check to what was trained.
+    let dim = Checkpoint::open(&ckpt).unwrap().config.model.x_dim;
+    let files: Vec<_> = ["s.safetensors", "s.npz"]
+        .iter()
+        .map(|f| dir.path().join(f))
+        .collect();
+    for f in &files {
+        let o = neuromod(&[
+            "signals",
+            "--checkpoint",
+            ckpt.to_str().unwrap(),
+            "--split",
+            "test",
+            "--device",
+            "ndarray",
+            "--out",
+            f.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    fails_with(
+        &[
+            "signals",
+            "--checkpoint",
+            ckpt.to_str().unwrap(),
+            "--out",
+            "x.txt",
+        ],
+        &["x.txt", ".safetensors or .npz"],
+    );
+    if Command::new("python3").arg("--version").output().is_err() {
+        eprintln!("skipped: no python3 on this machine");
+        return;
+    }
+    let script = PY_READER.replace("(n, t, 8)", &format!("(n, t, {dim})"));
+    let o = Command::new("python3")
+        .args(["-c", &script])
+        .args(&files)
+        .arg(dir.path().join("s.csv"))
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "python reader failed:\n{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        stderr(&o)
     );
 }

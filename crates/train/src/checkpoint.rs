@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 use burn::store::ModuleRecord;
+use neuromod_spe::{SfConfig, SfHeads};
 use neuromod_vrnn::Vrnn;
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +16,8 @@ use crate::{TrainConfig, TrainError};
 pub const CONFIG_FILE: &str = "config.json";
 /// The weights of the best epoch.
 pub const WEIGHTS_FILE: &str = "model.bpk";
+/// Successor-feature heads and their feature statistics (when the run trains them).
+pub const SF_FILE: &str = "sf.bpk";
 /// Per-epoch metrics.
 pub const METRICS_FILE: &str = "metrics.csv";
 
@@ -39,6 +42,8 @@ pub struct MetricsRow {
     pub beta: f64,
     /// Wall-clock seconds since training started.
     pub seconds: f64,
+    /// Mean successor-feature TD loss of the training batches (0 without SF heads).
+    pub train_sf: f64,
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder: write, fsync,
@@ -112,6 +117,33 @@ impl Checkpoint {
             })
     }
 
+    /// The SF heads of the run (None when it trained none), with their saved statistics.
+    pub fn load_sf(&self, device: &Device) -> Result<Option<SfHeads>, TrainError> {
+        let Some(sf) = &self.config.sf else {
+            return Ok(None);
+        };
+        let path = self.dir.join(SF_FILE);
+        let bytes = std::fs::read(&path)
+            .map_err(|e| TrainError::checkpoint(&path, format!("cannot read SF heads: {e}")))?;
+        let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
+            .map_err(|e| TrainError::checkpoint(&path, format!("corrupt SF heads: {e:?}")))?;
+        sf_config(&self.config)
+            .expect("sf is set")
+            .init(device)
+            .map_err(|e| TrainError::checkpoint(&path, e))?
+            .try_load_record(record)
+            .map(Some)
+            .map_err(|e| {
+                TrainError::checkpoint(
+                    &path,
+                    format!(
+                        "SF heads do not match config.json (gammas {:?}): {e:?}",
+                        sf.gammas
+                    ),
+                )
+            })
+    }
+
     /// Reads `metrics.csv`.
     pub fn metrics(&self) -> Result<Vec<MetricsRow>, TrainError> {
         let path = self.dir.join(METRICS_FILE);
@@ -122,7 +154,11 @@ impl Checkpoint {
             .enumerate()
             .map(|(i, line)| {
                 let v: Vec<f64> = line.split(',').filter_map(|c| c.parse().ok()).collect();
-                match v[..] {
+                let (v, sf) = match v.len() {
+                    10 => (&v[..9], v[9]),
+                    _ => (&v[..], 0.0),
+                };
+                match *v {
                     [e, tb, tk, tr, vb, vk, vr, b, s] => Ok(MetricsRow {
                         epoch: e as usize,
                         train_bound: tb,
@@ -133,10 +169,11 @@ impl Checkpoint {
                         valid_rec: vr,
                         beta: b,
                         seconds: s,
+                        train_sf: sf,
                     }),
                     _ => Err(TrainError::checkpoint(
                         &path,
-                        format!("line {}: expected 9 numbers", i + 2),
+                        format!("line {}: expected 10 numbers", i + 2),
                     )),
                 }
             })
@@ -157,6 +194,17 @@ impl Checkpoint {
         })
     }
 
+    /// Atomically replaces the SF heads file.
+    pub fn save_sf(&self, sf: &SfHeads) -> Result<(), TrainError> {
+        let path = self.dir.join(SF_FILE);
+        let bytes = sf
+            .clone()
+            .into_record()
+            .into_bytes()
+            .map_err(|e| TrainError::checkpoint(&path, format!("cannot serialise: {e:?}")))?;
+        write_atomic(&path, &bytes).map_err(|e| TrainError::checkpoint(&path, e))
+    }
+
     /// Atomically replaces the weights with `model`'s.
     pub fn save_model(&self, model: &Vrnn) -> Result<(), TrainError> {
         let path = self.dir.join(WEIGHTS_FILE);
@@ -171,11 +219,11 @@ impl Checkpoint {
     /// Atomically replaces `metrics.csv` with `rows`.
     pub fn save_metrics(&self, rows: &[MetricsRow]) -> Result<(), TrainError> {
         let mut text = String::from(
-            "epoch,train_bound,train_kl,train_rec,valid_bound,valid_kl,valid_rec,beta,seconds\n",
+            "epoch,train_bound,train_kl,train_rec,valid_bound,valid_kl,valid_rec,beta,seconds,train_sf\n",
         );
         for r in rows {
             text += &format!(
-                "{},{},{},{},{},{},{},{},{:.3}\n",
+                "{},{},{},{},{},{},{},{},{:.3},{}\n",
                 r.epoch,
                 r.train_bound,
                 r.train_kl,
@@ -184,12 +232,24 @@ impl Checkpoint {
                 r.valid_kl,
                 r.valid_rec,
                 r.beta,
-                r.seconds
+                r.seconds,
+                r.train_sf
             );
         }
         let path = self.dir.join(METRICS_FILE);
         write_atomic(&path, text.as_bytes()).map_err(|e| TrainError::checkpoint(&path, e))
     }
+}
+
+/// The SF heads' shape for a run: state [h, muq], features muq.
+pub fn sf_config(config: &TrainConfig) -> Option<SfConfig> {
+    let m = &config.model;
+    config.sf.as_ref().map(|sf| {
+        SfConfig::new(m.h_dim + m.z_dim, m.z_dim)
+            .with_gammas(sf.gammas.clone())
+            .with_layers(sf.layers)
+            .with_hidden(sf.hidden)
+    })
 }
 
 #[cfg(test)]

@@ -13,7 +13,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::batcher::{batch_indices, to_batch_transposed};
-use crate::checkpoint::{Checkpoint, MetricsRow};
+use crate::checkpoint::{sf_config, Checkpoint, MetricsRow};
+use crate::config::SfMode;
 use crate::evaluate::{evaluate, read_stats};
 use crate::{TrainConfig, TrainError};
 
@@ -69,6 +70,20 @@ pub fn train(
             (config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay as f32)),
         )
         .init();
+    let mut sf = sf_config(config)
+        .map(|c| c.init(&ad))
+        .transpose()
+        .map_err(|e| TrainError::Config {
+            field: "sf",
+            reason: e.to_string(),
+        })?;
+    let (sf_frozen, sf_weight) = config
+        .sf
+        .as_ref()
+        .map_or((true, 0.0), |s| (s.mode == SfMode::Frozen, s.weight));
+    let mut sf_optim = AdamConfig::new()
+        .with_grad_clipping(config.grad_clip.map(GradientClippingConfig::Norm))
+        .init();
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let start = Instant::now();
     let (mut rows, mut best, mut since_best, mut step) = (Vec::new(), f64::INFINITY, 0, 0);
@@ -77,7 +92,7 @@ pub fn train(
         let beta = config.beta(epoch);
         let lr = config.lr_at(epoch);
         let batches = batch_indices(&splits.train, config.batch_size, Some(&mut rng));
-        let (mut kl, mut rec, mut steps) = (0.0f64, 0.0f64, 0.0f64);
+        let (mut kl, mut rec, mut steps, mut sf_sum) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
         for (i, idx) in batches.iter().enumerate() {
             let t0 = Instant::now();
             step += 1;
@@ -87,15 +102,24 @@ pub fn train(
                 .map(|_| if k > 0 { rng.random_range(-k..=k) } else { 0 })
                 .collect();
             let batch = to_batch_transposed(&splits.train, idx, &shifts, &ad);
-            let terms = model.forward(&batch, Noise::Sample).elbo;
-            let loss = terms.loss(beta);
+            let traj = model.forward(&batch, Noise::Sample);
+            let mut loss = traj.elbo.loss(beta);
+            let sf_loss = sf.as_ref().map(|sf| {
+                sf.update_stats(traj.posterior.0.clone(), traj.elbo.mask.clone());
+                sf.sequence_td(&traj, sf_frozen).loss
+            });
+            if let Some(l) = &sf_loss {
+                loss = loss + l.clone().mul_scalar(sf_weight);
+            }
+            let terms = traj.elbo;
             // The one host read of this batch.
-            let [l, k, r, n] = read_stats::<4>(Tensor::cat(
+            let [l, k, r, n, sfl] = read_stats::<5>(Tensor::cat(
                 vec![
                     loss.clone().detach(),
                     terms.kl.clone().detach().sum(),
                     terms.nll.clone().detach().sum(),
                     terms.mask.clone().sum(),
+                    sf_loss.map_or_else(|| Tensor::zeros([1], &ad), |l| l.detach()),
                 ],
                 0,
             ))?;
@@ -107,9 +131,15 @@ pub fn train(
                     dir: out.to_path_buf(),
                 });
             }
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            let mut grads = loss.backward();
+            if let Some(heads) = sf.take() {
+                let g = GradientsParams::from_module(&mut grads, &heads);
+                sf = Some(sf_optim.step(lr, heads, g));
+            }
+            let grads = GradientsParams::from_module(&mut grads, &model);
             model = optim.step(lr, model, grads);
             (kl, rec, steps) = (kl + k as f64, rec + r as f64, steps + n as f64);
+            sf_sum += sfl as f64;
             on_event(Event::Batch {
                 epoch,
                 batch: i + 1,
@@ -130,6 +160,7 @@ pub fn train(
             valid_rec: valid.rec_per_step,
             beta,
             seconds: start.elapsed().as_secs_f64(),
+            train_sf: sf_sum / batches.len().max(1) as f64,
         };
         if !valid.nll_per_step.is_finite() {
             return Err(TrainError::Diverged {
@@ -143,6 +174,9 @@ pub fn train(
         if improved {
             best = valid.nll_per_step;
             since_best = 0;
+            if let Some(heads) = &sf {
+                checkpoint.save_sf(heads)?;
+            }
             checkpoint.save_model(&model)?;
         } else {
             since_best += 1;

@@ -13,9 +13,10 @@ mod fit;
 
 pub use batcher::{batch_indices, to_batch};
 pub use checkpoint::{
-    write_atomic, Checkpoint, MetricsRow, CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE,
+    sf_config, write_atomic, Checkpoint, MetricsRow, CONFIG_FILE, METRICS_FILE, SF_FILE,
+    WEIGHTS_FILE,
 };
-pub use config::TrainConfig;
+pub use config::{SfMode, SfSettings, TrainConfig};
 pub use error::TrainError;
 pub use evaluate::{evaluate, Bound};
 pub use fit::{train, Event};

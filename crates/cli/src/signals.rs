@@ -1,0 +1,272 @@
+//! `neuromod signals`: per-step SPE signals of a checkpoint on a data split, written as
+//! `.safetensors` or `.npz` (arrays named below), plus a CSV summary per sequence.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use burn::prelude::*;
+use clap::Args;
+use neuromod_datasets::SequenceSet;
+use neuromod_spe::one_step;
+use neuromod_train::{batch_indices, to_batch, write_atomic, Checkpoint};
+use neuromod_vrnn::Noise;
+
+use crate::device::{self, DeviceChoice};
+use crate::run::dataset_kind;
+use crate::DatasetArg;
+
+/// Arguments of `neuromod signals`.
+#[derive(Args, Debug)]
+pub struct SignalsArgs {
+    /// Checkpoint folder.
+    #[arg(long)]
+    checkpoint: PathBuf,
+    /// Dataset kind, if not the checkpoint's.
+    #[arg(long, value_enum)]
+    dataset: Option<DatasetArg>,
+    /// Data file, if not the checkpoint's.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Split to run.
+    #[arg(long, default_value = "test", value_parser = ["train", "valid", "test"])]
+    split: String,
+    /// Output file: `.safetensors` or `.npz`; the CSV summary goes beside it (`<stem>.csv`).
+    #[arg(long)]
+    out: PathBuf,
+    /// Compute device.
+    #[arg(long, value_enum, default_value = "auto")]
+    device: DeviceChoice,
+    /// Sequences per batch.
+    #[arg(long, default_value_t = 64)]
+    batch_size: usize,
+}
+
+/// A named float32 array being filled, C order.
+struct Array {
+    shape: Vec<usize>,
+    data: Vec<f32>,
+}
+
+impl Array {
+    fn zeros(shape: Vec<usize>) -> Self {
+        let n = shape.iter().product();
+        Self {
+            shape,
+            data: vec![0.0; n],
+        }
+    }
+
+    /// Copies row `row` of a [batch, t_max, d] batch tensor's values into sequence `seq`,
+    /// first `steps` steps only.
+    fn put(&mut self, seq: usize, values: &[f32], row: usize, t_batch: usize, steps: usize) {
+        let d: usize = self.shape[2..].iter().product();
+        let t_all = self.shape[1];
+        let src = &values[row * t_batch * d..(row * t_batch + steps) * d];
+        self.data[seq * t_all * d..(seq * t_all + steps) * d].copy_from_slice(src);
+    }
+}
+
+fn host<const D: usize>(t: Tensor<D>, what: &'static str) -> Result<Vec<f32>> {
+    t.into_data()
+        .try_into_vec::<f32>()
+        .map_err(|e| anyhow::anyhow!("reading {what} back from the device failed: {e:?}"))
+}
+
+pub fn run(args: SignalsArgs) -> Result<()> {
+    let ext = args.out.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if ext != "safetensors" && ext != "npz" {
+        bail!(
+            "{}: --out must end in .safetensors or .npz",
+            args.out.display()
+        );
+    }
+    let mut checkpoint = Checkpoint::open(&args.checkpoint)?;
+    if let Some(kind) = args.dataset {
+        checkpoint.config.data.kind = dataset_kind(kind);
+    }
+    if let Some(path) = &args.data {
+        checkpoint.config.data.path = Some(path.clone());
+    }
+    let (device, _) = device::select(args.device);
+    let model = checkpoint.load_model(&device)?;
+    let sf = checkpoint.load_sf(&device)?;
+    let splits = checkpoint.config.data.load()?;
+    let data_path = checkpoint.config.data.path.clone().unwrap_or_default();
+    splits.expect_dim(checkpoint.config.model.x_dim, &data_path)?;
+    let set = splits.get(&args.split).context("unknown split")?;
+    if set.is_empty() {
+        bail!("split `{}` of {} is empty", args.split, data_path.display());
+    }
+    let m = &checkpoint.config.model;
+    let gammas = sf.as_ref().map(|s| s.gammas.clone()).unwrap_or_default();
+    let arrays = collect(
+        set,
+        &model,
+        sf.as_ref(),
+        args.batch_size,
+        &device,
+        (m.z_dim, m.h_dim),
+    )?;
+
+    let bytes = match ext {
+        "npz" => npz(&arrays)?,
+        _ => safetensors(&arrays, &checkpoint, &args.split, &gammas)?,
+    };
+    write_atomic(&args.out, &bytes)
+        .with_context(|| format!("{}: cannot write", args.out.display()))?;
+    let csv_path = args.out.with_extension("csv");
+    write_atomic(&csv_path, summary_csv(&arrays, &gammas).as_bytes())
+        .with_context(|| format!("{}: cannot write", csv_path.display()))?;
+    eprintln!(
+        "{} sequences of split `{}` -> {} and {}",
+        set.len(),
+        args.split,
+        args.out.display(),
+        csv_path.display()
+    );
+    Ok(())
+}
+
+/// Runs the model over `set` (posterior means as latents: deterministic) and gathers every
+/// signal into arrays padded to the longest sequence; one host read per batch and tensor.
+fn collect(
+    set: &SequenceSet,
+    model: &neuromod_vrnn::Vrnn,
+    sf: Option<&neuromod_spe::SfHeads>,
+    batch_size: usize,
+    device: &Device,
+    (z, h): (usize, usize),
+) -> Result<BTreeMap<String, Array>> {
+    let n = set.len();
+    let t_max = (0..n).map(|i| set.steps(i)).max().unwrap_or(0);
+    let mut arrays = BTreeMap::new();
+    let mut add = |name: &str, shape: Vec<usize>| {
+        arrays.insert(name.to_string(), Array::zeros(shape));
+    };
+    add("x", vec![n, t_max, set.dim]);
+    add("mask", vec![n, t_max]);
+    add("spe/onestep/vec", vec![n, t_max, z]);
+    add("spe/onestep/norm", vec![n, t_max]);
+    add("spe/onestep/kl", vec![n, t_max]);
+    for name in ["prior/mu", "prior/sigma", "posterior/mu", "posterior/sigma"] {
+        add(name, vec![n, t_max, z]);
+    }
+    add("h", vec![n, t_max, h]);
+    if let Some(sf) = sf {
+        for g in &sf.gammas {
+            add(&format!("spe/sf/gamma_{g}/delta"), vec![n, t_max, z]);
+            add(&format!("spe/sf/gamma_{g}/rms"), vec![n, t_max]);
+        }
+    }
+    for idx in batch_indices(set, batch_size, None) {
+        let batch = to_batch(set, &idx, device);
+        let t_batch = batch.x.dims()[1];
+        let traj = model.forward(&batch, Noise::Mean);
+        let spe = one_step(&traj);
+        let mut tensors: Vec<(String, Vec<f32>)> = vec![
+            ("x".into(), host(batch.x.clone(), "x")?),
+            ("mask".into(), host(batch.mask.clone(), "mask")?),
+            ("spe/onestep/vec".into(), host(spe.vec, "SPE")?),
+            ("spe/onestep/norm".into(), host(spe.norm, "SPE norm")?),
+            ("spe/onestep/kl".into(), host(spe.kl, "KL")?),
+            ("prior/mu".into(), host(traj.prior.0.clone(), "prior")?),
+            ("prior/sigma".into(), host(traj.prior.1.clone(), "prior")?),
+            (
+                "posterior/mu".into(),
+                host(traj.posterior.0.clone(), "posterior")?,
+            ),
+            (
+                "posterior/sigma".into(),
+                host(traj.posterior.1.clone(), "posterior")?,
+            ),
+            ("h".into(), host(traj.h.clone(), "h")?),
+        ];
+        if let Some(sf) = sf {
+            let out = sf.sequence_td(&traj, true);
+            for ((g, d), r) in sf.gammas.iter().zip(out.delta).zip(out.rms) {
+                tensors.push((format!("spe/sf/gamma_{g}/delta"), host(d, "SF delta")?));
+                tensors.push((format!("spe/sf/gamma_{g}/rms"), host(r, "SF rms")?));
+            }
+        }
+        for (name, values) in tensors {
+            let array = arrays.get_mut(&name).expect("allocated above");
+            for (row, &seq) in idx.iter().enumerate() {
+                array.put(seq, &values, row, t_batch, set.steps(seq));
+            }
+        }
+    }
+    Ok(arrays)
+}
+
+fn safetensors(
+    arrays: &BTreeMap<String, Array>,
+    checkpoint: &Checkpoint,
+    split: &str,
+    gammas: &[f64],
+) -> Result<Vec<u8>> {
+    use safetensors::tensor::{Dtype, TensorView};
+    let bytes: Vec<(&String, Vec<u8>)> = arrays
+        .iter()
+        .map(|(k, a)| (k, a.data.iter().flat_map(|v| v.to_le_bytes()).collect()))
+        .collect();
+    let views = bytes
+        .iter()
+        .map(|(k, b)| {
+            TensorView::new(Dtype::F32, arrays[*k].shape.clone(), b)
+                .map(|v| (k.to_string(), v))
+                .map_err(|e| anyhow::anyhow!("{k}: {e}"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut meta = std::collections::HashMap::new();
+    meta.insert(
+        "config".to_string(),
+        serde_json::to_string(&checkpoint.config)?,
+    );
+    meta.insert("split".to_string(), split.to_string());
+    meta.insert("gammas".to_string(), serde_json::to_string(gammas)?);
+    Ok(safetensors::serialize(views, Some(meta))?)
+}
+
+fn npz(arrays: &BTreeMap<String, Array>) -> Result<Vec<u8>> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options =
+        zip::write::FileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, a) in arrays {
+        let shape: Vec<u64> = a.shape.iter().map(|&d| d as u64).collect();
+        let mut npy = Vec::new();
+        neuromod_datasets::npy::write_f32(&mut npy, &shape, a.data.iter().copied())?;
+        zip.start_file(format!("{name}.npy"), options)?;
+        zip.write_all(&npy)?;
+    }
+    Ok(zip.finish()?.into_inner())
+}
+
+/// Per sequence: steps, mean one-step SPE norm and KL, mean SF RMS per gamma (real steps).
+fn summary_csv(arrays: &BTreeMap<String, Array>, gammas: &[f64]) -> String {
+    let mask = &arrays["mask"];
+    let (n, t) = (mask.shape[0], mask.shape[1]);
+    let mut cols = vec!["spe/onestep/norm".to_string(), "spe/onestep/kl".to_string()];
+    cols.extend(gammas.iter().map(|g| format!("spe/sf/gamma_{g}/rms")));
+    let mut out = String::from("sequence,steps,spe_norm_mean,kl_mean");
+    for g in gammas {
+        let _ = write!(out, ",sf_rms_mean_gamma_{g}");
+    }
+    out.push('\n');
+    for i in 0..n {
+        let steps = mask.data[i * t..(i + 1) * t]
+            .iter()
+            .filter(|&&m| m > 0.0)
+            .count();
+        let _ = write!(out, "{i},{steps}");
+        for c in &cols {
+            let row = &arrays[c].data[i * t..i * t + steps];
+            let mean = row.iter().map(|&v| v as f64).sum::<f64>() / steps.max(1) as f64;
+            let _ = write!(out, ",{mean}");
+        }
+        out.push('\n');
+    }
+    out
+}

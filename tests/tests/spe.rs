@@ -1,0 +1,91 @@
+//! SPE on a trained world model: deviant transitions of a Markov chain of patterns stand out.
+
+use burn::prelude::*;
+use neuromod_datasets::generate::MarkovPatterns;
+use neuromod_datasets::DatasetSpec;
+use neuromod_spe::one_step;
+use neuromod_train::{batch_indices, to_batch, train, Checkpoint, SfMode, SfSettings, TrainConfig};
+use neuromod_vrnn::{Noise, VrnnConfig};
+
+#[allow(deprecated)]
+fn cpu() -> Device {
+    Device::ndarray()
+}
+
+fn host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().try_into_vec::<f32>().unwrap()
+}
+
+/// Mean of `values` over real steps t >= 1 (step 0 has nothing to predict from), split by label.
+fn means(values: &[f32], mask: &[f32], deviant: &[bool], t: usize) -> (f64, f64) {
+    let (mut dev, mut ord) = ((0.0, 0usize), (0.0, 0usize));
+    for (i, (&v, &m)) in values.iter().zip(mask).enumerate() {
+        if m == 0.0 || i % t == 0 {
+            continue;
+        }
+        let slot = if deviant[i] { &mut dev } else { &mut ord };
+        slot.0 += v as f64;
+        slot.1 += 1;
+    }
+    assert!(dev.1 > 10 && ord.1 > 100, "too few steps: {dev:?} {ord:?}");
+    (dev.0 / dev.1 as f64, ord.0 / ord.1 as f64)
+}
+
+#[test]
+fn spe_norm_on_deviant_steps_is_at_least_three_times_that_on_ordinary_steps() {
+    // 200 sequences of 50 steps, 16-bit patterns, 4 states, deviant rate 0.05.
+    let generator = MarkovPatterns::default();
+    let model = VrnnConfig::new(16)
+        .with_h_dim(32)
+        .with_z_dim(8)
+        .with_hidden(32);
+    let mut config = TrainConfig::new(model, DatasetSpec::markov(generator.clone()));
+    config.epochs = 60;
+    config.batch_size = 8;
+    config.kl_anneal_epochs = 3;
+    config.sf = Some(SfSettings::new(SfMode::Joint));
+    let splits = config.data.load().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let device = cpu();
+    train(&config, &splits, dir.path(), &device, &mut |_| {}).unwrap();
+
+    let checkpoint = Checkpoint::open(dir.path()).unwrap();
+    let model = checkpoint.load_model(&device).unwrap();
+    let sf = checkpoint
+        .load_sf(&device)
+        .unwrap()
+        .expect("SF heads were trained");
+    // The test split is the last sequences of the generated set, in order.
+    let labels = generator.generate().deviant;
+    let labels = &labels[labels.len() - splits.test.len()..];
+    let (mut norm, mut kl, mut rms, mut mask, mut dev) = (vec![], vec![], vec![], vec![], vec![]);
+    let t = generator.steps;
+    for idx in batch_indices(&splits.test, 32, None) {
+        let batch = to_batch(&splits.test, &idx, &device);
+        let traj = model.forward(&batch, Noise::Mean);
+        let spe = one_step(&traj);
+        let sf_out = sf.sequence_td(&traj, true);
+        norm.extend(host(spe.norm));
+        kl.extend(host(spe.kl));
+        rms.extend(host(sf_out.rms[0].clone()));
+        mask.extend(host(batch.mask));
+        dev.extend(idx.iter().flat_map(|&i| labels[i].iter().copied()));
+    }
+    assert!(norm.iter().chain(&kl).chain(&rms).all(|v| v.is_finite()));
+    assert!(kl.iter().all(|&v| v >= 0.0));
+    let (nd, no) = means(&norm, &mask, &dev, t);
+    let (kd, ko) = means(&kl, &mask, &dev, t);
+    // SF gamma = 0 predicts phi_{t+1}: its error at t is about the transition into t + 1.
+    let dev_next: Vec<bool> = (0..dev.len())
+        .map(|i| (i + 1) % t != 0 && dev[i + 1])
+        .collect();
+    let (sd, so) = means(&rms, &mask, &dev_next, t);
+    eprintln!(
+        "deviant / ordinary: SPE norm {nd:.3} / {no:.3} = {:.2}; KL {kd:.3} / {ko:.3} = {:.2}; \
+         SF(gamma 0) RMS {sd:.3} / {so:.3} = {:.2}",
+        nd / no,
+        kd / ko,
+        sd / so
+    );
+    assert!(nd >= 3.0 * no, "SPE norm ratio {:.2} < 3", nd / no);
+}
