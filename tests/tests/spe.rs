@@ -12,6 +12,13 @@ fn cpu() -> Device {
     Device::ndarray()
 }
 
+/// burn seeds ndarray's generator process-wide: tests that train here take turns.
+static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    RNG.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data().try_into_vec::<f32>().unwrap()
 }
@@ -33,6 +40,7 @@ fn means(values: &[f32], mask: &[f32], deviant: &[bool], t: usize) -> (f64, f64)
 
 #[test]
 fn spe_norm_on_deviant_steps_is_at_least_three_times_that_on_ordinary_steps() {
+    let _turn = serial();
     // 200 sequences of 50 steps, 16-bit patterns, 4 states, deviant rate 0.05.
     let generator = MarkovPatterns::default();
     let model = VrnnConfig::new(16)
@@ -88,4 +96,41 @@ fn spe_norm_on_deviant_steps_is_at_least_three_times_that_on_ordinary_steps() {
         sd / so
     );
     assert!(nd >= 3.0 * no, "SPE norm ratio {:.2} < 3", nd / no);
+}
+
+#[test]
+fn one_step_spe_is_finite_on_every_jsb_test_sequence_of_a_trained_checkpoint() {
+    let _turn = serial();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/jsb_chorales.json");
+    if !path.exists() {
+        eprintln!("skipped: {} not found", path.display());
+        return;
+    }
+    let data = DatasetSpec::file(neuromod_datasets::DatasetKind::Jsb, &path);
+    let splits = data.load().unwrap();
+    let model = VrnnConfig::new(88)
+        .with_h_dim(32)
+        .with_z_dim(8)
+        .with_hidden(32);
+    let mut config = TrainConfig::new(model, data);
+    config.epochs = 2;
+    let dir = tempfile::tempdir().unwrap();
+    let device = cpu();
+    train(&config, &splits, dir.path(), &device, &mut |_| {}).unwrap();
+    let model = Checkpoint::open(dir.path())
+        .unwrap()
+        .load_model(&device)
+        .unwrap();
+    let mut steps = 0.0;
+    for idx in batch_indices(&splits.test, 32, None) {
+        let batch = to_batch(&splits.test, &idx, &device);
+        let traj = model.forward(&batch, Noise::Sample);
+        let spe = one_step(&traj);
+        let (v, n, k) = (host(spe.vec), host(spe.norm), host(spe.kl));
+        assert!(v.iter().chain(&n).chain(&k).all(|x| x.is_finite()));
+        assert!(k.iter().all(|&x| x >= 0.0));
+        steps += host(batch.mask).iter().sum::<f32>();
+    }
+    assert_eq!(steps as usize, 4725, "every JSB test step was checked");
 }

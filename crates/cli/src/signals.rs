@@ -10,6 +10,7 @@ use anyhow::{bail, Context, Result};
 use burn::prelude::*;
 use clap::Args;
 use neuromod_datasets::SequenceSet;
+use neuromod_plots::{Figure, Mark, Panel, Raster, Rgb, Series};
 use neuromod_spe::one_step;
 use neuromod_train::{batch_indices, to_batch, write_atomic, Checkpoint};
 use neuromod_vrnn::Noise;
@@ -42,6 +43,9 @@ pub struct SignalsArgs {
     /// Sequences per batch.
     #[arg(long, default_value_t = 64)]
     batch_size: usize,
+    /// Sequence (index in the split) whose SPE traces go to `<stem>.png`.
+    #[arg(long, default_value_t = 0)]
+    plot_sequence: usize,
 }
 
 /// A named float32 array being filled, C order.
@@ -100,6 +104,14 @@ pub fn run(args: SignalsArgs) -> Result<()> {
     if set.is_empty() {
         bail!("split `{}` of {} is empty", args.split, data_path.display());
     }
+    if args.plot_sequence >= set.len() {
+        bail!(
+            "--plot-sequence {}: split `{}` has {} sequences",
+            args.plot_sequence,
+            args.split,
+            set.len()
+        );
+    }
     let m = &checkpoint.config.model;
     let gammas = sf.as_ref().map(|s| s.gammas.clone()).unwrap_or_default();
     let arrays = collect(
@@ -120,12 +132,23 @@ pub fn run(args: SignalsArgs) -> Result<()> {
     let csv_path = args.out.with_extension("csv");
     write_atomic(&csv_path, summary_csv(&arrays, &gammas).as_bytes())
         .with_context(|| format!("{}: cannot write", csv_path.display()))?;
+    let png_path = args.out.with_extension("png");
+    let png = traces(
+        &arrays,
+        &gammas,
+        args.plot_sequence,
+        set.steps(args.plot_sequence),
+    )
+    .to_png()?;
+    write_atomic(&png_path, &png)
+        .with_context(|| format!("{}: cannot write", png_path.display()))?;
     eprintln!(
-        "{} sequences of split `{}` -> {} and {}",
+        "{} sequences of split `{}` -> {}, {} and {}",
         set.len(),
         args.split,
         args.out.display(),
-        csv_path.display()
+        csv_path.display(),
+        png_path.display()
     );
     Ok(())
 }
@@ -269,4 +292,67 @@ fn summary_csv(arrays: &BTreeMap<String, Array>, gammas: &[f64]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// The input of sequence `k` as a raster above its one-step SPE and SF traces.
+fn traces(arrays: &BTreeMap<String, Array>, gammas: &[f64], k: usize, steps: usize) -> Figure {
+    let x = &arrays["x"];
+    let (t_all, d) = (x.shape[1], x.shape[2]);
+    let seq = |name: &str| -> Vec<(f64, f64)> {
+        let a = &arrays[name];
+        (0..steps)
+            .map(|t| (t as f64, a.data[k * t_all + t] as f64))
+            .collect()
+    };
+    let mut input = Panel::new(format!("Sequence {k}: input"), "step", "feature (key)");
+    input.raster = Some(Raster {
+        width: steps,
+        height: d,
+        values: (0..steps * d)
+            .map(|c| x.data[(k * t_all + c / d) * d + c % d] as f64)
+            .collect(),
+    });
+    let one = Panel::new("One-step SPE", "step", "nats / prior units")
+        .with(Series::new(
+            "||e_t||",
+            Rgb::RED,
+            Mark::Line,
+            seq("spe/onestep/norm"),
+        ))
+        .with(Series::new(
+            "KL(q || p) (nats)",
+            Rgb::BLUE,
+            Mark::Line,
+            seq("spe/onestep/kl"),
+        ));
+    let mut panels = vec![input, one];
+    if !gammas.is_empty() {
+        let colours = [
+            Rgb::BLACK,
+            Rgb::GREEN,
+            Rgb::ORANGE,
+            Rgb::RED,
+            Rgb::BLUE,
+            Rgb::GREY,
+        ];
+        let mut sf = Panel::new(
+            "Successor-feature TD error (RMS, transition t -> t+1)",
+            "step",
+            "RMS",
+        );
+        for (i, g) in gammas.iter().enumerate() {
+            sf = sf.with(Series::new(
+                format!("gamma {g}"),
+                colours[i % colours.len()],
+                Mark::Line,
+                seq(&format!("spe/sf/gamma_{g}/rms"))[..steps.saturating_sub(1)].to_vec(),
+            ));
+        }
+        panels.push(sf);
+    }
+    Figure {
+        panels,
+        columns: 1,
+        panel_size: (1100, 330),
+    }
 }

@@ -92,6 +92,18 @@ impl Series {
     }
 }
 
+/// A grid of cells drawn as shaded rectangles (e.g. a piano roll): cell (i, j) covers
+/// x in [i, i + 1) and y in [j, j + 1); darker is larger, white is zero or below.
+#[derive(Debug, Clone, Default)]
+pub struct Raster {
+    /// Columns (x extent).
+    pub width: usize,
+    /// Rows (y extent).
+    pub height: usize,
+    /// Values, `values[i * height + j]` for column i, row j.
+    pub values: Vec<f64>,
+}
+
 /// One chart: axes, labels and series.
 #[derive(Debug, Clone, Default)]
 pub struct Panel {
@@ -105,6 +117,8 @@ pub struct Panel {
     pub series: Vec<Series>,
     /// Draw the line y = 0.
     pub zero_line: bool,
+    /// Shaded cells under the series.
+    pub raster: Option<Raster>,
 }
 
 impl Panel {
@@ -137,6 +151,10 @@ impl Panel {
             .filter(|(x, y)| x.is_finite() && y.is_finite());
         let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
         let mut any = false;
+        if let Some(r) = self.raster.as_ref().filter(|r| r.width > 0 && r.height > 0) {
+            any = true;
+            (x0, x1, y0, y1) = (0.0, r.width as f64, 0.0, r.height as f64);
+        }
         for &(x, y) in pts {
             any = true;
             (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
@@ -248,6 +266,26 @@ where
         .light_line_style(RGBColor(235, 235, 235))
         .draw()
         .map_err(draw_err)?;
+    if let Some(r) = &panel.raster {
+        let top = r
+            .values
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .fold(0.0, f64::max);
+        let cells = r.values.iter().enumerate().filter_map(|(k, &v)| {
+            let (i, j) = (k / r.height.max(1), k % r.height.max(1));
+            (v.is_finite() && v > 0.0 && top > 0.0).then(|| {
+                let shade = (255.0 * (1.0 - v / top)).round() as u8;
+                let (i, j) = (i as f64, j as f64);
+                Rectangle::new(
+                    [(i, j), (i + 1.0, j + 1.0)],
+                    RGBColor(shade, shade, shade).filled(),
+                )
+            })
+        });
+        chart.draw_series(cells).map_err(draw_err)?;
+    }
     if panel.zero_line {
         chart
             .draw_series(LineSeries::new([(x0, 0.0), (x1, 0.0)], color(Rgb::GREY)))
@@ -390,6 +428,40 @@ mod tests {
         assert_eq!(count(&half(false), Rgb::RED), 0);
         assert!(count(&half(false), Rgb::BLUE) > 20);
         assert_eq!(count(&half(true), Rgb::BLUE), 0);
+    }
+
+    #[test]
+    fn raster_cells_are_shaded_by_value() {
+        // 2 columns x 2 rows: only cell (1, 0) is on, at full value: one black block.
+        let mut p = Panel::new("roll", "t", "key");
+        p.raster = Some(Raster {
+            width: 2,
+            height: 2,
+            values: vec![0.0, 0.0, 1.0, 0.0],
+        });
+        let fig = Figure {
+            panels: vec![p],
+            columns: 1,
+            panel_size: (300, 300),
+        };
+        let (w, _, rgb) = decode(&fig.to_png().unwrap());
+        let black: Vec<(usize, usize)> = rgb
+            .chunks(3)
+            .enumerate()
+            .filter(|(_, p)| p == &[0, 0, 0])
+            .map(|(k, _)| (k % w as usize, k / w as usize))
+            .collect();
+        // The block (not the axes) is a large solid area in the right half, lower half.
+        let block = black
+            .iter()
+            .filter(|(x, y)| *x > 170 && *y > 140 && *y < 250)
+            .count();
+        assert!(block > 2000, "{block} black pixels in the lit cell");
+        let left = black
+            .iter()
+            .filter(|(x, y)| *x > 90 && *x < 150 && *y < 250)
+            .count();
+        assert!(left < 200, "{left} black pixels where cells are off");
     }
 
     #[test]
