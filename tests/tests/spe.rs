@@ -4,20 +4,9 @@ use burn::prelude::*;
 use neuromod_datasets::generate::MarkovPatterns;
 use neuromod_datasets::DatasetSpec;
 use neuromod_spe::one_step;
+use neuromod_tests::{cpu, serial};
 use neuromod_train::{batch_indices, to_batch, train, Checkpoint, SfMode, SfSettings, TrainConfig};
 use neuromod_vrnn::{Noise, VrnnConfig};
-
-#[allow(deprecated)]
-fn cpu() -> Device {
-    Device::ndarray()
-}
-
-/// burn seeds ndarray's generator process-wide: tests that train here take turns.
-static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    RNG.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 fn host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data().try_into_vec::<f32>().unwrap()

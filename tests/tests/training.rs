@@ -1,23 +1,10 @@
 //! Training runs end to end on ndarray: determinism, early stop, divergence.
 
-use burn::prelude::*;
 use neuromod_datasets::generate::MarkovPatterns;
 use neuromod_datasets::DatasetSpec;
+use neuromod_tests::{cpu, serial};
 use neuromod_train::{train, Checkpoint, MetricsRow, TrainConfig};
 use neuromod_vrnn::VrnnConfig;
-
-#[allow(deprecated)]
-fn cpu() -> Device {
-    Device::ndarray()
-}
-
-/// burn seeds ndarray's generator process-wide, so runs in parallel test threads would share
-/// it; each test here holds this lock while it trains.
-static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    RNG.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 fn config(seed: u64) -> TrainConfig {
     let data = DatasetSpec::markov(MarkovPatterns {

@@ -196,19 +196,18 @@ impl Checkpoint {
 
     /// Atomically replaces the SF heads file.
     pub fn save_sf(&self, sf: &SfHeads) -> Result<(), TrainError> {
-        let path = self.dir.join(SF_FILE);
-        let bytes = sf
-            .clone()
-            .into_record()
-            .into_bytes()
-            .map_err(|e| TrainError::checkpoint(&path, format!("cannot serialise: {e:?}")))?;
-        write_atomic(&path, &bytes).map_err(|e| TrainError::checkpoint(&path, e))
+        self.save_module(SF_FILE, sf)
     }
 
     /// Atomically replaces the weights with `model`'s.
     pub fn save_model(&self, model: &Vrnn) -> Result<(), TrainError> {
-        let path = self.dir.join(WEIGHTS_FILE);
-        let bytes = model
+        self.save_module(WEIGHTS_FILE, model)
+    }
+
+    /// Writes `module`'s burnpack record to `file` in the folder, atomically.
+    fn save_module<M: Module>(&self, file: &str, module: &M) -> Result<(), TrainError> {
+        let path = self.dir.join(file);
+        let bytes = module
             .clone()
             .into_record()
             .into_bytes()
