@@ -36,7 +36,7 @@ fn default_gammas() -> Vec<f64> {
     vec![0.0, 0.5, 0.9, 0.99]
 }
 fn default_sf_hidden() -> usize {
-    128
+    64
 }
 fn default_one() -> usize {
     1
