@@ -61,7 +61,7 @@ enum LikelihoodArg {
 enum SfArg {
     /// The SF TD loss also trains the world model.
     Joint,
-    /// SF heads learn on detached states.
+    /// Only the SF heads learn, on a fixed world model (--init-from).
     Frozen,
 }
 
@@ -128,12 +128,15 @@ struct TrainArgs {
     #[arg(long)]
     patience: Option<usize>,
     /// Train successor-feature heads: joint (their TD loss also trains the world model) or
-    /// frozen (they learn on detached states).
+    /// frozen (only they learn, on the world model of --init-from).
     #[arg(long, value_enum)]
     sf: Option<SfArg>,
     /// Discounts of the SF heads, comma-separated.
     #[arg(long, value_delimiter = ',')]
     sf_gammas: Option<Vec<f64>>,
+    /// Start the world model from this checkpoint (same model config; the data may differ).
+    #[arg(long)]
+    init_from: Option<PathBuf>,
     /// Weight of the SF TD loss in the training loss.
     #[arg(long)]
     sf_weight: Option<f64>,

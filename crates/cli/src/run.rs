@@ -90,6 +90,14 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
             None => config.sf = Some(SfSettings::new(mode)),
         }
     }
+    if let Some(dir) = &args.init_from {
+        // The world model must match the source checkpoint: take its model config.
+        let source = Checkpoint::open(dir)?;
+        if args.config.is_none() {
+            config.model = source.config.model.clone();
+        }
+        config.init_from = Some(dir.clone());
+    }
     if let Some(w) = args.sf_weight {
         let Some(sf) = &mut config.sf else {
             bail!("--sf-weight needs --sf joint|frozen");

@@ -387,12 +387,60 @@ fn signals_export_opens_in_numpy_with_documented_names_and_shapes() {
         "4",
         "--hidden",
         "16",
-        "--sf",
-        "frozen",
         "--out",
         ckpt.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
+    fails_with(
+        &[
+            "train",
+            "--dataset",
+            "markov",
+            "--sf",
+            "frozen",
+            "--out",
+            ckpt.to_str().unwrap(),
+        ],
+        &["sf.mode", "--init-from"],
+    );
+    // SF heads on the fixed world model of the first run: the world model must not move.
+    let world = ckpt.clone();
+    let ckpt = dir.path().join("with-sf");
+    let o = neuromod(&[
+        "train",
+        "--dataset",
+        "markov",
+        "--device",
+        "ndarray",
+        "--epochs",
+        "2",
+        "--sf",
+        "frozen",
+        "--init-from",
+        world.to_str().unwrap(),
+        "--out",
+        ckpt.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let bound = |c: &Path| {
+        let o = neuromod(&[
+            "eval",
+            "--checkpoint",
+            c.to_str().unwrap(),
+            "--device",
+            "ndarray",
+            "--json",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["nll_per_step"].as_f64().unwrap()
+    };
+    assert_eq!(
+        bound(&world),
+        bound(&ckpt),
+        "frozen SF training changed the world model"
+    );
+    assert!(ckpt.join("sf.bpk").exists());
     // The generated Markov set has 16-bit patterns; shrink the check to what was trained.
     let dim = Checkpoint::open(&ckpt).unwrap().config.model.x_dim;
     let files: Vec<_> = ["s.safetensors", "s.npz"]

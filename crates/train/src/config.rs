@@ -28,7 +28,7 @@ fn default_clip() -> Option<f32> {
 pub enum SfMode {
     /// The SF TD loss also trains the world model (through s_t = [h_t, muq_t]).
     Joint,
-    /// The SF heads train on detached states: the world model learns from the ELBO alone.
+    /// The SF heads train on a fixed world model (loaded with `init_from`); only they learn.
     Frozen,
 }
 
@@ -124,6 +124,9 @@ pub struct TrainConfig {
     /// Successor-feature heads (None: no SF heads; `signals` then reports one-step SPE only).
     #[serde(default)]
     pub sf: Option<SfSettings>,
+    /// Start the world model from this checkpoint's weights (its model config must match).
+    #[serde(default)]
+    pub init_from: Option<std::path::PathBuf>,
 }
 
 impl TrainConfig {
@@ -144,6 +147,7 @@ impl TrainConfig {
             weight_decay: 0.0,
             transpose: 0,
             sf: None,
+            init_from: None,
         }
     }
 
@@ -201,6 +205,14 @@ impl TrainConfig {
             }
             if sf.gammas.is_empty() {
                 return bad("sf.gammas", "give at least one discount".into());
+            }
+            if sf.mode == SfMode::Frozen && self.init_from.is_none() {
+                return bad(
+                    "sf.mode",
+                    "frozen trains SF heads on a fixed, trained world model: give init_from \
+                     (--init-from CHECKPOINT)"
+                        .into(),
+                );
             }
             if !(sf.weight.is_finite() && sf.weight >= 0.0) {
                 return bad("sf.weight", format!("must be >= 0, got {}", sf.weight));

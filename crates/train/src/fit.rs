@@ -63,7 +63,26 @@ pub fn train(
 
     let ad = device.clone().autodiff();
     ad.seed(config.seed);
-    let mut model: Vrnn = config.model.init(&ad)?;
+    let mut model: Vrnn = match &config.init_from {
+        Some(dir) => {
+            let source = Checkpoint::open(dir)?;
+            let (ours, theirs) = (
+                serde_json::to_value(&config.model).map_err(|e| TrainError::checkpoint(dir, e))?,
+                serde_json::to_value(&source.config.model)
+                    .map_err(|e| TrainError::checkpoint(dir, e))?,
+            );
+            if ours != theirs {
+                return Err(TrainError::checkpoint(
+                    dir,
+                    format!(
+                        "--init-from: its model config {theirs} differs from this run's {ours}"
+                    ),
+                ));
+            }
+            source.load_model(&ad)?
+        }
+        None => config.model.init(&ad)?,
+    };
     let mut optim = AdamConfig::new()
         .with_grad_clipping(config.grad_clip.map(GradientClippingConfig::Norm))
         .with_weight_decay(
@@ -80,7 +99,7 @@ pub fn train(
     let (sf_frozen, sf_weight) = config
         .sf
         .as_ref()
-        .map_or((true, 0.0), |s| (s.mode == SfMode::Frozen, s.weight));
+        .map_or((false, 0.0), |s| (s.mode == SfMode::Frozen, s.weight));
     let mut sf_optim = AdamConfig::new()
         .with_grad_clipping(config.grad_clip.map(GradientClippingConfig::Norm))
         .init();
@@ -104,6 +123,10 @@ pub fn train(
             let batch = to_batch_transposed(&splits.train, idx, &shifts, &ad);
             let traj = model.forward(&batch, Noise::Sample);
             let mut loss = traj.elbo.loss(beta);
+            if sf_frozen {
+                // The world model stays as loaded: only the SF heads learn.
+                loss = loss.detach();
+            }
             let sf_loss = sf.as_ref().map(|sf| {
                 sf.update_stats(traj.posterior.0.clone(), traj.elbo.mask.clone());
                 sf.sequence_td(&traj, sf_frozen).loss
@@ -136,8 +159,10 @@ pub fn train(
                 let g = GradientsParams::from_module(&mut grads, &heads);
                 sf = Some(sf_optim.step(lr, heads, g));
             }
-            let grads = GradientsParams::from_module(&mut grads, &model);
-            model = optim.step(lr, model, grads);
+            if !sf_frozen {
+                let grads = GradientsParams::from_module(&mut grads, &model);
+                model = optim.step(lr, model, grads);
+            }
             (kl, rec, steps) = (kl + k as f64, rec + r as f64, steps + n as f64);
             sf_sum += sfl as f64;
             on_event(Event::Batch {
@@ -170,7 +195,8 @@ pub fn train(
                 dir: out.to_path_buf(),
             });
         }
-        let improved = valid.nll_per_step < best;
+        // With a frozen world model the bound cannot improve; the SF heads are kept every epoch.
+        let improved = valid.nll_per_step < best || sf_frozen;
         if improved {
             best = valid.nll_per_step;
             since_best = 0;
