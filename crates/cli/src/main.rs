@@ -134,6 +134,9 @@ struct TrainArgs {
     /// Discounts of the SF heads, comma-separated.
     #[arg(long, value_delimiter = ',')]
     sf_gammas: Option<Vec<f64>>,
+    /// Validate and save an exponential moving average of the weights (decay per step, e.g. 0.999).
+    #[arg(long)]
+    ema: Option<f64>,
     /// Start the world model from this checkpoint (same model config; the data may differ).
     #[arg(long)]
     init_from: Option<PathBuf>,

@@ -90,6 +90,9 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
             None => config.sf = Some(SfSettings::new(mode)),
         }
     }
+    if args.ema.is_some() {
+        config.ema = args.ema;
+    }
     if let Some(dir) = &args.init_from {
         // The world model must match the source checkpoint: take its model config.
         let source = Checkpoint::open(dir)?;

@@ -124,6 +124,10 @@ pub struct TrainConfig {
     /// Successor-feature heads (None: no SF heads; `signals` then reports one-step SPE only).
     #[serde(default)]
     pub sf: Option<SfSettings>,
+    /// Validate and save an exponential moving average of the weights with this decay per
+    /// optimiser step (e.g. 0.999; None: the raw weights).
+    #[serde(default)]
+    pub ema: Option<f64>,
     /// Start the world model from this checkpoint's weights (its model config must match).
     #[serde(default)]
     pub init_from: Option<std::path::PathBuf>,
@@ -148,6 +152,7 @@ impl TrainConfig {
             transpose: 0,
             sf: None,
             init_from: None,
+            ema: None,
         }
     }
 
@@ -195,6 +200,11 @@ impl TrainConfig {
                     self.model.x_dim, self.transpose
                 ),
             );
+        }
+        if let Some(d) = self.ema {
+            if !(0.0..1.0).contains(&d) {
+                return bad("ema", format!("decay must lie in [0, 1), got {d}"));
+            }
         }
         if let Some(sf) = &self.sf {
             if let Some(g) = sf.gammas.iter().find(|g| !(**g >= 0.0 && **g < 1.0)) {

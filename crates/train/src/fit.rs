@@ -15,6 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::batcher::{batch_indices, to_batch_transposed};
 use crate::checkpoint::{sf_config, Checkpoint, MetricsRow};
 use crate::config::SfMode;
+use crate::ema::{ema_decay, ema_update};
 use crate::evaluate::{evaluate, read_stats};
 use crate::{TrainConfig, TrainError};
 
@@ -83,6 +84,7 @@ pub fn train(
         }
         None => config.model.init(&ad)?,
     };
+    let mut ema = config.ema.map(|_| model.valid());
     let mut optim = AdamConfig::new()
         .with_grad_clipping(config.grad_clip.map(GradientClippingConfig::Norm))
         .with_weight_decay(
@@ -162,6 +164,9 @@ pub fn train(
             if !sf_frozen {
                 let grads = GradientsParams::from_module(&mut grads, &model);
                 model = optim.step(lr, model, grads);
+                if let (Some(avg), Some(decay)) = (ema.take(), config.ema) {
+                    ema = Some(ema_update(avg, &model.valid(), ema_decay(decay, step)));
+                }
             }
             (kl, rec, steps) = (kl + k as f64, rec + r as f64, steps + n as f64);
             sf_sum += sfl as f64;
@@ -173,7 +178,9 @@ pub fn train(
                 steps_per_sec: n as f64 / t0.elapsed().as_secs_f64().max(1e-9),
             });
         }
-        let valid = evaluate(&model.valid(), &splits.valid, config.batch_size, device)?;
+        // The weights that are validated and saved: the average when there is one.
+        let weights = ema.clone().unwrap_or_else(|| model.valid());
+        let valid = evaluate(&weights, &splits.valid, config.batch_size, device)?;
         let per = |v: f64| v / steps.max(1.0);
         let row = MetricsRow {
             epoch,
@@ -203,7 +210,7 @@ pub fn train(
             if let Some(heads) = &sf {
                 checkpoint.save_sf(heads)?;
             }
-            checkpoint.save_model(&model)?;
+            checkpoint.save_model(&weights)?;
         } else {
             since_best += 1;
         }

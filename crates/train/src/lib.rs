@@ -7,6 +7,7 @@
 mod batcher;
 mod checkpoint;
 mod config;
+mod ema;
 mod error;
 mod evaluate;
 mod fit;
@@ -17,6 +18,7 @@ pub use checkpoint::{
     WEIGHTS_FILE,
 };
 pub use config::{SfMode, SfSettings, TrainConfig};
+pub use ema::{ema_decay, ema_update};
 pub use error::TrainError;
 pub use evaluate::{evaluate, Bound};
 pub use fit::{train, Event};
