@@ -94,3 +94,41 @@ fn a_non_finite_loss_stops_training_with_epoch_and_step() {
     assert!(msg.contains("epoch 1, step"), "{msg}");
     assert!(!dir.path().join(neuromod_train::WEIGHTS_FILE).exists());
 }
+
+#[test]
+fn ema_weights_are_validated_and_saved_and_training_is_unchanged() {
+    let _rng = serial();
+    let splits = config(5).data.load().unwrap();
+    let fit = |ema: Option<f64>| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = config(5);
+        c.ema = ema;
+        let rows = train(&c, &splits, dir.path(), &cpu(), &mut |_| {}).unwrap();
+        let saved = Checkpoint::open(dir.path())
+            .unwrap()
+            .load_model(&cpu())
+            .unwrap();
+        (rows, saved)
+    };
+    let (raw, _) = fit(None);
+    let (avg, saved) = fit(Some(0.9));
+    // The same optimisation (training bounds equal bit for bit), other validated weights.
+    for (a, b) in raw.iter().zip(&avg) {
+        assert_eq!(a.train_bound, b.train_bound);
+    }
+    assert!(raw
+        .iter()
+        .zip(&avg)
+        .any(|(a, b)| a.valid_bound != b.valid_bound));
+    // The saved weights are the average: evaluating them reproduces the best EMA bound.
+    let best = avg
+        .iter()
+        .map(|r| r.valid_bound)
+        .fold(f64::INFINITY, f64::min);
+    let again = neuromod_train::evaluate(&saved, &splits.valid, 8, &cpu()).unwrap();
+    assert!(
+        (again.nll_per_step - best).abs() < 0.05,
+        "{} vs {best}",
+        again.nll_per_step
+    );
+}

@@ -84,7 +84,9 @@ pub fn train(
         }
         None => config.model.init(&ad)?,
     };
-    let mut ema = config.ema.map(|_| model.valid());
+    // Created after the first step: parameters initialise lazily, and copying them earlier
+    // would change the order in which they draw from the seeded generator.
+    let mut ema: Option<Vrnn> = None;
     let mut optim = AdamConfig::new()
         .with_grad_clipping(config.grad_clip.map(GradientClippingConfig::Norm))
         .with_weight_decay(
@@ -164,8 +166,11 @@ pub fn train(
             if !sf_frozen {
                 let grads = GradientsParams::from_module(&mut grads, &model);
                 model = optim.step(lr, model, grads);
-                if let (Some(avg), Some(decay)) = (ema.take(), config.ema) {
-                    ema = Some(ema_update(avg, &model.valid(), ema_decay(decay, step)));
+                if let Some(decay) = config.ema {
+                    ema = Some(match ema.take() {
+                        Some(avg) => ema_update(avg, &model.valid(), ema_decay(decay, step)),
+                        None => model.valid(),
+                    });
                 }
             }
             (kl, rec, steps) = (kl + k as f64, rec + r as f64, steps + n as f64);
