@@ -1,4 +1,8 @@
-//! Training runs end to end on ndarray: determinism, early stop, divergence.
+//! Training runs end to end on ndarray: determinism, early stop, divergence; checkpoints
+//! (exact resume, the divergence guard, bad checkpoints) in `training/checkpoints.rs`.
+
+#[path = "training/checkpoints.rs"]
+mod checkpoints;
 
 use neuromod_datasets::generate::MarkovPatterns;
 use neuromod_datasets::DatasetSpec;
@@ -92,7 +96,7 @@ fn a_non_finite_loss_stops_training_with_epoch_and_step() {
         "{msg}"
     );
     assert!(msg.contains("epoch 1, step"), "{msg}");
-    assert!(!dir.path().join(neuromod_train::WEIGHTS_FILE).exists());
+    assert!(!dir.path().join(neuromod_train::LATEST_FILE).exists());
 }
 
 #[test]

@@ -2,6 +2,8 @@
 
 mod device;
 mod dopamine;
+mod export;
+mod report;
 mod run;
 mod signals;
 
@@ -30,6 +32,10 @@ enum Command {
     Sample(SampleArgs),
     /// Per-step SPE signals (one-step and successor-feature TD) of a checkpoint on a split.
     Signals(signals::SignalsArgs),
+    /// Figures and an index.html: learning curves, a sample beside real data, SPE traces.
+    Report(report::ReportArgs),
+    /// A checkpoint's weights as `.safetensors` for Python, config in the metadata.
+    Export(export::ExportArgs),
     /// Simulate distributional dopamine cells: reversal points, decoding, classic-TD null.
     Dopamine(dopamine::DopamineArgs),
 }
@@ -67,6 +73,16 @@ enum SfArg {
 
 #[derive(Args, Debug)]
 struct TrainArgs {
+    /// Continue the run in this checkpoint folder from its latest snapshot, exactly as
+    /// configured in its config.json; only --epochs (to extend it), --data (if the file moved)
+    /// and --device may be given with it.
+    #[arg(long, conflicts_with_all = [
+        "config", "dataset", "out", "seed", "batch_size", "lr", "lr_final", "weight_decay",
+        "transpose", "h_dim", "z_dim", "hidden", "dropout", "likelihood", "kl_anneal_epochs",
+        "kl_start", "patience", "sf", "sf_gammas", "ema", "init_from", "sf_weight", "grad_clip",
+        "keep_last",
+    ])]
+    resume: Option<PathBuf>,
     /// JSON training config (as written to a checkpoint's config.json); flags override it.
     #[arg(long)]
     config: Option<PathBuf>,
@@ -146,6 +162,9 @@ struct TrainArgs {
     /// Per-parameter gradient L2-norm clip.
     #[arg(long)]
     grad_clip: Option<f32>,
+    /// Epoch snapshots to keep besides the best (default 3).
+    #[arg(long)]
+    keep_last: Option<usize>,
 }
 
 #[derive(Args, Debug)]
@@ -196,6 +215,12 @@ struct SampleArgs {
 }
 
 fn main() -> ExitCode {
+    // burn materialises loaded optimiser state on `Device::default()` before moving it to the
+    // parameters' device at the next step; pin that default to the CPU so resuming never opens
+    // a GPU (or lavapipe) the run does not use. Set before any thread starts.
+    if std::env::var_os("BURN_DEVICE").is_none() {
+        std::env::set_var("BURN_DEVICE", "ndarray");
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -210,6 +235,8 @@ fn main() -> ExitCode {
         Command::Sample(args) => run::sample(args),
         Command::Dopamine(args) => dopamine::run(args),
         Command::Signals(args) => signals::run(args),
+        Command::Export(args) => export::run(args),
+        Command::Report(args) => report::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

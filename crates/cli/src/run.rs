@@ -3,7 +3,7 @@
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use neuromod_datasets::{generate::MarkovPatterns, DatasetKind, DatasetSpec, SequenceSet};
-use neuromod_train::{evaluate, Checkpoint, Event, SfMode, SfSettings, TrainConfig};
+use neuromod_train::{evaluate, Checkpoint, Event, RunOptions, SfMode, SfSettings, TrainConfig};
 use neuromod_vrnn::{Likelihood, VrnnConfig};
 
 use crate::{device, DatasetArg, EvalArgs, LikelihoodArg, SampleArgs, SfArg, TrainArgs};
@@ -124,24 +124,45 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
     if args.grad_clip.is_some() {
         config.grad_clip = args.grad_clip;
     }
+    set!(args.keep_last, config.keep_last);
     Ok(config)
 }
 
 pub fn train(args: TrainArgs) -> Result<()> {
-    let mut config = train_config(&args)?;
-    let splits = config.data.load()?;
-    if args.config.is_none() {
-        config.model.x_dim = splits.train.dim;
-    }
-    config.check()?;
+    let (config, splits, out) = match &args.resume {
+        Some(dir) => {
+            let mut config = Checkpoint::open(dir)?.config;
+            set_if(&mut config.epochs, args.epochs);
+            if let Some(path) = &args.data {
+                config.data.path = Some(path.clone());
+            }
+            config.check()?;
+            let splits = config.data.load()?;
+            (config, splits, dir.clone())
+        }
+        None => {
+            let mut config = train_config(&args)?;
+            let splits = config.data.load()?;
+            if args.config.is_none() {
+                config.model.x_dim = splits.train.dim;
+            }
+            config.check()?;
+            (config, splits, args.out.clone())
+        }
+    };
     let (device, name) = device::select(args.device);
     eprintln!(
-        "training on {name}: {} train / {} valid sequences, x_dim {}, {} epochs -> {}",
+        "{} on {name}: {} train / {} valid sequences, x_dim {}, {} epochs -> {}",
+        if args.resume.is_some() {
+            "resuming"
+        } else {
+            "training"
+        },
         splits.train.len(),
         splits.valid.len(),
         config.model.x_dim,
         config.epochs,
-        args.out.display()
+        out.display()
     );
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg}")
@@ -169,10 +190,14 @@ pub fn train(args: TrainArgs) -> Result<()> {
             row.valid_kl,
             row.beta,
             row.seconds,
-            if improved { "  *saved" } else { "" }
+            if improved { "  *best" } else { "" }
         )),
     };
-    let rows = neuromod_train::train(&config, &splits, &args.out, &device, &mut on_event)?;
+    let options = RunOptions {
+        resume: args.resume.is_some(),
+        stop_after: None,
+    };
+    let rows = neuromod_train::run(&config, &splits, &out, &device, options, &mut on_event)?;
     bar.finish_and_clear();
     let best = rows
         .iter()
@@ -180,9 +205,15 @@ pub fn train(args: TrainArgs) -> Result<()> {
         .fold(f64::INFINITY, f64::min);
     eprintln!(
         "done: best valid bound {best:.3} nats/step; checkpoint {}",
-        args.out.display()
+        out.display()
     );
     Ok(())
+}
+
+fn set_if<T>(field: &mut T, value: Option<T>) {
+    if let Some(v) = value {
+        *field = v;
+    }
 }
 
 pub fn eval(args: EvalArgs) -> Result<()> {

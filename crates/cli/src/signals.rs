@@ -12,10 +12,11 @@ use clap::Args;
 use neuromod_datasets::SequenceSet;
 use neuromod_plots::{Figure, Mark, Panel, Raster, Rgb, Series};
 use neuromod_spe::one_step;
-use neuromod_train::{batch_indices, to_batch, write_atomic, Checkpoint};
+use neuromod_train::{batch_indices, to_batch, write_atomic, Checkpoint, NamedArray};
 use neuromod_vrnn::Noise;
 
 use crate::device::{self, DeviceChoice};
+use crate::export::safetensors_bytes;
 use crate::run::dataset_kind;
 use crate::DatasetArg;
 
@@ -49,7 +50,7 @@ pub struct SignalsArgs {
 }
 
 /// A named float32 array being filled, C order.
-struct Array {
+pub(crate) struct Array {
     shape: Vec<usize>,
     data: Vec<f32>,
 }
@@ -138,6 +139,7 @@ pub fn run(args: SignalsArgs) -> Result<()> {
         &gammas,
         args.plot_sequence,
         set.steps(args.plot_sequence),
+        &format!("{} sequence {}", args.split, args.plot_sequence),
     )
     .to_png()?;
     write_atomic(&png_path, &png)
@@ -155,7 +157,7 @@ pub fn run(args: SignalsArgs) -> Result<()> {
 
 /// Runs the model over `set` (posterior means as latents: deterministic) and gathers every
 /// signal into arrays padded to the longest sequence; one host read per batch and tensor.
-fn collect(
+pub(crate) fn collect(
     set: &SequenceSet,
     model: &neuromod_vrnn::Vrnn,
     sf: Option<&neuromod_spe::SfHeads>,
@@ -230,19 +232,14 @@ fn safetensors(
     split: &str,
     gammas: &[f64],
 ) -> Result<Vec<u8>> {
-    use safetensors::tensor::{Dtype, TensorView};
-    let bytes: Vec<(&String, Vec<u8>)> = arrays
+    let named: Vec<NamedArray> = arrays
         .iter()
-        .map(|(k, a)| (k, a.data.iter().flat_map(|v| v.to_le_bytes()).collect()))
-        .collect();
-    let views = bytes
-        .iter()
-        .map(|(k, b)| {
-            TensorView::new(Dtype::F32, arrays[*k].shape.clone(), b)
-                .map(|v| (k.to_string(), v))
-                .map_err(|e| anyhow::anyhow!("{k}: {e}"))
+        .map(|(k, a)| NamedArray {
+            name: k.clone(),
+            shape: a.shape.clone(),
+            data: a.data.clone(),
         })
-        .collect::<Result<Vec<_>>>()?;
+        .collect();
     let mut meta = std::collections::HashMap::new();
     meta.insert(
         "config".to_string(),
@@ -250,7 +247,7 @@ fn safetensors(
     );
     meta.insert("split".to_string(), split.to_string());
     meta.insert("gammas".to_string(), serde_json::to_string(gammas)?);
-    Ok(safetensors::serialize(views, Some(meta))?)
+    safetensors_bytes(&named, meta)
 }
 
 fn npz(arrays: &BTreeMap<String, Array>) -> Result<Vec<u8>> {
@@ -294,8 +291,14 @@ fn summary_csv(arrays: &BTreeMap<String, Array>, gammas: &[f64]) -> String {
     out
 }
 
-/// The input of sequence `k` as a raster above its one-step SPE and SF traces.
-fn traces(arrays: &BTreeMap<String, Array>, gammas: &[f64], k: usize, steps: usize) -> Figure {
+/// The input of sequence `k` (titled `name`) as a raster above its one-step SPE and SF traces.
+pub(crate) fn traces(
+    arrays: &BTreeMap<String, Array>,
+    gammas: &[f64],
+    k: usize,
+    steps: usize,
+    name: &str,
+) -> Figure {
     let x = &arrays["x"];
     let (t_all, d) = (x.shape[1], x.shape[2]);
     let seq = |name: &str| -> Vec<(f64, f64)> {
@@ -304,7 +307,7 @@ fn traces(arrays: &BTreeMap<String, Array>, gammas: &[f64], k: usize, steps: usi
             .map(|t| (t as f64, a.data[k * t_all + t] as f64))
             .collect()
     };
-    let mut input = Panel::new(format!("Sequence {k}: input"), "step", "feature (key)");
+    let mut input = Panel::new(format!("{name}: input"), "step", "feature (key)");
     input.raster = Some(Raster {
         width: steps,
         height: d,

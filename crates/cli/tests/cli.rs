@@ -1,4 +1,8 @@
-//! The `neuromod` binary end to end: good runs and every bad input.
+//! The `neuromod` binary end to end: good runs and every bad input; crash safety under
+//! SIGKILL in `cli/crash.rs`.
+
+#[path = "cli/crash.rs"]
+mod crash;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -49,6 +53,30 @@ fn good_csv() -> String {
         }
     }
     s
+}
+
+/// Trains a small VRNN (H 16, Z 4) on the generated Markov data into `out`.
+fn train_markov(out: &Path, epochs: &str, extra: &[&str]) {
+    let mut args = vec![
+        "train",
+        "--dataset",
+        "markov",
+        "--device",
+        "ndarray",
+        "--epochs",
+        epochs,
+        "--h-dim",
+        "16",
+        "--z-dim",
+        "4",
+        "--hidden",
+        "16",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let o = neuromod(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
 }
 
 fn train_args<'a>(data: &'a str, kind: &'a str, out: &'a str) -> Vec<&'a str> {
@@ -164,7 +192,13 @@ fn train_eval_sample_round_trip_on_csv() {
     let run_s = run.to_str().unwrap();
     let o = neuromod(&train_args(&data, "csv", run_s));
     assert!(o.status.success(), "{}", stderr(&o));
-    for f in ["config.json", "model.bpk", "metrics.csv"] {
+    for f in [
+        "config.json",
+        "metrics.csv",
+        "latest",
+        "best",
+        "snapshots/epoch-000001/model.bpk",
+    ] {
         assert!(run.join(f).exists(), "{f} missing");
     }
     let o = neuromod(&[
@@ -178,6 +212,14 @@ fn train_eval_sample_round_trip_on_csv() {
         "ndarray",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
+    // A second run into the same folder is refused, and nothing is lost.
+    fails_with(
+        &train_args(&data, "csv", run_s),
+        &["already holds a training run", "--resume"],
+    );
+    // Resuming a finished run does nothing more and succeeds.
+    let again = neuromod(&["train", "--resume", run_s, "--device", "ndarray"]);
+    assert!(again.status.success(), "{}", stderr(&again));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON object");
     let nll = v["nll_per_step"].as_f64().expect("nll_per_step");
     assert!(nll.is_finite());
@@ -230,7 +272,21 @@ fn bad_checkpoints_and_arguments_are_rejected() {
             "--device",
             "ndarray",
         ],
-        &["config.json", "cannot read"],
+        &["empty", "no config.json"],
+    );
+    fails_with(
+        &[
+            "train",
+            "--resume",
+            missing.to_str().unwrap(),
+            "--device",
+            "ndarray",
+        ],
+        &["nothing", "no such checkpoint folder"],
+    );
+    fails_with(
+        &["train", "--resume", "x", "--lr", "0.1"],
+        &["--resume", "--lr", "cannot be used with"],
     );
     fails_with(
         &["train", "--device", "ndarray"],
@@ -373,24 +429,7 @@ print("ok", n, t)
 fn signals_export_opens_in_numpy_with_documented_names_and_shapes() {
     let dir = tempfile::tempdir().unwrap();
     let ckpt = dir.path().join("ckpt");
-    let o = neuromod(&[
-        "train",
-        "--dataset",
-        "markov",
-        "--device",
-        "ndarray",
-        "--epochs",
-        "2",
-        "--h-dim",
-        "16",
-        "--z-dim",
-        "4",
-        "--hidden",
-        "16",
-        "--out",
-        ckpt.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    train_markov(&ckpt, "2", &[]);
     fails_with(
         &[
             "train",
@@ -440,7 +479,12 @@ fn signals_export_opens_in_numpy_with_documented_names_and_shapes() {
         bound(&ckpt),
         "frozen SF training changed the world model"
     );
-    assert!(ckpt.join("sf.bpk").exists());
+    let best = std::fs::read_to_string(ckpt.join("best")).unwrap();
+    assert!(ckpt
+        .join("snapshots")
+        .join(best.trim())
+        .join("sf.bpk")
+        .exists());
     // The generated Markov set has 16-bit patterns; shrink the check to what was trained.
     let dim = Checkpoint::open(&ckpt).unwrap().config.model.x_dim;
     let files: Vec<_> = ["s.safetensors", "s.npz"]
@@ -487,5 +531,156 @@ fn signals_export_opens_in_numpy_with_documented_names_and_shapes() {
         "python reader failed:\n{}{}",
         String::from_utf8_lossy(&o.stdout),
         stderr(&o)
+    );
+
+    // The weights export: readable names, config in the metadata, values as Rust holds them.
+    let weights = dir.path().join("w.safetensors");
+    let o = neuromod(&[
+        "export",
+        "--checkpoint",
+        ckpt.to_str().unwrap(),
+        "--out",
+        weights.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    fails_with(
+        &[
+            "export",
+            "--checkpoint",
+            ckpt.to_str().unwrap(),
+            "--out",
+            "w.bin",
+        ],
+        &["w.bin", ".safetensors"],
+    );
+    let o = Command::new("python3")
+        .args(["-c", PY_WEIGHTS])
+        .arg(&weights)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "python failed:\n{}", stderr(&o));
+    let seen: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let checkpoint = Checkpoint::open(&ckpt).unwrap();
+    #[allow(deprecated)]
+    let model = checkpoint
+        .load_model(&burn::prelude::Device::ndarray())
+        .unwrap();
+    let config = &checkpoint.config.model;
+    let expect = |name: &str, values: Vec<f32>, shape: [usize; 2]| {
+        let t = &seen["tensors"][name];
+        assert_eq!(t["shape"], serde_json::json!(shape), "{name}");
+        let head: Vec<f64> = serde_json::from_value(t["head"].clone()).unwrap();
+        for (a, b) in head.iter().zip(&values) {
+            assert_eq!(*a as f32, *b, "{name}");
+        }
+        let sum: f64 = values.iter().map(|&v| v as f64).sum();
+        let scale: f64 = values.iter().map(|&v| v.abs() as f64).sum();
+        assert!(
+            (t["sum"].as_f64().unwrap() - sum).abs() <= 1e-5 * scale,
+            "{name}"
+        );
+    };
+    let values = |p: &burn::module::Param<burn::prelude::Tensor<2>>| {
+        p.val().into_data().try_into_vec::<f32>().unwrap()
+    };
+    expect(
+        "vrnn.prior.mu.weight",
+        values(&model.prior.mu.weight),
+        model.prior.mu.weight.val().dims(),
+    );
+    expect(
+        "vrnn.rnn.input.weight",
+        values(&model.rnn.input.weight),
+        model.rnn.input.weight.val().dims(),
+    );
+    let names: Vec<&String> = seen["tensors"].as_object().unwrap().keys().collect();
+    assert!(names.iter().any(|n| n.starts_with("sf.")), "{names:?}");
+    assert!(names
+        .iter()
+        .all(|n| n.starts_with("vrnn.") || n.starts_with("sf.")));
+    let meta_config: serde_json::Value =
+        serde_json::from_str(seen["metadata"]["config"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        meta_config["model"]["z_dim"],
+        serde_json::json!(config.z_dim)
+    );
+    assert_eq!(seen["metadata"]["format"], "neuromod-vrnn/1");
+}
+
+/// Reads a weights export with numpy and safetensors; prints names, shapes, heads and sums.
+const PY_WEIGHTS: &str = r#"
+import json, sys
+import numpy as np
+from safetensors import safe_open
+from safetensors.numpy import load_file
+tensors = load_file(sys.argv[1])
+with safe_open(sys.argv[1], framework="np") as f:
+    meta = f.metadata()
+out = {"metadata": meta, "tensors": {}}
+for name, a in tensors.items():
+    assert a.dtype == np.float32, (name, a.dtype)
+    assert np.isfinite(a).all(), name
+    out["tensors"][name] = {
+        "shape": list(a.shape),
+        "head": [float(v) for v in a.reshape(-1)[:5]],
+        "sum": float(a.sum(dtype=np.float32)),
+    }
+print(json.dumps(out))
+"#;
+
+#[test]
+fn report_writes_curves_sample_spe_figures_and_an_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let ckpt = dir.path().join("ckpt");
+    train_markov(&ckpt, "3", &["--sf", "joint"]);
+    let out = dir.path().join("report");
+    let o = neuromod(&[
+        "report",
+        "--checkpoint",
+        ckpt.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--device",
+        "ndarray",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    for png in ["curves.png", "sample.png", "spe.png"] {
+        assert!(
+            html.contains(&format!("src=\"{png}\"")),
+            "{png} not in index.html"
+        );
+        let (w, h, pixels) = decode_png(&out.join(png));
+        assert!(w >= 600 && h >= 300, "{png}: {w}x{h}");
+        let dark = pixels
+            .chunks(3)
+            .filter(|p| p.iter().all(|&c| c < 100))
+            .count();
+        assert!(dark > 500, "{png} is nearly blank");
+    }
+    let metrics = Checkpoint::open(&ckpt).unwrap().metrics().unwrap();
+    let best = metrics
+        .iter()
+        .min_by(|a, b| a.valid_bound.total_cmp(&b.valid_bound))
+        .unwrap();
+    assert!(html.contains(&format!(
+        "best epoch (saved weights)</th><td>{}:",
+        best.epoch
+    )));
+    assert!(html.contains(&format!("{:.4}", best.valid_bound)), "{html}");
+    assert!(html.contains("test bound"), "{html}");
+    assert!(
+        html.contains("&quot;") || html.contains("\"z_dim\": 4"),
+        "config missing"
+    );
+    fails_with(
+        &[
+            "report",
+            "--checkpoint",
+            dir.path().join("none").to_str().unwrap(),
+            "--out",
+            "r",
+        ],
+        &["no such checkpoint folder"],
     );
 }

@@ -1,6 +1,23 @@
-//! Checkpoint folders: `config.json`, `model.bpk` (burnpack weights of the best epoch by
-//! validation bound) and `metrics.csv`. Every file is written atomically.
+//! Checkpoint folders.
+//!
+//! ```text
+//! DIR/config.json               the run (TrainConfig), written when it starts
+//! DIR/metrics.csv               one row per epoch, up to the latest snapshot
+//! DIR/latest, DIR/best          pointer files, each naming one snapshot (`epoch-000012`)
+//! DIR/snapshots/epoch-NNNNNN/
+//!     model.bpk                 weights validated that epoch (the moving average with `ema`)
+//!     train.bpk                 the raw weights (only with `ema`)
+//!     optim.bpk                 Adam state of the world model
+//!     sf.bpk, sf_optim.bpk      SF heads with their statistics, and their Adam state
+//!     state.json                counters, best so far, metrics rows, and the size and
+//!                               CRC-32 of every file above
+//! ```
+//!
+//! A snapshot is written into `snapshots/.tmp-*`, every file fsynced, then renamed into place;
+//! only then do the pointers move, each by an atomic rename. A crash at any moment leaves both
+//! pointers naming complete snapshots. The best snapshot and the last `keep_last` are kept.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -14,12 +31,26 @@ use crate::{TrainConfig, TrainError};
 
 /// The run configuration file.
 pub const CONFIG_FILE: &str = "config.json";
-/// The weights of the best epoch.
+/// Validated weights of a snapshot.
 pub const WEIGHTS_FILE: &str = "model.bpk";
+/// Raw (not averaged) weights of a snapshot, when the run keeps a moving average.
+pub const TRAIN_WEIGHTS_FILE: &str = "train.bpk";
+/// Adam state of the world model.
+pub const OPTIM_FILE: &str = "optim.bpk";
 /// Successor-feature heads and their feature statistics (when the run trains them).
 pub const SF_FILE: &str = "sf.bpk";
+/// Adam state of the SF heads.
+pub const SF_OPTIM_FILE: &str = "sf_optim.bpk";
 /// Per-epoch metrics.
 pub const METRICS_FILE: &str = "metrics.csv";
+/// Counters and file digests of a snapshot.
+pub const STATE_FILE: &str = "state.json";
+/// The folder of snapshots.
+pub const SNAPSHOTS_DIR: &str = "snapshots";
+/// Pointer to the newest complete snapshot (what `--resume` continues from).
+pub const LATEST_FILE: &str = "latest";
+/// Pointer to the snapshot with the best validation bound (what eval, sample, signals read).
+pub const BEST_FILE: &str = "best";
 
 /// One epoch of training; bounds are negative ELBO in nats per step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -71,6 +102,116 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     result
 }
 
+/// Size and CRC-32 of a snapshot file, checked on every read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileDigest {
+    /// Length in bytes.
+    pub bytes: u64,
+    /// CRC-32 (IEEE) of the contents.
+    pub crc32: u32,
+}
+
+impl FileDigest {
+    fn of(bytes: &[u8]) -> Self {
+        Self {
+            bytes: bytes.len() as u64,
+            crc32: crc32fast::hash(bytes),
+        }
+    }
+}
+
+/// Everything besides tensors that resuming a run needs (a snapshot's `state.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotState {
+    /// The last finished epoch.
+    pub epoch: usize,
+    /// Optimiser steps taken so far.
+    pub step: usize,
+    /// Epoch of the best validation bound so far (its bound is in `metrics`).
+    pub best_epoch: usize,
+    /// Epochs since it (for early stopping).
+    pub since_best: usize,
+    /// Metrics of every epoch so far, stored as the text of `metrics.csv`: serde_json's float
+    /// parser may miss the last bit, Rust's does not, and resume must be exact.
+    #[serde(with = "metrics_text")]
+    pub metrics: Vec<MetricsRow>,
+    /// Digest of every file in the snapshot.
+    #[serde(default)]
+    pub files: BTreeMap<String, FileDigest>,
+}
+
+/// One complete snapshot folder with its state read.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// The folder.
+    pub dir: PathBuf,
+    /// Its `state.json`.
+    pub state: SnapshotState,
+}
+
+impl Snapshot {
+    /// Reads `file`, checking it against the size and checksum in `state.json`.
+    pub fn read(&self, file: &str) -> Result<Vec<u8>, TrainError> {
+        let path = self.dir.join(file);
+        let Some(digest) = self.state.files.get(file) else {
+            return Err(TrainError::checkpoint(
+                &path,
+                format!("not listed in {STATE_FILE}: this snapshot has no such file"),
+            ));
+        };
+        let bytes = std::fs::read(&path)
+            .map_err(|e| TrainError::checkpoint(&path, format!("cannot read: {e}")))?;
+        if bytes.len() as u64 != digest.bytes {
+            return Err(TrainError::checkpoint(
+                &path,
+                format!(
+                    "truncated or overwritten: {} bytes, {STATE_FILE} says {}",
+                    bytes.len(),
+                    digest.bytes
+                ),
+            ));
+        }
+        let crc = crc32fast::hash(&bytes);
+        if crc != digest.crc32 {
+            return Err(TrainError::checkpoint(
+                &path,
+                format!(
+                    "corrupted: CRC-32 {crc:08x}, {STATE_FILE} says {:08x}",
+                    digest.crc32
+                ),
+            ));
+        }
+        Ok(bytes)
+    }
+
+    /// Loads `file`'s burnpack record into `module` (built from the run's config).
+    pub fn load_module<M: Module>(&self, file: &str, module: M) -> Result<M, TrainError> {
+        let path = self.dir.join(file);
+        let bytes = self.read(file)?;
+        let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
+            .map_err(|e| TrainError::checkpoint(&path, format!("not a burnpack record: {e:?}")))?;
+        module.try_load_record(record).map_err(|e| {
+            TrainError::checkpoint(
+                &path,
+                format!("weights do not match the model in {CONFIG_FILE}: {e:?}"),
+            )
+        })
+    }
+
+    /// Loads `file`'s optimiser state into `optim`.
+    pub fn load_optim(
+        &self,
+        file: &str,
+        optim: burn::optim::ModuleOptimizer,
+    ) -> Result<burn::optim::ModuleOptimizer, TrainError> {
+        let path = self.dir.join(file);
+        let bytes = self.read(file)?;
+        optim
+            .from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
+            .map_err(|e| TrainError::checkpoint(&path, format!("not an optimiser record: {e:?}")))
+    }
+}
+
 /// A checkpoint folder on disk, with its configuration read and checked.
 #[derive(Debug, Clone)]
 pub struct Checkpoint {
@@ -80,6 +221,33 @@ pub struct Checkpoint {
     pub config: TrainConfig,
 }
 
+/// A snapshot folder name for `epoch`.
+fn snapshot_name(epoch: usize) -> String {
+    format!("epoch-{epoch:06}")
+}
+
+/// The epoch of a snapshot folder name, or None for anything else.
+fn snapshot_epoch(name: &str) -> Option<usize> {
+    let digits = name.strip_prefix("epoch-")?;
+    (digits.len() >= 6 && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse().ok())
+        .flatten()
+}
+
+/// Renames `path` aside and deletes it, so a crash never leaves a half-deleted snapshot under
+/// a name that looks complete.
+fn discard(path: &Path) -> std::io::Result<()> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("x");
+    let trash = path.with_file_name(format!(".trash-{name}-{}", std::process::id()));
+    std::fs::rename(path, &trash)?;
+    std::fs::remove_dir_all(&trash)
+}
+
+fn sync_dir(dir: &Path) {
+    // Persists renames; not every filesystem supports fsync on a directory.
+    let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+}
+
 impl Checkpoint {
     /// Opens `dir` and reads its `config.json`.
     pub fn open(dir: &Path) -> Result<Self, TrainError> {
@@ -87,8 +255,33 @@ impl Checkpoint {
             return Err(TrainError::checkpoint(dir, "no such checkpoint folder"));
         }
         let path = dir.join(CONFIG_FILE);
+        if !path.is_file() {
+            return Err(TrainError::checkpoint(
+                dir,
+                format!("not a neuromod checkpoint: no {CONFIG_FILE}"),
+            ));
+        }
         let text = std::fs::read_to_string(&path)
             .map_err(|e| TrainError::checkpoint(&path, format!("cannot read: {e}")))?;
+        let raw: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| TrainError::checkpoint(&path, format!("not valid JSON: {e}")))?;
+        if let Some(kind) = raw.get("kind") {
+            if kind != crate::config::VRNN_KIND {
+                return Err(TrainError::checkpoint(
+                    &path,
+                    format!(
+                        "a checkpoint of kind {kind}, not a VRNN world model (`{}`)",
+                        crate::config::VRNN_KIND
+                    ),
+                ));
+            }
+        }
+        if raw.get("model").is_none() {
+            return Err(TrainError::checkpoint(
+                &path,
+                "not a neuromod VRNN checkpoint: no `model` field",
+            ));
+        }
         let config = TrainConfig::from_json(&text).map_err(|e| {
             TrainError::checkpoint(&path, format!("not a neuromod VRNN config: {e}"))
         })?;
@@ -101,47 +294,95 @@ impl Checkpoint {
         })
     }
 
-    /// Builds the model from the config and loads the saved weights onto `device`.
+    /// Writes `config.json` into `dir` (creating it); refuses a folder that already holds a run.
+    pub fn create(dir: &Path, config: &TrainConfig) -> Result<Self, TrainError> {
+        if dir.join(LATEST_FILE).exists() {
+            return Err(TrainError::checkpoint(
+                dir,
+                "already holds a training run: continue it with --resume, or choose another \
+                 output folder",
+            ));
+        }
+        std::fs::create_dir_all(dir)
+            .map_err(|e| TrainError::checkpoint(dir, format!("cannot create: {e}")))?;
+        let checkpoint = Self {
+            dir: dir.to_path_buf(),
+            config: config.clone(),
+        };
+        checkpoint.save_config()?;
+        Ok(checkpoint)
+    }
+
+    /// Atomically rewrites `config.json` from `self.config`.
+    pub fn save_config(&self) -> Result<(), TrainError> {
+        let path = self.dir.join(CONFIG_FILE);
+        let json = serde_json::to_string_pretty(&self.config)
+            .map_err(|e| TrainError::checkpoint(&path, e))?;
+        write_atomic(&path, json.as_bytes()).map_err(|e| TrainError::checkpoint(&path, e))
+    }
+
+    /// The snapshot a pointer file names (None when the pointer does not exist yet).
+    fn pointed(&self, pointer: &str) -> Result<Option<Snapshot>, TrainError> {
+        let path = self.dir.join(pointer);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(TrainError::checkpoint(&path, format!("cannot read: {e}"))),
+        };
+        let name = text.trim();
+        if snapshot_epoch(name).is_none() {
+            return Err(TrainError::checkpoint(
+                &path,
+                format!("does not name a snapshot (`epoch-NNNNNN`): {name:?}"),
+            ));
+        }
+        self.snapshot(name).map(Some)
+    }
+
+    /// Reads the snapshot folder `name`.
+    fn snapshot(&self, name: &str) -> Result<Snapshot, TrainError> {
+        let dir = self.dir.join(SNAPSHOTS_DIR).join(name);
+        let path = dir.join(STATE_FILE);
+        if !dir.is_dir() {
+            return Err(TrainError::checkpoint(&dir, "snapshot folder is missing"));
+        }
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| TrainError::checkpoint(&path, format!("cannot read: {e}")))?;
+        let state = serde_json::from_str(&text)
+            .map_err(|e| TrainError::checkpoint(&path, format!("not a snapshot state: {e}")))?;
+        Ok(Snapshot { dir, state })
+    }
+
+    /// The newest complete snapshot (None before the first epoch finished).
+    pub fn latest(&self) -> Result<Option<Snapshot>, TrainError> {
+        self.pointed(LATEST_FILE)
+    }
+
+    /// The snapshot with the best validation bound.
+    pub fn best(&self) -> Result<Snapshot, TrainError> {
+        self.pointed(BEST_FILE)?.ok_or_else(|| {
+            TrainError::checkpoint(
+                &self.dir,
+                format!("no saved weights yet (no `{BEST_FILE}` pointer): no epoch has finished"),
+            )
+        })
+    }
+
+    /// Builds the model from the config and loads the best weights onto `device`.
     pub fn load_model(&self, device: &Device) -> Result<Vrnn, TrainError> {
-        let path = self.dir.join(WEIGHTS_FILE);
-        let bytes = std::fs::read(&path)
-            .map_err(|e| TrainError::checkpoint(&path, format!("cannot read weights: {e}")))?;
-        let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
-            .map_err(|e| TrainError::checkpoint(&path, format!("corrupt weights: {e:?}")))?;
-        self.config
-            .model
-            .init(device)?
-            .try_load_record(record)
-            .map_err(|e| {
-                TrainError::checkpoint(&path, format!("weights do not match config.json: {e:?}"))
-            })
+        self.best()?
+            .load_module(WEIGHTS_FILE, self.config.model.init(device)?)
     }
 
     /// The SF heads of the run (None when it trained none), with their saved statistics.
     pub fn load_sf(&self, device: &Device) -> Result<Option<SfHeads>, TrainError> {
-        let Some(sf) = &self.config.sf else {
+        let Some(config) = sf_config(&self.config) else {
             return Ok(None);
         };
-        let path = self.dir.join(SF_FILE);
-        let bytes = std::fs::read(&path)
-            .map_err(|e| TrainError::checkpoint(&path, format!("cannot read SF heads: {e}")))?;
-        let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
-            .map_err(|e| TrainError::checkpoint(&path, format!("corrupt SF heads: {e:?}")))?;
-        sf_config(&self.config)
-            .expect("sf is set")
+        let heads = config
             .init(device)
-            .map_err(|e| TrainError::checkpoint(&path, e))?
-            .try_load_record(record)
-            .map(Some)
-            .map_err(|e| {
-                TrainError::checkpoint(
-                    &path,
-                    format!(
-                        "SF heads do not match config.json (gammas {:?}): {e:?}",
-                        sf.gammas
-                    ),
-                )
-            })
+            .map_err(|e| TrainError::checkpoint(&self.dir.join(CONFIG_FILE), e))?;
+        self.best()?.load_module(SF_FILE, heads).map(Some)
     }
 
     /// Reads `metrics.csv`.
@@ -149,17 +390,163 @@ impl Checkpoint {
         let path = self.dir.join(METRICS_FILE);
         let text = std::fs::read_to_string(&path)
             .map_err(|e| TrainError::checkpoint(&path, format!("cannot read: {e}")))?;
-        text.lines()
-            .skip(1)
-            .enumerate()
-            .map(|(i, line)| {
-                let v: Vec<f64> = line.split(',').filter_map(|c| c.parse().ok()).collect();
-                let (v, sf) = match v.len() {
-                    10 => (&v[..9], v[9]),
-                    _ => (&v[..], 0.0),
+        parse_metrics(&text).map_err(|e| TrainError::checkpoint(&path, e))
+    }
+
+    /// Writes a complete snapshot of `state.epoch` (files given as name and bytes), then moves
+    /// `latest`, and `best` when `improved`; finally drops snapshots no longer kept.
+    pub fn write_snapshot(
+        &self,
+        mut state: SnapshotState,
+        files: &[(&str, Vec<u8>)],
+        improved: bool,
+    ) -> Result<(), TrainError> {
+        let root = self.dir.join(SNAPSHOTS_DIR);
+        let name = snapshot_name(state.epoch);
+        let tmp = root.join(format!(".tmp-{name}-{}", std::process::id()));
+        let err = |p: &Path, e: std::io::Error| TrainError::checkpoint(p, e);
+        std::fs::create_dir_all(&root).map_err(|e| err(&root, e))?;
+        if tmp.exists() {
+            std::fs::remove_dir_all(&tmp).map_err(|e| err(&tmp, e))?;
+        }
+        std::fs::create_dir(&tmp).map_err(|e| err(&tmp, e))?;
+        let write = |path: &Path, bytes: &[u8]| -> std::io::Result<()> {
+            let mut file = std::fs::File::create(path)?;
+            file.write_all(bytes)?;
+            file.sync_all()
+        };
+        for (file, bytes) in files {
+            let path = tmp.join(file);
+            write(&path, bytes).map_err(|e| err(&path, e))?;
+            state
+                .files
+                .insert((*file).to_string(), FileDigest::of(bytes));
+        }
+        let path = tmp.join(STATE_FILE);
+        let json =
+            serde_json::to_vec_pretty(&state).map_err(|e| TrainError::checkpoint(&path, e))?;
+        write(&path, &json).map_err(|e| err(&path, e))?;
+        sync_dir(&tmp);
+        let dest = root.join(&name);
+        if dest.exists() {
+            // Left by a run that crashed before moving `latest` to it: replaced.
+            discard(&dest).map_err(|e| err(&dest, e))?;
+        }
+        std::fs::rename(&tmp, &dest).map_err(|e| err(&dest, e))?;
+        sync_dir(&root);
+        self.point(LATEST_FILE, &name)?;
+        if improved {
+            self.point(BEST_FILE, &name)?;
+        }
+        self.prune(state.epoch, state.best_epoch)
+    }
+
+    fn point(&self, pointer: &str, name: &str) -> Result<(), TrainError> {
+        let path = self.dir.join(pointer);
+        write_atomic(&path, format!("{name}\n").as_bytes())
+            .map_err(|e| TrainError::checkpoint(&path, e))
+    }
+
+    /// Deletes leftovers of interrupted writes, snapshots newer than `latest` (never pointed
+    /// to), and old ones beyond the last `keep_last` besides `best`.
+    fn prune(&self, latest: usize, best: usize) -> Result<(), TrainError> {
+        // Temporary files of `write_atomic` calls a crash interrupted.
+        for entry in std::fs::read_dir(&self.dir).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') && name.contains(".tmp-") && entry.path().is_file() {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+        let root = self.dir.join(SNAPSHOTS_DIR);
+        let Ok(entries) = std::fs::read_dir(&root) else {
+            return Ok(());
+        };
+        let keep = self.config.keep_last.max(1);
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            let stale = match snapshot_epoch(&name) {
+                Some(e) => e != best && (e > latest || e + keep <= latest),
+                // Our own temporaries and trash; a live writer is this process.
+                None => name.starts_with(".tmp-") || name.starts_with(".trash-"),
+            };
+            if stale {
+                let result = if name.starts_with('.') {
+                    std::fs::remove_dir_all(&path)
+                } else {
+                    discard(&path)
                 };
-                match *v {
-                    [e, tb, tk, tr, vb, vk, vr, b, s] => Ok(MetricsRow {
+                result.map_err(|e| TrainError::checkpoint(&path, format!("cannot delete: {e}")))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes the folder consistent after a crash and returns the snapshot to resume from:
+    /// `best` set to what the latest snapshot recorded, leftovers deleted.
+    pub fn recover(&self) -> Result<Option<Snapshot>, TrainError> {
+        let Some(latest) = self.latest()? else {
+            self.prune(0, 0)?;
+            return Ok(None);
+        };
+        let best = snapshot_name(latest.state.best_epoch);
+        // Verifies the best snapshot exists before pointing at it.
+        self.snapshot(&best)?;
+        self.point(BEST_FILE, &best)?;
+        self.prune(latest.state.epoch, latest.state.best_epoch)?;
+        self.save_metrics(&latest.state.metrics)?;
+        Ok(Some(latest))
+    }
+
+    /// Atomically replaces `metrics.csv` with `rows`.
+    pub fn save_metrics(&self, rows: &[MetricsRow]) -> Result<(), TrainError> {
+        let path = self.dir.join(METRICS_FILE);
+        write_atomic(&path, metrics_csv(rows).as_bytes())
+            .map_err(|e| TrainError::checkpoint(&path, e))
+    }
+}
+
+/// The text of `metrics.csv`; every number in its shortest exact form.
+pub fn metrics_csv(rows: &[MetricsRow]) -> String {
+    let mut text = String::from(
+        "epoch,train_bound,train_kl,train_rec,valid_bound,valid_kl,valid_rec,beta,seconds,train_sf\n",
+    );
+    for r in rows {
+        text += &format!(
+            "{},{},{},{},{},{},{},{},{},{}\n",
+            r.epoch,
+            r.train_bound,
+            r.train_kl,
+            r.train_rec,
+            r.valid_bound,
+            r.valid_kl,
+            r.valid_rec,
+            r.beta,
+            r.seconds,
+            r.train_sf
+        );
+    }
+    text
+}
+
+/// Parses the text of `metrics.csv` (9 columns before `train_sf` was added, or 10).
+pub fn parse_metrics(text: &str) -> Result<Vec<MetricsRow>, String> {
+    text.lines()
+        .skip(1)
+        .enumerate()
+        .map(|(i, line)| {
+            let v = line
+                .split(',')
+                .map(|c| c.trim().parse::<f64>())
+                .collect::<Result<Vec<f64>, _>>()
+                .map_err(|e| format!("line {}: {e}", i + 2))?;
+            let (v, sf) = match v.len() {
+                10 => (&v[..9], v[9]),
+                _ => (&v[..], 0.0),
+            };
+            match *v {
+                [e, tb, tk, tr, vb, vk, vr, b, s] if e >= 1.0 && e.fract() == 0.0 => {
+                    Ok(MetricsRow {
                         epoch: e as usize,
                         train_bound: tb,
                         train_kl: tk,
@@ -170,73 +557,39 @@ impl Checkpoint {
                         beta: b,
                         seconds: s,
                         train_sf: sf,
-                    }),
-                    _ => Err(TrainError::checkpoint(
-                        &path,
-                        format!("line {}: expected 10 numbers", i + 2),
-                    )),
+                    })
                 }
-            })
-            .collect()
-    }
-
-    /// Writes `config.json` into `dir` (creating it).
-    pub fn create(dir: &Path, config: &TrainConfig) -> Result<Self, TrainError> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| TrainError::checkpoint(dir, format!("cannot create: {e}")))?;
-        let path = dir.join(CONFIG_FILE);
-        let json =
-            serde_json::to_string_pretty(config).map_err(|e| TrainError::checkpoint(&path, e))?;
-        write_atomic(&path, json.as_bytes()).map_err(|e| TrainError::checkpoint(&path, e))?;
-        Ok(Self {
-            dir: dir.to_path_buf(),
-            config: config.clone(),
+                _ => Err(format!(
+                    "line {}: expected a whole epoch number and 9 more numbers",
+                    i + 2
+                )),
+            }
         })
+        .collect()
+}
+
+/// Serde adapter keeping metrics rows as CSV text inside `state.json`.
+mod metrics_text {
+    use super::{metrics_csv, parse_metrics, MetricsRow};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(rows: &[MetricsRow], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&metrics_csv(rows))
     }
 
-    /// Atomically replaces the SF heads file.
-    pub fn save_sf(&self, sf: &SfHeads) -> Result<(), TrainError> {
-        self.save_module(SF_FILE, sf)
+    /// CSV text, or (snapshots written before the text form) a list of rows.
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Text(String),
+        Rows(Vec<MetricsRow>),
     }
 
-    /// Atomically replaces the weights with `model`'s.
-    pub fn save_model(&self, model: &Vrnn) -> Result<(), TrainError> {
-        self.save_module(WEIGHTS_FILE, model)
-    }
-
-    /// Writes `module`'s burnpack record to `file` in the folder, atomically.
-    fn save_module<M: Module>(&self, file: &str, module: &M) -> Result<(), TrainError> {
-        let path = self.dir.join(file);
-        let bytes = module
-            .clone()
-            .into_record()
-            .into_bytes()
-            .map_err(|e| TrainError::checkpoint(&path, format!("cannot serialise: {e:?}")))?;
-        write_atomic(&path, &bytes).map_err(|e| TrainError::checkpoint(&path, e))
-    }
-
-    /// Atomically replaces `metrics.csv` with `rows`.
-    pub fn save_metrics(&self, rows: &[MetricsRow]) -> Result<(), TrainError> {
-        let mut text = String::from(
-            "epoch,train_bound,train_kl,train_rec,valid_bound,valid_kl,valid_rec,beta,seconds,train_sf\n",
-        );
-        for r in rows {
-            text += &format!(
-                "{},{},{},{},{},{},{},{},{:.3},{}\n",
-                r.epoch,
-                r.train_bound,
-                r.train_kl,
-                r.train_rec,
-                r.valid_bound,
-                r.valid_kl,
-                r.valid_rec,
-                r.beta,
-                r.seconds,
-                r.train_sf
-            );
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<MetricsRow>, D::Error> {
+        match Stored::deserialize(d)? {
+            Stored::Text(text) => parse_metrics(&text).map_err(serde::de::Error::custom),
+            Stored::Rows(rows) => Ok(rows),
         }
-        let path = self.dir.join(METRICS_FILE);
-        write_atomic(&path, text.as_bytes()).map_err(|e| TrainError::checkpoint(&path, e))
     }
 }
 

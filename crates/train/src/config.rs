@@ -21,6 +21,15 @@ fn default_anneal() -> usize {
 fn default_clip() -> Option<f32> {
     Some(10.0)
 }
+fn default_kind() -> String {
+    VRNN_KIND.into()
+}
+fn default_keep() -> usize {
+    3
+}
+
+/// The `kind` of a VRNN world-model run; other kinds of checkpoint are refused by name.
+pub const VRNN_KIND: &str = "vrnn";
 
 /// How successor-feature heads train alongside the world model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +91,9 @@ impl SfSettings {
 /// Everything that defines a training run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrainConfig {
+    /// What this checkpoint holds: always [`VRNN_KIND`] for world-model runs.
+    #[serde(default = "default_kind")]
+    pub kind: String,
     /// The world model.
     pub model: VrnnConfig,
     /// The data.
@@ -131,12 +143,16 @@ pub struct TrainConfig {
     /// Start the world model from this checkpoint's weights (its model config must match).
     #[serde(default)]
     pub init_from: Option<std::path::PathBuf>,
+    /// Epoch snapshots kept besides the best one (at least 1: the latest, which resume reads).
+    #[serde(default = "default_keep")]
+    pub keep_last: usize,
 }
 
 impl TrainConfig {
     /// Defaults around a model and a dataset.
     pub fn new(model: VrnnConfig, data: DatasetSpec) -> Self {
         Self {
+            kind: default_kind(),
             model,
             data,
             epochs: default_epochs(),
@@ -153,6 +169,7 @@ impl TrainConfig {
             sf: None,
             init_from: None,
             ema: None,
+            keep_last: default_keep(),
         }
     }
 
@@ -171,7 +188,22 @@ impl TrainConfig {
     /// Rejects values that cannot train, naming the field.
     pub fn check(&self) -> Result<(), TrainError> {
         let bad = |field, reason: String| Err(TrainError::Config { field, reason });
+        if self.kind != VRNN_KIND {
+            return bad(
+                "kind",
+                format!(
+                    "is `{}`: this is not a VRNN world-model run (expected `{VRNN_KIND}`)",
+                    self.kind
+                ),
+            );
+        }
         self.model.check()?;
+        if self.keep_last == 0 {
+            return bad(
+                "keep_last",
+                "must be at least 1 (resume reads the latest)".into(),
+            );
+        }
         if self.epochs == 0 {
             return bad("epochs", "must be at least 1".into());
         }

@@ -13,7 +13,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::batcher::{batch_indices, to_batch_transposed};
-use crate::checkpoint::{sf_config, Checkpoint, MetricsRow};
+use crate::checkpoint::{
+    sf_config, Checkpoint, MetricsRow, SnapshotState, OPTIM_FILE, SF_FILE, SF_OPTIM_FILE,
+    TRAIN_WEIGHTS_FILE, WEIGHTS_FILE,
+};
 use crate::config::SfMode;
 use crate::ema::{ema_decay, ema_update};
 use crate::evaluate::{evaluate, read_stats};
@@ -44,6 +47,16 @@ pub enum Event {
     },
 }
 
+/// How [`run`] starts and stops.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Continue the run already in the folder from its latest snapshot (from epoch 1 when it
+    /// has none) instead of starting a new one.
+    pub resume: bool,
+    /// Stop after this epoch's snapshot is written, as if interrupted (None: run to the end).
+    pub stop_after: Option<usize>,
+}
+
 /// Trains `config` on `splits`, writing the checkpoint folder `out`; returns the metrics.
 /// Stops with [`TrainError::Diverged`] on a non-finite loss, leaving the last good weights.
 pub fn train(
@@ -53,6 +66,51 @@ pub fn train(
     device: &Device,
     on_event: &mut dyn FnMut(Event),
 ) -> Result<Vec<MetricsRow>, TrainError> {
+    run(config, splits, out, device, RunOptions::default(), on_event)
+}
+
+/// The device seed of an epoch: the run's seed for epoch 1, a hash of it and the epoch after.
+/// Reseeding every epoch is what lets a resumed run draw the same noise as an unbroken one.
+pub fn epoch_seed(seed: u64, epoch: usize) -> u64 {
+    if epoch <= 1 {
+        return seed;
+    }
+    // SplitMix64 finaliser.
+    let mut z = seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The data-order generator of an epoch (batch shuffling and transposition draws).
+fn epoch_rng(seed: u64, epoch: usize) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(epoch.saturating_sub(1) as u64);
+    rng
+}
+
+/// Serialises a module's record (burnpack bytes).
+fn module_bytes<M: Module>(module: &M, path: &Path) -> Result<Vec<u8>, TrainError> {
+    module
+        .clone()
+        .into_record()
+        .into_bytes()
+        .map(|b| b.to_vec())
+        .map_err(|e| TrainError::checkpoint(path, format!("cannot serialise: {e:?}")))
+}
+
+/// Trains, or resumes, the run in `out` (see [`RunOptions`]). On ndarray a run interrupted
+/// after any epoch and resumed ends bit-identical to an unbroken one: every epoch reseeds the
+/// device and the data order from the seed, and the snapshot holds the weights, the moving
+/// average, both Adam states, the counters and the metrics.
+pub fn run(
+    config: &TrainConfig,
+    splits: &Splits,
+    out: &Path,
+    device: &Device,
+    options: RunOptions,
+    on_event: &mut dyn FnMut(Event),
+) -> Result<Vec<MetricsRow>, TrainError> {
     config.check()?;
     let data_path = config
         .data
@@ -60,12 +118,30 @@ pub fn train(
         .clone()
         .unwrap_or_else(|| "<generated>".into());
     splits.expect_dim(config.model.x_dim, &data_path)?;
-    let checkpoint = Checkpoint::create(out, config)?;
+    let (checkpoint, resume_from) = if options.resume {
+        let checkpoint = Checkpoint {
+            dir: out.to_path_buf(),
+            config: config.clone(),
+        };
+        checkpoint.save_config()?;
+        let snapshot = checkpoint.recover()?;
+        (checkpoint, snapshot)
+    } else {
+        (Checkpoint::create(out, config)?, None)
+    };
 
     let ad = device.clone().autodiff();
     ad.seed(config.seed);
-    let mut model: Vrnn = match &config.init_from {
-        Some(dir) => {
+    let mut model: Vrnn = match (&resume_from, &config.init_from) {
+        (Some(snap), _) => {
+            let file = if config.ema.is_some() {
+                TRAIN_WEIGHTS_FILE
+            } else {
+                WEIGHTS_FILE
+            };
+            snap.load_module(file, config.model.init(&ad)?)?
+        }
+        (None, Some(dir)) => {
             let source = Checkpoint::open(dir)?;
             let (ours, theirs) = (
                 serde_json::to_value(&config.model).map_err(|e| TrainError::checkpoint(dir, e))?,
@@ -82,11 +158,14 @@ pub fn train(
             }
             source.load_model(&ad)?
         }
-        None => config.model.init(&ad)?,
+        (None, None) => config.model.init(&ad)?,
     };
     // Created after the first step: parameters initialise lazily, and copying them earlier
     // would change the order in which they draw from the seeded generator.
-    let mut ema: Option<Vrnn> = None;
+    let mut ema: Option<Vrnn> = match (&resume_from, config.ema) {
+        (Some(snap), Some(_)) => Some(snap.load_module(WEIGHTS_FILE, config.model.init(device)?)?),
+        _ => None,
+    };
     let mut optim = AdamConfig::new()
         .with_grad_clipping(config.grad_clip.map(GradientClippingConfig::Norm))
         .with_weight_decay(
@@ -107,11 +186,38 @@ pub fn train(
     let mut sf_optim = AdamConfig::new()
         .with_grad_clipping(config.grad_clip.map(GradientClippingConfig::Norm))
         .init();
-    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+    let (mut rows, mut best, mut best_epoch, mut since_best, mut step) =
+        (Vec::new(), f64::INFINITY, 0, 0, 0);
+    if let Some(snap) = &resume_from {
+        optim = snap.load_optim(OPTIM_FILE, optim)?;
+        if let Some(heads) = sf.take() {
+            sf = Some(snap.load_module(SF_FILE, heads)?);
+            sf_optim = snap.load_optim(SF_OPTIM_FILE, sf_optim)?;
+        }
+        let s = &snap.state;
+        (rows, best_epoch, since_best, step) =
+            (s.metrics.clone(), s.best_epoch, s.since_best, s.step);
+        best = rows
+            .iter()
+            .find(|r| r.epoch == best_epoch)
+            .map(|r| r.valid_bound)
+            .ok_or_else(|| {
+                TrainError::checkpoint(&snap.dir, "state.json: best_epoch is not in metrics")
+            })?;
+        tracing::info!(epoch = s.epoch, step, "resuming");
+    }
+    let first = rows.len() + 1;
+    let seconds_before = rows.last().map_or(0.0, |r: &MetricsRow| r.seconds);
     let start = Instant::now();
-    let (mut rows, mut best, mut since_best, mut step) = (Vec::new(), f64::INFINITY, 0, 0);
+    if config.patience.is_some_and(|p| since_best >= p) {
+        return Ok(rows);
+    }
 
-    for epoch in 1..=config.epochs {
+    for epoch in first..=config.epochs {
+        if epoch > 1 {
+            ad.seed(epoch_seed(config.seed, epoch));
+        }
+        let mut rng = epoch_rng(config.seed, epoch);
         let beta = config.beta(epoch);
         let lr = config.lr_at(epoch);
         let batches = batch_indices(&splits.train, config.batch_size, Some(&mut rng));
@@ -196,7 +302,7 @@ pub fn train(
             valid_kl: valid.kl_per_step,
             valid_rec: valid.rec_per_step,
             beta,
-            seconds: start.elapsed().as_secs_f64(),
+            seconds: seconds_before + start.elapsed().as_secs_f64(),
             train_sf: sf_sum / batches.len().max(1) as f64,
         };
         if !valid.nll_per_step.is_finite() {
@@ -210,16 +316,35 @@ pub fn train(
         // With a frozen world model the bound cannot improve; the SF heads are kept every epoch.
         let improved = valid.nll_per_step < best || sf_frozen;
         if improved {
-            best = valid.nll_per_step;
-            since_best = 0;
-            if let Some(heads) = &sf {
-                checkpoint.save_sf(heads)?;
-            }
-            checkpoint.save_model(&weights)?;
+            (best, best_epoch, since_best) = (valid.nll_per_step, epoch, 0);
         } else {
             since_best += 1;
         }
         rows.push(row.clone());
+        let snap_dir = out.join(crate::checkpoint::SNAPSHOTS_DIR);
+        let mut files = vec![(WEIGHTS_FILE, module_bytes(&weights, &snap_dir)?)];
+        if config.ema.is_some() {
+            files.push((TRAIN_WEIGHTS_FILE, module_bytes(&model, &snap_dir)?));
+        }
+        let optim_bytes = |o: &burn::optim::ModuleOptimizer| {
+            o.into_bytes()
+                .map(|b| b.to_vec())
+                .map_err(|e| TrainError::checkpoint(&snap_dir, format!("optimiser state: {e:?}")))
+        };
+        files.push((OPTIM_FILE, optim_bytes(&optim)?));
+        if let Some(heads) = &sf {
+            files.push((SF_FILE, module_bytes(heads, &snap_dir)?));
+            files.push((SF_OPTIM_FILE, optim_bytes(&sf_optim)?));
+        }
+        let state = SnapshotState {
+            epoch,
+            step,
+            best_epoch,
+            since_best,
+            metrics: rows.clone(),
+            files: Default::default(),
+        };
+        checkpoint.write_snapshot(state, &files, improved)?;
         checkpoint.save_metrics(&rows)?;
         tracing::info!(
             epoch,
@@ -233,6 +358,9 @@ pub fn train(
                 epoch,
                 "early stop: no better validation bound for {since_best} epochs"
             );
+            break;
+        }
+        if options.stop_after == Some(epoch) {
             break;
         }
     }
