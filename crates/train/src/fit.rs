@@ -195,6 +195,16 @@ pub fn run(
             sf_optim = snap.load_optim(SF_OPTIM_FILE, sf_optim)?;
         }
         let s = &snap.state;
+        if s.metrics.len() != s.epoch {
+            return Err(TrainError::checkpoint(
+                &snap.dir,
+                format!(
+                    "state.json: epoch {} but {} metrics rows",
+                    s.epoch,
+                    s.metrics.len()
+                ),
+            ));
+        }
         (rows, best_epoch, since_best, step) =
             (s.metrics.clone(), s.best_epoch, s.since_best, s.step);
         best = rows
