@@ -50,6 +50,8 @@ pub struct Generated {
     pub data: SequenceSet,
     /// `deviant[i][t]`: step t of sequence i was reached by a deviant transition.
     pub deviant: Vec<Vec<bool>>,
+    /// `state[i][t]`: the hidden state at step t of sequence i.
+    pub state: Vec<Vec<usize>>,
 }
 
 impl MarkovPatterns {
@@ -65,10 +67,12 @@ impl MarkovPatterns {
             .collect();
         let mut data = SequenceSet::new(self.dim);
         let mut deviant = Vec::with_capacity(self.sequences);
+        let mut states = Vec::with_capacity(self.sequences);
         for _ in 0..self.sequences {
             let mut state = rng.random_range(0..self.states);
             let mut values = Vec::with_capacity(self.steps * self.dim);
             let mut labels = Vec::with_capacity(self.steps);
+            let mut visited = Vec::with_capacity(self.steps);
             for t in 0..self.steps {
                 let mut jumped = false;
                 if t > 0 {
@@ -85,11 +89,17 @@ impl MarkovPatterns {
                     values.push(if flipped { 1.0 - p } else { p });
                 }
                 labels.push(jumped);
+                visited.push(state);
             }
             data.sequences.push(values);
             deviant.push(labels);
+            states.push(visited);
         }
-        Generated { data, deviant }
+        Generated {
+            data,
+            deviant,
+            state: states,
+        }
     }
 }
 

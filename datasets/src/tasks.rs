@@ -1,0 +1,326 @@
+//! Dissociation tasks for the SPE vs RPE benchmark (SCIENCE.md §4): observations x, rewards r
+//! (never visible in x) and ground-truth labels of the surprise steps. Deterministic per seed.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::generate::MarkovPatterns;
+use crate::SequenceSet;
+
+/// Reward magnitudes (ul) and probabilities of the mice variable-magnitude task (SCIENCE.md §3).
+pub const VARIABLE_MAGNITUDE: [(f64, f64); 7] = [
+    (0.1, 0.066),
+    (0.3, 0.091),
+    (1.2, 0.148),
+    (2.5, 0.155),
+    (5.0, 0.312),
+    (10.0, 0.151),
+    (20.0, 0.077),
+];
+
+/// Sequences with rewards and labelled surprise steps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskData {
+    /// Observations, one sequence per trial or episode.
+    pub data: SequenceSet,
+    /// `rewards[i][t]`: reward delivered at step t of sequence i (0 when none).
+    pub rewards: Vec<Vec<f32>>,
+    /// `reward_surprise[i][t]`: an outcome whose size could not be predicted.
+    pub reward_surprise: Vec<Vec<bool>>,
+    /// `state_surprise[i][t]`: an observation the task's own rule did not predict.
+    pub state_surprise: Vec<Vec<bool>>,
+}
+
+impl TaskData {
+    fn new(dim: usize) -> Self {
+        Self {
+            data: SequenceSet::new(dim),
+            rewards: Vec::new(),
+            reward_surprise: Vec::new(),
+            state_surprise: Vec::new(),
+        }
+    }
+}
+
+/// Draws a magnitude from [`VARIABLE_MAGNITUDE`].
+fn draw_magnitude(rng: &mut ChaCha8Rng) -> f32 {
+    let u: f64 = rng.random();
+    let mut acc = 0.0;
+    for (value, p) in VARIABLE_MAGNITUDE {
+        acc += p;
+        if u < acc {
+            return value as f32;
+        }
+    }
+    VARIABLE_MAGNITUDE[VARIABLE_MAGNITUDE.len() - 1].0 as f32
+}
+
+/// Fixed random binary patterns, one per state.
+fn patterns(rng: &mut ChaCha8Rng, states: usize, dim: usize) -> Vec<Vec<f32>> {
+    (0..states)
+        .map(|_| (0..dim).map(|_| rng.random_range(0..2) as f32).collect())
+        .collect()
+}
+
+/// Reward surprise without state surprise: every trial shows the same sensory sequence (blank,
+/// cue at `cue_step`, blank delay, outcome light `delay` steps later, blank), and the reward at
+/// the outcome step is drawn from the variable-magnitude distribution. Only the outcome step
+/// is labelled (reward surprise); no step is a state surprise.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RewardTask {
+    /// Trials (sequences).
+    pub trials: usize,
+    /// Steps per trial.
+    pub steps: usize,
+    /// Pixels per observation.
+    pub dim: usize,
+    /// Step of the cue.
+    pub cue_step: usize,
+    /// Steps from cue to outcome.
+    pub delay: usize,
+    /// Generator seed.
+    pub seed: u64,
+}
+
+impl Default for RewardTask {
+    fn default() -> Self {
+        Self {
+            trials: 200,
+            steps: 12,
+            dim: 16,
+            cue_step: 2,
+            delay: 4,
+            seed: 0,
+        }
+    }
+}
+
+impl RewardTask {
+    /// The step of the outcome.
+    pub fn outcome_step(&self) -> usize {
+        self.cue_step + self.delay
+    }
+
+    /// Generates the trials; panics if the outcome does not fit in a trial.
+    pub fn generate(&self) -> TaskData {
+        let outcome = self.outcome_step();
+        assert!(outcome < self.steps, "outcome step {outcome} >= steps");
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        let [cue, light]: [Vec<f32>; 2] = patterns(&mut rng, 2, self.dim)
+            .try_into()
+            .expect("two patterns");
+        let mut out = TaskData::new(self.dim);
+        for _ in 0..self.trials {
+            let mut x = vec![0.0f32; self.steps * self.dim];
+            x[self.cue_step * self.dim..(self.cue_step + 1) * self.dim].copy_from_slice(&cue);
+            x[outcome * self.dim..(outcome + 1) * self.dim].copy_from_slice(&light);
+            let mut r = vec![0.0f32; self.steps];
+            r[outcome] = draw_magnitude(&mut rng);
+            out.data.sequences.push(x);
+            out.rewards.push(r);
+            out.reward_surprise
+                .push((0..self.steps).map(|t| t == outcome).collect());
+            out.state_surprise.push(vec![false; self.steps]);
+        }
+        out
+    }
+}
+
+/// State surprise without reward surprise: [`MarkovPatterns`] (rare deviant jumps, the
+/// labels), no reward at all.
+pub fn state_task(chain: &MarkovPatterns) -> TaskData {
+    let generated = chain.generate();
+    let steps = chain.steps;
+    TaskData {
+        rewards: vec![vec![0.0; steps]; chain.sequences],
+        reward_surprise: vec![vec![false; steps]; chain.sequences],
+        state_surprise: generated.deviant,
+        data: generated.data,
+    }
+}
+
+/// Contingency switch: a cycle through `states` patterns, s -> s + 1, that becomes s -> s + 2
+/// (mod `states`, odd `states` so the new cycle still visits every state) at `switch_step` of
+/// every sequence. The steps from the switch on whose pattern the old rule would not have
+/// predicted are labelled state surprises; there is no reward.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SwitchTask {
+    /// Sequences.
+    pub sequences: usize,
+    /// Steps per sequence.
+    pub steps: usize,
+    /// Pixels per pattern.
+    pub dim: usize,
+    /// Number of states (odd).
+    pub states: usize,
+    /// First step under the new rule.
+    pub switch_step: usize,
+    /// Generator seed.
+    pub seed: u64,
+}
+
+impl Default for SwitchTask {
+    fn default() -> Self {
+        Self {
+            sequences: 200,
+            steps: 60,
+            dim: 16,
+            states: 5,
+            switch_step: 30,
+            seed: 0,
+        }
+    }
+}
+
+impl SwitchTask {
+    /// Generates the sequences; panics on an even state count or a switch outside 1..steps.
+    pub fn generate(&self) -> TaskData {
+        assert!(
+            self.states % 2 == 1 && self.states >= 3,
+            "states must be odd, >= 3"
+        );
+        assert!(
+            (1..self.steps).contains(&self.switch_step),
+            "switch outside the sequence"
+        );
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        let pats = patterns(&mut rng, self.states, self.dim);
+        let mut out = TaskData::new(self.dim);
+        for _ in 0..self.sequences {
+            let mut state = rng.random_range(0..self.states);
+            let (mut x, mut labels) = (Vec::new(), Vec::new());
+            for t in 0..self.steps {
+                let mut surprise = false;
+                if t > 0 {
+                    let step = if t >= self.switch_step { 2 } else { 1 };
+                    let next = (state + step) % self.states;
+                    surprise = next != (state + 1) % self.states;
+                    state = next;
+                }
+                x.extend_from_slice(&pats[state]);
+                labels.push(surprise);
+            }
+            out.data.sequences.push(x);
+            out.rewards.push(vec![0.0; self.steps]);
+            out.reward_surprise.push(vec![false; self.steps]);
+            out.state_surprise.push(labels);
+        }
+        out
+    }
+}
+
+/// Both surprises, independent: a [`MarkovPatterns`] chain (deviants are the state surprises)
+/// in which every visit to state 0 delivers a variable-magnitude reward (the reward
+/// surprises), whatever the transition that led there.
+pub fn combined_task(chain: &MarkovPatterns, reward_seed: u64) -> TaskData {
+    let generated = chain.generate();
+    let mut rng = ChaCha8Rng::seed_from_u64(reward_seed);
+    let surprise: Vec<Vec<bool>> = generated
+        .state
+        .iter()
+        .map(|seq| seq.iter().map(|&s| s == 0).collect())
+        .collect();
+    let rewards = surprise
+        .iter()
+        .map(|seq| {
+            seq.iter()
+                .map(|&v| if v { draw_magnitude(&mut rng) } else { 0.0 })
+                .collect()
+        })
+        .collect();
+    TaskData {
+        rewards,
+        reward_surprise: surprise,
+        state_surprise: generated.deviant,
+        data: generated.data,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reward_task_has_identical_observations_and_variable_outcomes() {
+        let task = RewardTask {
+            trials: 4000,
+            ..Default::default()
+        }
+        .generate();
+        let first = &task.data.sequences[0];
+        assert!(task.data.sequences.iter().all(|s| s == first));
+        let outcome = RewardTask::default().outcome_step();
+        let sizes: Vec<f32> = task.rewards.iter().map(|r| r[outcome]).collect();
+        assert!(task.rewards.iter().all(|r| r
+            .iter()
+            .enumerate()
+            .all(|(t, &v)| (t == outcome) == (v > 0.0))));
+        // Empirical frequencies match the distribution (4000 draws: within 0.025).
+        for (value, p) in VARIABLE_MAGNITUDE {
+            let f = sizes.iter().filter(|&&s| s == value as f32).count() as f64 / 4000.0;
+            assert!((f - p).abs() < 0.025, "{value}: {f} vs {p}");
+        }
+        assert!(task
+            .reward_surprise
+            .iter()
+            .all(|l| l[outcome] && l.iter().filter(|&&b| b).count() == 1));
+        assert!(task.state_surprise.iter().flatten().all(|&b| !b));
+        assert_eq!(
+            task,
+            RewardTask {
+                trials: 4000,
+                ..Default::default()
+            }
+            .generate()
+        );
+    }
+
+    #[test]
+    fn switch_task_labels_exactly_the_steps_after_the_switch() {
+        let cfg = SwitchTask::default();
+        let task = cfg.generate();
+        for labels in &task.state_surprise {
+            for (t, &s) in labels.iter().enumerate() {
+                assert_eq!(s, t >= cfg.switch_step, "step {t}");
+            }
+        }
+        // The same pattern has one successor before the switch and another after it.
+        let d = cfg.dim;
+        let seq = &task.data.sequences[0];
+        let at = |t: usize| &seq[t * d..(t + 1) * d];
+        let a = cfg.switch_step - 8;
+        let b = (cfg.switch_step..cfg.switch_step + cfg.states)
+            .find(|&t| at(t) == at(a))
+            .expect("the pattern recurs after the switch");
+        assert_ne!(at(a + 1), at(b + 1));
+        assert_eq!(at(a + cfg.states), at(a), "period before the switch");
+        assert_eq!(at(b + cfg.states), at(b), "period after the switch");
+    }
+
+    #[test]
+    fn combined_task_rewards_state_zero_independently_of_deviants() {
+        let chain = MarkovPatterns {
+            sequences: 300,
+            steps: 40,
+            ..Default::default()
+        };
+        let task = combined_task(&chain, 9);
+        let visits: usize = task
+            .reward_surprise
+            .iter()
+            .flatten()
+            .filter(|&&b| b)
+            .count();
+        // A 4-state cycle visits state 0 about a quarter of the time.
+        let frac = visits as f64 / (300.0 * 40.0);
+        assert!((frac - 0.25).abs() < 0.03, "{frac}");
+        for (r, l) in task.rewards.iter().zip(&task.reward_surprise) {
+            assert!(r.iter().zip(l).all(|(&v, &b)| (v > 0.0) == b));
+        }
+        let deviants = task.state_surprise.iter().flatten().filter(|&&b| b).count();
+        assert!(deviants > 0);
+        assert_eq!(task.state_surprise, chain.generate().deviant);
+        assert_eq!(state_task(&chain).state_surprise, task.state_surprise);
+    }
+}
