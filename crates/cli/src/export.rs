@@ -85,7 +85,9 @@ pub fn run(args: ExportArgs) -> Result<()> {
     meta.insert(
         "layout".into(),
         "Linear weights are [in, out] (y = x @ W + b), as burn stores them; \
-         transpose for torch.nn.Linear"
+         transpose for torch.nn.Linear. vrnn.rnn.{input,hidden} hold the GRU gates \
+         [r, u, n] side by side along the output axis (PyTorch's formulation and order); \
+         vrnn.h0 is the learned initial state"
             .into(),
     );
     let bytes = safetensors_bytes(&arrays, meta)?;
