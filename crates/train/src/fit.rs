@@ -14,12 +14,13 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::batcher::{batch_indices, to_batch_transposed};
 use crate::checkpoint::{
-    sf_config, Checkpoint, MetricsRow, SnapshotState, OPTIM_FILE, SF_FILE, SF_OPTIM_FILE,
-    TRAIN_WEIGHTS_FILE, WEIGHTS_FILE,
+    sf_config, Checkpoint, SnapshotState, OPTIM_FILE, SF_FILE, SF_OPTIM_FILE, TRAIN_WEIGHTS_FILE,
+    WEIGHTS_FILE,
 };
 use crate::config::SfMode;
 use crate::ema::{ema_decay, ema_update};
 use crate::evaluate::{evaluate, read_stats};
+use crate::metrics::MetricsRow;
 use crate::{TrainConfig, TrainError};
 
 /// Progress reported to the caller (the CLI draws a progress bar from it).

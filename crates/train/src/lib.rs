@@ -11,17 +11,19 @@ mod ema;
 mod error;
 mod evaluate;
 mod fit;
+mod metrics;
 mod params;
 
 pub use batcher::{batch_indices, to_batch};
 pub use checkpoint::{
-    sf_config, write_atomic, Checkpoint, FileDigest, MetricsRow, Snapshot, SnapshotState,
-    BEST_FILE, CONFIG_FILE, LATEST_FILE, METRICS_FILE, OPTIM_FILE, SF_FILE, SF_OPTIM_FILE,
-    SNAPSHOTS_DIR, STATE_FILE, TRAIN_WEIGHTS_FILE, WEIGHTS_FILE,
+    sf_config, write_atomic, Checkpoint, FileDigest, Snapshot, SnapshotState, BEST_FILE,
+    CONFIG_FILE, LATEST_FILE, METRICS_FILE, OPTIM_FILE, SF_FILE, SF_OPTIM_FILE, SNAPSHOTS_DIR,
+    STATE_FILE, TRAIN_WEIGHTS_FILE, WEIGHTS_FILE,
 };
 pub use config::{SfMode, SfSettings, TrainConfig, VRNN_KIND};
 pub use ema::{ema_decay, ema_update};
 pub use error::TrainError;
 pub use evaluate::{evaluate, Bound};
 pub use fit::{epoch_seed, run, train, Event, RunOptions};
+pub use metrics::{metrics_csv, parse_metrics, MetricsRow};
 pub use params::{named_parameters, NamedArray};
