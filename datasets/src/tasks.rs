@@ -143,7 +143,8 @@ pub fn state_task(chain: &MarkovPatterns) -> TaskData {
 /// Contingency switch: a cycle through `states` patterns, s -> s + 1, that becomes s -> s + 2
 /// (mod `states`, odd `states` so the new cycle still visits every state) at `switch_step` of
 /// every sequence. The steps from the switch on whose pattern the old rule would not have
-/// predicted are labelled state surprises; there is no reward.
+/// predicted are labelled state surprises. With `reward` > 0 every visit to state 0 delivers
+/// that fixed reward (its size is never a surprise; when it comes moves with the rule).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SwitchTask {
     /// Sequences.
@@ -156,6 +157,9 @@ pub struct SwitchTask {
     pub states: usize,
     /// First step under the new rule.
     pub switch_step: usize,
+    /// Reward on every visit to state 0 (0: no reward).
+    #[serde(default)]
+    pub reward: f32,
     /// Generator seed.
     pub seed: u64,
 }
@@ -168,6 +172,7 @@ impl Default for SwitchTask {
             dim: 16,
             states: 5,
             switch_step: 30,
+            reward: 0.0,
             seed: 0,
         }
     }
@@ -189,7 +194,7 @@ impl SwitchTask {
         let mut out = TaskData::new(self.dim);
         for _ in 0..self.sequences {
             let mut state = rng.random_range(0..self.states);
-            let (mut x, mut labels) = (Vec::new(), Vec::new());
+            let (mut x, mut labels, mut r) = (Vec::new(), Vec::new(), Vec::new());
             for t in 0..self.steps {
                 let mut surprise = false;
                 if t > 0 {
@@ -200,9 +205,10 @@ impl SwitchTask {
                 }
                 x.extend_from_slice(&pats[state]);
                 labels.push(surprise);
+                r.push(if state == 0 { self.reward } else { 0.0 });
             }
             out.data.sequences.push(x);
-            out.rewards.push(vec![0.0; self.steps]);
+            out.rewards.push(r);
             out.reward_surprise.push(vec![false; self.steps]);
             out.state_surprise.push(labels);
         }
@@ -296,6 +302,21 @@ mod tests {
         assert_ne!(at(a + 1), at(b + 1));
         assert_eq!(at(a + cfg.states), at(a), "period before the switch");
         assert_eq!(at(b + cfg.states), at(b), "period after the switch");
+        assert!(task.rewards.iter().flatten().all(|&r| r == 0.0));
+        // With a reward, exactly the visits to state 0 (pattern of step `a` tells which) pay.
+        let paid = SwitchTask {
+            reward: 1.5,
+            ..cfg.clone()
+        }
+        .generate();
+        assert_eq!(paid.data, task.data);
+        let zero = |t: usize| paid.rewards[0][t] > 0.0;
+        for t in 0..cfg.steps {
+            assert_eq!(zero(t), (0..cfg.steps).any(|u| zero(u) && at(u) == at(t)));
+            assert!(paid.rewards[0][t] == 0.0 || paid.rewards[0][t] == 1.5);
+        }
+        let visits = (0..cfg.steps).filter(|&t| zero(t)).count();
+        assert_eq!(visits, cfg.steps / cfg.states, "one visit per cycle");
     }
 
     #[test]

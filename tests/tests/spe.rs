@@ -123,3 +123,6 @@ fn one_step_spe_is_finite_on_every_jsb_test_sequence_of_a_trained_checkpoint() {
     }
     assert_eq!(steps as usize, 4725, "every JSB test step was checked");
 }
+
+#[path = "spe/science.rs"]
+mod science;

@@ -1,5 +1,6 @@
 //! `neuromod`: train, evaluate and sample VRNN world models on sequential data.
 
+mod bench;
 mod device;
 mod dopamine;
 mod export;
@@ -38,6 +39,9 @@ enum Command {
     Export(export::ExportArgs),
     /// Simulate distributional dopamine cells: reversal points, decoding, classic-TD null.
     Dopamine(dopamine::DopamineArgs),
+    /// SPE vs RPE benchmarks: `science` (which signal answers which surprise) and `speed`.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 /// Dataset kinds accepted by `--dataset`.
@@ -69,6 +73,8 @@ enum SfArg {
     Joint,
     /// Only the SF heads learn, on a fixed world model (--init-from).
     Frozen,
+    /// The SF heads learn alongside the world model, on its detached state.
+    Detached,
 }
 
 #[derive(Args, Debug)]
@@ -143,8 +149,9 @@ struct TrainArgs {
     /// Stop after this many epochs without a better validation bound.
     #[arg(long)]
     patience: Option<usize>,
-    /// Train successor-feature heads: joint (their TD loss also trains the world model) or
-    /// frozen (only they learn, on the world model of --init-from).
+    /// Train successor-feature heads: joint (their TD loss also trains the world model),
+    /// detached (they learn alongside, on the model's detached state) or frozen (only they
+    /// learn, on the world model of --init-from).
     #[arg(long, value_enum)]
     sf: Option<SfArg>,
     /// Discounts of the SF heads, comma-separated.
@@ -187,6 +194,10 @@ struct EvalArgs {
     /// Seed of the latent samples.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Passes with independent latent samples (seeds seed, seed + 1, ...) whose bounds are
+    /// averaged; the standard error over passes is reported.
+    #[arg(long, default_value_t = 1)]
+    samples: usize,
     /// Sequences per batch.
     #[arg(long, default_value_t = 64)]
     batch_size: usize,
@@ -237,6 +248,7 @@ fn main() -> ExitCode {
         Command::Signals(args) => signals::run(args),
         Command::Export(args) => export::run(args),
         Command::Report(args) => report::run(args),
+        Command::Bench(cmd) => bench::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -84,6 +84,7 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
         let mode = match mode {
             SfArg::Joint => SfMode::Joint,
             SfArg::Frozen => SfMode::Frozen,
+            SfArg::Detached => SfMode::Detached,
         };
         match &mut config.sf {
             Some(sf) => sf.mode = mode,
@@ -227,15 +228,45 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     let data_path = checkpoint.config.data.path.clone().unwrap_or_default();
     splits.expect_dim(checkpoint.config.model.x_dim, &data_path)?;
     let set = splits.get(&args.split).context("unknown split")?;
-    device.seed(args.seed);
-    let bound = evaluate(&model, set, args.batch_size, &device)?;
+    if args.samples == 0 {
+        bail!("--samples must be at least 1");
+    }
+    // Each pass draws its own latent noise (seed, seed + 1, ...); their mean estimates the
+    // same bound (the expected negative ELBO) with less noise than one pass.
+    let mut passes = Vec::with_capacity(args.samples);
+    for k in 0..args.samples as u64 {
+        device.seed(args.seed.wrapping_add(k));
+        passes.push(evaluate(&model, set, args.batch_size, &device)?);
+    }
+    let k = passes.len() as f64;
+    let mean = |f: fn(&neuromod_train::Bound) -> f64| passes.iter().map(f).sum::<f64>() / k;
+    let mut bound = passes[0];
+    bound.nll_per_step = mean(|b| b.nll_per_step);
+    bound.kl_per_step = mean(|b| b.kl_per_step);
+    bound.rec_per_step = mean(|b| b.rec_per_step);
+    let std_error = (passes.len() > 1).then(|| {
+        let var = passes
+            .iter()
+            .map(|b| (b.nll_per_step - bound.nll_per_step).powi(2))
+            .sum::<f64>()
+            / (k - 1.0);
+        (var / k).sqrt()
+    });
     if args.json {
         let mut value = serde_json::to_value(bound)?;
         value["split"] = args.split.clone().into();
+        value["samples"] = args.samples.into();
+        value["nll_std_error"] = std_error.into();
         println!("{value}");
     } else {
+        let spread = std_error.map_or(String::new(), |e| {
+            format!(
+                "; mean of {} latent samples, standard error {e:.4}",
+                args.samples
+            )
+        });
         println!(
-            "{}: {:.4} nats per step (KL {:.4} + reconstruction {:.4}) over {} steps in {} sequences",
+            "{}: {:.4} nats per step (KL {:.4} + reconstruction {:.4}) over {} steps in {} sequences{spread}",
             args.split,
             bound.nll_per_step,
             bound.kl_per_step,

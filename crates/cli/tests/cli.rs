@@ -230,6 +230,46 @@ fn train_eval_sample_round_trip_on_csv() {
         Some(5),
         "one test sequence of five steps"
     );
+    // --samples K averages K passes with seeds 0..K: the mean of K one-pass evaluations.
+    let eval_json = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec![
+            "eval",
+            "--checkpoint",
+            run_s,
+            "--json",
+            "--device",
+            "ndarray",
+        ];
+        args.extend_from_slice(extra);
+        let o = neuromod(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let one: Vec<f64> = ["0", "1", "2"]
+        .iter()
+        .map(|s| eval_json(&["--seed", s])["nll_per_step"].as_f64().unwrap())
+        .collect();
+    let three = eval_json(&["--samples", "3"]);
+    let mean = one.iter().sum::<f64>() / 3.0;
+    assert!((three["nll_per_step"].as_f64().unwrap() - mean).abs() < 1e-9 * mean.abs().max(1.0));
+    assert_eq!(three["samples"].as_u64(), Some(3));
+    assert!(
+        three["nll_std_error"].as_f64().unwrap() > 0.0,
+        "latent noise differs per seed"
+    );
+    assert!(one[0] != one[1]);
+    fails_with(
+        &[
+            "eval",
+            "--checkpoint",
+            run_s,
+            "--samples",
+            "0",
+            "--device",
+            "ndarray",
+        ],
+        &["--samples must be at least 1"],
+    );
 
     let sample = dir.path().join("s.csv");
     let o = neuromod(&[
@@ -439,4 +479,46 @@ fn report_writes_curves_sample_spe_figures_and_an_index() {
         ],
         &["no such checkpoint folder"],
     );
+}
+
+#[test]
+fn bench_commands_reject_bad_settings_and_never_overwrite_a_science_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    std::fs::write(dir.path().join("science.md"), "earlier run").unwrap();
+    fails_with(
+        &["bench", "science", "--out", out, "--device", "ndarray"],
+        &["already holds a science run", out],
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("science.md")).unwrap(),
+        "earlier run"
+    );
+    let fresh = dir.path().join("fresh");
+    let fresh = fresh.to_str().unwrap();
+    fails_with(
+        &[
+            "bench", "science", "--seeds", "0", "--out", fresh, "--device", "ndarray",
+        ],
+        &["seeds", "at least 1"],
+    );
+    fails_with(
+        &[
+            "bench",
+            "science",
+            "--sequences",
+            "5",
+            "--out",
+            fresh,
+            "--device",
+            "ndarray",
+        ],
+        &["sequences", "at least 10"],
+    );
+    fails_with(&["bench", "science", "--tasks", "music"], &["music"]);
+    fails_with(
+        &["bench", "speed", "--reps", "0", "--out", fresh],
+        &["--reps must be at least 1"],
+    );
+    fails_with(&["bench", "speed", "--size", "huge"], &["huge"]);
 }

@@ -55,6 +55,8 @@ pub enum Mark {
     Dots,
     /// A step function (value held until the next x), as for a CDF.
     Steps,
+    /// A filled bar from 0 to y at each x, [`Panel::bar_width`] wide (0: 0.8).
+    Bars,
 }
 
 /// One set of points in a panel.
@@ -119,6 +121,8 @@ pub struct Panel {
     pub zero_line: bool,
     /// Shaded cells under the series.
     pub raster: Option<Raster>,
+    /// Width of [`Mark::Bars`] bars in x units (0: 0.8).
+    pub bar_width: f64,
 }
 
 impl Panel {
@@ -142,6 +146,15 @@ impl Panel {
         self
     }
 
+    /// Bar width in use.
+    fn bar_width(&self) -> f64 {
+        if self.bar_width > 0.0 {
+            self.bar_width
+        } else {
+            0.8
+        }
+    }
+
     /// Finite data bounds with a 5% margin (a flat range is widened by 1).
     fn bounds(&self) -> Option<((f64, f64), (f64, f64))> {
         let pts = self
@@ -158,6 +171,10 @@ impl Panel {
         for &(x, y) in pts {
             any = true;
             (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
+        }
+        if self.series.iter().any(|s| s.mark == Mark::Bars) && any {
+            let half = self.bar_width() / 2.0;
+            (x0, x1, y0, y1) = (x0 - half, x1 + half, y0.min(0.0), y1.max(0.0));
         }
         if self.zero_line && any {
             (y0, y1) = (y0.min(0.0), y1.max(0.0));
@@ -315,6 +332,12 @@ where
             Mark::Dots => {
                 chart.draw_series(pts.into_iter().map(move |p| Circle::new(p, 4, c.filled())))
             }
+            Mark::Bars => {
+                let half = panel.bar_width() / 2.0;
+                chart.draw_series(pts.into_iter().map(move |(x, y)| {
+                    Rectangle::new([(x - half, 0.0), (x + half, y)], c.filled())
+                }))
+            }
         }
         .map_err(draw_err)?;
         if let Some(label) = &s.label {
@@ -462,6 +485,34 @@ mod tests {
             .filter(|(x, y)| *x > 90 && *x < 150 && *y < 250)
             .count();
         assert!(left < 200, "{left} black pixels where cells are off");
+    }
+
+    #[test]
+    fn bars_fill_from_zero_in_proportion_to_their_value() {
+        // Two bars, heights 1 and 3: the green one has three times the red one's area.
+        let p = Panel::new("bars", "x", "y")
+            .with(Series::new("a", Rgb::RED, Mark::Bars, vec![(1.0, 1.0)]))
+            .with(Series::new("b", Rgb::GREEN, Mark::Bars, vec![(2.0, 3.0)]));
+        let (_, _, rgb) = decode(
+            &Figure {
+                panels: vec![p],
+                columns: 1,
+                panel_size: (400, 400),
+            }
+            .to_png()
+            .unwrap(),
+        );
+        // Less the small legend swatches (16 x 8 pixels each).
+        let (red, green) = (
+            count(&rgb, Rgb::RED) as f64 - 136.0,
+            count(&rgb, Rgb::GREEN) as f64 - 136.0,
+        );
+        assert!(red > 1000.0, "{red} red pixels");
+        assert!(
+            (green / red - 3.0).abs() < 0.15,
+            "green/red area {}",
+            green / red
+        );
     }
 
     #[test]

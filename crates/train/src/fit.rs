@@ -184,6 +184,11 @@ pub fn run(
         .sf
         .as_ref()
         .map_or((false, 0.0), |s| (s.mode == SfMode::Frozen, s.weight));
+    let sf_detached = sf_frozen
+        || config
+            .sf
+            .as_ref()
+            .is_some_and(|s| s.mode == SfMode::Detached);
     let mut sf_optim = AdamConfig::new()
         .with_grad_clipping(config.grad_clip.map(GradientClippingConfig::Norm))
         .init();
@@ -250,7 +255,7 @@ pub fn run(
             }
             let sf_loss = sf.as_ref().map(|sf| {
                 sf.update_stats(traj.posterior.0.clone(), traj.elbo.mask.clone());
-                sf.sequence_td(&traj, sf_frozen).loss
+                sf.sequence_td(&traj, sf_detached).loss
             });
             if let Some(l) = &sf_loss {
                 loss = loss + l.clone().mul_scalar(sf_weight);

@@ -15,7 +15,7 @@
 //! Targets carry no gradient. Each step also returns the per-head RPE
 //! delta_i = r + gamma V_i(s') - V_i(s): the "cell" responses of the dopamine model.
 
-use burn::nn::{Linear, LinearConfig};
+use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::prelude::*;
 use neuromod_vrnn::Mlp;
 use serde::{Deserialize, Serialize};
@@ -73,6 +73,10 @@ pub struct CriticConfig {
     /// Asymmetries, one per head in (0, 1); default (2i - 1) / 2N.
     #[config(default = "None")]
     pub taus: Option<Vec<f64>>,
+    /// Start every head at V = 0 (zero output layer): a critic that has seen no reward
+    /// predicts none, so on a task without reward its RPEs stay exactly 0.
+    #[config(default = false)]
+    pub zero_init: bool,
 }
 
 impl CriticConfig {
@@ -122,8 +126,12 @@ impl CriticConfig {
         self.check()?;
         let trunk = Mlp::new(self.input_dim, self.hidden, self.layers, device);
         let width = trunk.out_dim(self.input_dim);
+        let mut head = LinearConfig::new(width, self.heads);
+        if self.zero_init {
+            head = head.with_initializer(Initializer::Zeros);
+        }
         Ok(DistCritic {
-            head: LinearConfig::new(width, self.heads).init(device),
+            head: head.init(device),
             trunk,
             taus: self.tau_values().iter().map(|&t| t as f32).collect(),
             loss: self.loss,

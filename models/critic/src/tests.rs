@@ -333,3 +333,39 @@ fn bad_configs_name_their_field() {
     );
     assert_eq!(err(CriticConfig::new(0)), "input_dim");
 }
+
+#[test]
+fn zero_init_critic_without_reward_stays_silent_and_learns_with_reward() {
+    let device = cpu().autodiff();
+    device.seed(3);
+    let config = CriticConfig::new(3).with_heads(4).with_zero_init(true);
+    let states = one_hot(&[0, 1, 2, 0], &device);
+    let next = one_hot(&[1, 2, 0, 2], &device);
+    let run = |reward: f32| {
+        let mut critic = config.init(&device).unwrap();
+        let mut optim = AdamConfig::new().init();
+        let mut rpe = None;
+        for _ in 0..20 {
+            let out = critic.td(&Transition {
+                state: states.clone(),
+                reward: Tensor::full([4], reward, &device),
+                next_state: next.clone(),
+                cont: Tensor::ones([4], &device),
+                weight: None,
+            });
+            rpe = Some(out.rpe.clone());
+            let grads = GradientsParams::from_grads(out.loss.backward(), &critic);
+            critic = optim.step(1e-2, critic, grads);
+        }
+        let values = critic.values(states.clone());
+        (
+            vec1(values.abs().max().reshape([1])),
+            vec1(rpe.unwrap().abs().max().reshape([1])),
+        )
+    };
+    // No reward: values and RPEs are exactly zero after training, not merely small.
+    assert_eq!(run(0.0), (vec![0.0], vec![0.0]));
+    // A reward moves them: the zero start does not block learning.
+    let (v, r) = run(1.0);
+    assert!(v[0] > 0.05 && r[0] > 0.5, "values {v:?} rpe {r:?}");
+}

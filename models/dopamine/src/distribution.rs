@@ -71,9 +71,9 @@ impl RewardDistribution {
 
     /// The mice variable-magnitude task (sizes in ul, SCIENCE.md §3).
     pub fn variable_magnitude() -> Self {
-        let values = [0.1, 0.3, 1.2, 2.5, 5.0, 10.0, 20.0];
-        let probs = [0.066, 0.091, 0.148, 0.155, 0.312, 0.151, 0.077];
-        Self::new(values.into_iter().zip(probs).collect()).expect("the preset is valid")
+        // One table for the whole project: the task generators draw from the same one.
+        Self::new(neuromod_datasets::tasks::VARIABLE_MAGNITUDE.to_vec())
+            .expect("the preset is valid")
     }
 
     /// A cue predicting `reward` with probability `p`, else nothing.

@@ -1,0 +1,68 @@
+//! The SPE vs RPE benchmarks (SCIENCE.md §4).
+//!
+//! - [`science`]: per dissociation task and seed, train a VRNN world model with
+//!   successor-feature heads, then a distributional critic on its latent state, and measure how
+//!   every signal answers each kind of surprise (response ratios with 95% intervals over seeds).
+//! - [`gating`]: SPE-gated reward learning on the contingency-switch task.
+//! - [`speed`]: milliseconds per training step of the world model alone, with SPE heads and
+//!   with the critic, scaling in sequence length and batch size, peak memory.
+
+pub mod critic_fit;
+pub mod gating;
+pub mod report;
+pub mod science;
+pub mod speed;
+pub mod stats;
+
+use std::path::PathBuf;
+
+/// Why a benchmark could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// Training or reading a checkpoint failed.
+    #[error(transparent)]
+    Train(#[from] neuromod_train::TrainError),
+    /// Writing or reading task data failed.
+    #[error(transparent)]
+    Data(#[from] neuromod_datasets::DataError),
+    /// A figure could not be drawn.
+    #[error(transparent)]
+    Plot(#[from] neuromod_plots::PlotError),
+    /// A bad benchmark setting, named.
+    #[error("bench setting `{field}`: {reason}")]
+    Config {
+        /// The offending setting.
+        field: &'static str,
+        /// Why it is rejected.
+        reason: String,
+    },
+    /// A file could not be written.
+    #[error("{path}: cannot write: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Values could not be read back from the device.
+    #[error("reading {0} back from the device failed")]
+    Readback(&'static str),
+}
+
+/// Reads a tensor back to the host (once per batch, never inside a per-step loop).
+pub fn host<const D: usize>(
+    t: burn::prelude::Tensor<D>,
+    what: &'static str,
+) -> Result<Vec<f32>, BenchError> {
+    t.into_data()
+        .try_into_vec::<f32>()
+        .map_err(|_| BenchError::Readback(what))
+}
+
+/// Writes `bytes` to `path` atomically (temp file + rename).
+pub fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<(), BenchError> {
+    neuromod_train::write_atomic(path, bytes).map_err(|source| BenchError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}

@@ -1,0 +1,513 @@
+//! `neuromod bench science`: which signal answers which surprise (SCIENCE.md §4).
+//!
+//! Per task and seed: generate the task, train a VRNN world model with successor-feature
+//! heads (detached: they learn on its state without shaping it) on its observations, train a distributional critic offline on the model's
+//! latent state s_t = [h_t, muq_t] and the task's rewards (which the world model never sees),
+//! then measure on held-out sequences, for every signal, the response ratio: mean |signal|
+//! on surprise steps of one kind (and not the other) over mean |signal| on ordinary steps
+//! (neither kind). Step 0 is in no set (nothing predicts a sequence's first observation).
+//!
+//! Signals are aligned to the step whose observation (and reward) they answer: the one-step
+//! SPE and KL of step t, the SF TD error of the transition t-1 -> t, and the RPE
+//! r_t + gamma V(s_t) - V(s_{t-1}) of the same transition.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use burn::prelude::*;
+use burn::tensor::TensorData;
+use neuromod_critic::{CriticConfig, CriticLoss};
+use neuromod_datasets::generate::MarkovPatterns;
+use neuromod_datasets::tasks::{combined_task, state_task, RewardTask, SwitchTask, TaskData};
+use neuromod_datasets::{DatasetKind, DatasetSpec, SequenceSet, Splits};
+use neuromod_spe::one_step;
+use neuromod_train::{to_batch, train, Checkpoint, SfMode, SfSettings, TrainConfig};
+use neuromod_vrnn::{Noise, Vrnn, VrnnConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::critic_fit::{fit, rpe_groups, FitSettings, Latents};
+use crate::gating::{self, GatingRun, GatingSettings};
+use crate::stats::{mean_abs, response_ratio};
+use crate::{host, BenchError};
+
+/// A dissociation task (generators in `neuromod_datasets::tasks`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Task {
+    /// Cue -> delay -> outcome, identical observations, variable-magnitude reward.
+    Reward,
+    /// Markov chain of patterns with deviant transitions (rate 0.05), no reward.
+    State,
+    /// A 5-cycle s -> s+1 that becomes s -> s+2 halfway; reward 1 at state 0.
+    Switch,
+    /// Deviant transitions and variable-magnitude rewards at state 0, independent.
+    Combined,
+}
+
+impl Task {
+    /// Every task, in report order.
+    pub const ALL: [Task; 4] = [Task::Reward, Task::State, Task::Switch, Task::Combined];
+
+    /// True for the Markov-chain tasks: a sequence is a window of a continuing process, so
+    /// the critic bootstraps at its last step; reward-task trials are episodes.
+    pub fn continuing(self) -> bool {
+        self != Task::Reward
+    }
+
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Task::Reward => "reward",
+            Task::State => "state",
+            Task::Switch => "switch",
+            Task::Combined => "combined",
+        }
+    }
+
+    /// The task's sequences for one seed (the seed also picks the sensory patterns).
+    pub fn generate(self, sequences: usize, seed: u64) -> TaskData {
+        let chain = MarkovPatterns {
+            sequences,
+            seed,
+            ..Default::default()
+        };
+        match self {
+            Task::Reward => RewardTask {
+                trials: sequences,
+                seed,
+                ..Default::default()
+            }
+            .generate(),
+            Task::State => state_task(&chain),
+            Task::Switch => SwitchTask {
+                sequences,
+                seed,
+                reward: 1.0,
+                ..Default::default()
+            }
+            .generate(),
+            Task::Combined => combined_task(&chain, seed.wrapping_add(1_000)),
+        }
+    }
+}
+
+/// The kind of surprise a ratio is measured on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Surprise {
+    /// Steps whose reward size could not be predicted.
+    Reward,
+    /// Steps whose observation the task's rule did not predict.
+    State,
+}
+
+/// Everything `bench science` needs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScienceConfig {
+    /// Tasks to run.
+    pub tasks: Vec<Task>,
+    /// Seeds 0..seeds (each seed: new patterns, rewards, initialisation and noise).
+    pub seeds: usize,
+    /// Sequences per task: 70% train, 10% validation, 20% held out for the measurements.
+    pub sequences: usize,
+    /// World-model epochs.
+    pub epochs: usize,
+    /// World-model sequences per batch.
+    pub batch_size: usize,
+    /// World-model recurrent width.
+    pub h_dim: usize,
+    /// World-model latent width.
+    pub z_dim: usize,
+    /// World-model MLP width.
+    pub hidden: usize,
+    /// Critic heads (cells); taus at the midpoints (2i - 1) / 2N.
+    pub heads: usize,
+    /// Critic discount.
+    pub gamma: f64,
+    /// Critic training passes over the training transitions.
+    pub critic_epochs: usize,
+    /// Critic Adam learning rate.
+    pub critic_lr: f64,
+    /// The gating experiment (switch task only).
+    pub gating: GatingSettings,
+}
+
+impl Default for ScienceConfig {
+    fn default() -> Self {
+        Self {
+            tasks: Task::ALL.to_vec(),
+            seeds: 5,
+            sequences: 200,
+            epochs: 80,
+            batch_size: 16,
+            h_dim: 64,
+            z_dim: 8,
+            hidden: 64,
+            heads: 32,
+            gamma: 0.9,
+            critic_epochs: 60,
+            critic_lr: 1e-3,
+            gating: GatingSettings::default(),
+        }
+    }
+}
+
+impl ScienceConfig {
+    /// Rejects settings that cannot run, naming them.
+    pub fn check(&self) -> Result<(), BenchError> {
+        let bad = |field, reason: &str| {
+            Err(BenchError::Config {
+                field,
+                reason: reason.into(),
+            })
+        };
+        if self.tasks.is_empty() {
+            return bad("tasks", "give at least one task");
+        }
+        if self.seeds == 0 {
+            return bad("seeds", "must be at least 1");
+        }
+        if self.sequences < 10 {
+            return bad("sequences", "must be at least 10 (20% are held out)");
+        }
+        if self.heads < 2 {
+            return bad(
+                "heads",
+                "must be at least 2 (optimistic and pessimistic cells)",
+            );
+        }
+        if self.epochs == 0 || self.critic_epochs == 0 {
+            return bad("epochs", "world-model and critic epochs must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// Names of the signals, in report order (SF heads at gammas 0, 0.5, 0.9, 0.99).
+    pub fn signal_names() -> Vec<String> {
+        let mut names = vec!["SPE norm".to_string(), "KL surprise".to_string()];
+        names.extend(SF_GAMMAS.iter().map(|g| format!("SF TD g={g}")));
+        names.extend(
+            ["RPE mean", "RPE optimistic", "RPE pessimistic"]
+                .iter()
+                .map(|s| s.to_string()),
+        );
+        names
+    }
+}
+
+/// Discounts of the successor-feature heads.
+pub const SF_GAMMAS: [f64; 4] = [0.0, 0.5, 0.9, 0.99];
+
+/// What one (task, seed) run measured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunResult {
+    /// The task.
+    pub task: Task,
+    /// The seed.
+    pub seed: u64,
+    /// Best validation bound of the world model (nats per step).
+    pub valid_bound: f64,
+    /// Response ratio per surprise kind and signal (None: the signal is zero everywhere).
+    pub ratios: BTreeMap<Surprise, BTreeMap<String, Option<f64>>>,
+    /// Mean |signal| on the surprise steps and on the ordinary steps, per kind and signal.
+    pub levels: BTreeMap<Surprise, BTreeMap<String, (f64, f64)>>,
+    /// Mean |signal| per step index over held-out sequences, per signal (for time courses).
+    pub time_course: BTreeMap<String, Vec<f64>>,
+    /// The gating experiment (switch task only).
+    pub gating: Option<GatingRun>,
+}
+
+/// Splits a task's per-sequence vectors like its observations: 70 / 10 / 20.
+fn split_counts(n: usize) -> (usize, usize) {
+    let train = ((n as f64 * 0.7).round() as usize).clamp(1, n - 2);
+    let valid = ((n as f64 * 0.1).round() as usize).clamp(1, n - 1 - train);
+    (train, valid)
+}
+
+/// Latent states of `set` (one batch), reward `rewards`, on `device` (no gradient).
+fn latents(
+    model: &Vrnn,
+    set: &SequenceSet,
+    rewards: &[Vec<f32>],
+    continuing: bool,
+    device: &Device,
+) -> (Latents, neuromod_vrnn::Trajectory) {
+    let idx: Vec<usize> = (0..set.len()).collect();
+    let batch = to_batch(set, &idx, device);
+    let traj = model.forward(&batch, Noise::Mean);
+    let state = Tensor::cat(vec![traj.h.clone(), traj.posterior.0.clone()], 2).detach();
+    let [n, t] = [set.len(), set.steps(0)];
+    let flat: Vec<f32> = rewards.iter().flatten().copied().collect();
+    let reward = Tensor::from_data(TensorData::new(flat, [n, t]), device);
+    (
+        Latents {
+            state,
+            reward,
+            continuing,
+        },
+        traj,
+    )
+}
+
+/// Runs one task for one seed; the world model's checkpoint goes to `out/runs/<task>-seed<k>`
+/// and the task's observations to `out/data/<task>-seed<k>.npy`.
+pub fn run_one(
+    config: &ScienceConfig,
+    task: Task,
+    seed: u64,
+    out: &Path,
+    device: &Device,
+) -> Result<RunResult, BenchError> {
+    let data = task.generate(config.sequences, seed);
+    let n = data.data.len();
+    let steps = data.data.steps(0);
+    let (n_train, n_valid) = split_counts(n);
+    let tag = format!("{}-seed{seed}", task.name());
+    let data_dir = out.join("data");
+    std::fs::create_dir_all(&data_dir).map_err(|source| BenchError::Io {
+        path: data_dir.clone(),
+        source,
+    })?;
+    let npy = data_dir.join(format!("{tag}.npy"));
+    neuromod_datasets::npy::save(&data.data, &npy)?;
+    let mut spec = DatasetSpec::file(DatasetKind::Npy, &npy);
+    (spec.train_fraction, spec.valid_fraction) = (0.7, 0.1);
+    let splits = Splits::by_fraction(data.data.clone(), 0.7, 0.1, &npy)?;
+    debug_assert_eq!(splits.train.len(), n_train);
+
+    // World model with SF heads, trained jointly.
+    let model_cfg = VrnnConfig::new(data.data.dim)
+        .with_h_dim(config.h_dim)
+        .with_z_dim(config.z_dim)
+        .with_hidden(config.hidden);
+    let mut cfg = TrainConfig::new(model_cfg, spec);
+    cfg.epochs = config.epochs;
+    cfg.batch_size = config.batch_size;
+    cfg.seed = seed;
+    cfg.keep_last = 1;
+    let mut sf = SfSettings::new(SfMode::Detached);
+    sf.gammas = SF_GAMMAS.to_vec();
+    cfg.sf = Some(sf);
+    let run_dir = out.join("runs").join(&tag);
+    let rows = train(&cfg, &splits, &run_dir, device, &mut |_| {})?;
+    let valid_bound = rows
+        .iter()
+        .map(|r| r.valid_bound)
+        .fold(f64::INFINITY, f64::min);
+    let checkpoint = Checkpoint::open(&run_dir)?;
+    let model = checkpoint.load_model(device)?;
+    let heads = checkpoint
+        .load_sf(device)?
+        .ok_or_else(|| BenchError::Config {
+            field: "sf",
+            reason: format!("{} has no SF heads", run_dir.display()),
+        })?;
+
+    // Critic on the latent state of the training sequences.
+    let ad = device.clone().autodiff();
+    ad.seed(seed);
+    let critic_cfg = CriticConfig::new(config.h_dim + config.z_dim)
+        .with_heads(config.heads)
+        .with_gamma(config.gamma)
+        .with_loss(CriticLoss::Quantile)
+        .with_zero_init(true);
+    let train_rewards = &data.rewards[..n_train];
+    let (train_lat, train_traj) = latents(
+        &model,
+        &splits.train,
+        train_rewards,
+        task.continuing(),
+        device,
+    );
+    let ad_lat = Latents {
+        state: Tensor::from_data(train_lat.state.to_data(), &ad),
+        reward: Tensor::from_data(train_lat.reward.to_data(), &ad),
+        continuing: train_lat.continuing,
+    };
+    let fit_settings = FitSettings {
+        epochs: config.critic_epochs,
+        batch: 256,
+        lr: config.critic_lr,
+        seed,
+    };
+    let critic = critic_cfg.init(&ad).map_err(|e| BenchError::Config {
+        field: "critic",
+        reason: e.to_string(),
+    })?;
+    let critic = fit(critic, &ad_lat.transitions(1, steps), fit_settings).valid();
+
+    // Signals on the held-out sequences.
+    let first_eval = n_train + n_valid;
+    let eval_rewards = &data.rewards[first_eval..];
+    let (eval_lat, traj) = latents(
+        &model,
+        &splits.test,
+        eval_rewards,
+        task.continuing(),
+        device,
+    );
+    let spe = one_step(&traj);
+    let sf_td = heads.sequence_td(&traj, true);
+    let taus = critic.taus.clone();
+    let all: Vec<usize> = (0..taus.len()).collect();
+    let optimistic: Vec<usize> = all.iter().copied().filter(|&i| taus[i] > 0.5).collect();
+    let pessimistic: Vec<usize> = all.iter().copied().filter(|&i| taus[i] < 0.5).collect();
+    let rpes = rpe_groups(&critic, &eval_lat, &[all, optimistic, pessimistic]);
+    let names = ScienceConfig::signal_names();
+    let n_eval = splits.test.len();
+    let mut values: Vec<Vec<f32>> = vec![host(spe.norm, "SPE norm")?, host(spe.kl, "KL")?];
+    for rms in sf_td.rms {
+        // rms[t] is the transition t -> t+1: move it to the step it arrives at.
+        let v = host(rms, "SF TD error")?;
+        let mut shifted = vec![0.0f32; v.len()];
+        for i in 0..n_eval {
+            shifted[i * steps + 1..(i + 1) * steps]
+                .copy_from_slice(&v[i * steps..(i + 1) * steps - 1]);
+        }
+        values.push(shifted);
+    }
+    for r in rpes {
+        values.push(host(r, "RPE")?);
+    }
+
+    // Labels: step 0 in neither set.
+    let flat = |labels: &[Vec<bool>]| -> Vec<bool> {
+        labels
+            .iter()
+            .flat_map(|l| l.iter().enumerate().map(|(t, &b)| b && t > 0))
+            .collect()
+    };
+    let reward_s = flat(&data.reward_surprise[first_eval..]);
+    let state_s = flat(&data.state_surprise[first_eval..]);
+    let ordinary: Vec<bool> = (0..n_eval * steps)
+        .map(|k| k % steps > 0 && !reward_s[k] && !state_s[k])
+        .collect();
+    // A surprise step of one kind carries no surprise of the other kind (in the combined task
+    // a deviant jump into the rewarded state is both, and counts for neither).
+    let only =
+        |a: &[bool], b: &[bool]| -> Vec<bool> { a.iter().zip(b).map(|(&x, &y)| x && !y).collect() };
+    let pure_reward = only(&reward_s, &state_s);
+    let pure_state = only(&state_s, &reward_s);
+    let (mut ratios, mut levels) = (BTreeMap::new(), BTreeMap::new());
+    for (kind, labels) in [
+        (Surprise::Reward, &pure_reward),
+        (Surprise::State, &pure_state),
+    ] {
+        if !labels.iter().any(|&b| b) {
+            continue;
+        }
+        let per_signal = names
+            .iter()
+            .zip(&values)
+            .map(|(name, v)| (name.clone(), response_ratio(v, labels, &ordinary)))
+            .collect();
+        ratios.insert(kind, per_signal);
+        let level = names
+            .iter()
+            .zip(&values)
+            .map(|(name, v)| {
+                let m = |keep: &[bool]| mean_abs(v, keep).unwrap_or(f64::NAN);
+                (name.clone(), (m(labels), m(&ordinary)))
+            })
+            .collect();
+        levels.insert(kind, level);
+    }
+    let time_course = names
+        .iter()
+        .zip(&values)
+        .map(|(name, v)| {
+            let course = (0..steps)
+                .map(|t| {
+                    (0..n_eval)
+                        .map(|i| v[i * steps + t].abs() as f64)
+                        .sum::<f64>()
+                        / n_eval as f64
+                })
+                .collect();
+            (name.clone(), course)
+        })
+        .collect();
+
+    let gating = if task == Task::Switch {
+        let switch = SwitchTask::default();
+        let kl_train = host(train_traj.elbo.kl.clone(), "KL")?;
+        Some(gating::run(
+            &critic_cfg,
+            &config.gating,
+            gating::Inputs {
+                train: &ad_lat,
+                train_kl: &kl_train,
+                eval: &eval_lat,
+                eval_kl: spe_kl_tensor(&traj),
+                eval_rewards,
+                switch_step: switch.switch_step,
+                period: switch.states,
+                seed,
+            },
+            &ad,
+        )?)
+    } else {
+        None
+    };
+    Ok(RunResult {
+        task,
+        seed,
+        valid_bound,
+        ratios,
+        levels,
+        time_course,
+        gating,
+    })
+}
+
+fn spe_kl_tensor(traj: &neuromod_vrnn::Trajectory) -> Tensor<2> {
+    traj.elbo.kl.clone().detach()
+}
+
+/// Every run of a science benchmark.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScienceResult {
+    /// The settings used.
+    pub config: ScienceConfig,
+    /// Device name.
+    pub device: String,
+    /// One entry per (task, seed).
+    pub runs: Vec<RunResult>,
+    /// Wall time in seconds.
+    pub seconds: f64,
+}
+
+/// Runs every task for every seed, reporting each finished run through `progress`.
+pub fn run(
+    config: &ScienceConfig,
+    out: &Path,
+    device: &Device,
+    device_name: &str,
+    progress: &mut dyn FnMut(&RunResult),
+) -> Result<ScienceResult, BenchError> {
+    config.check()?;
+    let start = std::time::Instant::now();
+    let mut runs = Vec::new();
+    for &task in &config.tasks {
+        for seed in 0..config.seeds as u64 {
+            let r = run_one(config, task, seed, out, device)?;
+            progress(&r);
+            runs.push(r);
+        }
+    }
+    Ok(ScienceResult {
+        config: config.clone(),
+        device: device_name.to_string(),
+        runs,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// Where the report files of a science run go.
+pub fn report_paths(out: &Path) -> [PathBuf; 3] {
+    [
+        out.join("science.md"),
+        out.join("science.json"),
+        out.join("science.png"),
+    ]
+}

@@ -1,0 +1,495 @@
+//! `neuromod bench speed`: milliseconds per training step (forward, backward, Adam) of the
+//! world model alone, with the SPE signals and successor-feature heads, and with those plus
+//! the distributional critic; scaling in sequence length and batch size; peak memory.
+
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use burn::tensor::Distribution;
+use neuromod_critic::{CriticConfig, DistCritic, Transition};
+use neuromod_spe::{one_step, SfConfig, SfHeads};
+use neuromod_vrnn::{Noise, SeqBatch, Vrnn, VrnnConfig};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::critic_fit::select;
+use crate::{host, BenchError};
+
+/// What a timed step trains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Variant {
+    /// The VRNN alone (negative ELBO).
+    WorldModel,
+    /// Plus the one-step SPE and SF heads for gammas 0, 0.5, 0.9, 0.99 (joint, weight 0.1).
+    WithSpe,
+    /// Plus a 32-head quantile critic on the detached latent state [h_t, muq_t].
+    WithSpeCritic,
+}
+
+impl Variant {
+    /// All variants, cheapest first.
+    pub const ALL: [Variant; 3] = [
+        Variant::WorldModel,
+        Variant::WithSpe,
+        Variant::WithSpeCritic,
+    ];
+
+    /// Short name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::WorldModel => "world model",
+            Variant::WithSpe => "+ SPE",
+            Variant::WithSpeCritic => "+ SPE + critic",
+        }
+    }
+}
+
+/// The model size being timed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Size {
+    /// The foundation issue's bench config: x = 88 Bernoulli, H = 256, Z = 32, hidden 256.
+    Bench,
+    /// A small model (x = 16, H = 64, Z = 8, hidden 64) for slow devices.
+    Small,
+}
+
+impl Size {
+    /// The VRNN configuration of this size.
+    pub fn model(self) -> VrnnConfig {
+        let (x, h, z) = match self {
+            Size::Bench => (88, 256, 32),
+            Size::Small => (16, 64, 8),
+        };
+        VrnnConfig::new(x)
+            .with_h_dim(h)
+            .with_z_dim(z)
+            .with_hidden(h)
+            .with_phi_x_layers(2)
+            .with_phi_z_layers(1)
+            .with_prior_layers(1)
+            .with_encoder_layers(2)
+            .with_decoder_layers(2)
+    }
+}
+
+/// Transitions the critic trains on per step by default: the batch it trains with in
+/// `bench science`.
+pub const CRITIC_TRANSITIONS: usize = 256;
+
+/// A model, its optional SPE heads and critic, their optimisers and one fixed batch.
+pub struct Stepper {
+    model: Vrnn,
+    sf: Option<SfHeads>,
+    critic: Option<DistCritic>,
+    optims: [ModuleOptimizer; 3],
+    batch: SeqBatch,
+    rewards: Tensor<2>,
+    critic_transitions: usize,
+    rng: ChaCha8Rng,
+}
+
+impl Stepper {
+    /// Builds everything on the autodiff version of `device`, seeded. The critic trains on
+    /// `critic_transitions` transitions drawn at random from the batch each step (0: all
+    /// B (T - 1) of them).
+    pub fn new(
+        config: &VrnnConfig,
+        variant: Variant,
+        (batch, steps): (usize, usize),
+        critic_transitions: usize,
+        device: &Device,
+    ) -> Result<Self, BenchError> {
+        let bad = |field, e: String| BenchError::Config { field, reason: e };
+        let ad = device.clone().autodiff();
+        ad.seed(0);
+        let model = config.init(&ad).map_err(|e| bad("model", e.to_string()))?;
+        let state_dim = config.h_dim + config.z_dim;
+        let sf = (variant != Variant::WorldModel)
+            .then(|| SfConfig::new(state_dim, config.z_dim).init(&ad))
+            .transpose()
+            .map_err(|e| bad("sf", e.to_string()))?;
+        let critic = (variant == Variant::WithSpeCritic)
+            .then(|| CriticConfig::new(state_dim).init(&ad))
+            .transpose()
+            .map_err(|e| bad("critic", e.to_string()))?;
+        let x = Tensor::<3>::random(
+            [batch, steps, config.x_dim],
+            Distribution::Uniform(0.0, 1.0),
+            &ad,
+        )
+        .greater_elem(0.9)
+        .float();
+        let rewards = Tensor::<2>::random([batch, steps], Distribution::Uniform(0.0, 1.0), &ad);
+        Ok(Self {
+            model,
+            sf,
+            critic,
+            optims: [
+                AdamConfig::new().init(),
+                AdamConfig::new().init(),
+                AdamConfig::new().init(),
+            ],
+            batch: SeqBatch::new(x, Tensor::ones([batch, steps], &ad)),
+            rewards,
+            critic_transitions,
+            rng: ChaCha8Rng::seed_from_u64(0),
+        })
+    }
+
+    /// One training step of everything; returns the loss, read back once.
+    pub fn step(&mut self) -> Result<f32, BenchError> {
+        let traj = self.model.forward(&self.batch, Noise::Sample);
+        let mut loss = traj.elbo.loss(1.0);
+        let mut reads = vec![loss.clone().detach()];
+        if let Some(sf) = &self.sf {
+            let spe = one_step(&traj);
+            sf.update_stats(traj.posterior.0.clone(), traj.elbo.mask.clone());
+            let td = sf.sequence_td(&traj, false);
+            loss = loss + td.loss.mul_scalar(0.1);
+            reads.push(spe.norm.sum().detach() + spe.kl.sum().detach());
+        }
+        if let Some(critic) = &self.critic {
+            let [b, t, z] = traj.posterior.0.dims();
+            let h = traj.h.dims()[2];
+            let state = Tensor::cat(vec![traj.h.clone(), traj.posterior.0.clone()], 2).detach();
+            let n = b * (t - 1);
+            let device = state.device();
+            let mut tr = Transition {
+                state: state.clone().narrow(1, 0, t - 1).reshape([n, h + z]),
+                reward: self.rewards.clone().narrow(1, 1, t - 1).reshape([n]),
+                next_state: state.narrow(1, 1, t - 1).reshape([n, h + z]),
+                cont: Tensor::ones([n], &device),
+                weight: None,
+            };
+            if self.critic_transitions > 0 && self.critic_transitions < n {
+                let rows: Vec<usize> = (0..self.critic_transitions)
+                    .map(|_| self.rng.random_range(0..n))
+                    .collect();
+                tr = select(&tr, &rows);
+            }
+            let out = critic.td(&tr);
+            loss = loss + out.loss;
+            reads.push(out.rpe.abs().mean().reshape([1]));
+        }
+        let mut grads = loss.backward();
+        let [wm, sf_opt, critic_opt] = &mut self.optims;
+        if let Some(sf) = self.sf.take() {
+            let g = GradientsParams::from_module(&mut grads, &sf);
+            self.sf = Some(sf_opt.step(1e-3, sf, g));
+        }
+        if let Some(critic) = self.critic.take() {
+            let g = GradientsParams::from_module(&mut grads, &critic);
+            self.critic = Some(critic_opt.step(1e-3, critic, g));
+        }
+        let g = GradientsParams::from_module(&mut grads, &self.model);
+        self.model = wm.step(1e-3, self.model.clone(), g);
+        // The one read of the step; it also waits for the device to finish.
+        let values = host(Tensor::cat(reads, 0), "step values")?;
+        Ok(values[0])
+    }
+}
+
+/// Peak resident memory of this process so far, in MiB (Linux; None elsewhere).
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// Resets the peak-memory mark to the current resident size (Linux; false elsewhere).
+pub fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// One timed configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Timing {
+    /// What was trained.
+    pub variant: Variant,
+    /// Sequences per batch.
+    pub batch: usize,
+    /// Steps per sequence.
+    pub steps: usize,
+    /// Median milliseconds per training step.
+    pub ms_median: f64,
+    /// Fastest step.
+    pub ms_min: f64,
+    /// Timed steps (after one untimed warm-up step).
+    pub reps: usize,
+    /// Peak resident memory while this configuration ran, MiB (None off Linux).
+    pub peak_rss_mib: Option<f64>,
+}
+
+/// What one timing measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Setup {
+    /// Model size.
+    pub size: Size,
+    /// What is trained.
+    pub variant: Variant,
+    /// Sequences per batch.
+    pub batch: usize,
+    /// Steps per sequence.
+    pub steps: usize,
+    /// Timed steps after one warm-up step.
+    pub reps: usize,
+    /// Transitions the critic trains on per step (0: all).
+    pub critic_transitions: usize,
+}
+
+/// Times `reps` steps after one warm-up step; the peak memory is this process's since the
+/// start of the call (run each setup in a fresh process for a clean figure: the allocator keeps
+/// what earlier setups freed).
+pub fn time(setup: Setup, device: &Device) -> Result<Timing, BenchError> {
+    let Setup {
+        size,
+        variant,
+        batch,
+        steps,
+        reps,
+        critic_transitions,
+    } = setup;
+    reset_peak_rss();
+    let mut stepper = Stepper::new(
+        &size.model(),
+        variant,
+        (batch, steps),
+        critic_transitions,
+        device,
+    )?;
+    stepper.step()?;
+    let mut ms = Vec::with_capacity(reps);
+    for _ in 0..reps.max(1) {
+        let t0 = Instant::now();
+        let loss = stepper.step()?;
+        ms.push(t0.elapsed().as_secs_f64() * 1e3);
+        if !loss.is_finite() {
+            return Err(BenchError::Config {
+                field: "speed",
+                reason: format!("loss became {loss} while timing"),
+            });
+        }
+    }
+    ms.sort_by(f64::total_cmp);
+    Ok(Timing {
+        variant,
+        batch,
+        steps,
+        ms_median: ms[ms.len() / 2],
+        ms_min: ms[0],
+        reps: ms.len(),
+        peak_rss_mib: peak_rss_mib(),
+    })
+}
+
+/// Least-squares line y = a + b x and its R^2.
+pub fn linear_fit(points: &[(f64, f64)]) -> (f64, f64, f64) {
+    let n = points.len() as f64;
+    let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let syy: f64 = points.iter().map(|p| (p.1 - my).powi(2)).sum();
+    let b = sxy / sxx;
+    let a = my - b * mx;
+    let r2 = if syy > 0.0 {
+        sxy * sxy / (sxx * syy)
+    } else {
+        1.0
+    };
+    (a, b, r2)
+}
+
+/// A device's speed report.
+#[derive(Debug, Clone, Serialize)]
+pub struct SpeedResult {
+    /// Device name.
+    pub device: String,
+    /// Model size.
+    pub size: Size,
+    /// Transitions the critic trained on per step (0: all).
+    pub critic_transitions: usize,
+    /// Every timing.
+    pub timings: Vec<Timing>,
+    /// Per variant: (intercept ms, ms per step of T, R^2) of the fastest step's ms against T
+    /// at batch 32.
+    pub t_fit: Vec<(Variant, f64, f64, f64)>,
+    /// Per (batch, T): (SPE + critic) / world model - 1, from the fastest steps.
+    pub overhead: Vec<(usize, usize, f64)>,
+}
+
+/// Lengths timed (at batch 32).
+pub const LENGTHS: [usize; 4] = [50, 100, 200, 400];
+/// Batch sizes timed (at T = 100).
+pub const BATCHES: [usize; 3] = [8, 32, 128];
+
+/// The (batch, T) pairs timed for every variant: [`LENGTHS`] at batch 32, [`BATCHES`] at T = 100.
+pub fn shapes() -> Vec<(usize, usize)> {
+    let mut shapes: Vec<(usize, usize)> = LENGTHS.iter().map(|&t| (32, t)).collect();
+    shapes.extend(BATCHES.iter().filter(|&&b| b != 32).map(|&b| (b, 100)));
+    shapes
+}
+
+/// Every setup of a device's report, cheapest variant first.
+pub fn setups(size: Size, reps: usize, critic_transitions: usize) -> Vec<Setup> {
+    Variant::ALL
+        .iter()
+        .flat_map(|&variant| {
+            shapes().into_iter().map(move |(batch, steps)| Setup {
+                size,
+                variant,
+                batch,
+                steps,
+                reps,
+                critic_transitions,
+            })
+        })
+        .collect()
+}
+
+/// Fits and overheads of a device's timings, from the fastest step of each setup: on a shared
+/// 2-core machine other work only ever adds time (medians of the same setup varied by 10%
+/// between runs here, minima by 1-6%).
+pub fn summarise(
+    device: &str,
+    size: Size,
+    critic_transitions: usize,
+    timings: Vec<Timing>,
+) -> SpeedResult {
+    let t_fit = Variant::ALL
+        .iter()
+        .map(|&v| {
+            let pts: Vec<(f64, f64)> = timings
+                .iter()
+                .filter(|x| x.variant == v && x.batch == 32)
+                .map(|x| (x.steps as f64, x.ms_min))
+                .collect();
+            let (a, b, r2) = linear_fit(&pts);
+            (v, a, b, r2)
+        })
+        .collect();
+    let at = |v: Variant, b: usize, t: usize| {
+        timings
+            .iter()
+            .find(|x| x.variant == v && x.batch == b && x.steps == t)
+            .map(|x| x.ms_min)
+    };
+    let overhead = shapes()
+        .into_iter()
+        .filter_map(|(b, t)| {
+            let (w, c) = (
+                at(Variant::WorldModel, b, t)?,
+                at(Variant::WithSpeCritic, b, t)?,
+            );
+            Some((b, t, c / w - 1.0))
+        })
+        .collect();
+    SpeedResult {
+        device: device.to_string(),
+        size,
+        critic_transitions,
+        timings,
+        t_fit,
+        overhead,
+    }
+}
+
+/// Markdown tables of one or more devices' results.
+pub fn markdown(results: &[SpeedResult]) -> String {
+    let mut md = String::from("# Speed: milliseconds per training step\n\n");
+    for r in results {
+        let _ = writeln!(
+            md,
+            "## {} ({:?} size, critic on {} transitions per step)\n\n| variant | batch | T | ms/step (median) | min | peak RSS MiB |\n| --- | --- | --- | --- | --- | --- |",
+            r.device,
+            r.size,
+            if r.critic_transitions == 0 { "all".to_string() } else { r.critic_transitions.to_string() }
+        );
+        for t in &r.timings {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {:.1} | {:.1} | {} |",
+                t.variant.name(),
+                t.batch,
+                t.steps,
+                t.ms_median,
+                t.ms_min,
+                t.peak_rss_mib.map_or("n/a".into(), |m| format!("{m:.0}"))
+            );
+        }
+        let _ = writeln!(md, "\nLinear in T (batch 32, fastest steps): ");
+        for (v, a, b, r2) in &r.t_fit {
+            let _ = writeln!(
+                md,
+                "- {}: {a:.1} ms + {b:.2} ms x T, R^2 = {r2:.4}",
+                v.name()
+            );
+        }
+        let _ = writeln!(
+            md,
+            "\nSPE + critic overhead over a world-model step (fastest steps):"
+        );
+        for (b, t, o) in &r.overhead {
+            let _ = writeln!(md, "- batch {b}, T {t}: {:+.1}%", 100.0 * o);
+        }
+        md.push('\n');
+    }
+    md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linear_fit_recovers_a_known_line() {
+        let pts: Vec<(f64, f64)> = [50.0, 100.0, 200.0, 400.0]
+            .iter()
+            .map(|&x| (x, 3.0 + 0.5 * x))
+            .collect();
+        let (a, b, r2) = linear_fit(&pts);
+        assert!((a - 3.0).abs() < 1e-9 && (b - 0.5).abs() < 1e-12 && (r2 - 1.0).abs() < 1e-12);
+        // A bent curve fits worse.
+        let bent: Vec<(f64, f64)> = pts.iter().map(|&(x, _)| (x, x * x)).collect();
+        assert!(linear_fit(&bent).2 < 0.99);
+    }
+
+    #[allow(deprecated)]
+    #[test]
+    fn every_variant_trains_and_lowers_its_loss_on_a_fixed_batch() {
+        let device = Device::ndarray();
+        for variant in Variant::ALL {
+            let mut s = Stepper::new(&Size::Small.model(), variant, (4, 12), 16, &device).unwrap();
+            let first = s.step().unwrap();
+            let mut last = first;
+            for _ in 0..15 {
+                last = s.step().unwrap();
+            }
+            assert!(
+                last.is_finite() && last < first,
+                "{variant:?}: {first} -> {last}"
+            );
+        }
+    }
+
+    #[test]
+    fn peak_rss_is_read_and_reset_on_linux() {
+        if !cfg!(target_os = "linux") {
+            return;
+        }
+        let before = peak_rss_mib().expect("VmHWM in /proc/self/status");
+        let big = vec![1u8; 64 << 20];
+        std::hint::black_box(&big);
+        let after = peak_rss_mib().unwrap();
+        assert!(after >= before + 60.0, "{before} -> {after}");
+        drop(big);
+        assert!(reset_peak_rss());
+        assert!(peak_rss_mib().unwrap() < after - 30.0);
+    }
+}

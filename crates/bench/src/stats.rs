@@ -1,0 +1,144 @@
+//! Response ratios and confidence intervals over seeds.
+
+use serde::Serialize;
+
+/// Two-sided 95% quantiles of Student's t for 1..=30 degrees of freedom.
+const T975: [f64; 30] = [
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+    2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+    2.052, 2.048, 2.045, 2.042,
+];
+
+/// The 0.975 quantile of Student's t with `df` degrees of freedom (table to 30, then the
+/// Cornish-Fisher expansion around the normal quantile, within 1e-3 of the exact value).
+pub fn t975(df: usize) -> f64 {
+    assert!(df >= 1, "t quantile needs at least one degree of freedom");
+    if df <= T975.len() {
+        return T975[df - 1];
+    }
+    let z = 1.959_964f64;
+    let n = df as f64;
+    z + (z.powi(3) + z) / (4.0 * n)
+        + (5.0 * z.powi(5) + 16.0 * z.powi(3) + 3.0 * z) / (96.0 * n * n)
+}
+
+/// A mean over seeds with its 95% t interval (`lo`/`hi` are None with fewer than two values).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Interval {
+    /// Mean of the values.
+    pub mean: f64,
+    /// Lower end of the 95% interval.
+    pub lo: Option<f64>,
+    /// Upper end of the 95% interval.
+    pub hi: Option<f64>,
+    /// Number of values.
+    pub n: usize,
+}
+
+impl Interval {
+    /// Mean and 95% interval of finite values; None when there are none.
+    pub fn of(values: &[f64]) -> Option<Self> {
+        let xs: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+        let n = xs.len();
+        if n == 0 {
+            return None;
+        }
+        let mean = xs.iter().sum::<f64>() / n as f64;
+        if n < 2 {
+            return Some(Self {
+                mean,
+                lo: None,
+                hi: None,
+                n,
+            });
+        }
+        let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+        let half = t975(n - 1) * (var / n as f64).sqrt();
+        Some(Self {
+            mean,
+            lo: Some(mean - half),
+            hi: Some(mean + half),
+            n,
+        })
+    }
+
+    /// `mean [lo, hi]` with `digits` decimals.
+    pub fn show(&self, digits: usize) -> String {
+        match (self.lo, self.hi) {
+            (Some(lo), Some(hi)) => {
+                format!("{:.digits$} [{lo:.digits$}, {hi:.digits$}]", self.mean)
+            }
+            _ => format!("{:.digits$}", self.mean),
+        }
+    }
+}
+
+/// Mean |signal| over the steps where `keep` is true (None when there are none).
+pub fn mean_abs(signal: &[f32], keep: &[bool]) -> Option<f64> {
+    let (sum, n) = signal
+        .iter()
+        .zip(keep)
+        .filter(|(_, &k)| k)
+        .fold((0.0f64, 0usize), |(s, n), (v, _)| {
+            (s + v.abs() as f64, n + 1)
+        });
+    (n > 0).then(|| sum / n as f64)
+}
+
+/// Mean |signal| on `surprise` steps over mean |signal| on `ordinary` steps.
+///
+/// None when either set of steps is empty, or when the signal is exactly zero on both (a
+/// silent signal has no ratio); infinite when it is zero on ordinary steps only.
+pub fn response_ratio(signal: &[f32], surprise: &[bool], ordinary: &[bool]) -> Option<f64> {
+    let (s, o) = (mean_abs(signal, surprise)?, mean_abs(signal, ordinary)?);
+    if s == 0.0 && o == 0.0 {
+        return None;
+    }
+    Some(s / o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interval_matches_hand_computation() {
+        // Mean 3, sample sd sqrt(2.5), t(4) = 2.776: half-width 2.776 * sqrt(2.5 / 5).
+        let i = Interval::of(&[1.0, 2.0, 3.0, 4.0, 5.0]).unwrap();
+        let half = 2.776 * (0.5f64).sqrt();
+        assert!((i.mean - 3.0).abs() < 1e-12);
+        assert!((i.lo.unwrap() - (3.0 - half)).abs() < 1e-12);
+        assert!((i.hi.unwrap() - (3.0 + half)).abs() < 1e-12);
+        assert_eq!(i.show(2), "3.00 [1.04, 4.96]");
+        // One value: no interval; non-finite values are left out.
+        let one = Interval::of(&[2.0, f64::NAN]).unwrap();
+        assert_eq!((one.mean, one.lo, one.n), (2.0, None, 1));
+        assert!(Interval::of(&[]).is_none());
+    }
+
+    #[test]
+    fn t_quantile_is_continuous_past_the_table_and_tends_to_normal() {
+        // Exact values: t(40) = 2.0211, t(120) = 1.9799.
+        assert!((t975(30) - 2.042).abs() < 1e-9);
+        assert!((t975(31) - 2.0395).abs() < 1e-3);
+        assert!((t975(40) - 2.0211).abs() < 1e-3);
+        assert!((t975(120) - 1.9799).abs() < 1e-3);
+        assert!((t975(1_000_000) - 1.96).abs() < 1e-3);
+    }
+
+    #[test]
+    fn response_ratio_of_known_signals() {
+        let signal = [1.0, -1.0, 4.0, 0.5, -6.0];
+        let surprise = [false, false, true, false, true];
+        let ordinary = [true, true, false, false, false];
+        // (4 + 6) / 2 over (1 + 1) / 2; step 3 is in neither set.
+        assert_eq!(response_ratio(&signal, &surprise, &ordinary), Some(5.0));
+        assert_eq!(response_ratio(&[0.0; 5], &surprise, &ordinary), None);
+        assert_eq!(response_ratio(&signal, &[false; 5], &ordinary), None);
+        let silent_ordinary = [0.0, 0.0, 1.0, 0.0, 0.0];
+        assert_eq!(
+            response_ratio(&silent_ordinary, &surprise, &ordinary),
+            Some(f64::INFINITY)
+        );
+    }
+}

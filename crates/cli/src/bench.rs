@@ -1,0 +1,272 @@
+//! `neuromod bench science` and `neuromod bench speed` (the SPE vs RPE benchmarks).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand, ValueEnum};
+use neuromod_bench::science::{ScienceConfig, Task};
+use neuromod_bench::speed::{self, Size};
+use neuromod_bench::{report, science, write_file};
+
+use crate::device::{self, DeviceChoice};
+
+const DEFAULT_SCIENCE_OUT: &str = "runs/bench-science";
+
+/// `neuromod bench ...`.
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Which signal answers which surprise: response ratios with 95% intervals over seeds,
+    /// and SPE-gated reward learning on the switch task (Markdown, JSON, PNG).
+    Science(ScienceArgs),
+    /// Milliseconds per training step (world model, + SPE, + critic), scaling in T and batch,
+    /// peak memory (Markdown, JSON).
+    Speed(SpeedArgs),
+}
+
+/// Tasks accepted by `--tasks`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TaskArg {
+    /// Cue -> delay -> variable-magnitude outcome, identical observations.
+    Reward,
+    /// Markov patterns with deviant transitions, no reward.
+    State,
+    /// Contingency switch halfway, reward at state 0.
+    Switch,
+    /// Deviants and variable rewards, independent.
+    Combined,
+}
+
+impl From<TaskArg> for Task {
+    fn from(t: TaskArg) -> Self {
+        match t {
+            TaskArg::Reward => Task::Reward,
+            TaskArg::State => Task::State,
+            TaskArg::Switch => Task::Switch,
+            TaskArg::Combined => Task::Combined,
+        }
+    }
+}
+
+/// Arguments of `bench science`.
+#[derive(Args, Debug)]
+pub struct ScienceArgs {
+    /// Seeds per task (0..N).
+    #[arg(long, default_value_t = 5)]
+    seeds: usize,
+    /// Tasks to run (default: all four).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    tasks: Vec<TaskArg>,
+    /// World-model epochs per task and seed.
+    #[arg(long, default_value_t = 80)]
+    epochs: usize,
+    /// Critic training passes.
+    #[arg(long, default_value_t = 60)]
+    critic_epochs: usize,
+    /// Sequences per task (70% train, 10% valid, 20% measured).
+    #[arg(long, default_value_t = 200)]
+    sequences: usize,
+    /// Compute device.
+    #[arg(long, value_enum, default_value = "auto")]
+    device: DeviceChoice,
+    /// Output folder (must not hold a previous science run).
+    #[arg(long, default_value = DEFAULT_SCIENCE_OUT)]
+    out: PathBuf,
+    /// Run nothing: redraw the Markdown and figures of this earlier `science.json` into
+    /// --out (its own folder when --out is not given).
+    #[arg(long)]
+    report_from: Option<PathBuf>,
+}
+
+/// Model sizes accepted by `--size`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SizeArg {
+    /// x 88, H 256, Z 32, hidden 256 (the foundation bench config).
+    Bench,
+    /// x 16, H 64, Z 8, hidden 64 (for slow devices such as lavapipe).
+    Small,
+}
+
+/// Arguments of `bench speed`.
+#[derive(Args, Debug)]
+pub struct SpeedArgs {
+    /// Devices to time, comma-separated (auto resolves to one).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "ndarray")]
+    device: Vec<DeviceChoice>,
+    /// Model size.
+    #[arg(long, value_enum, default_value = "bench")]
+    size: SizeArg,
+    /// Timed steps per configuration (after one warm-up step).
+    #[arg(long, default_value_t = 5)]
+    reps: usize,
+    /// Transitions the critic trains on per step, drawn from the batch (0: all B (T - 1));
+    /// default 256, the critic's batch in `bench science`.
+    #[arg(long, default_value_t = speed::CRITIC_TRANSITIONS)]
+    critic_transitions: usize,
+    /// Time every configuration in this process instead of a fresh child process each (peak
+    /// memory then includes what earlier configurations left with the allocator).
+    #[arg(long)]
+    in_process: bool,
+    /// Output folder.
+    #[arg(long, default_value = "runs/bench-speed")]
+    out: PathBuf,
+    /// Internal: time one setup (JSON) and print its timing as JSON.
+    #[arg(long, hide = true)]
+    single: Option<String>,
+}
+
+pub fn run(cmd: BenchCommand) -> Result<()> {
+    match cmd {
+        BenchCommand::Science(a) => run_science(a),
+        BenchCommand::Speed(a) => run_speed(a),
+    }
+}
+
+fn run_science(a: ScienceArgs) -> Result<()> {
+    if let Some(json) = &a.report_from {
+        let result = report::read(json)?;
+        let out = if a.out == Path::new(DEFAULT_SCIENCE_OUT) {
+            json.parent().unwrap_or(Path::new(".")).to_path_buf()
+        } else {
+            a.out.clone()
+        };
+        std::fs::create_dir_all(&out)
+            .with_context(|| format!("{}: cannot create", out.display()))?;
+        report::write(&result, &out)?;
+        eprintln!(
+            "redrew the report of {} into {}",
+            json.display(),
+            out.display()
+        );
+        return Ok(());
+    }
+    if science::report_paths(&a.out).iter().any(|p| p.exists()) {
+        bail!(
+            "{} already holds a science run: choose another --out",
+            a.out.display()
+        );
+    }
+    let mut config = ScienceConfig {
+        seeds: a.seeds,
+        epochs: a.epochs,
+        critic_epochs: a.critic_epochs,
+        sequences: a.sequences,
+        ..Default::default()
+    };
+    if !a.tasks.is_empty() {
+        config.tasks = a.tasks.iter().map(|&t| t.into()).collect();
+    }
+    std::fs::create_dir_all(&a.out)
+        .with_context(|| format!("{}: cannot create", a.out.display()))?;
+    let (device, name) = device::select(a.device);
+    eprintln!(
+        "bench science on {name}: {} tasks x {} seeds -> {}",
+        config.tasks.len(),
+        config.seeds,
+        a.out.display()
+    );
+    let result = science::run(&config, &a.out, &device, name, &mut |r| {
+        let spe = r
+            .ratios
+            .values()
+            .next()
+            .and_then(|m| m.get("SPE norm").copied().flatten());
+        let rpe = r
+            .ratios
+            .values()
+            .next()
+            .and_then(|m| m.get("RPE mean").copied().flatten());
+        eprintln!(
+            "  {} seed {}: valid {:.3} nats/step, SPE ratio {}, RPE ratio {}",
+            r.task.name(),
+            r.seed,
+            r.valid_bound,
+            spe.map_or("silent".into(), |v| format!("{v:.2}")),
+            rpe.map_or("silent".into(), |v| format!("{v:.2}"))
+        );
+    })?;
+    let summary = report::write(&result, &a.out)?;
+    for c in &summary.criteria {
+        eprintln!(
+            "{}: {} ({})",
+            c.what,
+            c.mean.map_or("silent".into(), |m| format!("{m:.2}")),
+            if c.met { "met" } else { "NOT met" }
+        );
+    }
+    eprintln!(
+        "wrote {}",
+        science::report_paths(&a.out)
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(())
+}
+
+fn run_speed(a: SpeedArgs) -> Result<()> {
+    if a.reps == 0 {
+        bail!("--reps must be at least 1");
+    }
+    if let Some(json) = &a.single {
+        let setup: speed::Setup = serde_json::from_str(json).context("--single")?;
+        let (device, _) =
+            device::select(a.device.first().copied().unwrap_or(DeviceChoice::Ndarray));
+        println!("{}", serde_json::to_string(&speed::time(setup, &device)?)?);
+        return Ok(());
+    }
+    std::fs::create_dir_all(&a.out)
+        .with_context(|| format!("{}: cannot create", a.out.display()))?;
+    let size = match a.size {
+        SizeArg::Bench => Size::Bench,
+        SizeArg::Small => Size::Small,
+    };
+    let mut results = Vec::new();
+    for &choice in &a.device {
+        let (device, name) = device::select(choice);
+        eprintln!("bench speed on {name} ({size:?} size)");
+        let mut timings = Vec::new();
+        for setup in speed::setups(size, a.reps, a.critic_transitions) {
+            let t = if a.in_process {
+                speed::time(setup, &device)?
+            } else {
+                time_in_child(setup, name)?
+            };
+            eprintln!(
+                "  {:<16} batch {:>3} T {:>3}: {:>9.1} ms/step, peak {} MiB",
+                t.variant.name(),
+                t.batch,
+                t.steps,
+                t.ms_median,
+                t.peak_rss_mib.map_or("?".into(), |m| format!("{m:.0}"))
+            );
+            timings.push(t);
+        }
+        results.push(speed::summarise(name, size, a.critic_transitions, timings));
+    }
+    let md = speed::markdown(&results);
+    write_file(&a.out.join("speed.md"), md.as_bytes())?;
+    write_file(
+        &a.out.join("speed.json"),
+        serde_json::to_string_pretty(&results)?.as_bytes(),
+    )?;
+    print!("{md}");
+    Ok(())
+}
+
+/// Times one setup in a fresh `neuromod` process, so its peak memory is its own.
+fn time_in_child(setup: speed::Setup, device: &str) -> Result<speed::Timing> {
+    let exe = std::env::current_exe().context("cannot find the neuromod executable")?;
+    let out = std::process::Command::new(exe)
+        .args(["bench", "speed", "--device", device, "--single"])
+        .arg(serde_json::to_string(&setup)?)
+        .output()
+        .context("cannot start a timing process")?;
+    if !out.status.success() {
+        bail!(
+            "timing {setup:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    serde_json::from_slice(&out.stdout).context("timing process output")
+}

@@ -1,0 +1,81 @@
+//! `bench science` end to end on a small budget: the dissociation shows in the right signals.
+
+use neuromod_bench::report;
+use neuromod_bench::science::{self, ScienceConfig, Surprise, Task};
+use neuromod_tests::{cpu, serial};
+
+#[test]
+fn science_bench_separates_reward_and_state_surprise_and_writes_its_report() {
+    let _turn = serial();
+    let config = ScienceConfig {
+        tasks: vec![Task::Reward, Task::State],
+        seeds: 1,
+        sequences: 100,
+        epochs: 40,
+        batch_size: 8,
+        h_dim: 32,
+        z_dim: 8,
+        hidden: 32,
+        heads: 8,
+        critic_epochs: 40,
+        ..Default::default()
+    };
+    let out = tempfile::tempdir().unwrap();
+    let mut seen = Vec::new();
+    let result = science::run(&config, out.path(), &cpu(), "ndarray", &mut |r| {
+        seen.push(r.task)
+    })
+    .unwrap();
+    assert_eq!(seen, vec![Task::Reward, Task::State]);
+    let ratio = |task, kind, signal: &str| {
+        result
+            .runs
+            .iter()
+            .find(|r| r.task == task)
+            .and_then(|r| r.ratios.get(&kind))
+            .and_then(|m| m.get(signal).copied())
+            .unwrap_or_else(|| panic!("no {signal} ratio for {task:?} {kind:?}"))
+    };
+    // The reward task has no state surprise to measure, the state task no reward surprise.
+    assert!(!result.runs[0].ratios.contains_key(&Surprise::State));
+    assert!(!result.runs[1].ratios.contains_key(&Surprise::Reward));
+    // RPEs answer the unpredictable outcome; without reward the zero-started critic is silent.
+    let rpe = ratio(Task::Reward, Surprise::Reward, "RPE mean").expect("RPE is not silent");
+    assert!(rpe > 5.0, "RPE ratio on reward surprise {rpe}");
+    for signal in ["RPE mean", "RPE optimistic", "RPE pessimistic"] {
+        assert_eq!(
+            ratio(Task::State, Surprise::State, signal),
+            None,
+            "{signal}"
+        );
+    }
+    // The latent surprise answers deviant transitions.
+    let kl = ratio(Task::State, Surprise::State, "KL surprise").unwrap();
+    eprintln!("RPE ratio {rpe:.2}, KL ratio {kl:.2}");
+    assert!(kl > 20.0, "KL ratio on state surprise {kl}");
+
+    let summary = report::write(&result, out.path()).unwrap();
+    let rpe_check = summary
+        .criteria
+        .iter()
+        .find(|c| c.what.starts_with("RPE mean on the state task"))
+        .unwrap();
+    assert!(rpe_check.met && rpe_check.mean.is_none(), "{rpe_check:?}");
+    let md = std::fs::read_to_string(out.path().join("science.md")).unwrap();
+    assert!(
+        md.contains("| RPE mean |") && md.contains("silent (0)"),
+        "{md}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("science.json")).unwrap()).unwrap();
+    assert_eq!(json["result"]["runs"].as_array().unwrap().len(), 2);
+    let png = std::fs::read(out.path().join("science.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    // The JSON holds everything the report needs: reading it back redraws the same table.
+    let back = report::read(&out.path().join("science.json")).unwrap();
+    let again = report::markdown(&back, &report::summarise(&back));
+    let skip_header = |t: &str| t.lines().skip(3).collect::<Vec<_>>().join("\n");
+    assert_eq!(skip_header(&again), skip_header(&md));
+    // Each run left a checkpoint that the other commands can open.
+    assert!(out.path().join("runs/state-seed0/latest").exists());
+}
