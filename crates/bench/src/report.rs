@@ -129,7 +129,7 @@ pub fn summarise(result: &ScienceResult) -> Summary {
                 |l| format!(">= {l}"),
             );
             criteria.push(Criterion {
-                what: format!("{signal} on the {} task {bound}", task_name(task)),
+                what: format!("{signal} on the {} task {bound}", task.name()),
                 mean,
                 met,
             });
@@ -144,10 +144,6 @@ pub fn summarise(result: &ScienceResult) -> Summary {
         criteria,
         gating: gating_summary(result),
     }
-}
-
-fn task_name(t: Task) -> &'static str {
-    t.name()
 }
 
 fn gating_summary(result: &ScienceResult) -> Option<GatingSummary> {

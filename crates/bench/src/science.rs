@@ -217,13 +217,6 @@ pub struct RunResult {
     pub gating: Option<GatingRun>,
 }
 
-/// Splits a task's per-sequence vectors like its observations: 70 / 10 / 20.
-fn split_counts(n: usize) -> (usize, usize) {
-    let train = ((n as f64 * 0.7).round() as usize).clamp(1, n - 2);
-    let valid = ((n as f64 * 0.1).round() as usize).clamp(1, n - 1 - train);
-    (train, valid)
-}
-
 /// Latent states of `set` (one batch), reward `rewards`, on `device` (no gradient).
 fn latents(
     model: &Vrnn,
@@ -259,9 +252,7 @@ pub fn run_one(
     device: &Device,
 ) -> Result<RunResult, BenchError> {
     let data = task.generate(config.sequences, seed);
-    let n = data.data.len();
     let steps = data.data.steps(0);
-    let (n_train, n_valid) = split_counts(n);
     let tag = format!("{}-seed{seed}", task.name());
     let data_dir = out.join("data");
     std::fs::create_dir_all(&data_dir).map_err(|source| BenchError::Io {
@@ -272,10 +263,11 @@ pub fn run_one(
     neuromod_datasets::npy::save(&data.data, &npy)?;
     let mut spec = DatasetSpec::file(DatasetKind::Npy, &npy);
     (spec.train_fraction, spec.valid_fraction) = (0.7, 0.1);
+    // Rewards and labels follow the observations' split: train, validation, held out.
     let splits = Splits::by_fraction(data.data.clone(), 0.7, 0.1, &npy)?;
-    debug_assert_eq!(splits.train.len(), n_train);
+    let (n_train, n_valid) = (splits.train.len(), splits.valid.len());
 
-    // World model with SF heads, trained jointly.
+    // World model, with SF heads learning on its detached state.
     let model_cfg = VrnnConfig::new(data.data.dim)
         .with_h_dim(config.h_dim)
         .with_z_dim(config.z_dim)
@@ -438,7 +430,7 @@ pub fn run_one(
                 train: &ad_lat,
                 train_kl: &kl_train,
                 eval: &eval_lat,
-                eval_kl: spe_kl_tensor(&traj),
+                eval_kl: traj.elbo.kl.clone().detach(),
                 eval_rewards,
                 switch_step: switch.switch_step,
                 period: switch.states,
@@ -458,10 +450,6 @@ pub fn run_one(
         time_course,
         gating,
     })
-}
-
-fn spe_kl_tensor(traj: &neuromod_vrnn::Trajectory) -> Tensor<2> {
-    traj.elbo.kl.clone().detach()
 }
 
 /// Every run of a science benchmark.
