@@ -83,7 +83,8 @@ struct TrainArgs {
     /// configured in its config.json; only --epochs (to extend it), --data (if the file moved)
     /// and --device may be given with it.
     #[arg(long, conflicts_with_all = [
-        "config", "dataset", "out", "seed", "batch_size", "lr", "lr_final", "weight_decay",
+        "config", "dataset", "out", "seed", "batch_size", "lr", "lr_final", "lr_plateau",
+        "lr_plateau_factor", "weight_decay",
         "transpose", "h_dim", "z_dim", "hidden", "dropout", "likelihood", "kl_anneal_epochs",
         "kl_start", "patience", "sf", "sf_gammas", "ema", "init_from", "sf_weight", "grad_clip",
         "keep_last",
@@ -119,6 +120,13 @@ struct TrainArgs {
     /// Cosine-decay the learning rate to this value at the last epoch.
     #[arg(long)]
     lr_final: Option<f64>,
+    /// Halve the learning rate after this many epochs without a better validation bound
+    /// (floor 1e-5; excludes --lr-final).
+    #[arg(long)]
+    lr_plateau: Option<usize>,
+    /// Multiplier of --lr-plateau (default 0.5).
+    #[arg(long, requires = "lr_plateau")]
+    lr_plateau_factor: Option<f64>,
     /// Adam L2 weight decay.
     #[arg(long)]
     weight_decay: Option<f64>,

@@ -3,7 +3,9 @@
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use neuromod_datasets::{generate::MarkovPatterns, DatasetKind, DatasetSpec, SequenceSet};
-use neuromod_train::{evaluate, Checkpoint, Event, RunOptions, SfMode, SfSettings, TrainConfig};
+use neuromod_train::{
+    evaluate, Checkpoint, Event, LrPlateau, RunOptions, SfMode, SfSettings, TrainConfig,
+};
 use neuromod_vrnn::{Likelihood, VrnnConfig};
 
 use crate::{device, DatasetArg, EvalArgs, LikelihoodArg, SampleArgs, SfArg, TrainArgs};
@@ -117,6 +119,11 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
     if args.lr_final.is_some() {
         config.lr_final = args.lr_final;
     }
+    if let Some(patience) = args.lr_plateau {
+        let mut plateau = LrPlateau::new(patience);
+        set!(args.lr_plateau_factor, plateau.factor);
+        config.lr_plateau = Some(plateau);
+    }
     set!(args.kl_anneal_epochs, config.kl_anneal_epochs);
     set!(args.kl_start, config.kl_start);
     if args.patience.is_some() {
@@ -184,12 +191,13 @@ pub fn train(args: TrainArgs) -> Result<()> {
             bar.set_message(format!("loss {loss:.3}  {steps_per_sec:.0} steps/s"));
         }
         Event::Epoch { row, improved } => bar.println(format!(
-            "epoch {:>3}  train {:.3}  valid {:.3} (KL {:.3})  beta {:.2}  {:.0}s{}",
+            "epoch {:>3}  train {:.3}  valid {:.3} (KL {:.3})  beta {:.2}  lr {:.2e}  {:.0}s{}",
             row.epoch,
             row.train_bound,
             row.valid_bound,
             row.valid_kl,
             row.beta,
+            row.lr,
             row.seconds,
             if improved { "  *best" } else { "" }
         )),

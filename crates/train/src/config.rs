@@ -4,7 +4,7 @@ use neuromod_datasets::DatasetSpec;
 use neuromod_vrnn::VrnnConfig;
 use serde::{Deserialize, Serialize};
 
-use crate::TrainError;
+use crate::{MetricsRow, TrainError};
 
 fn default_epochs() -> usize {
     50
@@ -92,6 +92,55 @@ impl SfSettings {
     }
 }
 
+fn default_plateau_factor() -> f64 {
+    0.5
+}
+
+fn default_min_lr() -> f64 {
+    1e-5
+}
+
+/// Learning-rate schedule that multiplies the rate by `factor` (not below `min_lr`) each time
+/// `patience` epochs pass without a better validation bound than the best so far.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LrPlateau {
+    /// Epochs without a new best validation bound before the rate is lowered.
+    pub patience: usize,
+    /// Multiplier applied at each plateau, in (0, 1).
+    #[serde(default = "default_plateau_factor")]
+    pub factor: f64,
+    /// The rate never goes below this.
+    #[serde(default = "default_min_lr")]
+    pub min_lr: f64,
+}
+
+impl LrPlateau {
+    /// A schedule with the default factor (0.5) and floor (1e-5).
+    pub fn new(patience: usize) -> Self {
+        Self {
+            patience,
+            factor: default_plateau_factor(),
+            min_lr: default_min_lr(),
+        }
+    }
+
+    /// The rate after the given validation bounds (in epoch order), starting from `lr`.
+    pub fn replay(&self, lr: f64, valid_bounds: impl IntoIterator<Item = f64>) -> f64 {
+        let (mut lr, mut best, mut wait) = (lr, f64::INFINITY, 0);
+        for v in valid_bounds {
+            if v < best {
+                (best, wait) = (v, 0);
+            } else {
+                wait += 1;
+                if wait >= self.patience {
+                    (lr, wait) = ((lr * self.factor).max(self.min_lr), 0);
+                }
+            }
+        }
+        lr
+    }
+}
+
 /// Everything that defines a training run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrainConfig {
@@ -129,6 +178,9 @@ pub struct TrainConfig {
     /// Cosine decay of the learning rate per epoch from `lr` to this value (None: constant).
     #[serde(default)]
     pub lr_final: Option<f64>,
+    /// Lower the learning rate when validation stalls (None: off; excludes `lr_final`).
+    #[serde(default)]
+    pub lr_plateau: Option<LrPlateau>,
     /// L2 penalty added to the gradients by Adam (0: off).
     #[serde(default)]
     pub weight_decay: f64,
@@ -168,6 +220,7 @@ impl TrainConfig {
             kl_start: 0.0,
             patience: None,
             lr_final: None,
+            lr_plateau: None,
             weight_decay: 0.0,
             transpose: 0,
             sf: None,
@@ -220,6 +273,29 @@ impl TrainConfig {
         if let Some(f) = self.lr_final {
             if !(f.is_finite() && f >= 0.0) {
                 return bad("lr_final", format!("must be a number >= 0, got {f}"));
+            }
+        }
+        if let Some(p) = &self.lr_plateau {
+            if self.lr_final.is_some() {
+                return bad(
+                    "lr_plateau",
+                    "choose one schedule: lr_plateau or lr_final (cosine), not both".into(),
+                );
+            }
+            if p.patience == 0 {
+                return bad("lr_plateau.patience", "must be at least 1".into());
+            }
+            if !(p.factor > 0.0 && p.factor < 1.0) {
+                return bad(
+                    "lr_plateau.factor",
+                    format!("must lie in (0, 1), got {}", p.factor),
+                );
+            }
+            if !(p.min_lr.is_finite() && p.min_lr >= 0.0) {
+                return bad(
+                    "lr_plateau.min_lr",
+                    format!("must be a number >= 0, got {}", p.min_lr),
+                );
             }
         }
         if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
@@ -278,8 +354,13 @@ impl TrainConfig {
         Ok(())
     }
 
-    /// Learning rate for a 1-based epoch: `lr`, or cosine-decayed to `lr_final` at the last epoch.
-    pub fn lr_at(&self, epoch: usize) -> f64 {
+    /// Learning rate for a 1-based epoch, given the rows of the epochs before it: `lr`,
+    /// cosine-decayed to `lr_final` at the last epoch, or lowered on validation plateaus.
+    /// A pure function of the history, so a resumed run continues the same schedule.
+    pub fn lr_at(&self, epoch: usize, history: &[MetricsRow]) -> f64 {
+        if let Some(p) = &self.lr_plateau {
+            return p.replay(self.lr, history.iter().map(|r| r.valid_bound));
+        }
         match self.lr_final {
             Some(end) if self.epochs > 1 => {
                 let progress = (epoch.saturating_sub(1)) as f64 / (self.epochs - 1) as f64;
@@ -347,9 +428,9 @@ mod tests {
         );
         c.epochs = 5;
         c.lr = 1.0;
-        assert_eq!(c.lr_at(3), 1.0);
+        assert_eq!(c.lr_at(3, &[]), 1.0);
         c.lr_final = Some(0.2);
-        let lrs: Vec<f64> = (1..=5).map(|e| c.lr_at(e)).collect();
+        let lrs: Vec<f64> = (1..=5).map(|e| c.lr_at(e, &[])).collect();
         // 0.2 + 0.8 * (1 + cos(pi * k / 4)) / 2 for k = 0..4.
         let expected = [
             1.0,
@@ -367,6 +448,69 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("`weight_decay`"));
+    }
+
+    #[test]
+    fn plateau_lr_halves_after_patience_stalled_epochs_down_to_its_floor() {
+        let p = LrPlateau {
+            patience: 2,
+            factor: 0.5,
+            min_lr: 0.2,
+        };
+        // Improving every epoch: the rate stays.
+        assert_eq!(p.replay(1.0, [5.0, 4.0, 3.0, 2.0]), 1.0);
+        // Best at epoch 1, then two epochs no better (ties do not count as better): halved.
+        assert_eq!(p.replay(1.0, [5.0, 5.0, 6.0]), 0.5);
+        // One stalled epoch, then a new best resets the count.
+        assert_eq!(p.replay(1.0, [5.0, 6.0, 4.0, 4.5]), 1.0);
+        // Six stalled epochs: halved three times, but never below the floor.
+        assert_eq!(p.replay(1.0, [5.0, 6.0, 6.0, 6.0, 6.0, 6.0, 6.0]), 0.2);
+        assert_eq!(p.replay(1.0, [5.0, 6.0, 6.0, 6.0, 6.0]), 0.25);
+
+        let mut c = TrainConfig::new(
+            VrnnConfig::new(4),
+            DatasetSpec::markov(MarkovPatterns::default()),
+        );
+        c.lr = 1.0;
+        c.lr_plateau = Some(p);
+        let rows: Vec<MetricsRow> = [5.0, 5.0, 6.0]
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| MetricsRow {
+                epoch: i + 1,
+                train_bound: v,
+                train_kl: 0.0,
+                train_rec: v,
+                valid_bound: v,
+                valid_kl: 0.0,
+                valid_rec: v,
+                beta: 1.0,
+                seconds: 0.0,
+                train_sf: 0.0,
+                lr: 1.0,
+            })
+            .collect();
+        assert_eq!(c.lr_at(4, &rows), 0.5);
+        assert_eq!(c.lr_at(3, &rows[..2]), 1.0);
+        assert!(c.check().is_ok());
+        c.lr_final = Some(0.1);
+        assert!(c.check().unwrap_err().to_string().contains("`lr_plateau`"));
+        c.lr_final = None;
+        c.lr_plateau = Some(LrPlateau::new(0));
+        assert!(c
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("`lr_plateau.patience`"));
+        c.lr_plateau = Some(LrPlateau {
+            factor: 1.0,
+            ..LrPlateau::new(3)
+        });
+        assert!(c
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("`lr_plateau.factor`"));
     }
 
     #[test]

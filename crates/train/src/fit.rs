@@ -235,7 +235,7 @@ pub fn run(
         }
         let mut rng = epoch_rng(config.seed, epoch);
         let beta = config.beta(epoch);
-        let lr = config.lr_at(epoch);
+        let lr = config.lr_at(epoch, &rows);
         let batches = batch_indices(&splits.train, config.batch_size, Some(&mut rng));
         let (mut kl, mut rec, mut steps, mut sf_sum) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
         for (i, idx) in batches.iter().enumerate() {
@@ -320,6 +320,7 @@ pub fn run(
             beta,
             seconds: seconds_before + start.elapsed().as_secs_f64(),
             train_sf: sf_sum / batches.len().max(1) as f64,
+            lr,
         };
         if !valid.nll_per_step.is_finite() {
             return Err(TrainError::Diverged {

@@ -20,7 +20,7 @@ pub use checkpoint::{
     CONFIG_FILE, LATEST_FILE, METRICS_FILE, OPTIM_FILE, SF_FILE, SF_OPTIM_FILE, SNAPSHOTS_DIR,
     STATE_FILE, TRAIN_WEIGHTS_FILE, WEIGHTS_FILE,
 };
-pub use config::{SfMode, SfSettings, TrainConfig, VRNN_KIND};
+pub use config::{LrPlateau, SfMode, SfSettings, TrainConfig, VRNN_KIND};
 pub use ema::{ema_decay, ema_update};
 pub use error::TrainError;
 pub use evaluate::{evaluate, Bound};

@@ -25,16 +25,19 @@ pub struct MetricsRow {
     pub seconds: f64,
     /// Mean successor-feature TD loss of the training batches (0 without SF heads).
     pub train_sf: f64,
+    /// Learning rate of this epoch (0 in rows written before the column existed).
+    #[serde(default)]
+    pub lr: f64,
 }
 
 /// The text of `metrics.csv`; every number in its shortest exact form.
 pub fn metrics_csv(rows: &[MetricsRow]) -> String {
     let mut text = String::from(
-        "epoch,train_bound,train_kl,train_rec,valid_bound,valid_kl,valid_rec,beta,seconds,train_sf\n",
+        "epoch,train_bound,train_kl,train_rec,valid_bound,valid_kl,valid_rec,beta,seconds,train_sf,lr\n",
     );
     for r in rows {
         text += &format!(
-            "{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{}\n",
             r.epoch,
             r.train_bound,
             r.train_kl,
@@ -44,13 +47,14 @@ pub fn metrics_csv(rows: &[MetricsRow]) -> String {
             r.valid_rec,
             r.beta,
             r.seconds,
-            r.train_sf
+            r.train_sf,
+            r.lr
         );
     }
     text
 }
 
-/// Parses the text of `metrics.csv` (9 columns before `train_sf` was added, or 10).
+/// Parses the text of `metrics.csv`: 9 columns (before `train_sf`), 10 (before `lr`) or 11.
 pub fn parse_metrics(text: &str) -> Result<Vec<MetricsRow>, String> {
     text.lines()
         .skip(1)
@@ -61,9 +65,10 @@ pub fn parse_metrics(text: &str) -> Result<Vec<MetricsRow>, String> {
                 .map(|c| c.trim().parse::<f64>())
                 .collect::<Result<Vec<f64>, _>>()
                 .map_err(|e| format!("line {}: {e}", i + 2))?;
-            let (v, sf) = match v.len() {
-                10 => (&v[..9], v[9]),
-                _ => (&v[..], 0.0),
+            let (v, sf, lr) = match v.len() {
+                11 => (&v[..9], v[9], v[10]),
+                10 => (&v[..9], v[9], 0.0),
+                _ => (&v[..], 0.0, 0.0),
             };
             match *v {
                 [e, tb, tk, tr, vb, vk, vr, b, s] if e >= 1.0 && e.fract() == 0.0 => {
@@ -78,10 +83,11 @@ pub fn parse_metrics(text: &str) -> Result<Vec<MetricsRow>, String> {
                         beta: b,
                         seconds: s,
                         train_sf: sf,
+                        lr,
                     })
                 }
                 _ => Err(format!(
-                    "line {}: expected a whole epoch number and 9 more numbers",
+                    "line {}: expected a whole epoch number and 8, 9 or 10 more numbers",
                     i + 2
                 )),
             }
@@ -111,5 +117,50 @@ pub(crate) mod text {
             Stored::Text(text) => parse_metrics(&text).map_err(serde::de::Error::custom),
             Stored::Rows(rows) => Ok(rows),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_round_trips_and_reads_the_older_column_sets() {
+        let row = MetricsRow {
+            epoch: 3,
+            train_bound: 7.25,
+            train_kl: 1.5,
+            train_rec: 5.75,
+            valid_bound: 7.125,
+            valid_kl: 1.625,
+            valid_rec: 5.5,
+            beta: 0.3,
+            seconds: 12.0,
+            train_sf: 0.01,
+            lr: 1.5e-3,
+        };
+        let text = metrics_csv(std::slice::from_ref(&row));
+        assert!(text.starts_with("epoch,") && text.lines().next().unwrap().ends_with(",lr"));
+        assert_eq!(parse_metrics(&text).unwrap(), vec![row.clone()]);
+        // Files written before `lr` (10 columns) and before `train_sf` (9 columns).
+        let ten = parse_metrics("h\n3,7.25,1.5,5.75,7.125,1.625,5.5,0.3,12,0.01\n").unwrap();
+        assert_eq!(
+            ten[0],
+            MetricsRow {
+                lr: 0.0,
+                ..row.clone()
+            }
+        );
+        let nine = parse_metrics("h\n3,7.25,1.5,5.75,7.125,1.625,5.5,0.3,12\n").unwrap();
+        assert_eq!(
+            nine[0],
+            MetricsRow {
+                lr: 0.0,
+                train_sf: 0.0,
+                ..row
+            }
+        );
+        let err = parse_metrics("h\n3,7.25,1.5\n").unwrap_err();
+        assert!(err.contains("line 2"), "{err}");
     }
 }

@@ -7,8 +7,9 @@ use neuromod_datasets::generate::MarkovPatterns;
 use neuromod_datasets::DatasetSpec;
 use neuromod_tests::{cpu, serial};
 use neuromod_train::{
-    named_parameters, run, sf_config, train, Checkpoint, MetricsRow, NamedArray, RunOptions,
-    SfMode, SfSettings, TrainConfig, TrainError, SF_FILE, TRAIN_WEIGHTS_FILE, WEIGHTS_FILE,
+    named_parameters, run, sf_config, train, Checkpoint, LrPlateau, MetricsRow, NamedArray,
+    RunOptions, SfMode, SfSettings, TrainConfig, TrainError, SF_FILE, TRAIN_WEIGHTS_FILE,
+    WEIGHTS_FILE,
 };
 use neuromod_vrnn::VrnnConfig;
 
@@ -158,6 +159,29 @@ fn resume_is_exact_with_moving_average_and_sf_heads_interrupted_twice() {
     c.sf = Some(SfSettings::new(SfMode::Joint));
     c.epochs = 4;
     check_resume_is_exact(&c, &[1, 3]);
+}
+
+#[test]
+fn a_plateau_schedule_resumes_exactly_and_its_rates_follow_the_validation_history() {
+    let _rng = serial();
+    let mut c = config();
+    c.lr_final = None;
+    c.lr_plateau = Some(LrPlateau {
+        patience: 1,
+        factor: 0.5,
+        min_lr: 1e-6,
+    });
+    c.epochs = 6;
+    check_resume_is_exact(&c, &[3]);
+    let splits = c.data.load().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let rows = train(&c, &splits, dir.path(), &cpu(), &mut |_| {}).unwrap();
+    let plateau = c.lr_plateau.clone().unwrap();
+    for (i, r) in rows.iter().enumerate() {
+        let expected = plateau.replay(c.lr, rows[..i].iter().map(|r| r.valid_bound));
+        assert_eq!(r.lr, expected, "epoch {}", r.epoch);
+    }
+    assert_eq!(rows[0].lr, c.lr);
 }
 
 #[test]
