@@ -338,6 +338,32 @@ fn bad_checkpoints_and_arguments_are_rejected() {
         &["train", "--dataset", "csv", "--device", "ndarray"],
         &["--data PATH"],
     );
+    let out = dir.path().join("plateau");
+    let markov = [
+        "train",
+        "--dataset",
+        "markov",
+        "--device",
+        "ndarray",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    fails_with(
+        &[&markov[..], &["--lr-plateau", "3", "--lr-final", "1e-4"]].concat(),
+        &["lr_plateau", "not both"],
+    );
+    fails_with(
+        &[
+            &markov[..],
+            &["--lr-plateau", "3", "--lr-plateau-factor", "2"],
+        ]
+        .concat(),
+        &["lr_plateau.factor", "(0, 1)"],
+    );
+    fails_with(
+        &[&markov[..], &["--lr-plateau-factor", "0.5"]].concat(),
+        &["--lr-plateau"],
+    );
 }
 
 #[test]
