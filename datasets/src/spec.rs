@@ -27,7 +27,8 @@ pub enum DatasetKind {
 pub struct DatasetSpec {
     /// The kind of dataset.
     pub kind: DatasetKind,
-    /// The file (unused for generated data).
+    /// The file (unused for generated data; for JSB, `None` reads the bundled copy,
+    /// [`crate::jsb::bundled`]).
     pub path: Option<PathBuf>,
     /// Fraction of sequences for training (NPY, CSV, generated).
     pub train_fraction: f64,
@@ -43,6 +44,17 @@ impl DatasetSpec {
         Self {
             kind,
             path: Some(path.into()),
+            train_fraction: 0.8,
+            valid_fraction: 0.1,
+            markov: None,
+        }
+    }
+
+    /// The JSB Chorales bundled with the crate.
+    pub fn jsb_bundled() -> Self {
+        Self {
+            kind: DatasetKind::Jsb,
+            path: None,
             train_fraction: 0.8,
             valid_fraction: 0.1,
             markov: None,
@@ -85,7 +97,10 @@ impl DatasetSpec {
             ));
         }
         match self.kind {
-            DatasetKind::Jsb => crate::jsb::load(need_path()?),
+            DatasetKind::Jsb => match path {
+                Some(p) => crate::jsb::load(p),
+                None => crate::jsb::bundled(),
+            },
             DatasetKind::Npy => {
                 let p = need_path()?;
                 Splits::by_fraction(crate::npy::load(p)?, frac.0, frac.1, p)

@@ -90,13 +90,7 @@ fn spe_norm_on_deviant_steps_is_at_least_three_times_that_on_ordinary_steps() {
 #[test]
 fn one_step_spe_is_finite_on_every_jsb_test_sequence_of_a_trained_checkpoint() {
     let _turn = serial();
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/jsb_chorales.json");
-    if !path.exists() {
-        eprintln!("skipped: {} not found", path.display());
-        return;
-    }
-    let data = DatasetSpec::file(neuromod_datasets::DatasetKind::Jsb, &path);
+    let data = DatasetSpec::jsb_bundled();
     let splits = data.load().unwrap();
     let model = VrnnConfig::new(88)
         .with_h_dim(32)

@@ -96,7 +96,8 @@ struct TrainArgs {
     /// Dataset kind.
     #[arg(long, value_enum)]
     dataset: Option<DatasetArg>,
-    /// Data file (JSB JSON, NPY or CSV).
+    /// Data file (JSB JSON, NPY or CSV); `--dataset jsb` without it reads the JSB Chorales
+    /// bundled in the binary.
     #[arg(long)]
     data: Option<PathBuf>,
     /// Compute device.

@@ -33,8 +33,9 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
             let Some(kind) = args.dataset.map(dataset_kind) else {
                 bail!("--dataset is required without --config (jsb, npy, csv or markov)");
             };
-            let data = match kind {
-                DatasetKind::Markov => DatasetSpec::markov(MarkovPatterns::default()),
+            let data = match (kind, &args.data) {
+                (DatasetKind::Markov, _) => DatasetSpec::markov(MarkovPatterns::default()),
+                (DatasetKind::Jsb, None) => DatasetSpec::jsb_bundled(),
                 _ => {
                     let Some(path) = &args.data else {
                         bail!("--data PATH is required for --dataset {kind:?}");
