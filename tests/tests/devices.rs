@@ -7,7 +7,8 @@ use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::{DeviceKind, Distribution};
-use neuromod_vrnn::{Noise, SeqBatch, VrnnConfig};
+use neuromod_core::{Noise, SeqBatch};
+use neuromod_vrnn::VrnnConfig;
 
 #[allow(deprecated)]
 fn cpu() -> Device {

@@ -1,12 +1,13 @@
 //! SPE on a trained world model: deviant transitions of a Markov chain of patterns stand out.
 
 use burn::prelude::*;
+use neuromod_core::Noise;
 use neuromod_datasets::generate::MarkovPatterns;
 use neuromod_datasets::DatasetSpec;
 use neuromod_spe::one_step;
 use neuromod_tests::{cpu, serial};
 use neuromod_train::{batch_indices, to_batch, train, Checkpoint, SfMode, SfSettings, TrainConfig};
-use neuromod_vrnn::{Noise, VrnnConfig};
+use neuromod_vrnn::VrnnConfig;
 
 fn host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data().try_into_vec::<f32>().unwrap()

@@ -16,13 +16,14 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
+use neuromod_core::Noise;
 use neuromod_critic::{CriticConfig, CriticLoss};
 use neuromod_datasets::generate::MarkovPatterns;
 use neuromod_datasets::tasks::{combined_task, state_task, RewardTask, SwitchTask, TaskData};
 use neuromod_datasets::{DatasetKind, DatasetSpec, SequenceSet, Splits};
 use neuromod_spe::one_step;
 use neuromod_train::{to_batch, train, Checkpoint, SfMode, SfSettings, TrainConfig};
-use neuromod_vrnn::{Noise, Vrnn, VrnnConfig};
+use neuromod_vrnn::{Vrnn, VrnnConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::critic_fit::{fit, rpe_groups, FitSettings, Latents};
@@ -224,7 +225,7 @@ fn latents(
     rewards: &[Vec<f32>],
     continuing: bool,
     device: &Device,
-) -> (Latents, neuromod_vrnn::Trajectory) {
+) -> (Latents, neuromod_core::Trajectory) {
     let idx: Vec<usize> = (0..set.len()).collect();
     let batch = to_batch(set, &idx, device);
     let traj = model.forward(&batch, Noise::Mean);

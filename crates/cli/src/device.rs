@@ -12,6 +12,8 @@ pub enum DeviceChoice {
     Auto,
     /// CPU (burn-ndarray).
     Ndarray,
+    /// CPU (burn-flex: pure Rust, gemm kernels).
+    Flex,
     /// wgpu (Vulkan, Metal, DX12); on a machine without GPU it runs on a software adapter.
     Wgpu,
 }
@@ -41,6 +43,7 @@ fn real_gpu_present() -> bool {
 pub fn select(choice: DeviceChoice) -> (Device, &'static str) {
     match choice {
         DeviceChoice::Ndarray => (Device::ndarray(), "ndarray"),
+        DeviceChoice::Flex => (Device::flex(), "flex"),
         DeviceChoice::Wgpu => (Device::wgpu(DeviceKind::DefaultDevice), "wgpu"),
         DeviceChoice::Auto if real_gpu_present() => {
             (Device::wgpu(DeviceKind::DefaultDevice), "wgpu")

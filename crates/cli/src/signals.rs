@@ -9,11 +9,11 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use burn::prelude::*;
 use clap::Args;
+use neuromod_core::Noise;
 use neuromod_datasets::SequenceSet;
 use neuromod_plots::{Figure, Mark, Panel, Raster, Rgb, Series};
 use neuromod_spe::one_step;
 use neuromod_train::{batch_indices, to_batch, write_atomic, Checkpoint, NamedArray};
-use neuromod_vrnn::Noise;
 
 use crate::device::{self, DeviceChoice};
 use crate::export::safetensors_bytes;

@@ -2,8 +2,8 @@
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
+use neuromod_core::SeqBatch;
 use neuromod_datasets::SequenceSet;
-use neuromod_vrnn::SeqBatch;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 

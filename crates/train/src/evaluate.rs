@@ -1,8 +1,9 @@
 //! The negative ELBO per time step in nats over a whole split.
 
 use burn::prelude::*;
+use neuromod_core::Noise;
 use neuromod_datasets::SequenceSet;
-use neuromod_vrnn::{Noise, Vrnn};
+use neuromod_vrnn::Vrnn;
 use serde::Serialize;
 
 use crate::batcher::{batch_indices, to_batch};

@@ -7,8 +7,9 @@ use burn::optim::decay::WeightDecayConfig;
 use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
+use neuromod_core::Noise;
 use neuromod_datasets::Splits;
-use neuromod_vrnn::{Noise, Vrnn};
+use neuromod_vrnn::Vrnn;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

@@ -17,7 +17,7 @@
 
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::prelude::*;
-use neuromod_vrnn::Mlp;
+use neuromod_core::Mlp;
 use serde::{Deserialize, Serialize};
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 use burn::module::RunningState;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
-use neuromod_vrnn::{Mlp, Trajectory};
+use neuromod_core::{Mlp, Trajectory};
 
 #[cfg(test)]
 mod tests;

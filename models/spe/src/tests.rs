@@ -3,7 +3,8 @@
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::{Distribution, TensorData};
-use neuromod_vrnn::{DiagGaussian, ElboTerms, Noise, SeqBatch, Trajectory, VrnnConfig};
+use neuromod_core::{DiagGaussian, ElboTerms, Noise, SeqBatch, Trajectory};
+use neuromod_vrnn::VrnnConfig;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

@@ -80,6 +80,8 @@ impl VrnnConfig {
             ("hidden", self.hidden),
             ("phi_x_layers", self.phi_x_layers),
             ("phi_z_layers", self.phi_z_layers),
+            // The encoder's first layer is where x_t and h_{t-1} meet (split by the scan).
+            ("encoder_layers", self.encoder_layers),
         ];
         for (field, value) in positive {
             if value == 0 {

@@ -1,25 +1,16 @@
 //! VRNN world model (Chung et al. 2015): prior p(z_t|h_{t-1}), encoder q(z_t|x_t,h_{t-1}),
 //! decoder p(x_t|z_t,h_{t-1}) and a GRU recurrence, trained by the ELBO.
 //!
-//! Data flows one way: a [`SeqBatch`] enters [`Vrnn::forward`], which loops
-//! [`Vrnn::step`] over time and returns per-step [`ElboTerms`] plus everything the
-//! signal crates read (prior and posterior parameters, recurrent states).
+//! Data flows one way: a [`neuromod_core::SeqBatch`] enters [`Vrnn::forward`], which runs the filtering chain
+//! over time (one fused scan on the CPU backends, [`neuromod_core::scan`]) and returns per-step
+//! [`neuromod_core::ElboTerms`] plus everything the signal crates read (prior and posterior parameters,
+//! recurrent states). [`Vrnn::step`] is the same chain one step at a time.
 
-mod batch;
 mod config;
-mod gaussian;
-mod gru;
-mod likelihood;
-mod mlp;
 mod model;
 
-pub use batch::SeqBatch;
 pub use config::{ConfigError, Likelihood, VrnnConfig};
-pub use gaussian::DiagGaussian;
-pub use gru::GruCell;
-pub use likelihood::{bernoulli_log_prob, gaussian_log_prob};
-pub use mlp::Mlp;
-pub use model::{ElboTerms, Noise, StepOutput, Trajectory, Vrnn};
+pub use model::{Decoder, Vrnn};
 
 #[cfg(test)]
 mod tests;

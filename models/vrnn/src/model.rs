@@ -5,13 +5,13 @@ use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{sigmoid, softplus};
 use burn::tensor::Distribution;
+use neuromod_core::scan::{latent_gru_scan, ScanInput, ScanOutput, ScanWeights};
+use neuromod_core::{
+    bernoulli_log_prob, gaussian_log_prob, linear_parts, DiagGaussian, ElboTerms, GaussianHead,
+    GruCell, Mlp, Noise, SeqBatch, StepOutput, Trajectory,
+};
 
-use crate::batch::SeqBatch;
 use crate::config::{ConfigError, Likelihood, VrnnConfig};
-use crate::gaussian::{DiagGaussian, GaussianHead};
-use crate::gru::GruCell;
-use crate::likelihood::{bernoulli_log_prob, gaussian_log_prob};
-use crate::mlp::Mlp;
 
 /// Decoder p(x_t | z_t, h_{t-1}): logits (Bernoulli) or mean and sigma (Gaussian).
 #[derive(Module, Debug)]
@@ -54,79 +54,7 @@ impl Decoder {
     }
 }
 
-/// Where the reparameterisation noise eps ~ N(0, I) of the posterior comes from.
-#[derive(Debug, Clone)]
-pub enum Noise {
-    /// Draw eps from the device's seeded generator (one draw per batch, not per step).
-    Sample,
-    /// eps = 0: z_t is the posterior mean (deterministic evaluation).
-    Mean,
-    /// Caller-supplied eps: [batch, time, z_dim].
-    Given(Box<Tensor<3>>),
-}
-
-/// Per-step terms of the negative ELBO; padding steps are zero.
-#[derive(Debug, Clone)]
-pub struct ElboTerms {
-    /// KL(q_t || p_t) in nats: [batch, time].
-    pub kl: Tensor<2>,
-    /// -log p(x_t | z_t, h_{t-1}) in nats: [batch, time].
-    pub nll: Tensor<2>,
-    /// -log p(r_t | z_t, h_{t-1}) when the model has a reward head and rewards were given.
-    pub reward_nll: Option<Tensor<2>>,
-    /// 1 on real steps: [batch, time].
-    pub mask: Tensor<2>,
-}
-
-impl ElboTerms {
-    /// Training loss: sum over real steps of (beta KL + NLL [+ reward NLL]) divided by the
-    /// number of real steps, shape [1].
-    pub fn loss(&self, beta: f64) -> Tensor<1> {
-        let mut total = self.kl.clone() * beta + self.nll.clone();
-        if let Some(r) = &self.reward_nll {
-            total = total + r.clone();
-        }
-        total.sum() / self.mask.clone().sum().clamp_min(1.0)
-    }
-
-    /// Per-sequence sums of (KL, NLL) and real-step counts, each [batch].
-    pub fn per_sequence(&self) -> (Tensor<1>, Tensor<1>, Tensor<1>) {
-        let sum = |t: &Tensor<2>| t.clone().sum_dim(1).squeeze_dim(1);
-        (sum(&self.kl), sum(&self.nll), sum(&self.mask))
-    }
-}
-
-/// Outputs of one step (what the signal crates read).
-#[derive(Debug, Clone)]
-pub struct StepOutput {
-    /// New recurrent state h_t: [batch, h_dim].
-    pub h: Tensor<2>,
-    /// Prior p(z_t | h_{t-1} [, a_{t-1}]).
-    pub prior: DiagGaussian,
-    /// Posterior q(z_t | x_t, h_{t-1}).
-    pub posterior: DiagGaussian,
-    /// The sampled latent z_t: [batch, z_dim].
-    pub z: Tensor<2>,
-    /// KL(q_t || p_t): [batch].
-    pub kl: Tensor<1>,
-    /// -log p(x_t | z_t, h_{t-1}): [batch].
-    pub nll: Tensor<1>,
-}
-
-/// Everything a sequence pass produces, time-major inside each tensor's second axis.
-#[derive(Debug, Clone)]
-pub struct Trajectory {
-    /// Per-step ELBO terms.
-    pub elbo: ElboTerms,
-    /// Prior means and standard deviations: [batch, time, z_dim].
-    pub prior: (Tensor<3>, Tensor<3>),
-    /// Posterior means and standard deviations: [batch, time, z_dim].
-    pub posterior: (Tensor<3>, Tensor<3>),
-    /// Recurrent states h_t after each step: [batch, time, h_dim].
-    pub h: Tensor<3>,
-}
-
-/// Variational recurrent neural network (SCIENCE.md §1).
+/// Variational recurrent neural network (Chung et al. 2015).
 #[derive(Module, Debug)]
 pub struct Vrnn {
     /// Feature extractor phi_x(x_t).
@@ -244,52 +172,40 @@ impl Vrnn {
         }
     }
 
-    /// Runs the whole batch. Only the encoder -> z -> GRU chain is sequential; the prior,
-    /// decoder and reward head run once over all steps. Gradients flow through h across all
-    /// steps (nothing is detached).
+    /// Runs the whole batch. Only the encoder -> z -> GRU chain is sequential, and it runs as
+    /// one scan ([`latent_gru_scan`]: fused with a hand-written backward pass on the CPU
+    /// backends); phi_x, the x parts of the encoder's first layer and of the GRU input
+    /// projection, the prior, the decoder and the reward head run once over all steps.
+    /// Gradients flow through h across all steps (nothing is detached).
     pub fn forward(&self, batch: &SeqBatch, noise: Noise) -> Trajectory {
         let [b, t_len, d] = batch.dims();
         let device = batch.x.device();
-        let eps = match noise {
-            Noise::Sample => Tensor::random(
-                [b, t_len, self.z_dim],
-                Distribution::Normal(0.0, 1.0),
-                &device,
-            ),
-            Noise::Mean => Tensor::zeros([b, t_len, self.z_dim], &device),
-            Noise::Given(eps) => *eps,
-        };
+        let eps = noise.eps([b, t_len, self.z_dim], &device);
+        let rows = b * t_len;
         let flat = |t: Tensor<3>| {
-            let [b, t_len, w] = t.dims();
-            t.reshape([b * t_len, w])
+            let w = t.dims()[2];
+            t.reshape([rows, w])
         };
-        let fx_all = self.phi_x.forward(batch.x.clone().reshape([b * t_len, d]));
-        let fx_width = fx_all.dims()[1];
-        let fx_all = fx_all.reshape([b, t_len, fx_width]);
-
-        let mut h = self.initial_state(b);
-        let (mut h_prev, mut h_next) = (Vec::with_capacity(t_len), Vec::with_capacity(t_len));
-        let (mut post_mu, mut post_sigma, mut fz_all) = (Vec::new(), Vec::new(), Vec::new());
-        for t in 0..t_len {
-            let fx = fx_all.clone().narrow(1, t, 1).reshape([b, fx_width]);
-            let post = self
-                .encoder
-                .forward(Tensor::cat(vec![fx.clone(), h.clone()], 1));
-            let eps_t = eps.clone().narrow(1, t, 1).reshape([b, self.z_dim]);
-            let fz = self.phi_z.forward(post.rsample(eps_t));
-            h_prev.push(h.clone());
-            h = self.rnn.step(Tensor::cat(vec![fx, fz.clone()], 1), h);
-            h_next.push(h.clone());
-            post_mu.push(post.mu);
-            post_sigma.push(post.sigma);
-            fz_all.push(fz);
-        }
-        let stack = |v: Vec<Tensor<2>>| Tensor::stack::<3>(v, 1);
-        let h_prev = flat(stack(h_prev)); // [B*T, H]
-        let fz_all = flat(stack(fz_all)); // [B*T, Fz]
+        let x_flat = batch.x.clone().reshape([rows, d]);
+        let h0 = self.initial_state(b);
+        let scan = self.filter(
+            self.phi_x.forward(x_flat.clone()),
+            eps,
+            h0.clone(),
+            [b, t_len],
+        );
+        // h_{t-1} for every step: [B, T, H]
+        let h_prev = match t_len {
+            1 => h0.unsqueeze_dim(1),
+            _ => Tensor::cat(
+                vec![h0.unsqueeze_dim(1), scan.h.clone().narrow(1, 0, t_len - 1)],
+                1,
+            ),
+        };
+        let h_prev = flat(h_prev); // [B*T, H]
         let posterior = DiagGaussian {
-            mu: flat(stack(post_mu)),
-            sigma: flat(stack(post_sigma)),
+            mu: flat(scan.mu.clone()),
+            sigma: flat(scan.sigma.clone()),
         };
         let a_prev = batch.actions.clone().map(|a| {
             // a_{t-1}, with zeros before the first step: [B*T, A]
@@ -302,15 +218,14 @@ impl Vrnn {
             flat(shifted)
         });
         let prior = self.prior.forward(self.prior_input(h_prev.clone(), a_prev));
-        let dec_in = Tensor::cat(vec![fz_all, self.dropout.forward(h_prev)], 1);
-        let x_flat = batch.x.clone().reshape([b * t_len, d]);
+        let dec_in = Tensor::cat(vec![flat(scan.fz), self.dropout.forward(h_prev)], 1);
         let per_step = |v: Tensor<1>| v.reshape([b, t_len]) * batch.mask.clone();
         let kl = per_step(posterior.kl(&prior));
         let nll = per_step(self.decoder.log_prob(dec_in.clone(), x_flat).neg());
         let reward_nll = match (&self.reward, &batch.rewards) {
             (Some(head), Some(r)) => {
                 let pr = head.forward(dec_in);
-                let r = r.clone().reshape([b * t_len, 1]);
+                let r = r.clone().reshape([rows, 1]);
                 Some(per_step(gaussian_log_prob(pr.mu, pr.sigma, r).neg()))
             }
             _ => None,
@@ -327,9 +242,51 @@ impl Vrnn {
                 mask: batch.mask.clone(),
             },
             prior: (unflat(prior.mu), unflat(prior.sigma)),
-            posterior: (unflat(posterior.mu), unflat(posterior.sigma)),
-            h: stack(h_next),
+            posterior: (scan.mu, scan.sigma),
+            h: scan.h,
         }
+    }
+
+    /// The filtering chain over all steps. fx: phi_x(x_t) for every row b * T + t, [B*T, Fx];
+    /// eps: [B, T, Z]; h0: [B, H]. The parts of the encoder's first layer and of the GRU input
+    /// projection that read phi_x(x_t) are computed here for all steps at once; the scan runs
+    /// the rest.
+    fn filter(
+        &self,
+        fx: Tensor<2>,
+        eps: Tensor<3>,
+        h0: Tensor<2>,
+        [b, t_len]: [usize; 2],
+    ) -> ScanOutput {
+        let fx_w = fx.dims()[1];
+        let h = h0.dims()[1];
+        let (w_e, b_e) = linear_parts(&self.encoder.trunk.layers[0]); // [Fx + H, E]
+        let (w_i, b_i) = linear_parts(&self.rnn.input); // [Fx + Fz, 3H]
+        let (w_hh, b_hh) = linear_parts(&self.rnn.hidden); // [H, 3H]
+        let fz_w = w_i.dims()[0] - fx_w;
+        let hoist = |w: &Tensor<2>, bias: Tensor<1>| {
+            let out = fx.clone().matmul(w.clone().narrow(0, 0, fx_w)) + bias.unsqueeze_dim(0);
+            let width = out.dims()[1];
+            out.reshape([b, t_len, width])
+        };
+        let input = ScanInput {
+            ex: hoist(&w_e, b_e),
+            gx: hoist(&w_i, b_i),
+            eps,
+            h0,
+        };
+        let weights = ScanWeights {
+            wh: Tensor::cat(vec![w_e.narrow(0, fx_w, h), w_hh], 1),
+            bhh: b_hh,
+            enc: self.encoder.trunk.layers[1..]
+                .iter()
+                .map(linear_parts)
+                .collect(),
+            head: self.encoder.packed_heads(),
+            phiz: self.phi_z.layers.iter().map(linear_parts).collect(),
+            wgz: w_i.narrow(0, fx_w, fz_w),
+        };
+        latent_gru_scan(input, &weights, self.encoder.sigma_min)
     }
 
     /// Open-loop generation ("imagination"): z_t from the prior, x_t drawn from the decoder and

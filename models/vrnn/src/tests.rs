@@ -3,7 +3,9 @@
 use burn::prelude::*;
 use burn::tensor::TensorData;
 
-use crate::{bernoulli_log_prob, gaussian_log_prob, DiagGaussian, Noise, SeqBatch, VrnnConfig};
+use neuromod_core::{bernoulli_log_prob, gaussian_log_prob, DiagGaussian, Noise, SeqBatch};
+
+use crate::VrnnConfig;
 
 #[allow(deprecated)] // burn 0.22 marks ndarray deprecated in favour of flex; we still ship it.
 fn cpu() -> Device {

@@ -1,4 +1,4 @@
-//! GRU cell with a one-step API (the VRNN needs z_t before h_t, so no fused sequence GRU).
+//! GRU cell with a one-step API (a VRNN needs z_t before h_t, so no sequence GRU).
 
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
@@ -26,12 +26,18 @@ impl GruCell {
 
     /// x: [batch, input], h: [batch, hidden] -> h': [batch, hidden]
     pub fn step(&self, x: Tensor<2>, h: Tensor<2>) -> Tensor<2> {
-        let gx = self.input.forward(x).chunk(3, 1);
-        let gh = self.hidden.forward(h.clone()).chunk(3, 1);
-        let r = sigmoid(gx[0].clone() + gh[0].clone());
-        let u = sigmoid(gx[1].clone() + gh[1].clone());
-        let n = tanh(gx[2].clone() + r * gh[2].clone());
-        let one_minus_u = u.clone().neg().add_scalar(1.0);
-        one_minus_u * n + u * h
+        gru_update(self.input.forward(x), self.hidden.forward(h.clone()), h)
     }
+}
+
+/// The GRU's gate arithmetic given both projections (biases included), each [batch, 3H] in
+/// gate order [r, u, n]: the one place the update is written for tensors.
+pub fn gru_update(gi: Tensor<2>, gh: Tensor<2>, h: Tensor<2>) -> Tensor<2> {
+    let gi = gi.chunk(3, 1);
+    let gh = gh.chunk(3, 1);
+    let r = sigmoid(gi[0].clone() + gh[0].clone());
+    let u = sigmoid(gi[1].clone() + gh[1].clone());
+    let n = tanh(gi[2].clone() + r * gh[2].clone());
+    let one_minus_u = u.clone().neg().add_scalar(1.0);
+    one_minus_u * n + u * h
 }

@@ -4,7 +4,7 @@ use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::softplus;
 
-use crate::mlp::Mlp;
+use crate::mlp::{linear_parts, Mlp};
 
 /// A diagonal Gaussian N(mu, diag sigma^2); both [batch, dim].
 #[derive(Debug, Clone)]
@@ -69,7 +69,19 @@ impl GaussianHead {
         let hidden = self.trunk.forward(x);
         DiagGaussian {
             mu: self.mu.forward(hidden.clone()),
-            sigma: softplus(self.sigma.forward(hidden), 1.0).add_scalar(self.sigma_min),
+            sigma: sigma_from(self.sigma.forward(hidden), self.sigma_min),
         }
     }
+
+    /// The mu and sigma layers side by side: weight [hidden, 2 out], bias [2 out] (one matrix
+    /// product gives both).
+    pub fn packed_heads(&self) -> (Tensor<2>, Tensor<1>) {
+        let ((wm, bm), (ws, bs)) = (linear_parts(&self.mu), linear_parts(&self.sigma));
+        (Tensor::cat(vec![wm, ws], 1), Tensor::cat(vec![bm, bs], 0))
+    }
+}
+
+/// A standard deviation from its pre-activation: softplus(pre) + sigma_min.
+pub fn sigma_from(pre: Tensor<2>, sigma_min: f64) -> Tensor<2> {
+    softplus(pre, 1.0).add_scalar(sigma_min)
 }

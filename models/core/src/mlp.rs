@@ -35,3 +35,13 @@ impl Mlp {
             .fold(x, |x, layer| relu(layer.forward(x)))
     }
 }
+
+/// A linear layer's weight [in, out] and bias [out] (zeros when it has none).
+pub fn linear_parts(layer: &Linear) -> (Tensor<2>, Tensor<1>) {
+    let w = layer.weight.val();
+    let b = match &layer.bias {
+        Some(b) => b.val(),
+        None => Tensor::zeros([w.dims()[1]], &w.device()),
+    };
+    (w, b)
+}

@@ -1,0 +1,23 @@
+//! What every neuromod world model is built from: shared layers ([`Mlp`], [`GruCell`],
+//! [`GaussianHead`], observation likelihoods), the padded [`SeqBatch`] a model reads, the
+//! [`Trajectory`] it returns (per-step [`ElboTerms`], prior and posterior, recurrent states),
+//! and fused recurrent scans ([`scan`]) that run the step-by-step part of a filtering pass as
+//! one operation with a hand-written backward pass.
+//!
+//! Model crates (`neuromod-vrnn`, ...) depend on this crate and never on each other; the signal
+//! crates (SPE, critic) read [`Trajectory`]s and need no particular model.
+
+mod batch;
+mod gaussian;
+mod gru;
+mod likelihood;
+mod mlp;
+pub mod scan;
+mod trajectory;
+
+pub use batch::SeqBatch;
+pub use gaussian::{sigma_from, DiagGaussian, GaussianHead};
+pub use gru::{gru_update, GruCell};
+pub use likelihood::{bernoulli_log_prob, gaussian_log_prob};
+pub use mlp::{linear_parts, Mlp};
+pub use trajectory::{ElboTerms, Noise, StepOutput, Trajectory};

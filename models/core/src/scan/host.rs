@@ -1,0 +1,597 @@
+//! The latent GRU scan on the host: forward and hand-written backward over f32 slices.
+//!
+//! Sequences are independent until the weight gradients, so the batch is cut into one chunk per
+//! rayon thread and each chunk runs all its steps without synchronising. The backward pass
+//! through time only propagates gradients of activations; the weight gradients are summed
+//! afterwards over all B x T rows at once, as a few large matrix products.
+
+use rayon::prelude::*;
+
+use super::dense::{add_bias, add_col_sums, matmul, relu_rows, sigmoid, softplus, View};
+use super::shape::{ScanShape, ThetaLayout};
+
+/// Inputs of a scan; every per-step tensor is row-major with rows `b * steps + t`.
+pub(crate) struct ScanInputs<'a> {
+    /// phi_x(x_t) times the x rows of the first encoder layer, plus its bias: [R, E].
+    pub ex: &'a [f32],
+    /// phi_x(x_t) times the x rows of the GRU input projection, plus its bias: [R, 3H].
+    pub gx: &'a [f32],
+    /// Reparameterisation noise: [R, Z].
+    pub eps: &'a [f32],
+    /// Initial state h_{-1}: [B, H].
+    pub h0: &'a [f32],
+    /// Packed weights ([`ScanShape::theta`]).
+    pub theta: &'a [f32],
+}
+
+/// Gradients of a scan's inputs.
+pub(crate) struct ScanGrads {
+    pub ex: Vec<f32>,
+    pub gx: Vec<f32>,
+    pub eps: Vec<f32>,
+    pub h0: Vec<f32>,
+    pub theta: Vec<f32>,
+}
+
+/// Batch rows per chunk: one chunk per rayon thread.
+fn chunk_batch(batch: usize) -> usize {
+    batch.div_ceil(rayon::current_num_threads().max(1)).max(1)
+}
+
+/// Cuts planes (each `rows * width` long) into chunks of `chunk_rows` rows: `[chunk][plane]`.
+fn chunk_planes(
+    planes: Vec<(&mut [f32], usize)>,
+    chunk_rows: usize,
+    chunks: usize,
+) -> Vec<Vec<&mut [f32]>> {
+    let mut per_chunk: Vec<Vec<&mut [f32]>> = (0..chunks).map(|_| Vec::new()).collect();
+    for (plane, width) in planes {
+        for (c, piece) in plane.chunks_mut(chunk_rows * width).enumerate() {
+            per_chunk[c].push(piece);
+        }
+    }
+    per_chunk
+}
+
+/// Splits a flat buffer into consecutive planes of `rows * width` each.
+fn split_mut<'a>(
+    mut buf: &'a mut [f32],
+    widths: &[usize],
+    rows: usize,
+) -> Vec<(&'a mut [f32], usize)> {
+    widths
+        .iter()
+        .map(|&w| {
+            let (plane, rest) = std::mem::take(&mut buf).split_at_mut(rows * w);
+            buf = rest;
+            (plane, w)
+        })
+        .collect()
+}
+
+/// Splits a flat buffer into consecutive read-only planes.
+pub(crate) fn split<'a>(mut buf: &'a [f32], widths: &[usize], rows: usize) -> Vec<&'a [f32]> {
+    widths
+        .iter()
+        .map(|&w| {
+            let (plane, rest) = buf.split_at(rows * w);
+            buf = rest;
+            plane
+        })
+        .collect()
+}
+
+/// A read-only plane and a writable one from the same list.
+fn pair<'b>(v: &'b mut [&mut [f32]], src: usize, dst: usize) -> (&'b [f32], &'b mut [f32]) {
+    assert_ne!(src, dst);
+    if src < dst {
+        let (lo, hi) = v.split_at_mut(dst);
+        (&*lo[src], &mut *hi[0])
+    } else {
+        let (lo, hi) = v.split_at_mut(src);
+        (&*hi[0], &mut *lo[dst])
+    }
+}
+
+/// Indices of the saved planes ([`ScanShape::saved_widths`]).
+struct SavedIdx {
+    slope: usize,
+    z: usize,
+    f: usize,
+    r: usize,
+}
+
+impl SavedIdx {
+    fn new(s: &ScanShape) -> Self {
+        let slope = s.enc_layers;
+        Self {
+            slope,
+            z: slope + 1,
+            f: slope + 2,
+            r: slope + 2 + s.phiz_layers,
+        }
+    }
+}
+
+/// Runs the scan: returns the output planes (h_t, mu_t, sigma_t, phi_z(z_t), one after another)
+/// and the saved activations the backward pass reads.
+pub(crate) fn forward(s: &ScanShape, x: &ScanInputs) -> (Vec<f32>, Vec<f32>) {
+    let rows = s.rows();
+    let saved_widths = s.saved_widths();
+    let mut out = vec![0.0; rows * s.out_width()];
+    let mut saved = vec![0.0; rows * saved_widths.iter().sum::<usize>()];
+    if rows == 0 {
+        return (out, saved);
+    }
+    let th = s.theta();
+    let nb = chunk_batch(s.batch);
+    let chunks = s.batch.div_ceil(nb);
+    let outs = chunk_planes(
+        split_mut(&mut out, &s.out_widths(), rows),
+        nb * s.steps,
+        chunks,
+    );
+    let saves = chunk_planes(
+        split_mut(&mut saved, &saved_widths, rows),
+        nb * s.steps,
+        chunks,
+    );
+    outs.into_par_iter()
+        .zip(saves)
+        .enumerate()
+        .for_each(|(c, (o, sv))| {
+            let b0 = c * nb;
+            forward_chunk(s, &th, x, b0, nb.min(s.batch - b0), o, sv);
+        });
+    (out, saved)
+}
+
+fn forward_chunk(
+    s: &ScanShape,
+    th: &ThetaLayout,
+    x: &ScanInputs,
+    b0: usize,
+    nb: usize,
+    mut o: Vec<&mut [f32]>,
+    mut sv: Vec<&mut [f32]>,
+) {
+    let (h, e, z, fz, tl) = (s.h, s.e, s.z, s.fz, s.steps);
+    let (g3, wcat, le, lz) = (3 * h, s.e + 3 * s.h, s.enc_layers, s.phiz_layers);
+    let idx = SavedIdx::new(s);
+    let theta = x.theta;
+    let wh = View::dense(&theta[th.wh.w..], h, wcat);
+    let bhh = &theta[s.bhh()..s.bhh() + g3];
+    let mut hs = x.h0[b0 * h..(b0 + nb) * h].to_vec();
+    let mut pre = vec![0.0; nb * wcat];
+    let mut hd = vec![0.0; nb * 2 * z];
+    let mut gi = vec![0.0; nb * g3];
+    for t in 0..tl {
+        // [h W_eh | h W_hh]: the two products that read h_{t-1}, as one.
+        matmul(&mut pre, 0, wcat, View::dense(&hs, nb, h), wh, false, 1);
+        for i in 0..nb {
+            let (r, lr) = ((b0 + i) * tl + t, i * tl + t);
+            let exr = &x.ex[r * e..(r + 1) * e];
+            let pr = &mut pre[i * wcat..(i + 1) * wcat];
+            for ((a, p), xe) in sv[0][lr * e..(lr + 1) * e]
+                .iter_mut()
+                .zip(&pr[..e])
+                .zip(exr)
+            {
+                *a = (p + xe).max(0.0);
+            }
+            for (p, b) in pr[e..].iter_mut().zip(bhh) {
+                *p += b;
+            }
+        }
+        for k in 1..le {
+            let d = th.enc[k - 1];
+            let (src, dst) = pair(&mut sv, k - 1, k);
+            let a = View::rows(src, t * e, nb, e, tl * e);
+            matmul(
+                dst,
+                t * e,
+                tl * e,
+                a,
+                View::dense(&theta[d.w..], e, e),
+                false,
+                1,
+            );
+            add_bias(dst, t * e, nb, tl * e, &theta[d.b..d.b + e]);
+            relu_rows(dst, t * e, nb, e, tl * e);
+        }
+        let a = View::rows(sv[le - 1], t * e, nb, e, tl * e);
+        let head = View::dense(&theta[th.head.w..], e, 2 * z);
+        matmul(&mut hd, 0, 2 * z, a, head, false, 1);
+        add_bias(&mut hd, 0, nb, 2 * z, &theta[th.head.b..th.head.b + 2 * z]);
+        for i in 0..nb {
+            let (r, lr) = ((b0 + i) * tl + t, i * tl + t);
+            for j in 0..z {
+                let (mu, sp) = (hd[i * 2 * z + j], hd[i * 2 * z + z + j]);
+                let sigma = softplus(sp) + s.sigma_min;
+                o[1][lr * z + j] = mu;
+                o[2][lr * z + j] = sigma;
+                sv[idx.slope][lr * z + j] = sigmoid(sp);
+                sv[idx.z][lr * z + j] = mu + sigma * x.eps[r * z + j];
+            }
+        }
+        for k in 0..lz {
+            let d = th.phiz[k];
+            let (src, w_in) = if k == 0 {
+                (idx.z, z)
+            } else {
+                (idx.f + k - 1, fz)
+            };
+            let (from, dst) = pair(&mut sv, src, idx.f + k);
+            let a = View::rows(from, t * w_in, nb, w_in, tl * w_in);
+            matmul(
+                dst,
+                t * fz,
+                tl * fz,
+                a,
+                View::dense(&theta[d.w..], w_in, fz),
+                false,
+                1,
+            );
+            add_bias(dst, t * fz, nb, tl * fz, &theta[d.b..d.b + fz]);
+            relu_rows(dst, t * fz, nb, fz, tl * fz);
+        }
+        for i in 0..nb {
+            let r = (b0 + i) * tl + t;
+            gi[i * g3..(i + 1) * g3].copy_from_slice(&x.gx[r * g3..(r + 1) * g3]);
+        }
+        let f = View::rows(sv[idx.f + lz - 1], t * fz, nb, fz, tl * fz);
+        matmul(
+            &mut gi,
+            0,
+            g3,
+            f,
+            View::dense(&theta[th.wgz.w..], fz, g3),
+            true,
+            1,
+        );
+        for i in 0..nb {
+            let lr = i * tl + t;
+            for j in 0..h {
+                let gh = &pre[i * wcat + e..(i + 1) * wcat];
+                let gin = &gi[i * g3..(i + 1) * g3];
+                let rg = sigmoid(gin[j] + gh[j]);
+                let ug = sigmoid(gin[h + j] + gh[h + j]);
+                let ghn = gh[2 * h + j];
+                let ng = (gin[2 * h + j] + rg * ghn).tanh();
+                let hn = (1.0 - ug) * ng + ug * hs[i * h + j];
+                sv[idx.r][lr * h + j] = rg;
+                sv[idx.r + 1][lr * h + j] = ug;
+                sv[idx.r + 2][lr * h + j] = ng;
+                sv[idx.r + 3][lr * h + j] = ghn;
+                o[0][lr * h + j] = hn;
+                hs[i * h + j] = hn;
+            }
+            let fl = &sv[idx.f + lz - 1][lr * fz..(lr + 1) * fz];
+            o[3][lr * fz..(lr + 1) * fz].copy_from_slice(fl);
+        }
+    }
+}
+
+/// Indices of the gradient planes the backward pass writes.
+struct GradIdx {
+    ex: usize,
+    gh: usize,
+    gi: usize,
+    eps: usize,
+    head: usize,
+    /// Pre-activation gradients of encoder layers 2..=L.
+    enc: usize,
+    /// Pre-activation gradients of phi_z layers 1..=L.
+    f: usize,
+}
+
+impl GradIdx {
+    fn new(s: &ScanShape) -> (Self, Vec<usize>) {
+        let (h, e, z, fz) = (s.h, s.e, s.z, s.fz);
+        let mut widths = vec![e, 3 * h, 3 * h, z, 2 * z];
+        widths.extend(std::iter::repeat_n(e, s.enc_layers - 1));
+        widths.extend(std::iter::repeat_n(fz, s.phiz_layers));
+        let idx = Self {
+            ex: 0,
+            gh: 1,
+            gi: 2,
+            eps: 3,
+            head: 4,
+            enc: 5,
+            f: 5 + s.enc_layers - 1,
+        };
+        (idx, widths)
+    }
+}
+
+/// Row-major transposes of the weights the backward pass multiplies by on the right: gemm
+/// reads a contiguous transpose without packing it again at every step.
+struct Transposed {
+    wh: Vec<f32>,
+    enc: Vec<Vec<f32>>,
+    head: Vec<f32>,
+    phiz: Vec<Vec<f32>>,
+    wgz: Vec<f32>,
+}
+
+fn transpose(theta: &[f32], d: super::shape::Dense) -> Vec<f32> {
+    let (r, c) = (d.rows, d.cols);
+    let w = &theta[d.w..d.w + r * c];
+    let mut t = vec![0.0; r * c];
+    for i in 0..r {
+        for j in 0..c {
+            t[j * r + i] = w[i * c + j];
+        }
+    }
+    t
+}
+
+impl Transposed {
+    fn new(th: &ThetaLayout, theta: &[f32]) -> Self {
+        Self {
+            wh: transpose(theta, th.wh),
+            enc: th.enc.iter().map(|&d| transpose(theta, d)).collect(),
+            head: transpose(theta, th.head),
+            phiz: th.phiz.iter().map(|&d| transpose(theta, d)).collect(),
+            wgz: transpose(theta, th.wgz),
+        }
+    }
+}
+
+/// Gradients of every input given the gradients `dout` of the output planes.
+pub(crate) fn backward(
+    s: &ScanShape,
+    x: &ScanInputs,
+    out: &[f32],
+    saved: &[f32],
+    dout: &[f32],
+) -> ScanGrads {
+    let rows = s.rows();
+    let th = s.theta();
+    let (gidx, gwidths) = GradIdx::new(s);
+    let mut planes: Vec<Vec<f32>> = gwidths.iter().map(|w| vec![0.0; rows * w]).collect();
+    let mut dh0 = vec![0.0; s.batch * s.h];
+    let mut dtheta = vec![0.0; th.len];
+    if rows == 0 {
+        return ScanGrads {
+            ex: Vec::new(),
+            gx: Vec::new(),
+            eps: Vec::new(),
+            h0: dh0,
+            theta: dtheta,
+        };
+    }
+    let outp = split(out, &s.out_widths(), rows);
+    let sv = split(saved, &s.saved_widths(), rows);
+    let dp = split(dout, &s.out_widths(), rows);
+    let nb = chunk_batch(s.batch);
+    let chunks = s.batch.div_ceil(nb);
+    let wt = Transposed::new(&th, x.theta);
+    {
+        let writable = planes
+            .iter_mut()
+            .zip(&gwidths)
+            .map(|(p, &w)| (&mut p[..], w))
+            .collect();
+        let gchunks = chunk_planes(writable, nb * s.steps, chunks);
+        gchunks
+            .into_par_iter()
+            .zip(dh0.par_chunks_mut(nb * s.h))
+            .enumerate()
+            .for_each(|(c, (g, dh0c))| {
+                let b0 = c * nb;
+                let n = nb.min(s.batch - b0);
+                backward_chunk(s, &wt, x, (&outp, &sv, &dp), (b0, n), g, dh0c);
+            });
+    }
+    weight_grads(s, &th, x, &outp, &sv, &planes, &gidx, &mut dtheta);
+    let mut planes = planes.into_iter();
+    let ex = planes.next().unwrap();
+    let _gh = planes.next();
+    let gi = planes.next().unwrap();
+    let eps = planes.next().unwrap();
+    ScanGrads {
+        ex,
+        gx: gi,
+        eps,
+        h0: dh0,
+        theta: dtheta,
+    }
+}
+
+type Planes<'a> = (&'a [&'a [f32]], &'a [&'a [f32]], &'a [&'a [f32]]);
+
+fn backward_chunk(
+    s: &ScanShape,
+    wt: &Transposed,
+    x: &ScanInputs,
+    (outp, sv, dp): Planes,
+    (b0, nb): (usize, usize),
+    mut g: Vec<&mut [f32]>,
+    dh0: &mut [f32],
+) {
+    let (h, e, z, fz, tl) = (s.h, s.e, s.z, s.fz, s.steps);
+    let (g3, wcat, le, lz) = (3 * h, s.e + 3 * s.h, s.enc_layers, s.phiz_layers);
+    let (idx, gi) = (SavedIdx::new(s), GradIdx::new(s).0);
+    let mut dcarry = vec![0.0; nb * h];
+    let mut dpre = vec![0.0; nb * wcat];
+    let mut df = vec![0.0; nb * fz];
+    let mut dfin = vec![0.0; nb * fz.max(z)];
+    let (mut da, mut da2) = (vec![0.0; nb * e], vec![0.0; nb * e]);
+    for t in (0..tl).rev() {
+        for i in 0..nb {
+            let (r, lr) = ((b0 + i) * tl + t, i * tl + t);
+            for j in 0..h {
+                let dht = dcarry[i * h + j] + dp[0][r * h + j];
+                let (rg, ug) = (sv[idx.r][r * h + j], sv[idx.r + 1][r * h + j]);
+                let (ng, ghn) = (sv[idx.r + 2][r * h + j], sv[idx.r + 3][r * h + j]);
+                let hp = if t == 0 {
+                    x.h0[(b0 + i) * h + j]
+                } else {
+                    outp[0][(r - 1) * h + j]
+                };
+                let dn = dht * (1.0 - ug);
+                let du = dht * (hp - ng);
+                let dpn = dn * (1.0 - ng * ng);
+                let dpr = dpn * ghn * rg * (1.0 - rg);
+                let dpu = du * ug * (1.0 - ug);
+                let row = &mut g[gi.gi][lr * g3..(lr + 1) * g3];
+                (row[j], row[h + j], row[2 * h + j]) = (dpr, dpu, dpn);
+                let pr = &mut dpre[i * wcat + e..(i + 1) * wcat];
+                (pr[j], pr[h + j], pr[2 * h + j]) = (dpr, dpu, dpn * rg);
+                dcarry[i * h + j] = dht * ug;
+            }
+            df[i * fz..(i + 1) * fz].copy_from_slice(&dp[3][r * fz..(r + 1) * fz]);
+        }
+        let dgi = View::rows(g[gi.gi], t * g3, nb, g3, tl * g3);
+        matmul(&mut df, 0, fz, dgi, View::dense(&wt.wgz, g3, fz), true, 1);
+        for k in (0..lz).rev() {
+            let plane = &mut g[gi.f + k];
+            for i in 0..nb {
+                let (r, lr) = ((b0 + i) * tl + t, i * tl + t);
+                let f = &sv[idx.f + k][r * fz..(r + 1) * fz];
+                let dst = &mut plane[lr * fz..(lr + 1) * fz];
+                for ((d, &fv), &dv) in dst.iter_mut().zip(f).zip(&df[i * fz..(i + 1) * fz]) {
+                    *d = if fv > 0.0 { dv } else { 0.0 };
+                }
+            }
+            let w_in = if k == 0 { z } else { fz };
+            let dfp = View::rows(g[gi.f + k], t * fz, nb, fz, tl * fz);
+            let w = View::dense(&wt.phiz[k], fz, w_in);
+            matmul(&mut dfin, 0, w_in, dfp, w, false, 1);
+            if k > 0 {
+                df.copy_from_slice(&dfin[..nb * fz]);
+            }
+        }
+        for i in 0..nb {
+            let (r, lr) = ((b0 + i) * tl + t, i * tl + t);
+            for j in 0..z {
+                let dz = dfin[i * z + j];
+                let dsig = dp[2][r * z + j] + dz * x.eps[r * z + j];
+                g[gi.eps][lr * z + j] = dz * outp[2][r * z + j];
+                g[gi.head][lr * 2 * z + j] = dp[1][r * z + j] + dz;
+                g[gi.head][lr * 2 * z + z + j] = dsig * sv[idx.slope][r * z + j];
+            }
+        }
+        let dhead = View::rows(g[gi.head], t * 2 * z, nb, 2 * z, tl * 2 * z);
+        matmul(
+            &mut da,
+            0,
+            e,
+            dhead,
+            View::dense(&wt.head, 2 * z, e),
+            false,
+            1,
+        );
+        for k in (1..le).rev() {
+            let plane = &mut g[gi.enc + k - 1];
+            for i in 0..nb {
+                let (r, lr) = ((b0 + i) * tl + t, i * tl + t);
+                let a = &sv[k][r * e..(r + 1) * e];
+                let dst = &mut plane[lr * e..(lr + 1) * e];
+                for ((d, &av), &dv) in dst.iter_mut().zip(a).zip(&da[i * e..(i + 1) * e]) {
+                    *d = if av > 0.0 { dv } else { 0.0 };
+                }
+            }
+            let dpk = View::rows(g[gi.enc + k - 1], t * e, nb, e, tl * e);
+            let w = View::dense(&wt.enc[k - 1], e, e);
+            matmul(&mut da2, 0, e, dpk, w, false, 1);
+            std::mem::swap(&mut da, &mut da2);
+        }
+        for i in 0..nb {
+            let (r, lr) = ((b0 + i) * tl + t, i * tl + t);
+            let a1 = &sv[0][r * e..(r + 1) * e];
+            for j in 0..e {
+                let v = if a1[j] > 0.0 { da[i * e + j] } else { 0.0 };
+                dpre[i * wcat + j] = v;
+                g[gi.ex][lr * e + j] = v;
+            }
+            g[gi.gh][lr * g3..(lr + 1) * g3].copy_from_slice(&dpre[i * wcat + e..(i + 1) * wcat]);
+        }
+        let wh = View::dense(&wt.wh, wcat, h);
+        matmul(&mut dcarry, 0, h, View::dense(&dpre, nb, wcat), wh, true, 1);
+    }
+    dh0.copy_from_slice(&dcarry);
+}
+
+/// Weight gradients as sums over all B x T rows: input^T times pre-activation gradient.
+#[allow(clippy::too_many_arguments)]
+fn weight_grads(
+    s: &ScanShape,
+    th: &ThetaLayout,
+    x: &ScanInputs,
+    outp: &[&[f32]],
+    sv: &[&[f32]],
+    g: &[Vec<f32>],
+    gi: &GradIdx,
+    dtheta: &mut [f32],
+) {
+    let (h, e, z, fz, tl, rows) = (s.h, s.e, s.z, s.fz, s.steps, s.rows());
+    let (g3, wcat) = (3 * h, e + 3 * h);
+    let idx = SavedIdx::new(s);
+    let threads = rayon::current_num_threads();
+    // h_{t-1} for every row.
+    let mut hprev = vec![0.0; rows * h];
+    for b in 0..s.batch {
+        for t in 0..tl {
+            let r = b * tl + t;
+            let src = if t == 0 {
+                &x.h0[b * h..(b + 1) * h]
+            } else {
+                &outp[0][(r - 1) * h..r * h]
+            };
+            hprev[r * h..(r + 1) * h].copy_from_slice(src);
+        }
+    }
+    let hp = View::dense(&hprev, rows, h).t();
+    matmul(
+        dtheta,
+        th.wh.w,
+        wcat,
+        hp,
+        View::dense(&g[gi.ex], rows, e),
+        false,
+        threads,
+    );
+    let dgh = View::dense(&g[gi.gh], rows, g3);
+    matmul(dtheta, th.wh.w + e, wcat, hp, dgh, false, threads);
+    add_col_sums(&mut dtheta[s.bhh()..s.bhh() + g3], dgh);
+    let layer = |dtheta: &mut [f32], input: View, dpre: View, w: usize, b: usize| {
+        let cols = dpre.cols;
+        matmul(dtheta, w, cols, input.t(), dpre, false, threads);
+        if b != usize::MAX {
+            add_col_sums(&mut dtheta[b..b + cols], dpre);
+        }
+    };
+    for k in 1..s.enc_layers {
+        let d = th.enc[k - 1];
+        let input = View::dense(sv[k - 1], rows, e);
+        layer(
+            dtheta,
+            input,
+            View::dense(&g[gi.enc + k - 1], rows, e),
+            d.w,
+            d.b,
+        );
+    }
+    let a_last = View::dense(sv[s.enc_layers - 1], rows, e);
+    let dhead = View::dense(&g[gi.head], rows, 2 * z);
+    layer(dtheta, a_last, dhead, th.head.w, th.head.b);
+    for k in 0..s.phiz_layers {
+        let d = th.phiz[k];
+        let input = if k == 0 {
+            View::dense(sv[idx.z], rows, z)
+        } else {
+            View::dense(sv[idx.f + k - 1], rows, fz)
+        };
+        layer(dtheta, input, View::dense(&g[gi.f + k], rows, fz), d.w, d.b);
+    }
+    let f_last = View::dense(sv[idx.f + s.phiz_layers - 1], rows, fz);
+    layer(
+        dtheta,
+        f_last,
+        View::dense(&g[gi.gi], rows, g3),
+        th.wgz.w,
+        th.wgz.b,
+    );
+}

@@ -1,0 +1,210 @@
+//! The scan as a burn operation with a hand-written backward pass (burn's backend-extension
+//! mechanism): the CPU backends (ndarray, Flex) run [`super::host`] on their own f32 buffers,
+//! and on an autodiff device the whole scan is one node of the graph whose backward calls
+//! [`super::host::backward`].
+#![allow(deprecated)] // burn's ndarray backend is deprecated upstream; it is our CPU fallback.
+
+use std::borrow::Cow;
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{backend_extension, Autodiff, Backend, Flex, NdArray, TensorMetadata};
+use burn::tensor::TensorData;
+
+use super::host::{self, ScanInputs};
+use super::shape::ScanShape;
+
+/// Host access to the f32 buffers of a CPU backend's tensors.
+pub trait HostData: Backend {
+    /// The tensor's values in row-major order (borrowed when the tensor is contiguous f32).
+    fn read(t: &FloatTensor<Self>) -> Cow<'_, [f32]>;
+    /// A tensor of `shape` holding `values` (no copy).
+    fn write(values: Vec<f32>, shape: Vec<usize>) -> FloatTensor<Self>;
+}
+
+fn not_f32(dtype: impl std::fmt::Debug) -> ! {
+    panic!("the fused scan runs on f32 tensors, got {dtype:?}")
+}
+
+impl HostData for NdArray {
+    fn read(t: &FloatTensor<Self>) -> Cow<'_, [f32]> {
+        match t {
+            burn::backend::ndarray::NdArrayTensor::F32(storage) => {
+                let view = storage.view();
+                match view.to_slice() {
+                    Some(slice) => Cow::Borrowed(slice),
+                    None => Cow::Owned(view.iter().copied().collect()),
+                }
+            }
+            other => not_f32(other.dtype()),
+        }
+    }
+
+    fn write(values: Vec<f32>, shape: Vec<usize>) -> FloatTensor<Self> {
+        burn::backend::ndarray::NdArrayTensor::from_data(TensorData::new(values, shape))
+    }
+}
+
+impl HostData for Flex {
+    fn read(t: &FloatTensor<Self>) -> Cow<'_, [f32]> {
+        match t.as_slice::<f32>() {
+            Some(slice) => Cow::Borrowed(slice),
+            None if t.dtype() == burn::tensor::DType::F32 => {
+                Cow::Owned(t.clone().into_data().into_vec::<f32>().unwrap_or_default())
+            }
+            None => not_f32(t.dtype()),
+        }
+    }
+
+    fn write(values: Vec<f32>, shape: Vec<usize>) -> FloatTensor<Self> {
+        FloatTensor::<Flex>::from_data(TensorData::new(values, shape))
+    }
+}
+
+/// The latent GRU scan as a backend operation. Inputs as in [`ScanInputs`]; the output is the
+/// four output planes (h_t, mu_t, sigma_t, phi_z(z_t)) one after another, flat.
+#[backend_extension(NdArray, Flex, Autodiff)]
+pub trait ScanOps: Backend {
+    /// Runs the scan.
+    fn latent_gru_scan(
+        ex: FloatTensor<Self>,
+        gx: FloatTensor<Self>,
+        eps: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        theta: FloatTensor<Self>,
+        shape: ScanShape,
+    ) -> FloatTensor<Self>;
+}
+
+/// Forward on the host: (output planes, saved activations) as tensors.
+fn host_forward<B: HostData>(
+    [ex, gx, eps, h0, theta]: [&FloatTensor<B>; 5],
+    shape: &ScanShape,
+) -> (FloatTensor<B>, FloatTensor<B>) {
+    let (ex, gx, eps, h0, theta) = (
+        B::read(ex),
+        B::read(gx),
+        B::read(eps),
+        B::read(h0),
+        B::read(theta),
+    );
+    let inputs = ScanInputs {
+        ex: &ex,
+        gx: &gx,
+        eps: &eps,
+        h0: &h0,
+        theta: &theta,
+    };
+    let (out, saved) = host::forward(shape, &inputs);
+    let (n_out, n_saved) = (out.len(), saved.len());
+    (B::write(out, vec![n_out]), B::write(saved, vec![n_saved]))
+}
+
+impl ScanOps for NdArray {
+    fn latent_gru_scan(
+        ex: FloatTensor<Self>,
+        gx: FloatTensor<Self>,
+        eps: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        theta: FloatTensor<Self>,
+        shape: ScanShape,
+    ) -> FloatTensor<Self> {
+        host_forward::<Self>([&ex, &gx, &eps, &h0, &theta], &shape).0
+    }
+}
+
+impl ScanOps for Flex {
+    fn latent_gru_scan(
+        ex: FloatTensor<Self>,
+        gx: FloatTensor<Self>,
+        eps: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        theta: FloatTensor<Self>,
+        shape: ScanShape,
+    ) -> FloatTensor<Self> {
+        host_forward::<Self>([&ex, &gx, &eps, &h0, &theta], &shape).0
+    }
+}
+
+/// The scan's node in the autodiff graph; parents: ex, gx, eps, h0, theta.
+#[derive(Debug)]
+struct ScanBackward;
+
+/// What the backward pass keeps: the shape, the five inputs, the outputs and the saved
+/// activations (all reference-counted buffers, not copies).
+type ScanState<B> = (
+    ScanShape,
+    [FloatTensor<B>; 5],
+    FloatTensor<B>,
+    FloatTensor<B>,
+);
+
+impl<B: HostData> Backward<B, 5> for ScanBackward {
+    type State = ScanState<B>;
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 5>,
+        grads: &mut Gradients,
+        _checkpointer: &mut Checkpointer,
+    ) {
+        let dout = grads.consume::<B>(&ops.node);
+        let (shape, inputs, out, saved) = ops.state;
+        let g = {
+            let [ex, gx, eps, h0, theta] = inputs.each_ref().map(|t| B::read(t));
+            let (out, saved, dout) = (B::read(&out), B::read(&saved), B::read(&dout));
+            let x = ScanInputs {
+                ex: &ex,
+                gx: &gx,
+                eps: &eps,
+                h0: &h0,
+                theta: &theta,
+            };
+            host::backward(&shape, &x, &out, &saved, &dout)
+        };
+        let shapes = inputs.each_ref().map(|t| t.shape().to_vec());
+        let [s_ex, s_gx, s_eps, s_h0, s_theta] = shapes;
+        let values = [
+            (g.ex, s_ex),
+            (g.gx, s_gx),
+            (g.eps, s_eps),
+            (g.h0, s_h0),
+            (g.theta, s_theta),
+        ];
+        for (parent, (v, s)) in ops.parents.into_iter().zip(values) {
+            if let Some(node) = parent {
+                grads.register::<B>(node.id, B::write(v, s));
+            }
+        }
+    }
+}
+
+impl<B: ScanOps + HostData, C: CheckpointStrategy> ScanOps for Autodiff<B, C> {
+    fn latent_gru_scan(
+        ex: FloatTensor<Self>,
+        gx: FloatTensor<Self>,
+        eps: FloatTensor<Self>,
+        h0: FloatTensor<Self>,
+        theta: FloatTensor<Self>,
+        shape: ScanShape,
+    ) -> FloatTensor<Self> {
+        let nodes = [ex.node(), gx.node(), eps.node(), h0.node(), theta.node()];
+        let inner = [ex, gx, eps, h0, theta].map(|t| t.into_primitive());
+        match <ScanBackward as Backward<B, 5>>::prepare::<C>(ScanBackward, nodes)
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (out, saved) = host_forward::<B>(inner.each_ref(), &shape);
+                prep.finish((shape, inner, out.clone(), saved), out)
+            }
+            OpsKind::UnTracked(prep) => {
+                let [ex, gx, eps, h0, theta] = inner;
+                prep.finish(B::latent_gru_scan(ex, gx, eps, h0, theta, shape))
+            }
+        }
+    }
+}
