@@ -8,6 +8,11 @@ mod report;
 mod run;
 mod signals;
 
+/// mimalloc keeps freed pages for reuse: a training step allocates and frees tens of MiB of
+/// activations, which the system allocator returns to the kernel and faults back in every step.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
