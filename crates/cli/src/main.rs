@@ -1,5 +1,6 @@
 //! `neuromod`: train, evaluate and sample VRNN world models on sequential data.
 
+mod allocator;
 mod bench;
 mod device;
 mod dopamine;
@@ -7,11 +8,6 @@ mod export;
 mod report;
 mod run;
 mod signals;
-
-/// mimalloc keeps freed pages for reuse: a training step allocates and frees tens of MiB of
-/// activations, which the system allocator returns to the kernel and faults back in every step.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -240,6 +236,7 @@ struct SampleArgs {
 }
 
 fn main() -> ExitCode {
+    allocator::keep_freed_pages();
     // burn materialises loaded optimiser state on `Device::default()` before moving it to the
     // parameters' device at the next step; pin that default to the CPU so resuming never opens
     // a GPU (or lavapipe) the run does not use. Set before any thread starts.

@@ -141,12 +141,6 @@ pub(crate) fn relu_rows(out: &mut [f32], offset: usize, rows: usize, w: usize, r
     }
 }
 
-/// Logistic sigmoid.
-#[inline]
-pub(crate) fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
-}
-
 /// log(1 + e^x) without overflow.
 #[inline]
 pub(crate) fn softplus(x: f32) -> f32 {
@@ -225,6 +219,7 @@ mod tests {
 
     #[test]
     fn softplus_is_stable_and_sigmoid_is_its_slope() {
+        use crate::scan::gates::sigmoid;
         assert!((softplus(0.0) - std::f32::consts::LN_2).abs() < 1e-7);
         assert_eq!(softplus(100.0), 100.0);
         assert!(softplus(-100.0) >= 0.0 && softplus(-100.0) < 1e-30);

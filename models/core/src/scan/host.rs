@@ -7,7 +7,8 @@
 
 use rayon::prelude::*;
 
-use super::dense::{add_bias, add_col_sums, matmul, relu_rows, sigmoid, softplus, View};
+use super::dense::{add_bias, add_col_sums, matmul, relu_rows, softplus, View};
+use super::gates::{gru_backward_row, gru_forward_row, sigmoid};
 use super::shape::{ScanShape, ThetaLayout};
 
 /// Inputs of a scan; every per-step tensor is row-major with rows `b * steps + t`.
@@ -251,21 +252,15 @@ fn forward_chunk(
         );
         for i in 0..nb {
             let lr = i * tl + t;
-            for j in 0..h {
-                let gh = &pre[i * wcat + e..(i + 1) * wcat];
-                let gin = &gi[i * g3..(i + 1) * g3];
-                let rg = sigmoid(gin[j] + gh[j]);
-                let ug = sigmoid(gin[h + j] + gh[h + j]);
-                let ghn = gh[2 * h + j];
-                let ng = (gin[2 * h + j] + rg * ghn).tanh();
-                let hn = (1.0 - ug) * ng + ug * hs[i * h + j];
-                sv[idx.r][lr * h + j] = rg;
-                sv[idx.r + 1][lr * h + j] = ug;
-                sv[idx.r + 2][lr * h + j] = ng;
-                sv[idx.r + 3][lr * h + j] = ghn;
-                o[0][lr * h + j] = hn;
-                hs[i * h + j] = hn;
-            }
+            let row = lr * h..(lr + 1) * h;
+            let [r, u, n, ghn, ..] = &mut sv[idx.r..] else {
+                unreachable!("four gate planes")
+            };
+            let gates = [r, u, n, ghn].map(|p| &mut p[row.clone()]);
+            let hrow = &mut hs[i * h..(i + 1) * h];
+            let gh = &pre[i * wcat + e..(i + 1) * wcat];
+            gru_forward_row(&gi[i * g3..(i + 1) * g3], gh, hrow, gates);
+            o[0][row].copy_from_slice(hrow);
             let fl = &sv[idx.f + lz - 1][lr * fz..(lr + 1) * fz];
             o[3][lr * fz..(lr + 1) * fz].copy_from_slice(fl);
         }
@@ -421,26 +416,19 @@ fn backward_chunk(
     for t in (0..tl).rev() {
         for i in 0..nb {
             let (r, lr) = ((b0 + i) * tl + t, i * tl + t);
-            for j in 0..h {
-                let dht = dcarry[i * h + j] + dp[0][r * h + j];
-                let (rg, ug) = (sv[idx.r][r * h + j], sv[idx.r + 1][r * h + j]);
-                let (ng, ghn) = (sv[idx.r + 2][r * h + j], sv[idx.r + 3][r * h + j]);
-                let hp = if t == 0 {
-                    x.h0[(b0 + i) * h + j]
-                } else {
-                    outp[0][(r - 1) * h + j]
-                };
-                let dn = dht * (1.0 - ug);
-                let du = dht * (hp - ng);
-                let dpn = dn * (1.0 - ng * ng);
-                let dpr = dpn * ghn * rg * (1.0 - rg);
-                let dpu = du * ug * (1.0 - ug);
-                let row = &mut g[gi.gi][lr * g3..(lr + 1) * g3];
-                (row[j], row[h + j], row[2 * h + j]) = (dpr, dpu, dpn);
-                let pr = &mut dpre[i * wcat + e..(i + 1) * wcat];
-                (pr[j], pr[h + j], pr[2 * h + j]) = (dpr, dpu, dpn * rg);
-                dcarry[i * h + j] = dht * ug;
+            let dh = &mut dcarry[i * h..(i + 1) * h];
+            for (d, o) in dh.iter_mut().zip(&dp[0][r * h..(r + 1) * h]) {
+                *d += o;
             }
+            let h_prev = if t == 0 {
+                &x.h0[(b0 + i) * h..(b0 + i + 1) * h]
+            } else {
+                &outp[0][(r - 1) * h..r * h]
+            };
+            let gates = [0, 1, 2, 3].map(|k| &sv[idx.r + k][r * h..(r + 1) * h]);
+            let dgi = &mut g[gi.gi][lr * g3..(lr + 1) * g3];
+            let dgh = &mut dpre[i * wcat + e..(i + 1) * wcat];
+            gru_backward_row(dh, h_prev, gates, dgi, dgh);
             df[i * fz..(i + 1) * fz].copy_from_slice(&dp[3][r * fz..(r + 1) * fz]);
         }
         let dgi = View::rows(g[gi.gi], t * g3, nb, g3, tl * g3);

@@ -10,6 +10,7 @@
 
 mod composed;
 mod dense;
+mod gates;
 mod host;
 mod op;
 mod shape;
