@@ -1,7 +1,7 @@
 //! A distributional critic on a world model's latent state: transitions from latent
 //! trajectories, offline training, per-step RPEs.
 
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use neuromod_critic::{DistCritic, Transition};
@@ -88,6 +88,21 @@ pub struct FitSettings {
     pub seed: u64,
 }
 
+/// One optimiser step of a critic on a batch of transitions; returns the critic, the
+/// optimiser and the (detached) loss, unread.
+pub fn critic_step(
+    critic: DistCritic,
+    mut optim: ModuleOptimizer,
+    batch: &Transition,
+    lr: f64,
+) -> (DistCritic, ModuleOptimizer, Tensor<1>) {
+    let out = critic.td(batch);
+    let loss = out.loss.clone().detach();
+    let grads = GradientsParams::from_grads(out.loss.backward(), &critic);
+    let critic = optim.step(lr, critic, grads);
+    (critic, optim, loss)
+}
+
 /// Trains `critic` (on an autodiff device, like `data`) by Adam on shuffled mini-batches of
 /// transitions; no host read.
 pub fn fit(mut critic: DistCritic, data: &Transition, s: FitSettings) -> DistCritic {
@@ -98,9 +113,7 @@ pub fn fit(mut critic: DistCritic, data: &Transition, s: FitSettings) -> DistCri
     for _ in 0..s.epochs {
         order.shuffle(&mut rng);
         for idx in order.chunks(s.batch.max(1)) {
-            let out = critic.td(&select(data, idx));
-            let grads = GradientsParams::from_grads(out.loss.backward(), &critic);
-            critic = optim.step(s.lr, critic, grads);
+            (critic, optim, _) = critic_step(critic, optim, &select(data, idx), s.lr);
         }
     }
     critic

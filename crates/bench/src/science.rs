@@ -229,7 +229,7 @@ fn latents(
     let idx: Vec<usize> = (0..set.len()).collect();
     let batch = to_batch(set, &idx, device);
     let traj = model.forward(&batch, Noise::Mean);
-    let state = Tensor::cat(vec![traj.h.clone(), traj.posterior.0.clone()], 2).detach();
+    let state = traj.state().detach();
     let [n, t] = [set.len(), set.steps(0)];
     let flat: Vec<f32> = rewards.iter().flatten().copied().collect();
     let reward = Tensor::from_data(TensorData::new(flat, [n, t]), device);

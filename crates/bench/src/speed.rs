@@ -5,27 +5,29 @@
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::Distribution;
-use neuromod_core::{Noise, SeqBatch};
+use neuromod_core::SeqBatch;
 use neuromod_critic::{CriticConfig, DistCritic, Transition};
-use neuromod_spe::{one_step, SfConfig, SfHeads};
-use neuromod_vrnn::{Vrnn, VrnnConfig};
+use neuromod_datasets::DatasetSpec;
+use neuromod_train::{sf_config, SfMode, SfSettings, TrainConfig, TrainError, Trainer};
+use neuromod_vrnn::VrnnConfig;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::critic_fit::select;
+use crate::critic_fit::{critic_step, select};
 use crate::{host, BenchError};
 
 /// What a timed step trains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Variant {
-    /// The VRNN alone (negative ELBO).
+    /// The VRNN alone (negative ELBO): `train`'s step.
     WorldModel,
-    /// Plus the one-step SPE and SF heads for gammas 0, 0.5, 0.9, 0.99 (joint, weight 0.1).
+    /// Plus SF heads for gammas 0, 0.5, 0.9, 0.99 trained jointly (weight 0.1): `train --sf
+    /// joint`'s step.
     WithSpe,
     /// Plus a 32-head quantile critic on the detached latent state [h_t, muq_t].
     WithSpeCritic,
@@ -82,12 +84,11 @@ impl Size {
 /// `bench science`.
 pub const CRITIC_TRANSITIONS: usize = 256;
 
-/// A model, its optional SPE heads and critic, their optimisers and one fixed batch.
+/// The training step `train` runs ([`Trainer::step`]: world model, and SF heads for the SPE
+/// variants), plus the critic's step for the critic variant, on one fixed batch.
 pub struct Stepper {
-    model: Vrnn,
-    sf: Option<SfHeads>,
-    critic: Option<DistCritic>,
-    optims: [ModuleOptimizer; 3],
+    trainer: Trainer,
+    critic: Option<(DistCritic, ModuleOptimizer)>,
     batch: SeqBatch,
     rewards: Tensor<2>,
     critic_transitions: usize,
@@ -95,7 +96,8 @@ pub struct Stepper {
 }
 
 impl Stepper {
-    /// Builds everything on the autodiff version of `device`, seeded. The critic trains on
+    /// Builds everything on the autodiff version of `device`, seeded, with `train`'s default
+    /// optimiser settings (Adam, gradient clipping at 10). The critic trains on
     /// `critic_transitions` transitions drawn at random from the batch each step (0: all
     /// B (T - 1) of them).
     pub fn new(
@@ -108,16 +110,22 @@ impl Stepper {
         let bad = |field, e: String| BenchError::Config { field, reason: e };
         let ad = device.clone().autodiff();
         ad.seed(0);
+        let mut train_config =
+            TrainConfig::new(config.clone(), DatasetSpec::markov(Default::default()));
+        if variant != Variant::WorldModel {
+            train_config.sf = Some(SfSettings::new(SfMode::Joint));
+        }
         let model = config.init(&ad).map_err(|e| bad("model", e.to_string()))?;
-        let state_dim = config.h_dim + config.z_dim;
-        let sf = (variant != Variant::WorldModel)
-            .then(|| SfConfig::new(state_dim, config.z_dim).init(&ad))
+        let sf = sf_config(&train_config)
+            .map(|c| c.init(&ad))
             .transpose()
             .map_err(|e| bad("sf", e.to_string()))?;
+        let state_dim = config.h_dim + config.z_dim;
         let critic = (variant == Variant::WithSpeCritic)
             .then(|| CriticConfig::new(state_dim).init(&ad))
             .transpose()
-            .map_err(|e| bad("critic", e.to_string()))?;
+            .map_err(|e| bad("critic", e.to_string()))?
+            .map(|c| (c, AdamConfig::new().init()));
         let x = Tensor::<3>::random(
             [batch, steps, config.x_dim],
             Distribution::Uniform(0.0, 1.0),
@@ -127,14 +135,8 @@ impl Stepper {
         .float();
         let rewards = Tensor::<2>::random([batch, steps], Distribution::Uniform(0.0, 1.0), &ad);
         Ok(Self {
-            model,
-            sf,
+            trainer: Trainer::new(&train_config, model, sf),
             critic,
-            optims: [
-                AdamConfig::new().init(),
-                AdamConfig::new().init(),
-                AdamConfig::new().init(),
-            ],
             batch: SeqBatch::new(x, Tensor::ones([batch, steps], &ad)),
             rewards,
             critic_transitions,
@@ -142,56 +144,44 @@ impl Stepper {
         })
     }
 
-    /// One training step of everything; returns the loss, read back once.
+    /// One training step of everything; returns the world model's loss (read once by the
+    /// trainer; the critic's step reads its loss once more).
     pub fn step(&mut self) -> Result<f32, BenchError> {
-        let traj = self.model.forward(&self.batch, Noise::Sample);
-        let mut loss = traj.elbo.loss(1.0);
-        let mut reads = vec![loss.clone().detach()];
-        if let Some(sf) = &self.sf {
-            let spe = one_step(&traj);
-            sf.update_stats(traj.posterior.0.clone(), traj.elbo.mask.clone());
-            let td = sf.sequence_td(&traj, false);
-            loss = loss + td.loss.mul_scalar(0.1);
-            reads.push(spe.norm.sum().detach() + spe.kl.sum().detach());
+        let failed = |e: TrainError| BenchError::Config {
+            field: "speed",
+            reason: e.to_string(),
+        };
+        let Some((critic, optim)) = self.critic.take() else {
+            return Ok(self
+                .trainer
+                .step(&self.batch, 1.0, 1e-3)
+                .map_err(failed)?
+                .loss);
+        };
+        let (stats, state) = self
+            .trainer
+            .step_with_state(&self.batch, 1.0, 1e-3)
+            .map_err(failed)?;
+        let [b, t, s] = state.dims();
+        let n = b * (t - 1);
+        let device = state.device();
+        let mut tr = Transition {
+            state: state.clone().narrow(1, 0, t - 1).reshape([n, s]),
+            reward: self.rewards.clone().narrow(1, 1, t - 1).reshape([n]),
+            next_state: state.narrow(1, 1, t - 1).reshape([n, s]),
+            cont: Tensor::ones([n], &device),
+            weight: None,
+        };
+        if self.critic_transitions > 0 && self.critic_transitions < n {
+            let rows: Vec<usize> = (0..self.critic_transitions)
+                .map(|_| self.rng.random_range(0..n))
+                .collect();
+            tr = select(&tr, &rows);
         }
-        if let Some(critic) = &self.critic {
-            let [b, t, z] = traj.posterior.0.dims();
-            let h = traj.h.dims()[2];
-            let state = Tensor::cat(vec![traj.h.clone(), traj.posterior.0.clone()], 2).detach();
-            let n = b * (t - 1);
-            let device = state.device();
-            let mut tr = Transition {
-                state: state.clone().narrow(1, 0, t - 1).reshape([n, h + z]),
-                reward: self.rewards.clone().narrow(1, 1, t - 1).reshape([n]),
-                next_state: state.narrow(1, 1, t - 1).reshape([n, h + z]),
-                cont: Tensor::ones([n], &device),
-                weight: None,
-            };
-            if self.critic_transitions > 0 && self.critic_transitions < n {
-                let rows: Vec<usize> = (0..self.critic_transitions)
-                    .map(|_| self.rng.random_range(0..n))
-                    .collect();
-                tr = select(&tr, &rows);
-            }
-            let out = critic.td(&tr);
-            loss = loss + out.loss;
-            reads.push(out.rpe.abs().mean().reshape([1]));
-        }
-        let mut grads = loss.backward();
-        let [wm, sf_opt, critic_opt] = &mut self.optims;
-        if let Some(sf) = self.sf.take() {
-            let g = GradientsParams::from_module(&mut grads, &sf);
-            self.sf = Some(sf_opt.step(1e-3, sf, g));
-        }
-        if let Some(critic) = self.critic.take() {
-            let g = GradientsParams::from_module(&mut grads, &critic);
-            self.critic = Some(critic_opt.step(1e-3, critic, g));
-        }
-        let g = GradientsParams::from_module(&mut grads, &self.model);
-        self.model = wm.step(1e-3, self.model.clone(), g);
-        // The one read of the step; it also waits for the device to finish.
-        let values = host(Tensor::cat(reads, 0), "step values")?;
-        Ok(values[0])
+        let (critic, optim, loss) = critic_step(critic, optim, &tr, 1e-3);
+        self.critic = Some((critic, optim));
+        host(loss, "critic loss")?;
+        Ok(stats.loss)
     }
 }
 

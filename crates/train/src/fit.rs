@@ -3,11 +3,8 @@
 use std::path::Path;
 use std::time::Instant;
 
-use burn::optim::decay::WeightDecayConfig;
-use burn::optim::grad_clipping::GradientClippingConfig;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::AdamConfig;
 use burn::prelude::*;
-use neuromod_core::Noise;
 use neuromod_datasets::Splits;
 use neuromod_vrnn::Vrnn;
 use rand::{Rng, SeedableRng};
@@ -18,10 +15,10 @@ use crate::checkpoint::{
     sf_config, Checkpoint, SnapshotState, OPTIM_FILE, SF_FILE, SF_OPTIM_FILE, TRAIN_WEIGHTS_FILE,
     WEIGHTS_FILE,
 };
-use crate::config::SfMode;
 use crate::ema::{ema_decay, ema_update};
-use crate::evaluate::{evaluate, read_stats};
+use crate::evaluate::evaluate;
 use crate::metrics::MetricsRow;
+use crate::step::{StepStats, Trainer};
 use crate::{TrainConfig, TrainError};
 
 /// Progress reported to the caller (the CLI draws a progress bar from it).
@@ -134,7 +131,7 @@ pub fn run(
 
     let ad = device.clone().autodiff();
     ad.seed(config.seed);
-    let mut model: Vrnn = match (&resume_from, &config.init_from) {
+    let model: Vrnn = match (&resume_from, &config.init_from) {
         (Some(snap), _) => {
             let file = if config.ema.is_some() {
                 TRAIN_WEIGHTS_FILE
@@ -168,38 +165,23 @@ pub fn run(
         (Some(snap), Some(_)) => Some(snap.load_module(WEIGHTS_FILE, config.model.init(device)?)?),
         _ => None,
     };
-    let mut optim = AdamConfig::new()
-        .with_grad_clipping(config.grad_clip.map(GradientClippingConfig::Norm))
-        .with_weight_decay(
-            (config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay as f32)),
-        )
-        .init();
-    let mut sf = sf_config(config)
+    let sf = sf_config(config)
         .map(|c| c.init(&ad))
         .transpose()
         .map_err(|e| TrainError::Config {
             field: "sf",
             reason: e.to_string(),
         })?;
-    let (sf_frozen, sf_weight) = config
-        .sf
-        .as_ref()
-        .map_or((false, 0.0), |s| (s.mode == SfMode::Frozen, s.weight));
-    let sf_detached = sf_frozen
-        || config
-            .sf
-            .as_ref()
-            .is_some_and(|s| s.mode == SfMode::Detached);
-    let mut sf_optim = AdamConfig::new()
-        .with_grad_clipping(config.grad_clip.map(GradientClippingConfig::Norm))
-        .init();
+    let mut trainer = Trainer::new(config, model, sf);
     let (mut rows, mut best, mut best_epoch, mut since_best, mut step) =
         (Vec::new(), f64::INFINITY, 0, 0, 0);
     if let Some(snap) = &resume_from {
-        optim = snap.load_optim(OPTIM_FILE, optim)?;
-        if let Some(heads) = sf.take() {
-            sf = Some(snap.load_module(SF_FILE, heads)?);
-            sf_optim = snap.load_optim(SF_OPTIM_FILE, sf_optim)?;
+        let optim = std::mem::replace(&mut trainer.optim, AdamConfig::new().init());
+        trainer.optim = snap.load_optim(OPTIM_FILE, optim)?;
+        if let Some(heads) = trainer.sf.take() {
+            trainer.sf = Some(snap.load_module(SF_FILE, heads)?);
+            let optim = std::mem::replace(&mut trainer.sf_optim, AdamConfig::new().init());
+            trainer.sf_optim = snap.load_optim(SF_OPTIM_FILE, optim)?;
         }
         let s = &snap.state;
         if s.metrics.len() != s.epoch {
@@ -248,31 +230,13 @@ pub fn run(
                 .map(|_| if k > 0 { rng.random_range(-k..=k) } else { 0 })
                 .collect();
             let batch = to_batch_transposed(&splits.train, idx, &shifts, &ad);
-            let traj = model.forward(&batch, Noise::Sample);
-            let mut loss = traj.elbo.loss(beta);
-            if sf_frozen {
-                // The world model stays as loaded: only the SF heads learn.
-                loss = loss.detach();
-            }
-            let sf_loss = sf.as_ref().map(|sf| {
-                sf.update_stats(traj.posterior.0.clone(), traj.elbo.mask.clone());
-                sf.sequence_td(&traj, sf_detached).loss
-            });
-            if let Some(l) = &sf_loss {
-                loss = loss + l.clone().mul_scalar(sf_weight);
-            }
-            let terms = traj.elbo;
-            // The one host read of this batch.
-            let [l, k, r, n, sfl] = read_stats::<5>(Tensor::cat(
-                vec![
-                    loss.clone().detach(),
-                    terms.kl.clone().detach().sum(),
-                    terms.nll.clone().detach().sum(),
-                    terms.mask.clone().sum(),
-                    sf_loss.map_or_else(|| Tensor::zeros([1], &ad), |l| l.detach()),
-                ],
-                0,
-            ))?;
+            let StepStats {
+                loss: l,
+                kl: k,
+                rec: r,
+                steps: n,
+                sf: sfl,
+            } = trainer.step(&batch, beta, lr)?;
             if !l.is_finite() {
                 return Err(TrainError::Diverged {
                     epoch,
@@ -281,20 +245,11 @@ pub fn run(
                     dir: out.to_path_buf(),
                 });
             }
-            let mut grads = loss.backward();
-            if let Some(heads) = sf.take() {
-                let g = GradientsParams::from_module(&mut grads, &heads);
-                sf = Some(sf_optim.step(lr, heads, g));
-            }
-            if !sf_frozen {
-                let grads = GradientsParams::from_module(&mut grads, &model);
-                model = optim.step(lr, model, grads);
-                if let Some(decay) = config.ema {
-                    ema = Some(match ema.take() {
-                        Some(avg) => ema_update(avg, &model.valid(), ema_decay(decay, step)),
-                        None => model.valid(),
-                    });
-                }
+            if let (Some(decay), false) = (config.ema, trainer.frozen()) {
+                ema = Some(match ema.take() {
+                    Some(avg) => ema_update(avg, &trainer.model().valid(), ema_decay(decay, step)),
+                    None => trainer.model().valid(),
+                });
             }
             (kl, rec, steps) = (kl + k as f64, rec + r as f64, steps + n as f64);
             sf_sum += sfl as f64;
@@ -307,7 +262,7 @@ pub fn run(
             });
         }
         // The weights that are validated and saved: the average when there is one.
-        let weights = ema.clone().unwrap_or_else(|| model.valid());
+        let weights = ema.clone().unwrap_or_else(|| trainer.model().valid());
         let valid = evaluate(&weights, &splits.valid, config.batch_size, device)?;
         let per = |v: f64| v / steps.max(1.0);
         let row = MetricsRow {
@@ -332,7 +287,7 @@ pub fn run(
             });
         }
         // With a frozen world model the bound cannot improve; the SF heads are kept every epoch.
-        let improved = valid.nll_per_step < best || sf_frozen;
+        let improved = valid.nll_per_step < best || trainer.frozen();
         if improved {
             (best, best_epoch, since_best) = (valid.nll_per_step, epoch, 0);
         } else {
@@ -342,17 +297,20 @@ pub fn run(
         let snap_dir = out.join(crate::checkpoint::SNAPSHOTS_DIR);
         let mut files = vec![(WEIGHTS_FILE, module_bytes(&weights, &snap_dir)?)];
         if config.ema.is_some() {
-            files.push((TRAIN_WEIGHTS_FILE, module_bytes(&model, &snap_dir)?));
+            files.push((
+                TRAIN_WEIGHTS_FILE,
+                module_bytes(trainer.model(), &snap_dir)?,
+            ));
         }
         let optim_bytes = |o: &burn::optim::ModuleOptimizer| {
             o.into_bytes()
                 .map(|b| b.to_vec())
                 .map_err(|e| TrainError::checkpoint(&snap_dir, format!("optimiser state: {e:?}")))
         };
-        files.push((OPTIM_FILE, optim_bytes(&optim)?));
-        if let Some(heads) = &sf {
+        files.push((OPTIM_FILE, optim_bytes(&trainer.optim)?));
+        if let Some(heads) = &trainer.sf {
             files.push((SF_FILE, module_bytes(heads, &snap_dir)?));
-            files.push((SF_OPTIM_FILE, optim_bytes(&sf_optim)?));
+            files.push((SF_OPTIM_FILE, optim_bytes(&trainer.sf_optim)?));
         }
         let state = SnapshotState {
             epoch,

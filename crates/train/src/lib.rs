@@ -13,6 +13,7 @@ mod evaluate;
 mod fit;
 mod metrics;
 mod params;
+mod step;
 
 pub use batcher::{batch_indices, to_batch};
 pub use checkpoint::{
@@ -27,3 +28,4 @@ pub use evaluate::{evaluate, Bound};
 pub use fit::{epoch_seed, run, train, Event, RunOptions};
 pub use metrics::{metrics_csv, parse_metrics, MetricsRow};
 pub use params::{named_parameters, NamedArray};
+pub use step::{StepStats, Trainer};

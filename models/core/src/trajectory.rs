@@ -91,3 +91,11 @@ pub struct Trajectory {
     /// Recurrent states h_t after each step: [batch, time, h_dim].
     pub h: Tensor<3>,
 }
+
+impl Trajectory {
+    /// The latent state s_t = [h_t, muq_t] the signal heads read (successor features, critic):
+    /// [batch, time, h_dim + z_dim].
+    pub fn state(&self) -> Tensor<3> {
+        Tensor::cat(vec![self.h.clone(), self.posterior.0.clone()], 2)
+    }
+}

@@ -258,7 +258,7 @@ impl SfHeads {
         let mask = traj.elbo.mask.clone();
         let [b, t, z] = muq.dims();
         let h_dim = traj.h.dims()[2];
-        let mut state = Tensor::cat(vec![traj.h.clone(), muq.clone()], 2);
+        let mut state = traj.state();
         if detach_state {
             state = state.detach();
         }

@@ -170,8 +170,14 @@ fn sigkill_during_training_and_checkpoint_writes_then_resume_always_succeeds() {
             }
         }
     }
-    // The last resume runs to the end.
-    finish(spawn(&["train", "--resume", run_s, "--device", "ndarray"]));
+    // The last start runs to the end: a resume, or a fresh start when the last kill landed
+    // before the run had written its config.json (nothing to resume yet).
+    let last = if run.join("config.json").exists() {
+        vec!["train", "--resume", run_s, "--device", "ndarray"]
+    } else {
+        fresh_args(&data, run_s)
+    };
+    finish(spawn(&last));
     assert!(
         kills >= 10 && mid_write >= 3,
         "{kills} kills, {mid_write} during writes"

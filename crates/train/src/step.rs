@@ -1,0 +1,160 @@
+//! The one training step of a world model: forward pass, loss (negative ELBO, plus the
+//! successor-feature TD loss when SF heads train alongside), backward pass and the Adam updates,
+//! with one host read of the step's statistics. `train` runs it for every batch; `bench speed`
+//! and the criterion bench time it.
+
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::grad_clipping::GradientClippingConfig;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use neuromod_core::{Noise, SeqBatch};
+use neuromod_spe::SfHeads;
+use neuromod_vrnn::Vrnn;
+
+use crate::config::{SfMode, TrainConfig};
+use crate::evaluate::read_stats;
+use crate::TrainError;
+
+/// What one step measured, read back once (sums over the batch's real steps).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepStats {
+    /// The loss that was minimised (nats per step, KL weighted by beta, plus the weighted SF
+    /// loss). Non-finite when the step was refused (the weights are then untouched).
+    pub loss: f32,
+    /// Sum of KL(q_t || p_t) over real steps.
+    pub kl: f32,
+    /// Sum of -log p(x_t | ..) over real steps.
+    pub rec: f32,
+    /// Real steps in the batch.
+    pub steps: f32,
+    /// SF TD loss (0 without SF heads).
+    pub sf: f32,
+}
+
+/// A world model, its optional successor-feature heads, and their optimisers.
+pub struct Trainer {
+    /// The world model being trained (taken out while the optimiser updates it, so its
+    /// parameters are never shared and update in place).
+    model: Option<Vrnn>,
+    /// Successor-feature heads trained alongside, if any.
+    pub sf: Option<SfHeads>,
+    /// Adam for the world model (gradient clipping and weight decay from the config).
+    pub optim: ModuleOptimizer,
+    /// Adam for the SF heads.
+    pub sf_optim: ModuleOptimizer,
+    sf_weight: f64,
+    sf_mode: Option<SfMode>,
+}
+
+impl Trainer {
+    /// Optimisers as `config` sets them (Adam, per-tensor gradient clipping, weight decay).
+    pub fn new(config: &TrainConfig, model: Vrnn, sf: Option<SfHeads>) -> Self {
+        let clip = config.grad_clip.map(GradientClippingConfig::Norm);
+        let optim = AdamConfig::new()
+            .with_grad_clipping(clip.clone())
+            .with_weight_decay(
+                (config.weight_decay > 0.0)
+                    .then(|| WeightDecayConfig::new(config.weight_decay as f32)),
+            )
+            .init();
+        let sf_optim = AdamConfig::new().with_grad_clipping(clip).init();
+        Self {
+            model: Some(model),
+            sf,
+            optim,
+            sf_optim,
+            sf_weight: config.sf.as_ref().map_or(0.0, |s| s.weight),
+            sf_mode: config.sf.as_ref().map(|s| s.mode),
+        }
+    }
+
+    /// The world model.
+    pub fn model(&self) -> &Vrnn {
+        self.model
+            .as_ref()
+            .expect("the model is only taken inside `step`")
+    }
+
+    /// Whether the world model stays as loaded (only SF heads learn).
+    pub fn frozen(&self) -> bool {
+        self.sf_mode == Some(SfMode::Frozen)
+    }
+
+    /// One step on `batch` (on the autodiff device) with KL weight `beta` and learning rate
+    /// `lr`. A non-finite loss is returned without touching any weight.
+    pub fn step(&mut self, batch: &SeqBatch, beta: f64, lr: f64) -> Result<StepStats, TrainError> {
+        self.run(batch, beta, lr, false).map(|(stats, _)| stats)
+    }
+
+    /// [`Trainer::step`], also returning the batch's latent state s_t = [h_t, muq_t] from this
+    /// step's forward pass, detached (for a critic trained beside the world model).
+    pub fn step_with_state(
+        &mut self,
+        batch: &SeqBatch,
+        beta: f64,
+        lr: f64,
+    ) -> Result<(StepStats, Tensor<3>), TrainError> {
+        self.run(batch, beta, lr, true)
+            .map(|(stats, state)| (stats, state.expect("asked for")))
+    }
+
+    fn run(
+        &mut self,
+        batch: &SeqBatch,
+        beta: f64,
+        lr: f64,
+        want_state: bool,
+    ) -> Result<(StepStats, Option<Tensor<3>>), TrainError> {
+        let traj = self.model().forward(batch, Noise::Sample);
+        let state = want_state.then(|| traj.state().detach());
+        let mut loss = traj.elbo.loss(beta);
+        if self.frozen() {
+            loss = loss.detach();
+        }
+        let detached = matches!(self.sf_mode, Some(SfMode::Frozen | SfMode::Detached));
+        let sf_loss = self.sf.as_ref().map(|sf| {
+            sf.update_stats(traj.posterior.0.clone(), traj.elbo.mask.clone());
+            sf.sequence_td(&traj, detached).loss
+        });
+        if let Some(l) = &sf_loss {
+            loss = loss + l.clone().mul_scalar(self.sf_weight);
+        }
+        let terms = &traj.elbo;
+        let device = loss.device();
+        // The one host read of the step.
+        let [loss_v, kl, rec, steps, sf] = read_stats::<5>(Tensor::cat(
+            vec![
+                loss.clone().detach(),
+                terms.kl.clone().detach().sum(),
+                terms.nll.clone().detach().sum(),
+                terms.mask.clone().sum(),
+                sf_loss.map_or_else(|| Tensor::zeros([1], &device), |l| l.detach()),
+            ],
+            0,
+        ))?;
+        let stats = StepStats {
+            loss: loss_v,
+            kl,
+            rec,
+            steps,
+            sf,
+        };
+        if !loss_v.is_finite() {
+            return Ok((stats, state));
+        }
+        let mut grads = loss.backward();
+        if let Some(heads) = self.sf.take() {
+            let g = GradientsParams::from_module(&mut grads, &heads);
+            self.sf = Some(self.sf_optim.step(lr, heads, g));
+        }
+        if !self.frozen() {
+            let model = self
+                .model
+                .take()
+                .expect("the model is in place between steps");
+            let g = GradientsParams::from_module(&mut grads, &model);
+            self.model = Some(self.optim.step(lr, model, g));
+        }
+        Ok((stats, state))
+    }
+}
