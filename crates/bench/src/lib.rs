@@ -6,9 +6,11 @@
 //! - [`gating`]: SPE-gated reward learning on the contingency-switch task.
 //! - [`speed`]: milliseconds per training step of the world model alone, with SPE heads and
 //!   with the critic, scaling in sequence length and batch size, peak memory.
+//! - [`peers`]: the same training step in PyTorch and JAX, timed in the same run.
 
 pub mod critic_fit;
 pub mod gating;
+pub mod peers;
 pub mod report;
 pub mod science;
 pub mod speed;

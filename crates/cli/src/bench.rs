@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use neuromod_bench::science::{ScienceConfig, Task};
 use neuromod_bench::speed::{self, Size};
-use neuromod_bench::{report, science, write_file};
+use neuromod_bench::{peers, report, science, write_file};
 
 use crate::device::{self, DeviceChoice};
 
@@ -109,6 +109,18 @@ pub struct SpeedArgs {
     /// Output folder.
     #[arg(long, default_value = "runs/bench-speed")]
     out: PathBuf,
+    /// Also time the same training step in PyTorch (eager) and JAX (jit + lax.scan) at the
+    /// bench config (batch 32, T 100), in turn with neuromod on each --device, and print a ratio
+    /// table (comparison.md / .json). Needs python3 with torch and jax (`pip install -r
+    /// benches/peers/requirements.txt`); a missing framework is reported as skipped.
+    #[arg(long)]
+    peers: bool,
+    /// Rounds of the --peers comparison (each times every implementation once).
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Skip the scaling sweep (T, batch, variants): with --peers, only the comparison.
+    #[arg(long)]
+    quick: bool,
     /// Internal: time one setup (JSON) and print its timing as JSON.
     #[arg(long, hide = true)]
     single: Option<String>,
@@ -221,34 +233,113 @@ fn run_speed(a: SpeedArgs) -> Result<()> {
         SizeArg::Bench => Size::Bench,
         SizeArg::Small => Size::Small,
     };
-    let mut results = Vec::new();
-    for &choice in &a.device {
-        let (device, name) = device::select(choice);
-        eprintln!("bench speed on {name} ({size:?} size)");
-        let mut timings = Vec::new();
-        for setup in speed::setups(size, a.reps, a.critic_transitions) {
-            let t = if a.in_process {
-                speed::time(setup, &device)?
-            } else {
-                time_in_child(setup, name)?
-            };
-            eprintln!(
-                "  {:<16} batch {:>3} T {:>3}: {:>9.1} ms/step, peak {} MiB",
-                t.variant.name(),
-                t.batch,
-                t.steps,
-                t.ms_median,
-                t.peak_rss_mib.map_or("?".into(), |m| format!("{m:.0}"))
-            );
-            timings.push(t);
-        }
-        results.push(speed::summarise(name, size, a.critic_transitions, timings));
+    if a.quick && !a.peers {
+        bail!("--quick skips the sweep: give --peers too, or drop --quick");
     }
-    let md = speed::markdown(&results);
-    write_file(&a.out.join("speed.md"), md.as_bytes())?;
+    if a.peers && a.rounds == 0 {
+        bail!("--rounds must be at least 1");
+    }
+    if !a.quick {
+        let mut results = Vec::new();
+        for &choice in &a.device {
+            let (device, name) = device::select(choice);
+            eprintln!("bench speed on {name} ({size:?} size)");
+            let mut timings = Vec::new();
+            for setup in speed::setups(size, a.reps, a.critic_transitions) {
+                let t = if a.in_process {
+                    speed::time(setup, &device)?
+                } else {
+                    time_in_child(setup, name)?
+                };
+                eprintln!(
+                    "  {:<16} batch {:>3} T {:>3}: {:>9.1} ms/step, peak {} MiB",
+                    t.variant.name(),
+                    t.batch,
+                    t.steps,
+                    t.ms_median,
+                    t.peak_rss_mib.map_or("?".into(), |m| format!("{m:.0}"))
+                );
+                timings.push(t);
+            }
+            results.push(speed::summarise(name, size, a.critic_transitions, timings));
+        }
+        let md = speed::markdown(&results);
+        write_file(&a.out.join("speed.md"), md.as_bytes())?;
+        write_file(
+            &a.out.join("speed.json"),
+            serde_json::to_string_pretty(&results)?.as_bytes(),
+        )?;
+        print!("{md}");
+    }
+    if a.peers {
+        compare_with_peers(&a)?;
+    }
+    Ok(())
+}
+
+/// Times neuromod's bench-config world-model step on every --device and the peers, in turn,
+/// for --rounds rounds; writes and prints the ratio table.
+fn compare_with_peers(a: &SpeedArgs) -> Result<()> {
+    let (batch, steps) = (32, 100);
+    let setup = speed::Setup {
+        size: Size::Bench,
+        variant: speed::Variant::WorldModel,
+        batch,
+        steps,
+        reps: a.reps,
+        critic_transitions: a.critic_transitions,
+    };
+    let scripts = peers::PeerScripts::write()?;
+    let empty = |name: String| peers::Contender {
+        name,
+        round_medians: Vec::new(),
+        round_mins: Vec::new(),
+        skipped: None,
+    };
+    let devices: Vec<_> = a.device.iter().map(|&c| device::select(c).1).collect();
+    let mut ours: Vec<_> = devices
+        .iter()
+        .map(|d| empty(format!("neuromod ({d})")))
+        .collect();
+    let mut theirs: Vec<_> = peers::PEERS
+        .iter()
+        .map(|(name, _)| empty(name.to_string()))
+        .collect();
+    for round in 1..=a.rounds {
+        eprintln!("peers comparison, round {round} of {}", a.rounds);
+        for (c, d) in ours.iter_mut().zip(&devices) {
+            let t = time_in_child(setup, d)?;
+            eprintln!("  {:<22} {:>8.3} s/step", c.name, t.ms_median / 1e3);
+            c.round_medians.push(t.ms_median / 1e3);
+            c.round_mins.push(t.ms_min / 1e3);
+        }
+        for (c, (_, script)) in theirs.iter_mut().zip(peers::PEERS) {
+            if c.skipped.is_some() {
+                continue;
+            }
+            match scripts.run(script, (batch, steps), a.reps)? {
+                peers::PeerOutcome::Timed(t) => {
+                    eprintln!(
+                        "  {:<22} {:>8.3} s/step ({} {}, loss {:.2} -> {:.2})",
+                        c.name, t.median_s, t.peer, t.version, t.loss_first, t.loss_last
+                    );
+                    c.round_medians.push(t.median_s);
+                    c.round_mins.push(t.min_s);
+                }
+                peers::PeerOutcome::Skipped(why) => {
+                    eprintln!("  {:<22} skipped: {why}", c.name);
+                    c.skipped = Some(why);
+                }
+            }
+        }
+    }
+    let md = peers::comparison_markdown(&ours, &theirs, batch, steps);
+    write_file(&a.out.join("comparison.md"), md.as_bytes())?;
+    let json =
+        serde_json::json!({ "batch": batch, "steps": steps, "neuromod": ours, "peers": theirs });
     write_file(
-        &a.out.join("speed.json"),
-        serde_json::to_string_pretty(&results)?.as_bytes(),
+        &a.out.join("comparison.json"),
+        serde_json::to_string_pretty(&json)?.as_bytes(),
     )?;
     print!("{md}");
     Ok(())
