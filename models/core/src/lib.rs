@@ -10,6 +10,7 @@
 mod batch;
 mod gaussian;
 mod gru;
+pub mod host;
 mod likelihood;
 mod mlp;
 pub mod scan;

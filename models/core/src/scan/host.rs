@@ -7,9 +7,10 @@
 
 use rayon::prelude::*;
 
-use super::dense::{add_bias, add_col_sums, matmul, relu_rows, softplus, View};
-use super::gates::{gru_backward_row, gru_forward_row, sigmoid};
+use super::gates::{gru_backward_row, gru_forward_row};
 use super::shape::{ScanShape, ThetaLayout};
+use crate::host::activation::sigmoid;
+use crate::host::dense::{add_bias, add_col_sums, matmul, relu_rows, softplus, View};
 
 /// Inputs of a scan; every per-step tensor is row-major with rows `b * steps + t`.
 pub(crate) struct ScanInputs<'a> {

@@ -4,33 +4,24 @@
 //!
 //! [`latent_gru_scan`] runs the VRNN-style chain `h_{t-1} -> q(z_t | x_t, h_{t-1}) -> z_t ->
 //! h_t` (encoder MLP, Gaussian reparameterisation, phi_z MLP, GRU cell) over all steps. It runs
-//! on the CPU backends (ndarray, Flex) as host code ([`fused_scan_available`]); on other
+//! on the CPU backends (ndarray, Flex) as host code ([`crate::host::host_ops_available`]); on other
 //! devices callers compose the same chain from tensor operations, and the tests hold the two to
 //! the same values and gradients.
 
 mod composed;
-mod dense;
 mod gates;
 mod host;
 mod op;
 mod shape;
 mod weights;
 
-use burn::backend::{Dispatch, DispatchDevice};
+use burn::backend::Dispatch;
 use burn::prelude::*;
 
 pub use composed::latent_gru_scan_composed;
-pub use op::{HostData, ScanOps};
+pub use op::ScanOps;
 pub use shape::ScanShape;
 pub use weights::{Layer, ScanWeights};
-
-/// Whether `device` (with or without autodiff) runs [`latent_gru_scan`].
-pub fn fused_scan_available(device: &Device) -> bool {
-    matches!(
-        device.clone().inner().as_dispatch(),
-        DispatchDevice::NdArray(_) | DispatchDevice::Flex(_)
-    )
-}
 
 /// Inputs of [`latent_gru_scan`]; rows of the `[batch, steps, ..]` tensors follow the batch.
 #[derive(Debug, Clone)]
@@ -59,10 +50,10 @@ pub struct ScanOutput {
     pub fz: Tensor<3>,
 }
 
-/// Runs the scan: as one fused operation where [`fused_scan_available`], else composed from
+/// Runs the scan: as one fused operation where [`crate::host::host_ops_available`], else composed from
 /// tensor operations ([`latent_gru_scan_composed`]). Both give the same values and gradients.
 pub fn latent_gru_scan(input: ScanInput, weights: &ScanWeights, sigma_min: f64) -> ScanOutput {
-    if fused_scan_available(&input.ex.device()) {
+    if crate::host::host_ops_available(&input.ex.device()) {
         latent_gru_scan_fused(input, weights, sigma_min)
     } else {
         latent_gru_scan_composed(input, weights, sigma_min)
@@ -72,7 +63,7 @@ pub fn latent_gru_scan(input: ScanInput, weights: &ScanWeights, sigma_min: f64) 
 /// Runs the scan as one operation (one node of the autodiff graph on an autodiff device).
 ///
 /// # Panics
-/// On a device where [`fused_scan_available`] is false.
+/// On a device where [`crate::host::host_ops_available`] is false.
 pub fn latent_gru_scan_fused(
     input: ScanInput,
     weights: &ScanWeights,

@@ -219,7 +219,7 @@ mod tests {
 
     #[test]
     fn softplus_is_stable_and_sigmoid_is_its_slope() {
-        use crate::scan::gates::sigmoid;
+        use crate::host::activation::sigmoid;
         assert!((softplus(0.0) - std::f32::consts::LN_2).abs() < 1e-7);
         assert_eq!(softplus(100.0), 100.0);
         assert!(softplus(-100.0) >= 0.0 && softplus(-100.0) < 1e-30);
