@@ -5,6 +5,7 @@ use burn::prelude::*;
 use burn::tensor::activation::softplus;
 
 use crate::mlp::{linear_parts, Mlp};
+use crate::stack::dense_stack;
 
 /// A diagonal Gaussian N(mu, diag sigma^2); both [batch, dim].
 #[derive(Debug, Clone)]
@@ -64,12 +65,16 @@ impl GaussianHead {
         }
     }
 
-    /// x: [batch, input] -> N(mu, sigma^2) with both [batch, out].
+    /// x: [batch, input] -> N(mu, sigma^2) with both [batch, out]: the trunk and both heads
+    /// as one dense stack (fused on the CPU backends).
     pub fn forward(&self, x: Tensor<2>) -> DiagGaussian {
-        let hidden = self.trunk.forward(x);
+        let mut layers = self.trunk.parts();
+        layers.push(self.packed_heads());
+        let out = dense_stack(x, &layers, false);
+        let z = self.mu.weight.dims()[1];
         DiagGaussian {
-            mu: self.mu.forward(hidden.clone()),
-            sigma: sigma_from(self.sigma.forward(hidden), self.sigma_min),
+            mu: out.clone().narrow(1, 0, z),
+            sigma: sigma_from(out.narrow(1, z, z), self.sigma_min),
         }
     }
 

@@ -14,6 +14,9 @@ pub mod host;
 mod likelihood;
 mod mlp;
 pub mod scan;
+pub mod stack;
+#[cfg(test)]
+mod test_util;
 mod trajectory;
 
 pub use batch::SeqBatch;

@@ -2,7 +2,8 @@
 
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::relu;
+
+use crate::stack::{dense_stack, Layer};
 
 /// A stack of `Linear` + ReLU layers; zero layers is the identity.
 #[derive(Module, Debug)]
@@ -28,11 +29,17 @@ impl Mlp {
             .unwrap_or(input)
     }
 
-    /// x: [batch, input] -> [batch, width]
+    /// The layers as (weight, bias) pairs.
+    pub fn parts(&self) -> Vec<Layer> {
+        self.layers.iter().map(linear_parts).collect()
+    }
+
+    /// x: [batch, input] -> [batch, width] (one fused dense stack on the CPU backends).
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        self.layers
-            .iter()
-            .fold(x, |x, layer| relu(layer.forward(x)))
+        if self.layers.is_empty() {
+            return x;
+        }
+        dense_stack(x, &self.parts(), true)
     }
 }
 

@@ -3,12 +3,13 @@
 use burn::module::Param;
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::{sigmoid, softplus};
+use burn::tensor::activation::sigmoid;
 use burn::tensor::Distribution;
 use neuromod_core::scan::{latent_gru_scan, ScanInput, ScanOutput, ScanWeights};
+use neuromod_core::stack::dense_stack;
 use neuromod_core::{
-    bernoulli_log_prob, gaussian_log_prob, linear_parts, DiagGaussian, ElboTerms, GaussianHead,
-    GruCell, Mlp, Noise, SeqBatch, StepOutput, Trajectory,
+    bernoulli_log_prob, gaussian_log_prob, linear_parts, sigma_from, DiagGaussian, ElboTerms,
+    GaussianHead, GruCell, Mlp, Noise, SeqBatch, StepOutput, Trajectory,
 };
 
 use crate::config::{ConfigError, Likelihood, VrnnConfig};
@@ -27,14 +28,25 @@ pub struct Decoder {
 }
 
 impl Decoder {
-    /// Returns (logits or mean, sigma when Gaussian); input: [batch, feat + h_dim].
+    /// Returns (logits or mean, sigma when Gaussian); input: [batch, feat + h_dim]. The trunk
+    /// and the output layer(s) run as one dense stack (fused on the CPU backends).
     fn forward(&self, input: Tensor<2>) -> (Tensor<2>, Option<Tensor<2>>) {
-        let hidden = self.trunk.forward(input);
-        let sigma = self
-            .sigma
-            .as_ref()
-            .map(|head| softplus(head.forward(hidden.clone()), 1.0).add_scalar(self.sigma_min));
-        (self.mu.forward(hidden), sigma)
+        let mut layers = self.trunk.parts();
+        let (wm, bm) = linear_parts(&self.mu);
+        let d = wm.dims()[1];
+        match &self.sigma {
+            None => {
+                layers.push((wm, bm));
+                (dense_stack(input, &layers, false), None)
+            }
+            Some(head) => {
+                let (ws, bs) = linear_parts(head);
+                layers.push((Tensor::cat(vec![wm, ws], 1), Tensor::cat(vec![bm, bs], 0)));
+                let out = dense_stack(input, &layers, false);
+                let sigma = sigma_from(out.clone().narrow(1, d, d), self.sigma_min);
+                (out.narrow(1, 0, d), Some(sigma))
+            }
+        }
     }
 
     /// log p(x | decoder input): [batch].
@@ -188,12 +200,7 @@ impl Vrnn {
         };
         let x_flat = batch.x.clone().reshape([rows, d]);
         let h0 = self.initial_state(b);
-        let scan = self.filter(
-            self.phi_x.forward(x_flat.clone()),
-            eps,
-            h0.clone(),
-            [b, t_len],
-        );
+        let scan = self.filter(x_flat.clone(), eps, h0.clone(), [b, t_len]);
         // h_{t-1} for every step: [B, T, H]
         let h_prev = match t_len {
             1 => h0.unsqueeze_dim(1),
@@ -247,31 +254,38 @@ impl Vrnn {
         }
     }
 
-    /// The filtering chain over all steps. fx: phi_x(x_t) for every row b * T + t, [B*T, Fx];
-    /// eps: [B, T, Z]; h0: [B, H]. The parts of the encoder's first layer and of the GRU input
-    /// projection that read phi_x(x_t) are computed here for all steps at once; the scan runs
-    /// the rest.
+    /// The filtering chain over all steps. x: every row b * T + t, [B*T, D]; eps: [B, T, Z];
+    /// h0: [B, H]. phi_x and the parts of the encoder's first layer and of the GRU input
+    /// projection that read phi_x(x_t) run here for all steps at once (one dense stack); the
+    /// scan runs the rest.
     fn filter(
         &self,
-        fx: Tensor<2>,
+        x: Tensor<2>,
         eps: Tensor<3>,
         h0: Tensor<2>,
         [b, t_len]: [usize; 2],
     ) -> ScanOutput {
-        let fx_w = fx.dims()[1];
         let h = h0.dims()[1];
         let (w_e, b_e) = linear_parts(&self.encoder.trunk.layers[0]); // [Fx + H, E]
         let (w_i, b_i) = linear_parts(&self.rnn.input); // [Fx + Fz, 3H]
         let (w_hh, b_hh) = linear_parts(&self.rnn.hidden); // [H, 3H]
+        let fx_w = w_e.dims()[0] - h;
         let fz_w = w_i.dims()[0] - fx_w;
-        let hoist = |w: &Tensor<2>, bias: Tensor<1>| {
-            let out = fx.clone().matmul(w.clone().narrow(0, 0, fx_w)) + bias.unsqueeze_dim(0);
-            let width = out.dims()[1];
-            out.reshape([b, t_len, width])
-        };
+        let mut layers = self.phi_x.parts();
+        layers.push((
+            Tensor::cat(
+                vec![
+                    w_e.clone().narrow(0, 0, fx_w),
+                    w_i.clone().narrow(0, 0, fx_w),
+                ],
+                1,
+            ),
+            Tensor::cat(vec![b_e, b_i], 0),
+        ));
+        let x_proj = dense_stack(x, &layers, false);
+        let width = x_proj.dims()[1];
         let input = ScanInput {
-            ex: hoist(&w_e, b_e),
-            gx: hoist(&w_i, b_i),
+            x_proj: x_proj.reshape([b, t_len, width]),
             eps,
             h0,
         };
@@ -283,7 +297,7 @@ impl Vrnn {
                 .map(linear_parts)
                 .collect(),
             head: self.encoder.packed_heads(),
-            phiz: self.phi_z.layers.iter().map(linear_parts).collect(),
+            phiz: self.phi_z.parts(),
             wgz: w_i.narrow(0, fx_w, fz_w),
         };
         latent_gru_scan(input, &weights, self.encoder.sigma_min)

@@ -12,9 +12,12 @@ use crate::gru::gru_update;
 
 /// Runs the chain step by step with tensor operations.
 pub fn latent_gru_scan_composed(input: ScanInput, w: &ScanWeights, sigma_min: f64) -> ScanOutput {
-    let ScanInput { ex, gx, eps, h0 } = input;
-    let [b, steps, e] = ex.dims();
+    let ScanInput { x_proj, eps, h0 } = input;
+    let [b, steps, _] = x_proj.dims();
     let h_dim = h0.dims()[1];
+    let e = w.wh.dims()[1] - 3 * h_dim;
+    let ex = x_proj.clone().narrow(2, 0, e);
+    let gx = x_proj.narrow(2, e, 3 * h_dim);
     let z = w.head.0.dims()[1] / 2;
     let row = |t: usize| {
         move |x: &Tensor<3>| {

@@ -14,10 +14,10 @@ use crate::host::dense::{add_bias, add_col_sums, matmul, relu_rows, softplus, Vi
 
 /// Inputs of a scan; every per-step tensor is row-major with rows `b * steps + t`.
 pub(crate) struct ScanInputs<'a> {
-    /// phi_x(x_t) times the x rows of the first encoder layer, plus its bias: [R, E].
-    pub ex: &'a [f32],
-    /// phi_x(x_t) times the x rows of the GRU input projection, plus its bias: [R, 3H].
-    pub gx: &'a [f32],
+    /// [ex | gx]: phi_x(x_t) times the x rows of the first encoder layer plus its bias (E
+    /// columns), beside phi_x(x_t) times the x rows of the GRU input projection plus its bias
+    /// (3H columns): [R, E + 3H].
+    pub xproj: &'a [f32],
     /// Reparameterisation noise: [R, Z].
     pub eps: &'a [f32],
     /// Initial state h_{-1}: [B, H].
@@ -28,8 +28,7 @@ pub(crate) struct ScanInputs<'a> {
 
 /// Gradients of a scan's inputs.
 pub(crate) struct ScanGrads {
-    pub ex: Vec<f32>,
-    pub gx: Vec<f32>,
+    pub xproj: Vec<f32>,
     pub eps: Vec<f32>,
     pub h0: Vec<f32>,
     pub theta: Vec<f32>,
@@ -172,7 +171,7 @@ fn forward_chunk(
         matmul(&mut pre, 0, wcat, View::dense(&hs, nb, h), wh, false, 1);
         for i in 0..nb {
             let (r, lr) = ((b0 + i) * tl + t, i * tl + t);
-            let exr = &x.ex[r * e..(r + 1) * e];
+            let exr = &x.xproj[r * (e + g3)..r * (e + g3) + e];
             let pr = &mut pre[i * wcat..(i + 1) * wcat];
             for ((a, p), xe) in sv[0][lr * e..(lr + 1) * e]
                 .iter_mut()
@@ -239,7 +238,7 @@ fn forward_chunk(
         }
         for i in 0..nb {
             let r = (b0 + i) * tl + t;
-            gi[i * g3..(i + 1) * g3].copy_from_slice(&x.gx[r * g3..(r + 1) * g3]);
+            gi[i * g3..(i + 1) * g3].copy_from_slice(&x.xproj[r * wcat + e..(r + 1) * wcat]);
         }
         let f = View::rows(sv[idx.f + lz - 1], t * fz, nb, fz, tl * fz);
         matmul(
@@ -270,9 +269,9 @@ fn forward_chunk(
 
 /// Indices of the gradient planes the backward pass writes.
 struct GradIdx {
-    ex: usize,
+    /// [dex | dgi]: gradients of the scan's input projection, [E + 3H].
+    x: usize,
     gh: usize,
-    gi: usize,
     eps: usize,
     head: usize,
     /// Pre-activation gradients of encoder layers 2..=L.
@@ -284,17 +283,16 @@ struct GradIdx {
 impl GradIdx {
     fn new(s: &ScanShape) -> (Self, Vec<usize>) {
         let (h, e, z, fz) = (s.h, s.e, s.z, s.fz);
-        let mut widths = vec![e, 3 * h, 3 * h, z, 2 * z];
+        let mut widths = vec![e + 3 * h, 3 * h, z, 2 * z];
         widths.extend(std::iter::repeat_n(e, s.enc_layers - 1));
         widths.extend(std::iter::repeat_n(fz, s.phiz_layers));
         let idx = Self {
-            ex: 0,
+            x: 0,
             gh: 1,
-            gi: 2,
-            eps: 3,
-            head: 4,
-            enc: 5,
-            f: 5 + s.enc_layers - 1,
+            eps: 2,
+            head: 3,
+            enc: 4,
+            f: 4 + s.enc_layers - 1,
         };
         (idx, widths)
     }
@@ -350,8 +348,7 @@ pub(crate) fn backward(
     let mut dtheta = vec![0.0; th.len];
     if rows == 0 {
         return ScanGrads {
-            ex: Vec::new(),
-            gx: Vec::new(),
+            xproj: Vec::new(),
             eps: Vec::new(),
             h0: dh0,
             theta: dtheta,
@@ -382,13 +379,11 @@ pub(crate) fn backward(
     }
     weight_grads(s, &th, x, &outp, &sv, &planes, &gidx, &mut dtheta);
     let mut planes = planes.into_iter();
-    let ex = planes.next().unwrap();
+    let xproj = planes.next().expect("the input projection's plane");
     let _gh = planes.next();
-    let gi = planes.next().unwrap();
-    let eps = planes.next().unwrap();
+    let eps = planes.next().expect("the noise plane");
     ScanGrads {
-        ex,
-        gx: gi,
+        xproj,
         eps,
         h0: dh0,
         theta: dtheta,
@@ -427,12 +422,12 @@ fn backward_chunk(
                 &outp[0][(r - 1) * h..r * h]
             };
             let gates = [0, 1, 2, 3].map(|k| &sv[idx.r + k][r * h..(r + 1) * h]);
-            let dgi = &mut g[gi.gi][lr * g3..(lr + 1) * g3];
+            let dgi = &mut g[gi.x][lr * wcat + e..(lr + 1) * wcat];
             let dgh = &mut dpre[i * wcat + e..(i + 1) * wcat];
             gru_backward_row(dh, h_prev, gates, dgi, dgh);
             df[i * fz..(i + 1) * fz].copy_from_slice(&dp[3][r * fz..(r + 1) * fz]);
         }
-        let dgi = View::rows(g[gi.gi], t * g3, nb, g3, tl * g3);
+        let dgi = View::rows(g[gi.x], t * wcat + e, nb, g3, tl * wcat);
         matmul(&mut df, 0, fz, dgi, View::dense(&wt.wgz, g3, fz), true, 1);
         for k in (0..lz).rev() {
             let plane = &mut g[gi.f + k];
@@ -493,7 +488,7 @@ fn backward_chunk(
             for j in 0..e {
                 let v = if a1[j] > 0.0 { da[i * e + j] } else { 0.0 };
                 dpre[i * wcat + j] = v;
-                g[gi.ex][lr * e + j] = v;
+                g[gi.x][lr * wcat + j] = v;
             }
             g[gi.gh][lr * g3..(lr + 1) * g3].copy_from_slice(&dpre[i * wcat + e..(i + 1) * wcat]);
         }
@@ -538,7 +533,7 @@ fn weight_grads(
         th.wh.w,
         wcat,
         hp,
-        View::dense(&g[gi.ex], rows, e),
+        View::rows(&g[gi.x], 0, rows, e, wcat),
         false,
         threads,
     );
@@ -579,7 +574,7 @@ fn weight_grads(
     layer(
         dtheta,
         f_last,
-        View::dense(&g[gi.gi], rows, g3),
+        View::rows(&g[gi.x], e, rows, g3, wcat),
         th.wgz.w,
         th.wgz.b,
     );

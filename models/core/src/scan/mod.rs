@@ -26,11 +26,11 @@ pub use weights::{Layer, ScanWeights};
 /// Inputs of [`latent_gru_scan`]; rows of the `[batch, steps, ..]` tensors follow the batch.
 #[derive(Debug, Clone)]
 pub struct ScanInput {
-    /// phi_x(x_t) times the x rows of the first encoder layer, plus that layer's bias:
-    /// [batch, steps, E].
-    pub ex: Tensor<3>,
-    /// phi_x(x_t) times the x rows of the GRU input projection, plus its bias: [batch, steps, 3H].
-    pub gx: Tensor<3>,
+    /// The parts of the step that read x_t, for all steps at once: [ex | gx], where ex is
+    /// phi_x(x_t) times the x rows of the first encoder layer plus that layer's bias (E
+    /// columns) and gx is phi_x(x_t) times the x rows of the GRU input projection plus its bias
+    /// (3H columns): [batch, steps, E + 3H].
+    pub x_proj: Tensor<3>,
     /// Reparameterisation noise eps_t: [batch, steps, Z].
     pub eps: Tensor<3>,
     /// Initial state h_{-1}: [batch, H].
@@ -53,7 +53,7 @@ pub struct ScanOutput {
 /// Runs the scan: as one fused operation where [`crate::host::host_ops_available`], else composed from
 /// tensor operations ([`latent_gru_scan_composed`]). Both give the same values and gradients.
 pub fn latent_gru_scan(input: ScanInput, weights: &ScanWeights, sigma_min: f64) -> ScanOutput {
-    if crate::host::host_ops_available(&input.ex.device()) {
+    if crate::host::host_ops_available(&input.x_proj.device()) {
         latent_gru_scan_fused(input, weights, sigma_min)
     } else {
         latent_gru_scan_composed(input, weights, sigma_min)
@@ -69,12 +69,11 @@ pub fn latent_gru_scan_fused(
     weights: &ScanWeights,
     sigma_min: f64,
 ) -> ScanOutput {
-    let ScanInput { ex, gx, eps, h0 } = input;
-    let [batch, steps, _] = ex.dims();
+    let ScanInput { x_proj, eps, h0 } = input;
+    let [batch, steps, _] = x_proj.dims();
     let shape = weights.shape(batch, steps, sigma_min);
     let flat = <Dispatch as ScanOps>::latent_gru_scan(
-        ex.into_dispatch(),
-        gx.into_dispatch(),
+        x_proj.into_dispatch(),
         eps.into_dispatch(),
         h0.into_dispatch(),
         weights.pack().into_dispatch(),

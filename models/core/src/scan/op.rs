@@ -21,8 +21,7 @@ use crate::host::HostData;
 pub trait ScanOps: Backend {
     /// Runs the scan.
     fn latent_gru_scan(
-        ex: FloatTensor<Self>,
-        gx: FloatTensor<Self>,
+        xproj: FloatTensor<Self>,
         eps: FloatTensor<Self>,
         h0: FloatTensor<Self>,
         theta: FloatTensor<Self>,
@@ -32,19 +31,12 @@ pub trait ScanOps: Backend {
 
 /// Forward on the host: (output planes, saved activations) as tensors.
 fn host_forward<B: HostData>(
-    [ex, gx, eps, h0, theta]: [&FloatTensor<B>; 5],
+    [xproj, eps, h0, theta]: [&FloatTensor<B>; 4],
     shape: &ScanShape,
 ) -> (FloatTensor<B>, FloatTensor<B>) {
-    let (ex, gx, eps, h0, theta) = (
-        B::read(ex),
-        B::read(gx),
-        B::read(eps),
-        B::read(h0),
-        B::read(theta),
-    );
+    let (xproj, eps, h0, theta) = (B::read(xproj), B::read(eps), B::read(h0), B::read(theta));
     let inputs = ScanInputs {
-        ex: &ex,
-        gx: &gx,
+        xproj: &xproj,
         eps: &eps,
         h0: &h0,
         theta: &theta,
@@ -56,60 +48,57 @@ fn host_forward<B: HostData>(
 
 impl ScanOps for NdArray {
     fn latent_gru_scan(
-        ex: FloatTensor<Self>,
-        gx: FloatTensor<Self>,
+        xproj: FloatTensor<Self>,
         eps: FloatTensor<Self>,
         h0: FloatTensor<Self>,
         theta: FloatTensor<Self>,
         shape: ScanShape,
     ) -> FloatTensor<Self> {
-        host_forward::<Self>([&ex, &gx, &eps, &h0, &theta], &shape).0
+        host_forward::<Self>([&xproj, &eps, &h0, &theta], &shape).0
     }
 }
 
 impl ScanOps for Flex {
     fn latent_gru_scan(
-        ex: FloatTensor<Self>,
-        gx: FloatTensor<Self>,
+        xproj: FloatTensor<Self>,
         eps: FloatTensor<Self>,
         h0: FloatTensor<Self>,
         theta: FloatTensor<Self>,
         shape: ScanShape,
     ) -> FloatTensor<Self> {
-        host_forward::<Self>([&ex, &gx, &eps, &h0, &theta], &shape).0
+        host_forward::<Self>([&xproj, &eps, &h0, &theta], &shape).0
     }
 }
 
-/// The scan's node in the autodiff graph; parents: ex, gx, eps, h0, theta.
+/// The scan's node in the autodiff graph; parents: xproj, eps, h0, theta.
 #[derive(Debug)]
 struct ScanBackward;
 
-/// What the backward pass keeps: the shape, the five inputs, the outputs and the saved
+/// What the backward pass keeps: the shape, the four inputs, the outputs and the saved
 /// activations (all reference-counted buffers, not copies).
 type ScanState<B> = (
     ScanShape,
-    [FloatTensor<B>; 5],
+    [FloatTensor<B>; 4],
     FloatTensor<B>,
     FloatTensor<B>,
 );
 
-impl<B: HostData> Backward<B, 5> for ScanBackward {
+impl<B: HostData> Backward<B, 4> for ScanBackward {
     type State = ScanState<B>;
 
     fn backward(
         self,
-        ops: Ops<Self::State, 5>,
+        ops: Ops<Self::State, 4>,
         grads: &mut Gradients,
         _checkpointer: &mut Checkpointer,
     ) {
         let dout = grads.consume::<B>(&ops.node);
         let (shape, inputs, out, saved) = ops.state;
         let g = {
-            let [ex, gx, eps, h0, theta] = inputs.each_ref().map(|t| B::read(t));
+            let [xproj, eps, h0, theta] = inputs.each_ref().map(|t| B::read(t));
             let (out, saved, dout) = (B::read(&out), B::read(&saved), B::read(&dout));
             let x = ScanInputs {
-                ex: &ex,
-                gx: &gx,
+                xproj: &xproj,
                 eps: &eps,
                 h0: &h0,
                 theta: &theta,
@@ -117,10 +106,9 @@ impl<B: HostData> Backward<B, 5> for ScanBackward {
             host::backward(&shape, &x, &out, &saved, &dout)
         };
         let shapes = inputs.each_ref().map(|t| t.shape().to_vec());
-        let [s_ex, s_gx, s_eps, s_h0, s_theta] = shapes;
+        let [s_x, s_eps, s_h0, s_theta] = shapes;
         let values = [
-            (g.ex, s_ex),
-            (g.gx, s_gx),
+            (g.xproj, s_x),
             (g.eps, s_eps),
             (g.h0, s_h0),
             (g.theta, s_theta),
@@ -135,16 +123,15 @@ impl<B: HostData> Backward<B, 5> for ScanBackward {
 
 impl<B: ScanOps + HostData, C: CheckpointStrategy> ScanOps for Autodiff<B, C> {
     fn latent_gru_scan(
-        ex: FloatTensor<Self>,
-        gx: FloatTensor<Self>,
+        xproj: FloatTensor<Self>,
         eps: FloatTensor<Self>,
         h0: FloatTensor<Self>,
         theta: FloatTensor<Self>,
         shape: ScanShape,
     ) -> FloatTensor<Self> {
-        let nodes = [ex.node(), gx.node(), eps.node(), h0.node(), theta.node()];
-        let inner = [ex, gx, eps, h0, theta].map(|t| t.into_primitive());
-        match <ScanBackward as Backward<B, 5>>::prepare::<C>(ScanBackward, nodes)
+        let nodes = [xproj.node(), eps.node(), h0.node(), theta.node()];
+        let inner = [xproj, eps, h0, theta].map(|t| t.into_primitive());
+        match <ScanBackward as Backward<B, 4>>::prepare::<C>(ScanBackward, nodes)
             .compute_bound()
             .stateful()
         {
@@ -153,8 +140,8 @@ impl<B: ScanOps + HostData, C: CheckpointStrategy> ScanOps for Autodiff<B, C> {
                 prep.finish((shape, inner, out.clone(), saved), out)
             }
             OpsKind::UnTracked(prep) => {
-                let [ex, gx, eps, h0, theta] = inner;
-                prep.finish(B::latent_gru_scan(ex, gx, eps, h0, theta, shape))
+                let [xproj, eps, h0, theta] = inner;
+                prep.finish(B::latent_gru_scan(xproj, eps, h0, theta, shape))
             }
         }
     }

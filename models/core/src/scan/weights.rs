@@ -4,8 +4,7 @@ use burn::prelude::*;
 
 use super::shape::ScanShape;
 
-/// A dense layer's weight [in, out] and bias [out].
-pub type Layer = (Tensor<2>, Tensor<1>);
+pub use crate::stack::Layer;
 
 /// Weights of the step-by-step chain, in the order [`ScanWeights::pack`] lays them out.
 #[derive(Debug, Clone)]
