@@ -1,15 +1,20 @@
-//! Host building blocks for the fused scans: strided matrix products (the `gemm` crate, which
-//! picks AVX-512 / AVX2 / NEON kernels at run time) and the elementwise pieces of dense layers.
+//! Host building blocks: strided matrix views, the `gemm` crate's product (the fallback of
+//! [`super::gemm`]), and the elementwise pieces of dense layers.
 
 use gemm::Parallelism;
 
 /// A read-only strided matrix view: element (i, j) at `data[i * rs + j * cs]`.
 #[derive(Clone, Copy)]
-pub(crate) struct View<'a> {
+pub struct View<'a> {
+    /// The values (element (0, 0) first).
     pub data: &'a [f32],
+    /// Rows.
     pub rows: usize,
+    /// Columns.
     pub cols: usize,
+    /// Distance between rows.
     pub rs: usize,
+    /// Distance between columns.
     pub cs: usize,
 }
 
@@ -49,9 +54,10 @@ impl<'a> View<'a> {
     }
 }
 
-/// out[m, n] (rows `out_rs` apart, from `offset`) = (acc ? out : 0) + a[m, k] b[k, n].
-/// `threads` > 1 lets gemm split the product over the rayon pool.
-pub(crate) fn matmul(
+/// out[m, n] (rows `out_rs` apart, from `offset`) = (acc ? out : 0) + a[m, k] b[k, n] with the
+/// `gemm` crate: the fallback of [`super::gemm::matmul`] on CPUs without AVX-512. `threads` > 1
+/// lets gemm split the product over the rayon pool.
+pub(crate) fn gemm_crate(
     out: &mut [f32],
     offset: usize,
     out_rs: usize,
@@ -121,13 +127,30 @@ pub(crate) fn add_bias(out: &mut [f32], offset: usize, rows: usize, rs: usize, b
     }
 }
 
-/// Column sums of `rows` rows of width `acc.len()` added into `acc`.
+/// Column sums of a row-major view (unit column stride) added into `acc`: partial sums over
+/// blocks of rows in parallel, added in block order (the same order every run).
 pub(crate) fn add_col_sums(acc: &mut [f32], m: View) {
-    debug_assert_eq!(m.cols, acc.len());
-    for i in 0..m.rows {
-        let row = &m.data[i * m.rs..];
-        for (j, a) in acc.iter_mut().enumerate() {
-            *a += row[j * m.cs];
+    use rayon::prelude::*;
+    assert_eq!(m.cols, acc.len());
+    assert!(m.cs == 1 || m.rows == 0, "column sums read rows");
+    const BLOCK: usize = 256;
+    let w = m.cols;
+    let partial: Vec<Vec<f32>> = (0..m.rows.div_ceil(BLOCK))
+        .into_par_iter()
+        .map(|blk| {
+            let mut sum = vec![0.0f32; w];
+            for i in blk * BLOCK..((blk + 1) * BLOCK).min(m.rows) {
+                let row = &m.data[i * m.rs..i * m.rs + w];
+                for (s, v) in sum.iter_mut().zip(row) {
+                    *s += v;
+                }
+            }
+            sum
+        })
+        .collect();
+    for p in partial {
+        for (a, v) in acc.iter_mut().zip(p) {
+            *a += v;
         }
     }
 }
@@ -173,7 +196,7 @@ mod tests {
         let want = naive(&a, &b, m, k, n);
         // Plain, then into rows 5 apart at offset 2, accumulating onto ones.
         let mut c = vec![0.0; m * n];
-        matmul(
+        gemm_crate(
             &mut c,
             0,
             n,
@@ -186,7 +209,7 @@ mod tests {
             assert!((x - y).abs() < 1e-5);
         }
         let mut c = vec![1.0; 2 + m * 5];
-        matmul(
+        gemm_crate(
             &mut c,
             2,
             5,
@@ -203,7 +226,7 @@ mod tests {
         // Transposed operands: (b^T a^T)^T = a b.
         let at: Vec<f32> = (0..k * m).map(|i| a[(i % m) * k + i / m]).collect(); // [k, m]
         let mut c = vec![0.0; m * n];
-        matmul(
+        gemm_crate(
             &mut c,
             0,
             n,

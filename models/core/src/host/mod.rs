@@ -1,8 +1,10 @@
-//! Host code shared by the fused operations: strided matrix products and elementwise pieces of
-//! dense layers ([`dense`]), and access to the CPU backends' buffers ([`HostData`]).
+//! Host code shared by the fused operations: matrix products ([`gemm`]), strided views and
+//! elementwise pieces of dense layers ([`dense`]), and access to the CPU backends' buffers
+//! ([`HostData`]).
 
 pub(crate) mod activation;
 mod data;
-pub(crate) mod dense;
+pub mod dense;
+pub mod gemm;
 
 pub use data::{host_ops_available, HostData};

@@ -8,9 +8,10 @@
 use rayon::prelude::*;
 
 use super::gates::{gru_backward_row, gru_forward_row};
-use super::shape::{ScanShape, ThetaLayout};
+use super::shape::{Dense, ScanShape, ThetaLayout};
 use crate::host::activation::sigmoid;
-use crate::host::dense::{add_bias, add_col_sums, matmul, relu_rows, softplus, View};
+use crate::host::dense::{add_bias, add_col_sums, relu_rows, softplus, View};
+use crate::host::gemm::{matmul, matmul_packed, PackedB};
 
 /// Inputs of a scan; every per-step tensor is row-major with rows `b * steps + t`.
 pub(crate) struct ScanInputs<'a> {
@@ -125,6 +126,7 @@ pub(crate) fn forward(s: &ScanShape, x: &ScanInputs) -> (Vec<f32>, Vec<f32>) {
         return (out, saved);
     }
     let th = s.theta();
+    let pw = PackedWeights::new(&th, x.theta, false);
     let nb = chunk_batch(s.batch);
     let chunks = s.batch.div_ceil(nb);
     let outs = chunk_planes(
@@ -142,14 +144,14 @@ pub(crate) fn forward(s: &ScanShape, x: &ScanInputs) -> (Vec<f32>, Vec<f32>) {
         .enumerate()
         .for_each(|(c, (o, sv))| {
             let b0 = c * nb;
-            forward_chunk(s, &th, x, b0, nb.min(s.batch - b0), o, sv);
+            forward_chunk(s, (&th, &pw), x, b0, nb.min(s.batch - b0), o, sv);
         });
     (out, saved)
 }
 
 fn forward_chunk(
     s: &ScanShape,
-    th: &ThetaLayout,
+    (th, pw): (&ThetaLayout, &PackedWeights),
     x: &ScanInputs,
     b0: usize,
     nb: usize,
@@ -160,7 +162,6 @@ fn forward_chunk(
     let (g3, wcat, le, lz) = (3 * h, s.e + 3 * s.h, s.enc_layers, s.phiz_layers);
     let idx = SavedIdx::new(s);
     let theta = x.theta;
-    let wh = View::dense(&theta[th.wh.w..], h, wcat);
     let bhh = &theta[s.bhh()..s.bhh() + g3];
     let mut hs = x.h0[b0 * h..(b0 + nb) * h].to_vec();
     let mut pre = vec![0.0; nb * wcat];
@@ -168,7 +169,7 @@ fn forward_chunk(
     let mut gi = vec![0.0; nb * g3];
     for t in 0..tl {
         // [h W_eh | h W_hh]: the two products that read h_{t-1}, as one.
-        matmul(&mut pre, 0, wcat, View::dense(&hs, nb, h), wh, false, 1);
+        matmul_packed(&mut pre, 0, wcat, View::dense(&hs, nb, h), &pw.wh, false, 1);
         for i in 0..nb {
             let (r, lr) = ((b0 + i) * tl + t, i * tl + t);
             let exr = &x.xproj[r * (e + g3)..r * (e + g3) + e];
@@ -188,21 +189,12 @@ fn forward_chunk(
             let d = th.enc[k - 1];
             let (src, dst) = pair(&mut sv, k - 1, k);
             let a = View::rows(src, t * e, nb, e, tl * e);
-            matmul(
-                dst,
-                t * e,
-                tl * e,
-                a,
-                View::dense(&theta[d.w..], e, e),
-                false,
-                1,
-            );
+            matmul_packed(dst, t * e, tl * e, a, &pw.enc[k - 1], false, 1);
             add_bias(dst, t * e, nb, tl * e, &theta[d.b..d.b + e]);
             relu_rows(dst, t * e, nb, e, tl * e);
         }
         let a = View::rows(sv[le - 1], t * e, nb, e, tl * e);
-        let head = View::dense(&theta[th.head.w..], e, 2 * z);
-        matmul(&mut hd, 0, 2 * z, a, head, false, 1);
+        matmul_packed(&mut hd, 0, 2 * z, a, &pw.head, false, 1);
         add_bias(&mut hd, 0, nb, 2 * z, &theta[th.head.b..th.head.b + 2 * z]);
         for i in 0..nb {
             let (r, lr) = ((b0 + i) * tl + t, i * tl + t);
@@ -224,15 +216,7 @@ fn forward_chunk(
             };
             let (from, dst) = pair(&mut sv, src, idx.f + k);
             let a = View::rows(from, t * w_in, nb, w_in, tl * w_in);
-            matmul(
-                dst,
-                t * fz,
-                tl * fz,
-                a,
-                View::dense(&theta[d.w..], w_in, fz),
-                false,
-                1,
-            );
+            matmul_packed(dst, t * fz, tl * fz, a, &pw.phiz[k], false, 1);
             add_bias(dst, t * fz, nb, tl * fz, &theta[d.b..d.b + fz]);
             relu_rows(dst, t * fz, nb, fz, tl * fz);
         }
@@ -241,15 +225,7 @@ fn forward_chunk(
             gi[i * g3..(i + 1) * g3].copy_from_slice(&x.xproj[r * wcat + e..(r + 1) * wcat]);
         }
         let f = View::rows(sv[idx.f + lz - 1], t * fz, nb, fz, tl * fz);
-        matmul(
-            &mut gi,
-            0,
-            g3,
-            f,
-            View::dense(&theta[th.wgz.w..], fz, g3),
-            true,
-            1,
-        );
+        matmul_packed(&mut gi, 0, g3, f, &pw.wgz, true, 1);
         for i in 0..nb {
             let lr = i * tl + t;
             let row = lr * h..(lr + 1) * h;
@@ -298,36 +274,28 @@ impl GradIdx {
     }
 }
 
-/// Row-major transposes of the weights the backward pass multiplies by on the right: gemm
-/// reads a contiguous transpose without packing it again at every step.
-struct Transposed {
-    wh: Vec<f32>,
-    enc: Vec<Vec<f32>>,
-    head: Vec<f32>,
-    phiz: Vec<Vec<f32>>,
-    wgz: Vec<f32>,
+/// The scan's weight matrices packed once for the matrix-product kernel, as given (forward
+/// pass) or transposed (backward pass), and reused at every step.
+struct PackedWeights {
+    wh: PackedB,
+    enc: Vec<PackedB>,
+    head: PackedB,
+    phiz: Vec<PackedB>,
+    wgz: PackedB,
 }
 
-fn transpose(theta: &[f32], d: super::shape::Dense) -> Vec<f32> {
-    let (r, c) = (d.rows, d.cols);
-    let w = &theta[d.w..d.w + r * c];
-    let mut t = vec![0.0; r * c];
-    for i in 0..r {
-        for j in 0..c {
-            t[j * r + i] = w[i * c + j];
-        }
-    }
-    t
-}
-
-impl Transposed {
-    fn new(th: &ThetaLayout, theta: &[f32]) -> Self {
+impl PackedWeights {
+    fn new(th: &ThetaLayout, theta: &[f32], transposed: bool) -> Self {
+        let pack = |d: Dense| {
+            let v = View::dense(&theta[d.w..], d.rows, d.cols);
+            PackedB::new(if transposed { v.t() } else { v })
+        };
         Self {
-            wh: transpose(theta, th.wh),
-            enc: th.enc.iter().map(|&d| transpose(theta, d)).collect(),
-            head: transpose(theta, th.head),
-            phiz: th.phiz.iter().map(|&d| transpose(theta, d)).collect(),
-            wgz: transpose(theta, th.wgz),
+            wh: pack(th.wh),
+            enc: th.enc.iter().map(|&d| pack(d)).collect(),
+            head: pack(th.head),
+            phiz: th.phiz.iter().map(|&d| pack(d)).collect(),
+            wgz: pack(th.wgz),
         }
     }
 }
@@ -359,7 +327,7 @@ pub(crate) fn backward(
     let dp = split(dout, &s.out_widths(), rows);
     let nb = chunk_batch(s.batch);
     let chunks = s.batch.div_ceil(nb);
-    let wt = Transposed::new(&th, x.theta);
+    let wt = PackedWeights::new(&th, x.theta, true);
     {
         let writable = planes
             .iter_mut()
@@ -394,7 +362,7 @@ type Planes<'a> = (&'a [&'a [f32]], &'a [&'a [f32]], &'a [&'a [f32]]);
 
 fn backward_chunk(
     s: &ScanShape,
-    wt: &Transposed,
+    wt: &PackedWeights,
     x: &ScanInputs,
     (outp, sv, dp): Planes,
     (b0, nb): (usize, usize),
@@ -428,7 +396,7 @@ fn backward_chunk(
             df[i * fz..(i + 1) * fz].copy_from_slice(&dp[3][r * fz..(r + 1) * fz]);
         }
         let dgi = View::rows(g[gi.x], t * wcat + e, nb, g3, tl * wcat);
-        matmul(&mut df, 0, fz, dgi, View::dense(&wt.wgz, g3, fz), true, 1);
+        matmul_packed(&mut df, 0, fz, dgi, &wt.wgz, true, 1);
         for k in (0..lz).rev() {
             let plane = &mut g[gi.f + k];
             for i in 0..nb {
@@ -441,8 +409,7 @@ fn backward_chunk(
             }
             let w_in = if k == 0 { z } else { fz };
             let dfp = View::rows(g[gi.f + k], t * fz, nb, fz, tl * fz);
-            let w = View::dense(&wt.phiz[k], fz, w_in);
-            matmul(&mut dfin, 0, w_in, dfp, w, false, 1);
+            matmul_packed(&mut dfin, 0, w_in, dfp, &wt.phiz[k], false, 1);
             if k > 0 {
                 df.copy_from_slice(&dfin[..nb * fz]);
             }
@@ -458,15 +425,7 @@ fn backward_chunk(
             }
         }
         let dhead = View::rows(g[gi.head], t * 2 * z, nb, 2 * z, tl * 2 * z);
-        matmul(
-            &mut da,
-            0,
-            e,
-            dhead,
-            View::dense(&wt.head, 2 * z, e),
-            false,
-            1,
-        );
+        matmul_packed(&mut da, 0, e, dhead, &wt.head, false, 1);
         for k in (1..le).rev() {
             let plane = &mut g[gi.enc + k - 1];
             for i in 0..nb {
@@ -478,8 +437,7 @@ fn backward_chunk(
                 }
             }
             let dpk = View::rows(g[gi.enc + k - 1], t * e, nb, e, tl * e);
-            let w = View::dense(&wt.enc[k - 1], e, e);
-            matmul(&mut da2, 0, e, dpk, w, false, 1);
+            matmul_packed(&mut da2, 0, e, dpk, &wt.enc[k - 1], false, 1);
             std::mem::swap(&mut da, &mut da2);
         }
         for i in 0..nb {
@@ -492,8 +450,8 @@ fn backward_chunk(
             }
             g[gi.gh][lr * g3..(lr + 1) * g3].copy_from_slice(&dpre[i * wcat + e..(i + 1) * wcat]);
         }
-        let wh = View::dense(&wt.wh, wcat, h);
-        matmul(&mut dcarry, 0, h, View::dense(&dpre, nb, wcat), wh, true, 1);
+        let dp = View::dense(&dpre, nb, wcat);
+        matmul_packed(&mut dcarry, 0, h, dp, &wt.wh, true, 1);
     }
     dh0.copy_from_slice(&dcarry);
 }

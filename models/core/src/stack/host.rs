@@ -5,7 +5,8 @@
 use rayon::prelude::*;
 
 use super::StackShape;
-use crate::host::dense::{matmul, View};
+use crate::host::dense::{add_col_sums, View};
+use crate::host::gemm::matmul;
 
 /// Rows per parallel chunk of the elementwise loops.
 const CHUNK_ROWS: usize = 64;
@@ -110,25 +111,7 @@ pub(crate) fn backward(
         let dpre = View::dense(&grad, s.rows, wn);
         let inp = View::dense(input, s.rows, wi).t();
         matmul(&mut dtheta, wo, wn, inp, dpre, false, threads);
-        // Column sums over rows: partial sums per chunk in parallel, added in chunk order (the
-        // same order every run).
-        let partial: Vec<Vec<f32>> = grad
-            .par_chunks(CHUNK_ROWS * 16 * wn)
-            .map(|rows| {
-                let mut acc = vec![0.0; wn];
-                for row in rows.chunks(wn) {
-                    for (a, g) in acc.iter_mut().zip(row) {
-                        *a += g;
-                    }
-                }
-                acc
-            })
-            .collect();
-        for p in partial {
-            for (d, v) in dtheta[bo..bo + wn].iter_mut().zip(p) {
-                *d += v;
-            }
-        }
+        add_col_sums(&mut dtheta[bo..bo + wn], dpre);
         if k > 0 || need_dx {
             let mut next = vec![0.0; s.rows * wi];
             let w_t = View::dense(&theta[wo..], wi, wn).t();
