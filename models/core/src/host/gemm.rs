@@ -21,8 +21,18 @@ const KC: usize = 256;
 /// Rows of A packed at a time.
 const MC: usize = 96;
 
+#[cfg(test)]
+thread_local! {
+    /// Tests set this to run the fallback path on a CPU that has AVX-512.
+    static FORCE_FALLBACK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// Whether the AVX-512 kernel runs here (checked once).
 fn avx512() -> bool {
+    #[cfg(test)]
+    if FORCE_FALLBACK.with(|f| f.get()) {
+        return false;
+    }
     #[cfg(target_arch = "x86_64")]
     {
         static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
@@ -411,6 +421,27 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn the_fallback_path_gives_the_same_products() {
+        let (m, k, n) = (37, 300, 70);
+        let (a, b) = (values(m * k, 0.4), values(k * n, 0.9));
+        let run = |fallback: bool, threads| {
+            FORCE_FALLBACK.with(|f| f.set(fallback));
+            let mut c = vec![0.0; m * n];
+            let pb = PackedB::new(View::dense(&b, k, n));
+            matmul_packed(&mut c, 0, n, View::dense(&a, m, k), &pb, false, threads);
+            FORCE_FALLBACK.with(|f| f.set(false));
+            c
+        };
+        let want = naive(View::dense(&a, m, k), View::dense(&b, k, n));
+        for (x, y) in run(true, 2).iter().zip(&want) {
+            assert!((x - y).abs() < 1e-3, "{x} vs {y}");
+        }
+        for (x, y) in run(false, 1).iter().zip(&want) {
+            assert!((x - y).abs() < 1e-3, "{x} vs {y}");
         }
     }
 
