@@ -73,10 +73,14 @@ impl PackedB {
             };
         }
         let panels = n.div_ceil(NR);
-        let mut data = vec![0.0; k.div_ceil(KC).max(1) * KC * panels * NR];
-        for (pc, p0) in (0..k).step_by(KC).enumerate() {
+        let block_len = KC * panels * NR;
+        let mut data = vec![0.0; k.div_ceil(KC).max(1) * block_len];
+        let pack_block = |(pc, block): (usize, &mut [f32])| {
+            let p0 = pc * KC;
+            if p0 >= k {
+                return;
+            }
             let kc = KC.min(k - p0);
-            let block = &mut data[pc * KC * panels * NR..];
             for jp in 0..panels {
                 let panel = &mut block[jp * kc * NR..(jp + 1) * kc * NR];
                 let cols = NR.min(n - jp * NR);
@@ -92,6 +96,14 @@ impl PackedB {
                     }
                 }
             }
+        };
+        // Large operands (weight gradients over all rows) pack their k-blocks in parallel.
+        if k * n >= 1 << 20 {
+            data.par_chunks_mut(block_len)
+                .enumerate()
+                .for_each(pack_block);
+        } else {
+            data.chunks_mut(block_len).enumerate().for_each(pack_block);
         }
         Self {
             k,
@@ -233,16 +245,7 @@ unsafe fn rows_product(
             // Pack A[i0..i0+mc, p0..p0+kc] into panels of MR rows: [panel][p][MR].
             for ip in 0..mc.div_ceil(MR) {
                 let panel = &mut apack[ip * kc * MR..(ip + 1) * kc * MR];
-                let r = MR.min(mc - ip * MR);
-                for p in 0..kc {
-                    for i in 0..MR {
-                        panel[p * MR + i] = if i < r {
-                            a.data[(i0 + ip * MR + i) * a.rs + (p0 + p) * a.cs]
-                        } else {
-                            0.0
-                        };
-                    }
-                }
+                pack_a(panel, a, i0 + ip * MR, MR.min(mc - ip * MR), p0, kc);
             }
             let overwrite = pc == 0 && !acc;
             for jp in 0..panels {
@@ -254,6 +257,36 @@ unsafe fn rows_product(
                     let cp = c.add((i0 + ip * MR) * ldc + jp * NR);
                     kernel_dispatch(r, cols, kc, ap, bp, cp, ldc, overwrite);
                 }
+            }
+        }
+    }
+}
+
+/// Packs rows `i0..i0 + r` (r <= MR) and columns `p0..p0 + kc` of `a` into `panel` as
+/// [kc][MR], zero-padding rows r..MR. Contiguous rows or contiguous columns take fast paths.
+fn pack_a(panel: &mut [f32], a: View, i0: usize, r: usize, p0: usize, kc: usize) {
+    let panel = &mut panel[..kc * MR];
+    if r < MR {
+        panel.fill(0.0);
+    }
+    if a.rs == 1 {
+        // Columns contiguous (a transposed matrix): each step p copies r neighbours.
+        for (p, dst) in panel.chunks_exact_mut(MR).enumerate() {
+            let src = i0 + (p0 + p) * a.cs;
+            dst[..r].copy_from_slice(&a.data[src..src + r]);
+        }
+    } else if a.cs == 1 {
+        // Rows contiguous: transpose each row's slice into the panel.
+        for i in 0..r {
+            let src = (i0 + i) * a.rs + p0;
+            for (p, &v) in a.data[src..src + kc].iter().enumerate() {
+                panel[p * MR + i] = v;
+            }
+        }
+    } else {
+        for p in 0..kc {
+            for i in 0..r {
+                panel[p * MR + i] = a.data[(i0 + i) * a.rs + (p0 + p) * a.cs];
             }
         }
     }
