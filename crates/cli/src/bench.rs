@@ -169,7 +169,7 @@ fn run_science(a: ScienceArgs) -> Result<()> {
     }
     std::fs::create_dir_all(&a.out)
         .with_context(|| format!("{}: cannot create", a.out.display()))?;
-    let (device, name) = device::select(a.device);
+    let (device, name) = device::select(a.device)?;
     eprintln!(
         "bench science on {name}: {} tasks x {} seeds -> {}",
         config.tasks.len(),
@@ -223,7 +223,7 @@ fn run_speed(a: SpeedArgs) -> Result<()> {
     if let Some(json) = &a.single {
         let setup: speed::Setup = serde_json::from_str(json).context("--single")?;
         let (device, _) =
-            device::select(a.device.first().copied().unwrap_or(DeviceChoice::Ndarray));
+            device::select(a.device.first().copied().unwrap_or(DeviceChoice::Ndarray))?;
         println!("{}", serde_json::to_string(&speed::time(setup, &device)?)?);
         return Ok(());
     }
@@ -242,7 +242,7 @@ fn run_speed(a: SpeedArgs) -> Result<()> {
     if !a.quick {
         let mut results = Vec::new();
         for &choice in &a.device {
-            let (device, name) = device::select(choice);
+            let (device, name) = device::select(choice)?;
             eprintln!("bench speed on {name} ({size:?} size)");
             let mut timings = Vec::new();
             for setup in speed::setups(size, a.reps, a.critic_transitions) {
@@ -296,7 +296,11 @@ fn compare_with_peers(a: &SpeedArgs) -> Result<()> {
         round_mins: Vec::new(),
         skipped: None,
     };
-    let devices: Vec<_> = a.device.iter().map(|&c| device::select(c).1).collect();
+    let devices = a
+        .device
+        .iter()
+        .map(|&c| device::select(c).map(|(_, name)| name))
+        .collect::<Result<Vec<_>>>()?;
     let mut ours: Vec<_> = devices
         .iter()
         .map(|d| empty(format!("neuromod ({d})")))

@@ -20,36 +20,81 @@ pub enum DeviceChoice {
     Wgpu,
 }
 
-/// True when wgpu reports a hardware (non-CPU) adapter on Vulkan, Metal or DX12 (never GL,
-/// whose missing f32 atomics make it unsafe for burn).
-fn real_gpu_present() -> bool {
-    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
-        backends: wgpu::Backends::PRIMARY,
-        ..wgpu::InstanceDescriptor::new_without_display_handle()
-    });
-    futures_lite::future::block_on(instance.enumerate_adapters(wgpu::Backends::PRIMARY))
-        .iter()
-        .map(wgpu::Adapter::get_info)
-        .any(|info| {
-            matches!(
-                info.device_type,
-                wgpu::DeviceType::DiscreteGpu
-                    | wgpu::DeviceType::IntegratedGpu
-                    | wgpu::DeviceType::VirtualGpu
-            )
-        })
+/// The adapters wgpu finds on Vulkan, Metal or DX12 (never GL, whose missing f32 atomics make
+/// it unsafe for burn, and whose absence of a driver makes wgpu panic). The drivers' own
+/// complaints on stderr during the probe (Mesa prints "XDG_RUNTIME_DIR is invalid" on a
+/// headless machine) are kept out of the product's output.
+fn adapters() -> Vec<wgpu::AdapterInfo> {
+    quiet_stderr(|| {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+            backends: wgpu::Backends::PRIMARY,
+            ..wgpu::InstanceDescriptor::new_without_display_handle()
+        });
+        futures_lite::future::block_on(instance.enumerate_adapters(wgpu::Backends::PRIMARY))
+            .iter()
+            .map(wgpu::Adapter::get_info)
+            .collect()
+    })
 }
 
-/// Builds the device and names it for logs.
-#[allow(deprecated)] // burn 0.22 deprecates ndarray in favour of flex; we keep it as the CPU path.
-pub fn select(choice: DeviceChoice) -> (Device, &'static str) {
-    match choice {
+/// Runs `f` with file descriptor 2 pointed at /dev/null (Unix; elsewhere it just runs `f`).
+fn quiet_stderr<T>(f: impl FnOnce() -> T) -> T {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") else {
+            return f();
+        };
+        // SAFETY: plain descriptor calls; fd 2 is restored before returning.
+        let saved = unsafe { libc::dup(2) };
+        if saved < 0 {
+            return f();
+        }
+        unsafe { libc::dup2(null.as_raw_fd(), 2) };
+        let out = f();
+        unsafe {
+            libc::dup2(saved, 2);
+            libc::close(saved);
+        }
+        out
+    }
+    #[cfg(not(unix))]
+    {
+        f()
+    }
+}
+
+/// True for a hardware (discrete, integrated or virtual) GPU, not a CPU rasteriser.
+fn is_gpu(info: &wgpu::AdapterInfo) -> bool {
+    matches!(
+        info.device_type,
+        wgpu::DeviceType::DiscreteGpu
+            | wgpu::DeviceType::IntegratedGpu
+            | wgpu::DeviceType::VirtualGpu
+    )
+}
+
+/// Builds the device and names it for logs. `wgpu` asked for on a machine with no Vulkan,
+/// Metal or DX12 adapter is an error saying what to install, not a panic from wgpu's GL
+/// fallback. Only `wgpu` and `auto` probe the graphics drivers.
+#[allow(deprecated)] // burn 0.22 deprecates ndarray in favour of flex; we keep it as the fallback.
+pub fn select(choice: DeviceChoice) -> anyhow::Result<(Device, &'static str)> {
+    Ok(match choice {
         DeviceChoice::Ndarray => (Device::ndarray(), "ndarray"),
         DeviceChoice::Flex => (Device::flex(), "flex"),
-        DeviceChoice::Wgpu => (Device::wgpu(DeviceKind::DefaultDevice), "wgpu"),
-        DeviceChoice::Auto if real_gpu_present() => {
+        DeviceChoice::Wgpu => {
+            if adapters().is_empty() {
+                anyhow::bail!(
+                    "--device wgpu: no Vulkan, Metal or DX12 adapter found. Install a GPU driver \
+                     (on Linux without a GPU, Mesa's software one: apt-get install \
+                     mesa-vulkan-drivers libvulkan1), or use --device flex"
+                );
+            }
+            (Device::wgpu(DeviceKind::DefaultDevice), "wgpu")
+        }
+        DeviceChoice::Auto if adapters().iter().any(is_gpu) => {
             (Device::wgpu(DeviceKind::DefaultDevice), "wgpu")
         }
         DeviceChoice::Auto => (Device::flex(), "flex"),
-    }
+    })
 }

@@ -127,7 +127,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
     }
     let rows = checkpoint.metrics()?;
     let best = checkpoint.best()?;
-    let (device, _) = device::select(args.device);
+    let (device, _) = device::select(args.device)?;
     let model = checkpoint.load_model(&device)?;
     let sf = checkpoint.load_sf(&device)?;
     std::fs::create_dir_all(&args.out)

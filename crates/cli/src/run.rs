@@ -159,7 +159,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
             (config, splits, args.out.clone())
         }
     };
-    let (device, name) = device::select(args.device);
+    let (device, name) = device::select(args.device)?;
     eprintln!(
         "{} on {name}: {} train / {} valid sequences, x_dim {}, {} epochs -> {}",
         if args.resume.is_some() {
@@ -231,7 +231,7 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     if let Some(path) = args.data {
         checkpoint.config.data.path = Some(path);
     }
-    let (device, _) = device::select(args.device);
+    let (device, _) = device::select(args.device)?;
     let model = checkpoint.load_model(&device)?;
     let splits = checkpoint.config.data.load()?;
     let data_path = checkpoint.config.data.path.clone().unwrap_or_default();
@@ -296,7 +296,7 @@ pub fn sample(args: SampleArgs) -> Result<()> {
         bail!("{}: output must end in .csv or .npy", args.out.display());
     }
     let checkpoint = Checkpoint::open(&args.checkpoint)?;
-    let (device, _) = device::select(args.device);
+    let (device, _) = device::select(args.device)?;
     let model = checkpoint.load_model(&device)?;
     device.seed(args.seed);
     let x = model.generate(args.num, args.steps, None, &device);

@@ -95,7 +95,7 @@ pub fn run(args: SignalsArgs) -> Result<()> {
     if let Some(path) = &args.data {
         checkpoint.config.data.path = Some(path.clone());
     }
-    let (device, _) = device::select(args.device);
+    let (device, _) = device::select(args.device)?;
     let model = checkpoint.load_model(&device)?;
     let sf = checkpoint.load_sf(&device)?;
     let splits = checkpoint.config.data.load()?;
