@@ -64,6 +64,16 @@ fn quiet_stderr<T>(f: impl FnOnce() -> T) -> T {
     }
 }
 
+/// The default wgpu device, initialised at once with the drivers' stderr noise kept out (burn
+/// opens the adapter on first use; afterwards nothing enumerates the drivers again).
+fn wgpu_device() -> Device {
+    let device = Device::wgpu(DeviceKind::DefaultDevice);
+    quiet_stderr(|| {
+        let _ = Tensor::<1>::zeros([1], &device).into_data();
+    });
+    device
+}
+
 /// True for a hardware (discrete, integrated or virtual) GPU, not a CPU rasteriser.
 fn is_gpu(info: &wgpu::AdapterInfo) -> bool {
     matches!(
@@ -90,11 +100,9 @@ pub fn select(choice: DeviceChoice) -> anyhow::Result<(Device, &'static str)> {
                      mesa-vulkan-drivers libvulkan1), or use --device flex"
                 );
             }
-            (Device::wgpu(DeviceKind::DefaultDevice), "wgpu")
+            (wgpu_device(), "wgpu")
         }
-        DeviceChoice::Auto if adapters().iter().any(is_gpu) => {
-            (Device::wgpu(DeviceKind::DefaultDevice), "wgpu")
-        }
+        DeviceChoice::Auto if adapters().iter().any(is_gpu) => (wgpu_device(), "wgpu"),
         DeviceChoice::Auto => (Device::flex(), "flex"),
     })
 }
