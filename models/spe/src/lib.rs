@@ -10,7 +10,8 @@
 use burn::module::RunningState;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
-use neuromod_core::{Mlp, Trajectory};
+use neuromod_core::stack::dense_stack;
+use neuromod_core::{linear_parts, Mlp, Trajectory};
 
 #[cfg(test)]
 mod tests;
@@ -184,10 +185,29 @@ pub struct SequenceSf {
 }
 
 impl SfHeads {
-    /// psi_gamma(s) for head `k`: [n, state_dim] -> [n, feature_dim].
+    /// psi_gamma(s) for head `k`: [n, state_dim] -> [n, feature_dim] (trunk and output layer
+    /// as one dense stack, fused on the CPU backends).
     pub fn psi(&self, k: usize, state: Tensor<2>) -> Tensor<2> {
         let head = &self.heads[k];
-        head.out.forward(head.trunk.forward(state))
+        let mut layers = head.trunk.parts();
+        layers.push(linear_parts(&head.out));
+        dense_stack(state, &layers, false)
+    }
+
+    /// Semi-gradient TD loss of head `gamma` given psi(s) (with gradient) and psi(s') (without):
+    /// the weighted mean over transitions of ||phi' + gamma psi(s') - psi(s)||^2 / feature_dim,
+    /// and delta.
+    fn head_td(
+        gamma: f64,
+        now: Tensor<2>,
+        next: Tensor<2>,
+        phi: Tensor<2>,
+        (w, total): (Tensor<2>, Tensor<1>),
+    ) -> (Tensor<1>, Tensor<2>) {
+        let f = phi.dims()[1];
+        let delta = phi + next.detach().mul_scalar(gamma) - now;
+        let loss = (delta.clone().powi_scalar(2) * w).sum() / total / f as f64;
+        (loss, delta.detach())
     }
 
     /// Standardises raw features with the running statistics: (x - mean) / sqrt(var + 1e-5).
@@ -227,22 +247,28 @@ impl SfHeads {
 
     /// Semi-gradient TD on a batch of transitions: targets carry no gradient.
     pub fn td(&self, t: &SfTransition) -> SfTd {
-        let [n, f] = t.next_features.dims();
+        let n = t.next_features.dims()[0];
         let phi = t.next_features.clone().detach();
         let w = t.weight.clone().detach().reshape([n, 1]);
         let total = t.weight.clone().detach().sum().clamp_min(1e-12);
-        let mut loss = None;
+        self.sum_heads(|k, gamma| {
+            let now = self.psi(k, t.state.clone());
+            let next = self.psi(k, t.next_state.clone());
+            Self::head_td(gamma, now, next, phi.clone(), (w.clone(), total.clone()))
+        })
+    }
+
+    /// Adds the heads' losses and collects their deltas.
+    fn sum_heads(&self, mut head: impl FnMut(usize, f64) -> (Tensor<1>, Tensor<2>)) -> SfTd {
+        let mut loss: Option<Tensor<1>> = None;
         let mut deltas = Vec::with_capacity(self.heads.len());
         for (k, &gamma) in self.gammas.iter().enumerate() {
-            let now = self.psi(k, t.state.clone());
-            let target = phi.clone() + self.psi(k, t.next_state.clone()).detach().mul_scalar(gamma);
-            let delta = target - now;
-            let l = (delta.clone().powi_scalar(2) * w.clone()).sum() / total.clone() / f as f64;
+            let (l, delta) = head(k, gamma);
             loss = Some(match loss {
                 Some(acc) => acc + l,
                 None => l,
             });
-            deltas.push(delta.detach());
+            deltas.push(delta);
         }
         SfTd {
             loss: loss.expect("at least one gamma (checked at init)"),
@@ -274,16 +300,24 @@ impl SfHeads {
             };
         }
         let n = b * (t - 1);
-        let s_now = state.clone().narrow(1, 0, t - 1).reshape([n, h_dim + z]);
-        let s_next = state.narrow(1, 1, t - 1).reshape([n, h_dim + z]);
-        let phi_next = phi.narrow(1, 1, t - 1).reshape([n, z]);
+        let phi_next = phi.narrow(1, 1, t - 1).reshape([n, z]).detach();
         // A transition is real when both of its steps are.
         let pair = mask.clone().narrow(1, 0, t - 1) * mask.narrow(1, 1, t - 1);
-        let out = self.td(&SfTransition {
-            state: s_now,
-            next_state: s_next,
-            next_features: phi_next,
-            weight: pair.clone().reshape([n]),
+        let w = pair.clone().reshape([n, 1]).detach();
+        let total = pair.clone().detach().sum().clamp_min(1e-12);
+        let all = state.reshape([b * t, h_dim + z]);
+        // psi over every step once per head; s_t and s_{t+1} are its two shifted views.
+        let out = self.sum_heads(|k, gamma| {
+            let psi = self.psi(k, all.clone()).reshape([b, t, z]);
+            let now = psi.clone().narrow(1, 0, t - 1).reshape([n, z]);
+            let next = psi.narrow(1, 1, t - 1).reshape([n, z]);
+            Self::head_td(
+                gamma,
+                now,
+                next,
+                phi_next.clone(),
+                (w.clone(), total.clone()),
+            )
         });
         let pad = Tensor::<3>::zeros([b, 1, z], &device);
         let pair3 = pair.reshape([b, t - 1, 1]);
