@@ -18,3 +18,12 @@ pub(crate) fn normal<const D: usize>(
     let v: Vec<f32> = (0..n).map(|_| rng.sample(dist) as f32).collect();
     Tensor::from_data(TensorData::new(v, shape), device)
 }
+
+/// A tensor's values, flattened.
+pub(crate) fn values<const D: usize>(t: &Tensor<D>) -> Vec<f32> {
+    t.clone()
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .unwrap()
+}

@@ -46,29 +46,24 @@ fn host_forward<B: HostData>(
     (B::write(out, vec![n_out]), B::write(saved, vec![n_saved]))
 }
 
-impl ScanOps for NdArray {
-    fn latent_gru_scan(
-        xproj: FloatTensor<Self>,
-        eps: FloatTensor<Self>,
-        h0: FloatTensor<Self>,
-        theta: FloatTensor<Self>,
-        shape: ScanShape,
-    ) -> FloatTensor<Self> {
-        host_forward::<Self>([&xproj, &eps, &h0, &theta], &shape).0
-    }
+/// The CPU backends run the host forward pass directly.
+macro_rules! host_scan {
+    ($($backend:ty),*) => {$(
+        impl ScanOps for $backend {
+            fn latent_gru_scan(
+                xproj: FloatTensor<Self>,
+                eps: FloatTensor<Self>,
+                h0: FloatTensor<Self>,
+                theta: FloatTensor<Self>,
+                shape: ScanShape,
+            ) -> FloatTensor<Self> {
+                host_forward::<Self>([&xproj, &eps, &h0, &theta], &shape).0
+            }
+        }
+    )*};
 }
 
-impl ScanOps for Flex {
-    fn latent_gru_scan(
-        xproj: FloatTensor<Self>,
-        eps: FloatTensor<Self>,
-        h0: FloatTensor<Self>,
-        theta: FloatTensor<Self>,
-        shape: ScanShape,
-    ) -> FloatTensor<Self> {
-        host_forward::<Self>([&xproj, &eps, &h0, &theta], &shape).0
-    }
-}
+host_scan!(NdArray, Flex);
 
 /// The scan's node in the autodiff graph; parents: xproj, eps, h0, theta.
 #[derive(Debug)]

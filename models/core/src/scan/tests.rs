@@ -8,7 +8,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::*;
-use crate::test_util::normal;
+use crate::test_util::{normal, values};
 
 /// Sizes: (B, T, H, E, encoder layers, Z, Fz, phi_z layers).
 type Sizes = (usize, usize, usize, usize, usize, usize, usize, usize);
@@ -60,14 +60,6 @@ fn loss(out: &ScanOutput, coef: &[Tensor<3>; 4]) -> Tensor<1> {
         .zip(coef)
         .map(|(o, c)| (o.clone() * c.clone()).sum())
         .reduce(|a, b| a + b)
-        .unwrap()
-}
-
-fn values<const D: usize>(t: &Tensor<D>) -> Vec<f32> {
-    t.clone()
-        .into_data()
-        .convert::<f32>()
-        .into_vec::<f32>()
         .unwrap()
 }
 

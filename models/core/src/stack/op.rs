@@ -35,25 +35,22 @@ fn host_forward<B: HostData>(
     (B::write(out, vec![s.rows, width]), B::write(saved, vec![n]))
 }
 
-impl StackOps for NdArray {
-    fn dense_stack(
-        x: FloatTensor<Self>,
-        theta: FloatTensor<Self>,
-        shape: StackShape,
-    ) -> FloatTensor<Self> {
-        host_forward::<Self>(&x, &theta, &shape).0
-    }
+/// The CPU backends run the host forward pass directly.
+macro_rules! host_stack {
+    ($($backend:ty),*) => {$(
+        impl StackOps for $backend {
+            fn dense_stack(
+                x: FloatTensor<Self>,
+                theta: FloatTensor<Self>,
+                shape: StackShape,
+            ) -> FloatTensor<Self> {
+                host_forward::<Self>(&x, &theta, &shape).0
+            }
+        }
+    )*};
 }
 
-impl StackOps for Flex {
-    fn dense_stack(
-        x: FloatTensor<Self>,
-        theta: FloatTensor<Self>,
-        shape: StackShape,
-    ) -> FloatTensor<Self> {
-        host_forward::<Self>(&x, &theta, &shape).0
-    }
-}
+host_stack!(NdArray, Flex);
 
 /// The stack's node in the autodiff graph; parents: x, theta.
 #[derive(Debug)]

@@ -7,15 +7,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::*;
-use crate::test_util::normal;
-
-fn values<const D: usize>(t: &Tensor<D>) -> Vec<f32> {
-    t.clone()
-        .into_data()
-        .convert::<f32>()
-        .into_vec::<f32>()
-        .unwrap()
-}
+use crate::test_util::{normal, values};
 
 /// (loss, gradients of x (if tracked), of every W and b) for one run.
 fn run(
