@@ -1,17 +1,16 @@
-//! The latent GRU scan on the host: forward and hand-written backward over f32 slices.
+//! The latent GRU scan on the host: its inputs, buffers and forward pass over f32 slices (the
+//! backward pass is in `backward.rs`).
 //!
 //! Sequences are independent until the weight gradients, so the batch is cut into one chunk per
-//! rayon thread and each chunk runs all its steps without synchronising. The backward pass
-//! through time only propagates gradients of activations; the weight gradients are summed
-//! afterwards over all B x T rows at once, as a few large matrix products.
+//! rayon thread and each chunk runs all its steps without synchronising.
 
 use rayon::prelude::*;
 
-use super::gates::{gru_backward_row, gru_forward_row};
+use super::gates::gru_forward_row;
 use super::shape::{Dense, ScanShape, ThetaLayout};
 use crate::host::activation::sigmoid;
-use crate::host::dense::{add_bias, add_col_sums, relu_rows, softplus, View};
-use crate::host::gemm::{matmul, matmul_packed, PackedB};
+use crate::host::dense::{add_bias, relu_rows, softplus, View};
+use crate::host::gemm::{matmul_packed, PackedB};
 
 /// Inputs of a scan; every per-step tensor is row-major with rows `b * steps + t`.
 pub(crate) struct ScanInputs<'a> {
@@ -36,12 +35,12 @@ pub(crate) struct ScanGrads {
 }
 
 /// Batch rows per chunk: one chunk per rayon thread.
-fn chunk_batch(batch: usize) -> usize {
+pub(super) fn chunk_batch(batch: usize) -> usize {
     batch.div_ceil(rayon::current_num_threads().max(1)).max(1)
 }
 
 /// Cuts planes (each `rows * width` long) into chunks of `chunk_rows` rows: `[chunk][plane]`.
-fn chunk_planes(
+pub(super) fn chunk_planes(
     planes: Vec<(&mut [f32], usize)>,
     chunk_rows: usize,
     chunks: usize,
@@ -56,7 +55,7 @@ fn chunk_planes(
 }
 
 /// Splits a flat buffer into consecutive planes of `rows * width` each.
-fn split_mut<'a>(
+pub(super) fn split_mut<'a>(
     mut buf: &'a mut [f32],
     widths: &[usize],
     rows: usize,
@@ -84,7 +83,11 @@ pub(crate) fn split<'a>(mut buf: &'a [f32], widths: &[usize], rows: usize) -> Ve
 }
 
 /// A read-only plane and a writable one from the same list.
-fn pair<'b>(v: &'b mut [&mut [f32]], src: usize, dst: usize) -> (&'b [f32], &'b mut [f32]) {
+pub(super) fn pair<'b>(
+    v: &'b mut [&mut [f32]],
+    src: usize,
+    dst: usize,
+) -> (&'b [f32], &'b mut [f32]) {
     assert_ne!(src, dst);
     if src < dst {
         let (lo, hi) = v.split_at_mut(dst);
@@ -96,15 +99,15 @@ fn pair<'b>(v: &'b mut [&mut [f32]], src: usize, dst: usize) -> (&'b [f32], &'b 
 }
 
 /// Indices of the saved planes ([`ScanShape::saved_widths`]).
-struct SavedIdx {
-    slope: usize,
-    z: usize,
-    f: usize,
-    r: usize,
+pub(super) struct SavedIdx {
+    pub slope: usize,
+    pub z: usize,
+    pub f: usize,
+    pub r: usize,
 }
 
 impl SavedIdx {
-    fn new(s: &ScanShape) -> Self {
+    pub(super) fn new(s: &ScanShape) -> Self {
         let slope = s.enc_layers;
         Self {
             slope,
@@ -243,49 +246,18 @@ fn forward_chunk(
     }
 }
 
-/// Indices of the gradient planes the backward pass writes.
-struct GradIdx {
-    /// [dex | dgi]: gradients of the scan's input projection, [E + 3H].
-    x: usize,
-    gh: usize,
-    eps: usize,
-    head: usize,
-    /// Pre-activation gradients of encoder layers 2..=L.
-    enc: usize,
-    /// Pre-activation gradients of phi_z layers 1..=L.
-    f: usize,
-}
-
-impl GradIdx {
-    fn new(s: &ScanShape) -> (Self, Vec<usize>) {
-        let (h, e, z, fz) = (s.h, s.e, s.z, s.fz);
-        let mut widths = vec![e + 3 * h, 3 * h, z, 2 * z];
-        widths.extend(std::iter::repeat_n(e, s.enc_layers - 1));
-        widths.extend(std::iter::repeat_n(fz, s.phiz_layers));
-        let idx = Self {
-            x: 0,
-            gh: 1,
-            eps: 2,
-            head: 3,
-            enc: 4,
-            f: 4 + s.enc_layers - 1,
-        };
-        (idx, widths)
-    }
-}
-
 /// The scan's weight matrices packed once for the matrix-product kernel, as given (forward
 /// pass) or transposed (backward pass), and reused at every step.
-struct PackedWeights {
-    wh: PackedB,
-    enc: Vec<PackedB>,
-    head: PackedB,
-    phiz: Vec<PackedB>,
-    wgz: PackedB,
+pub(super) struct PackedWeights {
+    pub wh: PackedB,
+    pub enc: Vec<PackedB>,
+    pub head: PackedB,
+    pub phiz: Vec<PackedB>,
+    pub wgz: PackedB,
 }
 
 impl PackedWeights {
-    fn new(th: &ThetaLayout, theta: &[f32], transposed: bool) -> Self {
+    pub(super) fn new(th: &ThetaLayout, theta: &[f32], transposed: bool) -> Self {
         let pack = |d: Dense| {
             let v = View::dense(&theta[d.w..], d.rows, d.cols);
             PackedB::new(if transposed { v.t() } else { v })
@@ -298,242 +270,4 @@ impl PackedWeights {
             wgz: pack(th.wgz),
         }
     }
-}
-
-/// Gradients of every input given the gradients `dout` of the output planes.
-pub(crate) fn backward(
-    s: &ScanShape,
-    x: &ScanInputs,
-    out: &[f32],
-    saved: &[f32],
-    dout: &[f32],
-) -> ScanGrads {
-    let rows = s.rows();
-    let th = s.theta();
-    let (gidx, gwidths) = GradIdx::new(s);
-    let mut planes: Vec<Vec<f32>> = gwidths.iter().map(|w| vec![0.0; rows * w]).collect();
-    let mut dh0 = vec![0.0; s.batch * s.h];
-    let mut dtheta = vec![0.0; th.len];
-    if rows == 0 {
-        return ScanGrads {
-            xproj: Vec::new(),
-            eps: Vec::new(),
-            h0: dh0,
-            theta: dtheta,
-        };
-    }
-    let outp = split(out, &s.out_widths(), rows);
-    let sv = split(saved, &s.saved_widths(), rows);
-    let dp = split(dout, &s.out_widths(), rows);
-    let nb = chunk_batch(s.batch);
-    let chunks = s.batch.div_ceil(nb);
-    let wt = PackedWeights::new(&th, x.theta, true);
-    {
-        let writable = planes
-            .iter_mut()
-            .zip(&gwidths)
-            .map(|(p, &w)| (&mut p[..], w))
-            .collect();
-        let gchunks = chunk_planes(writable, nb * s.steps, chunks);
-        gchunks
-            .into_par_iter()
-            .zip(dh0.par_chunks_mut(nb * s.h))
-            .enumerate()
-            .for_each(|(c, (g, dh0c))| {
-                let b0 = c * nb;
-                let n = nb.min(s.batch - b0);
-                backward_chunk(s, &wt, x, (&outp, &sv, &dp), (b0, n), g, dh0c);
-            });
-    }
-    weight_grads(s, &th, x, &outp, &sv, &planes, &gidx, &mut dtheta);
-    let mut planes = planes.into_iter();
-    let xproj = planes.next().expect("the input projection's plane");
-    let _gh = planes.next();
-    let eps = planes.next().expect("the noise plane");
-    ScanGrads {
-        xproj,
-        eps,
-        h0: dh0,
-        theta: dtheta,
-    }
-}
-
-type Planes<'a> = (&'a [&'a [f32]], &'a [&'a [f32]], &'a [&'a [f32]]);
-
-fn backward_chunk(
-    s: &ScanShape,
-    wt: &PackedWeights,
-    x: &ScanInputs,
-    (outp, sv, dp): Planes,
-    (b0, nb): (usize, usize),
-    mut g: Vec<&mut [f32]>,
-    dh0: &mut [f32],
-) {
-    let (h, e, z, fz, tl) = (s.h, s.e, s.z, s.fz, s.steps);
-    let (g3, wcat, le, lz) = (3 * h, s.e + 3 * s.h, s.enc_layers, s.phiz_layers);
-    let (idx, gi) = (SavedIdx::new(s), GradIdx::new(s).0);
-    let mut dcarry = vec![0.0; nb * h];
-    let mut dpre = vec![0.0; nb * wcat];
-    let mut df = vec![0.0; nb * fz];
-    let mut dfin = vec![0.0; nb * fz.max(z)];
-    let (mut da, mut da2) = (vec![0.0; nb * e], vec![0.0; nb * e]);
-    for t in (0..tl).rev() {
-        for i in 0..nb {
-            let (r, lr) = ((b0 + i) * tl + t, i * tl + t);
-            let dh = &mut dcarry[i * h..(i + 1) * h];
-            for (d, o) in dh.iter_mut().zip(&dp[0][r * h..(r + 1) * h]) {
-                *d += o;
-            }
-            let h_prev = if t == 0 {
-                &x.h0[(b0 + i) * h..(b0 + i + 1) * h]
-            } else {
-                &outp[0][(r - 1) * h..r * h]
-            };
-            let gates = [0, 1, 2, 3].map(|k| &sv[idx.r + k][r * h..(r + 1) * h]);
-            let dgi = &mut g[gi.x][lr * wcat + e..(lr + 1) * wcat];
-            let dgh = &mut dpre[i * wcat + e..(i + 1) * wcat];
-            gru_backward_row(dh, h_prev, gates, dgi, dgh);
-            df[i * fz..(i + 1) * fz].copy_from_slice(&dp[3][r * fz..(r + 1) * fz]);
-        }
-        let dgi = View::rows(g[gi.x], t * wcat + e, nb, g3, tl * wcat);
-        matmul_packed(&mut df, 0, fz, dgi, &wt.wgz, true, 1);
-        for k in (0..lz).rev() {
-            let plane = &mut g[gi.f + k];
-            for i in 0..nb {
-                let (r, lr) = ((b0 + i) * tl + t, i * tl + t);
-                let f = &sv[idx.f + k][r * fz..(r + 1) * fz];
-                let dst = &mut plane[lr * fz..(lr + 1) * fz];
-                for ((d, &fv), &dv) in dst.iter_mut().zip(f).zip(&df[i * fz..(i + 1) * fz]) {
-                    *d = if fv > 0.0 { dv } else { 0.0 };
-                }
-            }
-            let w_in = if k == 0 { z } else { fz };
-            let dfp = View::rows(g[gi.f + k], t * fz, nb, fz, tl * fz);
-            matmul_packed(&mut dfin, 0, w_in, dfp, &wt.phiz[k], false, 1);
-            if k > 0 {
-                df.copy_from_slice(&dfin[..nb * fz]);
-            }
-        }
-        for i in 0..nb {
-            let (r, lr) = ((b0 + i) * tl + t, i * tl + t);
-            for j in 0..z {
-                let dz = dfin[i * z + j];
-                let dsig = dp[2][r * z + j] + dz * x.eps[r * z + j];
-                g[gi.eps][lr * z + j] = dz * outp[2][r * z + j];
-                g[gi.head][lr * 2 * z + j] = dp[1][r * z + j] + dz;
-                g[gi.head][lr * 2 * z + z + j] = dsig * sv[idx.slope][r * z + j];
-            }
-        }
-        let dhead = View::rows(g[gi.head], t * 2 * z, nb, 2 * z, tl * 2 * z);
-        matmul_packed(&mut da, 0, e, dhead, &wt.head, false, 1);
-        for k in (1..le).rev() {
-            let plane = &mut g[gi.enc + k - 1];
-            for i in 0..nb {
-                let (r, lr) = ((b0 + i) * tl + t, i * tl + t);
-                let a = &sv[k][r * e..(r + 1) * e];
-                let dst = &mut plane[lr * e..(lr + 1) * e];
-                for ((d, &av), &dv) in dst.iter_mut().zip(a).zip(&da[i * e..(i + 1) * e]) {
-                    *d = if av > 0.0 { dv } else { 0.0 };
-                }
-            }
-            let dpk = View::rows(g[gi.enc + k - 1], t * e, nb, e, tl * e);
-            matmul_packed(&mut da2, 0, e, dpk, &wt.enc[k - 1], false, 1);
-            std::mem::swap(&mut da, &mut da2);
-        }
-        for i in 0..nb {
-            let (r, lr) = ((b0 + i) * tl + t, i * tl + t);
-            let a1 = &sv[0][r * e..(r + 1) * e];
-            for j in 0..e {
-                let v = if a1[j] > 0.0 { da[i * e + j] } else { 0.0 };
-                dpre[i * wcat + j] = v;
-                g[gi.x][lr * wcat + j] = v;
-            }
-            g[gi.gh][lr * g3..(lr + 1) * g3].copy_from_slice(&dpre[i * wcat + e..(i + 1) * wcat]);
-        }
-        let dp = View::dense(&dpre, nb, wcat);
-        matmul_packed(&mut dcarry, 0, h, dp, &wt.wh, true, 1);
-    }
-    dh0.copy_from_slice(&dcarry);
-}
-
-/// Weight gradients as sums over all B x T rows: input^T times pre-activation gradient.
-#[allow(clippy::too_many_arguments)]
-fn weight_grads(
-    s: &ScanShape,
-    th: &ThetaLayout,
-    x: &ScanInputs,
-    outp: &[&[f32]],
-    sv: &[&[f32]],
-    g: &[Vec<f32>],
-    gi: &GradIdx,
-    dtheta: &mut [f32],
-) {
-    let (h, e, z, fz, tl, rows) = (s.h, s.e, s.z, s.fz, s.steps, s.rows());
-    let (g3, wcat) = (3 * h, e + 3 * h);
-    let idx = SavedIdx::new(s);
-    let threads = rayon::current_num_threads();
-    // h_{t-1} for every row.
-    let mut hprev = vec![0.0; rows * h];
-    for b in 0..s.batch {
-        for t in 0..tl {
-            let r = b * tl + t;
-            let src = if t == 0 {
-                &x.h0[b * h..(b + 1) * h]
-            } else {
-                &outp[0][(r - 1) * h..r * h]
-            };
-            hprev[r * h..(r + 1) * h].copy_from_slice(src);
-        }
-    }
-    let hp = View::dense(&hprev, rows, h).t();
-    matmul(
-        dtheta,
-        th.wh.w,
-        wcat,
-        hp,
-        View::rows(&g[gi.x], 0, rows, e, wcat),
-        false,
-        threads,
-    );
-    let dgh = View::dense(&g[gi.gh], rows, g3);
-    matmul(dtheta, th.wh.w + e, wcat, hp, dgh, false, threads);
-    add_col_sums(&mut dtheta[s.bhh()..s.bhh() + g3], dgh);
-    let layer = |dtheta: &mut [f32], input: View, dpre: View, w: usize, b: usize| {
-        let cols = dpre.cols;
-        matmul(dtheta, w, cols, input.t(), dpre, false, threads);
-        if b != usize::MAX {
-            add_col_sums(&mut dtheta[b..b + cols], dpre);
-        }
-    };
-    for k in 1..s.enc_layers {
-        let d = th.enc[k - 1];
-        let input = View::dense(sv[k - 1], rows, e);
-        layer(
-            dtheta,
-            input,
-            View::dense(&g[gi.enc + k - 1], rows, e),
-            d.w,
-            d.b,
-        );
-    }
-    let a_last = View::dense(sv[s.enc_layers - 1], rows, e);
-    let dhead = View::dense(&g[gi.head], rows, 2 * z);
-    layer(dtheta, a_last, dhead, th.head.w, th.head.b);
-    for k in 0..s.phiz_layers {
-        let d = th.phiz[k];
-        let input = if k == 0 {
-            View::dense(sv[idx.z], rows, z)
-        } else {
-            View::dense(sv[idx.f + k - 1], rows, fz)
-        };
-        layer(dtheta, input, View::dense(&g[gi.f + k], rows, fz), d.w, d.b);
-    }
-    let f_last = View::dense(sv[idx.f + s.phiz_layers - 1], rows, fz);
-    layer(
-        dtheta,
-        f_last,
-        View::rows(&g[gi.x], e, rows, g3, wcat),
-        th.wgz.w,
-        th.wgz.b,
-    );
 }

@@ -8,6 +8,7 @@
 //! devices callers compose the same chain from tensor operations, and the tests hold the two to
 //! the same values and gradients.
 
+mod backward;
 mod composed;
 mod gates;
 mod host;

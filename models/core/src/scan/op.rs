@@ -98,7 +98,7 @@ impl<B: HostData> Backward<B, 4> for ScanBackward {
                 h0: &h0,
                 theta: &theta,
             };
-            host::backward(&shape, &x, &out, &saved, &dout)
+            super::backward::backward(&shape, &x, &out, &saved, &dout)
         };
         let shapes = inputs.each_ref().map(|t| t.shape().to_vec());
         let [s_x, s_eps, s_h0, s_theta] = shapes;
