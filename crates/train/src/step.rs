@@ -114,7 +114,7 @@ impl Trainer {
         let detached = matches!(self.sf_mode, Some(SfMode::Frozen | SfMode::Detached));
         let sf_loss = self.sf.as_ref().map(|sf| {
             sf.update_stats(traj.posterior.0.clone(), traj.elbo.mask.clone());
-            sf.sequence_td(&traj, detached).loss
+            sf.sequence_loss(&traj, detached)
         });
         if let Some(l) = &sf_loss {
             loss = loss + l.clone().mul_scalar(self.sf_weight);

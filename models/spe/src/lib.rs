@@ -276,29 +276,29 @@ impl SfHeads {
         }
     }
 
-    /// TD errors along a trajectory: s_t = [h_t, muq_t], phi_t = standardised muq_t.
-    /// `detach_state` trains the heads on a frozen world model (`--sf frozen`); otherwise the
-    /// TD loss also reaches the world model through s_t (`--sf joint`).
-    pub fn sequence_td(&self, traj: &Trajectory, detach_state: bool) -> SequenceSf {
+    /// The SF TD loss along a trajectory alone (what training needs; [`Self::sequence_td`]
+    /// also lays out every delta and its RMS per step).
+    pub fn sequence_loss(&self, traj: &Trajectory, detach_state: bool) -> Tensor<1> {
+        self.transitions_td(traj, detach_state)
+            .map(|(out, _)| out.loss)
+            .unwrap_or_else(|| Tensor::zeros([1], &traj.elbo.mask.device()))
+    }
+
+    /// TD errors over the trajectory's transitions t -> t+1 and which of them are real
+    /// ([batch, time - 1]); None for sequences shorter than two steps.
+    fn transitions_td(&self, traj: &Trajectory, detach_state: bool) -> Option<(SfTd, Tensor<2>)> {
         let (muq, _) = traj.posterior.clone();
         let mask = traj.elbo.mask.clone();
         let [b, t, z] = muq.dims();
+        if t < 2 {
+            return None;
+        }
         let h_dim = traj.h.dims()[2];
         let mut state = traj.state();
         if detach_state {
             state = state.detach();
         }
         let phi = self.features(muq);
-        let device = mask.device();
-        if t < 2 {
-            let zeros3 = Tensor::<3>::zeros([b, t, z], &device);
-            let zeros2 = Tensor::<2>::zeros([b, t], &device);
-            return SequenceSf {
-                loss: Tensor::zeros([1], &device),
-                delta: self.gammas.iter().map(|_| zeros3.clone()).collect(),
-                rms: self.gammas.iter().map(|_| zeros2.clone()).collect(),
-            };
-        }
         let n = b * (t - 1);
         let phi_next = phi.narrow(1, 1, t - 1).reshape([n, z]).detach();
         // A transition is real when both of its steps are.
@@ -319,6 +319,24 @@ impl SfHeads {
                 (w.clone(), total.clone()),
             )
         });
+        Some((out, pair))
+    }
+
+    /// TD errors along a trajectory: s_t = [h_t, muq_t], phi_t = standardised muq_t.
+    /// `detach_state` trains the heads on a frozen world model (`--sf frozen`); otherwise the
+    /// TD loss also reaches the world model through s_t (`--sf joint`).
+    pub fn sequence_td(&self, traj: &Trajectory, detach_state: bool) -> SequenceSf {
+        let [b, t, z] = traj.posterior.0.dims();
+        let device = traj.elbo.mask.device();
+        let Some((out, pair)) = self.transitions_td(traj, detach_state) else {
+            let zeros3 = Tensor::<3>::zeros([b, t, z], &device);
+            let zeros2 = Tensor::<2>::zeros([b, t], &device);
+            return SequenceSf {
+                loss: Tensor::zeros([1], &device),
+                delta: self.gammas.iter().map(|_| zeros3.clone()).collect(),
+                rms: self.gammas.iter().map(|_| zeros2.clone()).collect(),
+            };
+        };
         let pad = Tensor::<3>::zeros([b, 1, z], &device);
         let pair3 = pair.reshape([b, t - 1, 1]);
         let delta: Vec<Tensor<3>> = out
