@@ -65,13 +65,27 @@ fn quiet_stderr<T>(f: impl FnOnce() -> T) -> T {
 }
 
 /// The default wgpu device, initialised at once with the drivers' stderr noise kept out (burn
-/// opens the adapter on first use; afterwards nothing enumerates the drivers again).
-fn wgpu_device() -> Device {
+/// opens the adapter on first use; afterwards nothing enumerates the drivers again). A device
+/// that fails to start is an error carrying wgpu's message, not a panic lost with stderr.
+fn wgpu_device() -> anyhow::Result<Device> {
     let device = Device::wgpu(DeviceKind::DefaultDevice);
-    quiet_stderr(|| {
-        let _ = Tensor::<1>::zeros([1], &device).into_data();
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let started = quiet_stderr(|| {
+        std::panic::catch_unwind(|| {
+            let _ = Tensor::<1>::zeros([1], &device).into_data();
+        })
     });
-    device
+    std::panic::set_hook(hook);
+    started.map_err(|payload| {
+        let why = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("unknown cause");
+        anyhow::anyhow!("--device wgpu: the GPU device failed to start: {why}")
+    })?;
+    Ok(device)
 }
 
 /// True for a hardware (discrete, integrated or virtual) GPU, not a CPU rasteriser.
@@ -100,9 +114,9 @@ pub fn select(choice: DeviceChoice) -> anyhow::Result<(Device, &'static str)> {
                      mesa-vulkan-drivers libvulkan1), or use --device flex"
                 );
             }
-            (wgpu_device(), "wgpu")
+            (wgpu_device()?, "wgpu")
         }
-        DeviceChoice::Auto if adapters().iter().any(is_gpu) => (wgpu_device(), "wgpu"),
+        DeviceChoice::Auto if adapters().iter().any(is_gpu) => (wgpu_device()?, "wgpu"),
         DeviceChoice::Auto => (Device::flex(), "flex"),
     })
 }
