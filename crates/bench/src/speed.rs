@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::prelude::*;
-use burn::tensor::Distribution;
+use burn::tensor::{Distribution, TensorData};
 use neuromod_core::SeqBatch;
 use neuromod_critic::{CriticConfig, DistCritic, Transition};
 use neuromod_datasets::DatasetSpec;
@@ -17,7 +17,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::critic_fit::{critic_step, select};
+use crate::critic_fit::critic_step;
 use crate::{host, BenchError};
 
 /// What a timed step trains.
@@ -165,19 +165,31 @@ impl Stepper {
         let [b, t, s] = state.dims();
         let n = b * (t - 1);
         let device = state.device();
-        let mut tr = Transition {
-            state: state.clone().narrow(1, 0, t - 1).reshape([n, s]),
-            reward: self.rewards.clone().narrow(1, 1, t - 1).reshape([n]),
-            next_state: state.narrow(1, 1, t - 1).reshape([n, s]),
-            cont: Tensor::ones([n], &device),
+        // Transition j = (sequence i, step k < t - 1) goes from row i t + k of the flattened
+        // states to the next row; the sampled rows are gathered straight from there (no copy
+        // of every transition first).
+        let picks: Vec<usize> = if self.critic_transitions > 0 && self.critic_transitions < n {
+            (0..self.critic_transitions)
+                .map(|_| self.rng.random_range(0..n))
+                .collect()
+        } else {
+            (0..n).collect()
+        };
+        let rows: Vec<i64> = picks
+            .iter()
+            .map(|&j| ((j / (t - 1)) * t + j % (t - 1)) as i64)
+            .collect();
+        let m = rows.len();
+        let now = Tensor::<1, Int>::from_data(TensorData::new(rows, [m]), &device);
+        let next = now.clone().add_scalar(1);
+        let flat = state.reshape([b * t, s]);
+        let tr = Transition {
+            state: flat.clone().select(0, now),
+            reward: self.rewards.clone().reshape([b * t]).select(0, next.clone()),
+            next_state: flat.select(0, next),
+            cont: Tensor::ones([m], &device),
             weight: None,
         };
-        if self.critic_transitions > 0 && self.critic_transitions < n {
-            let rows: Vec<usize> = (0..self.critic_transitions)
-                .map(|_| self.rng.random_range(0..n))
-                .collect();
-            tr = select(&tr, &rows);
-        }
         let (critic, optim, loss) = critic_step(critic, optim, &tr, 1e-3);
         self.critic = Some((critic, optim));
         host(loss, "critic loss")?;

@@ -96,6 +96,6 @@ impl Trajectory {
     /// The latent state s_t = [h_t, muq_t] the signal heads read (successor features, critic):
     /// [batch, time, h_dim + z_dim].
     pub fn state(&self) -> Tensor<3> {
-        Tensor::cat(vec![self.h.clone(), self.posterior.0.clone()], 2)
+        crate::join::join_last(self.h.clone(), self.posterior.0.clone())
     }
 }

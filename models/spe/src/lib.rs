@@ -10,7 +10,7 @@
 use burn::module::RunningState;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
-use neuromod_core::stack::dense_stack;
+use neuromod_core::stack::{dense_stack, grouped_dense_stack, Layer};
 use neuromod_core::{linear_parts, Mlp, Trajectory};
 
 #[cfg(test)]
@@ -194,20 +194,51 @@ impl SfHeads {
         dense_stack(state, &layers, false)
     }
 
-    /// Semi-gradient TD loss of head `gamma` given psi(s) (with gradient) and psi(s') (without):
-    /// the weighted mean over transitions of ||phi' + gamma psi(s') - psi(s)||^2 / feature_dim,
-    /// and delta.
-    fn head_td(
-        gamma: f64,
+    /// Every head's psi(s) side by side: [n, state_dim] -> [n, heads x feature_dim], head k in
+    /// columns k F..(k + 1) F. One grouped dense stack: on the CPU backends the heads' first
+    /// layers are one product and the whole is one fused operation.
+    pub fn psi_all(&self, state: Tensor<2>) -> Tensor<2> {
+        let groups: Vec<Vec<Layer>> = self
+            .heads
+            .iter()
+            .map(|head| {
+                let mut layers = head.trunk.parts();
+                layers.push(linear_parts(&head.out));
+                layers
+            })
+            .collect();
+        grouped_dense_stack(state, &groups, false)
+    }
+
+    /// Semi-gradient TD of every head at once, given psi(s) (with gradient) and psi(s')
+    /// (without) of all heads side by side [n, heads F], phi' [n, F], and the transitions'
+    /// weights [n, 1] with their total: the loss sums over heads the weighted mean over
+    /// transitions of ||phi' + gamma psi(s') - psi(s)||^2 / F.
+    fn heads_td(
+        &self,
         now: Tensor<2>,
         next: Tensor<2>,
         phi: Tensor<2>,
         (w, total): (Tensor<2>, Tensor<1>),
-    ) -> (Tensor<1>, Tensor<2>) {
-        let f = phi.dims()[1];
-        let delta = phi + next.detach().mul_scalar(gamma) - now;
+    ) -> SfTd {
+        let [n, f] = phi.dims();
+        let heads = self.gammas.len();
+        let device = now.device();
+        let gammas: Vec<f32> = self
+            .gammas
+            .iter()
+            .flat_map(|&g| std::iter::repeat_n(g as f32, f))
+            .collect();
+        let gamma = Tensor::<1>::from_floats(gammas.as_slice(), &device).reshape([1, heads * f]);
+        let delta = phi.repeat_dim(1, heads) + next.detach() * gamma - now;
         let loss = (delta.clone().powi_scalar(2) * w).sum() / total / f as f64;
-        (loss, delta.detach())
+        let delta = delta.detach();
+        SfTd {
+            loss,
+            delta: (0..heads)
+                .map(|k| delta.clone().narrow(1, k * f, f).reshape([n, f]))
+                .collect(),
+        }
     }
 
     /// Standardises raw features with the running statistics: (x - mean) / sqrt(var + 1e-5).
@@ -251,29 +282,9 @@ impl SfHeads {
         let phi = t.next_features.clone().detach();
         let w = t.weight.clone().detach().reshape([n, 1]);
         let total = t.weight.clone().detach().sum().clamp_min(1e-12);
-        self.sum_heads(|k, gamma| {
-            let now = self.psi(k, t.state.clone());
-            let next = self.psi(k, t.next_state.clone());
-            Self::head_td(gamma, now, next, phi.clone(), (w.clone(), total.clone()))
-        })
-    }
-
-    /// Adds the heads' losses and collects their deltas.
-    fn sum_heads(&self, mut head: impl FnMut(usize, f64) -> (Tensor<1>, Tensor<2>)) -> SfTd {
-        let mut loss: Option<Tensor<1>> = None;
-        let mut deltas = Vec::with_capacity(self.heads.len());
-        for (k, &gamma) in self.gammas.iter().enumerate() {
-            let (l, delta) = head(k, gamma);
-            loss = Some(match loss {
-                Some(acc) => acc + l,
-                None => l,
-            });
-            deltas.push(delta);
-        }
-        SfTd {
-            loss: loss.expect("at least one gamma (checked at init)"),
-            delta: deltas,
-        }
+        let now = self.psi_all(t.state.clone());
+        let next = self.psi_all(t.next_state.clone());
+        self.heads_td(now, next, phi, (w, total))
     }
 
     /// The SF TD loss along a trajectory alone (what training needs; [`Self::sequence_td`]
@@ -306,20 +317,12 @@ impl SfHeads {
         let w = pair.clone().reshape([n, 1]).detach();
         let total = pair.clone().detach().sum().clamp_min(1e-12);
         let all = state.reshape([b * t, h_dim + z]);
-        // psi over every step once per head; s_t and s_{t+1} are its two shifted views.
-        let out = self.sum_heads(|k, gamma| {
-            let psi = self.psi(k, all.clone()).reshape([b, t, z]);
-            let now = psi.clone().narrow(1, 0, t - 1).reshape([n, z]);
-            let next = psi.narrow(1, 1, t - 1).reshape([n, z]);
-            Self::head_td(
-                gamma,
-                now,
-                next,
-                phi_next.clone(),
-                (w.clone(), total.clone()),
-            )
-        });
-        Some((out, pair))
+        // psi of every head over every step at once; s_t and s_{t+1} are its two shifted views.
+        let hz = self.gammas.len() * z;
+        let psi = self.psi_all(all).reshape([b, t, hz]);
+        let now = psi.clone().narrow(1, 0, t - 1).reshape([n, hz]);
+        let next = psi.narrow(1, 1, t - 1).reshape([n, hz]);
+        Some((self.heads_td(now, next, phi_next, (w, total)), pair))
     }
 
     /// TD errors along a trajectory: s_t = [h_t, muq_t], phi_t = standardised muq_t.

@@ -318,3 +318,26 @@ fn running_statistics_follow_the_features_and_standardise_them() {
         .init(&device)
         .is_err());
 }
+
+#[test]
+fn all_heads_at_once_equal_each_head_alone_on_both_cpu_backends() {
+    #[allow(deprecated)]
+    for device in [cpu(), Device::flex()] {
+        let heads = SfConfig::new(7, 3)
+            .with_hidden(5)
+            .with_gammas(vec![0.0, 0.5, 0.9])
+            .init(&device)
+            .unwrap();
+        let s = Tensor::<2>::random([11, 7], Distribution::Normal(0.0, 1.0), &device);
+        let all = vec_of(heads.psi_all(s.clone()));
+        for k in 0..3 {
+            let one = vec_of(heads.psi(k, s.clone()));
+            for r in 0..11 {
+                for j in 0..3 {
+                    let (a, b) = (all[r * 9 + k * 3 + j], one[r * 3 + j]);
+                    assert!((a - b).abs() < 1e-5, "head {k} row {r}: {a} vs {b}");
+                }
+            }
+        }
+    }
+}

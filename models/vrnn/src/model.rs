@@ -8,8 +8,8 @@ use burn::tensor::Distribution;
 use neuromod_core::scan::{latent_gru_scan, ScanInput, ScanOutput, ScanWeights};
 use neuromod_core::stack::dense_stack;
 use neuromod_core::{
-    bernoulli_log_prob, gaussian_log_prob, linear_parts, sigma_from, DiagGaussian, ElboTerms,
-    GaussianHead, GruCell, Mlp, Noise, SeqBatch, StepOutput, Trajectory,
+    bernoulli_log_prob, gaussian_log_prob, join_last, join_time, linear_parts, sigma_from,
+    DiagGaussian, ElboTerms, GaussianHead, GruCell, Mlp, Noise, SeqBatch, StepOutput, Trajectory,
 };
 
 use crate::config::{ConfigError, Likelihood, VrnnConfig};
@@ -142,11 +142,11 @@ impl Vrnn {
 
     fn prior_input(&self, h_prev: Tensor<2>, a_prev: Option<Tensor<2>>) -> Tensor<2> {
         match a_prev {
-            Some(a) if self.action_dim > 0 => Tensor::cat(vec![h_prev, a], 1),
+            Some(a) if self.action_dim > 0 => join_last(h_prev, a),
             _ if self.action_dim > 0 => {
                 let [b, _] = h_prev.dims();
                 let zeros = Tensor::zeros([b, self.action_dim], &h_prev.device());
-                Tensor::cat(vec![h_prev, zeros], 1)
+                join_last(h_prev, zeros)
             }
             _ => h_prev,
         }
@@ -163,17 +163,15 @@ impl Vrnn {
     ) -> StepOutput {
         let fx = self.phi_x.forward(x.clone());
         let prior = self.prior.forward(self.prior_input(h_prev.clone(), a_prev));
-        let posterior = self
-            .encoder
-            .forward(Tensor::cat(vec![fx.clone(), h_prev.clone()], 1));
+        let posterior = self.encoder.forward(join_last(fx.clone(), h_prev.clone()));
         let z = posterior.rsample(eps);
         let fz = self.phi_z.forward(z.clone());
         let nll = self
             .decoder
-            .log_prob(Tensor::cat(vec![fz.clone(), h_prev.clone()], 1), x)
+            .log_prob(join_last(fz.clone(), h_prev.clone()), x)
             .neg();
         let kl = posterior.kl(&prior);
-        let h = self.rnn.step(Tensor::cat(vec![fx, fz], 1), h_prev);
+        let h = self.rnn.step(join_last(fx, fz), h_prev);
         StepOutput {
             h,
             prior,
@@ -204,10 +202,7 @@ impl Vrnn {
         // h_{t-1} for every step: [B, T, H]
         let h_prev = match t_len {
             1 => h0.unsqueeze_dim(1),
-            _ => Tensor::cat(
-                vec![h0.unsqueeze_dim(1), scan.h.clone().narrow(1, 0, t_len - 1)],
-                1,
-            ),
+            _ => join_time(h0.unsqueeze_dim(1), scan.h.clone().narrow(1, 0, t_len - 1)),
         };
         let h_prev = flat(h_prev); // [B*T, H]
         let posterior = DiagGaussian {
@@ -218,14 +213,14 @@ impl Vrnn {
             // a_{t-1}, with zeros before the first step: [B*T, A]
             let zeros = Tensor::zeros([b, 1, self.action_dim], &device);
             let shifted = if t_len > 1 {
-                Tensor::cat(vec![zeros, a.narrow(1, 0, t_len - 1)], 1)
+                join_time(zeros, a.narrow(1, 0, t_len - 1))
             } else {
                 zeros
             };
             flat(shifted)
         });
         let prior = self.prior.forward(self.prior_input(h_prev.clone(), a_prev));
-        let dec_in = Tensor::cat(vec![flat(scan.fz), self.dropout.forward(h_prev)], 1);
+        let dec_in = join_last(flat(scan.fz), self.dropout.forward(h_prev));
         let per_step = |v: Tensor<1>| v.reshape([b, t_len]) * batch.mask.clone();
         let kl = per_step(posterior.kl(&prior));
         let nll = per_step(self.decoder.log_prob(dec_in.clone(), x_flat).neg());

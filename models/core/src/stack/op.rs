@@ -31,7 +31,7 @@ fn host_forward<B: HostData>(
 ) -> (FloatTensor<B>, FloatTensor<B>) {
     let (out, saved) = host::forward(s, &B::read(x), &B::read(theta));
     let n = saved.len();
-    let width = *s.widths.last().expect("at least one layer");
+    let width = s.groups * *s.widths.last().expect("at least one layer");
     (B::write(out, vec![s.rows, width]), B::write(saved, vec![n]))
 }
 

@@ -9,33 +9,40 @@ use rand_chacha::ChaCha8Rng;
 use super::*;
 use crate::test_util::{normal, values};
 
-/// (loss, gradients of x (if tracked), of every W and b) for one run.
+/// A stack function of one or several groups.
+type Stack = fn(Tensor<2>, &[Vec<Layer>], bool) -> Tensor<2>;
+
+/// (loss, gradients of x (if tracked), of every W and b) for one run of `groups` stacks.
 fn run(
     device: &Device,
-    widths: &[usize],
+    (widths, groups): (&[usize], usize),
     rows: usize,
     relu_last: bool,
     track_x: bool,
-    f: fn(Tensor<2>, &[Layer], bool) -> Tensor<2>,
+    f: Stack,
 ) -> (Vec<f32>, Vec<Vec<f32>>) {
     let mut rng = ChaCha8Rng::seed_from_u64(9);
     let mut x = normal([rows, widths[0]], 1.0, &mut rng, device);
     if track_x {
         x = x.require_grad();
     }
-    let layers: Vec<Layer> = widths
-        .windows(2)
-        .map(|w| {
-            let scale = 1.0 / (w[0] as f64).sqrt();
-            (
-                normal([w[0], w[1]], scale, &mut rng, device).require_grad(),
-                normal([w[1]], 0.5, &mut rng, device).require_grad(),
-            )
+    let stacks: Vec<Vec<Layer>> = (0..groups)
+        .map(|_| {
+            widths
+                .windows(2)
+                .map(|w| {
+                    let scale = 1.0 / (w[0] as f64).sqrt();
+                    (
+                        normal([w[0], w[1]], scale, &mut rng, device).require_grad(),
+                        normal([w[1]], 0.5, &mut rng, device).require_grad(),
+                    )
+                })
+                .collect()
         })
         .collect();
-    let out_w = *widths.last().unwrap();
+    let out_w = groups * *widths.last().unwrap();
     let coef = normal([rows, out_w], 1.0, &mut rng, device);
-    let y = f(x.clone(), &layers, relu_last);
+    let y = f(x.clone(), &stacks, relu_last);
     let loss = (y * coef).sum();
     let value = values(&loss);
     let g = loss.backward();
@@ -43,7 +50,7 @@ fn run(
     if track_x {
         grads.push(values(&x.grad(&g).expect("x gradient")));
     }
-    for (w, b) in &layers {
+    for (w, b) in stacks.iter().flatten() {
         grads.push(values(&w.grad(&g).expect("W gradient")));
         grads.push(values(&b.grad(&g).expect("b gradient")));
     }
@@ -51,28 +58,28 @@ fn run(
 }
 
 fn check(device: Device) {
-    for (widths, rows, relu_last, track_x) in [
-        (vec![5, 7, 3], 130, false, true),
-        (vec![4, 6, 6, 2], 9, true, true),
-        (vec![3, 2], 257, false, false),
-        (vec![8, 16, 4], 1, false, true),
+    let one: Stack = |x, g, r| dense_stack_fused(x, &g[0], r);
+    let one_composed: Stack = |x, g, r| dense_stack_composed(x, &g[0], r);
+    for (widths, groups, rows, relu_last, track_x) in [
+        (vec![5, 7, 3], 1, 130, false, true),
+        (vec![4, 6, 6, 2], 1, 9, true, true),
+        (vec![3, 2], 1, 257, false, false),
+        (vec![8, 16, 4], 1, 1, false, true),
+        (vec![5, 7, 3], 4, 130, false, true),
+        (vec![4, 6, 5, 2], 3, 9, true, true),
+        (vec![3, 2], 2, 257, false, true),
+        (vec![6, 9, 4], 2, 70, false, false),
     ] {
-        let fused = run(
-            &device,
-            &widths,
-            rows,
-            relu_last,
-            track_x,
-            dense_stack_fused,
-        );
-        let composed = run(
-            &device,
-            &widths,
-            rows,
-            relu_last,
-            track_x,
-            dense_stack_composed,
-        );
+        let (f, c) = if groups == 1 {
+            (one, one_composed)
+        } else {
+            (
+                grouped_dense_stack_fused as Stack,
+                grouped_dense_stack_composed as Stack,
+            )
+        };
+        let fused = run(&device, (&widths, groups), rows, relu_last, track_x, f);
+        let composed = run(&device, (&widths, groups), rows, relu_last, track_x, c);
         let close = |a: &[f32], b: &[f32], what: &str| {
             assert_eq!(a.len(), b.len());
             let scale = b.iter().fold(1f32, |m, v| m.max(v.abs()));
