@@ -185,7 +185,11 @@ impl Stepper {
         let flat = state.reshape([b * t, s]);
         let tr = Transition {
             state: flat.clone().select(0, now),
-            reward: self.rewards.clone().reshape([b * t]).select(0, next.clone()),
+            reward: self
+                .rewards
+                .clone()
+                .reshape([b * t])
+                .select(0, next.clone()),
             next_state: flat.select(0, next),
             cont: Tensor::ones([m], &device),
             weight: None,

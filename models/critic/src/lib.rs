@@ -20,8 +20,11 @@ use burn::prelude::*;
 use neuromod_core::Mlp;
 use serde::{Deserialize, Serialize};
 
+mod pairwise;
 #[cfg(test)]
 mod tests;
+
+pub use pairwise::{pairwise_loss, pairwise_loss_composed, PairwiseSpec, Penalty};
 
 /// Which distributional loss trains the heads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -207,7 +210,6 @@ impl DistCritic {
     pub fn td(&self, t: &Transition) -> TdOutput {
         let device = t.state.device();
         let [batch, _] = t.state.dims();
-        let n = self.heads();
         let values = self.values(t.state.clone());
         let next = self.values(t.next_state.clone()).detach();
         let targets = t.reward.clone().detach().reshape([batch, 1])
@@ -224,29 +226,18 @@ impl DistCritic {
                 impute_expectile_samples(targets, &self.taus, self.impute_iters)
             }
         };
-        let taus = Tensor::<1>::from_floats(self.taus.as_slice(), &device).reshape([1, n, 1]);
-        // u[b, i, k] = sample_k - V_i: every head against every target sample.
-        let u = samples.unsqueeze_dim::<3>(1) - values.clone().unsqueeze_dim::<3>(2);
-        let below = u.clone().lower_elem(0.0).float();
-        let weight = (below.clone().neg().add_scalar(1.0) * taus.clone()
-            + below * taus.neg().add_scalar(1.0))
-        .detach();
-        let per_pair = match self.loss {
-            CriticLoss::Quantile => {
-                let a = u.abs();
-                let quad = a.clone().clamp_max(self.kappa);
-                let lin = a - quad.clone();
-                (quad.powi_scalar(2).mul_scalar(0.5) + lin.mul_scalar(self.kappa))
-                    .div_scalar(self.kappa)
-            }
-            CriticLoss::Expectile => u.powi_scalar(2),
+        let spec = PairwiseSpec {
+            taus: self.taus.clone(),
+            penalty: match self.loss {
+                CriticLoss::Quantile => Penalty::Huber(self.kappa as f32),
+                CriticLoss::Expectile => Penalty::Square,
+            },
         };
-        // Mean over target samples, sum over heads: [batch].
-        let per_item = (weight * per_pair).mean_dim(2).sum_dim(1).reshape([batch]);
-        let loss = match &t.weight {
-            Some(w) => (per_item * w.clone().detach()).mean(),
-            None => per_item.mean(),
-        };
+        let weight = t
+            .weight
+            .clone()
+            .unwrap_or_else(|| Tensor::ones([batch], &device));
+        let loss = pairwise_loss(values.clone(), samples, weight, &spec);
         TdOutput { loss, rpe, values }
     }
 }

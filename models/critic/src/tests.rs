@@ -369,3 +369,66 @@ fn zero_init_critic_without_reward_stays_silent_and_learns_with_reward() {
     let (v, r) = run(1.0);
     assert!(v[0] > 0.05 && r[0] > 0.5, "values {v:?} rpe {r:?}");
 }
+
+/// Loss and d loss / d values of the pairwise loss, fused or composed.
+fn pairwise_run(device: &Device, penalty: crate::Penalty, fused: bool) -> (Vec<f32>, Vec<f32>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let (items, n) = (37, 6);
+    let mut draw = |len: usize, lo: f32, hi: f32| -> Vec<f32> {
+        (0..len).map(|_| rng.random_range(lo..hi)).collect()
+    };
+    let values = Tensor::<2>::from_data(
+        TensorData::new(draw(items * n, -2.0, 2.0), [items, n]),
+        device,
+    )
+    .require_grad();
+    let samples = Tensor::<2>::from_data(
+        TensorData::new(draw(items * n, -3.0, 3.0), [items, n]),
+        device,
+    );
+    let weight = Tensor::<1>::from_data(TensorData::new(draw(items, 0.0, 1.0), [items]), device);
+    let spec = crate::PairwiseSpec {
+        taus: (0..n)
+            .map(|i| (2 * i + 1) as f32 / (2 * n) as f32)
+            .collect(),
+        penalty,
+    };
+    let f = if fused {
+        crate::pairwise_loss
+    } else {
+        crate::pairwise_loss_composed
+    };
+    // Scale the loss so the backward pass's incoming gradient is not 1.
+    let loss = f(values.clone(), samples, weight, &spec).mul_scalar(3.0);
+    let v = loss.clone().into_data().try_to_vec::<f32>().unwrap();
+    let g = values.grad(&loss.backward()).unwrap();
+    (v, g.into_data().try_to_vec::<f32>().unwrap())
+}
+
+#[test]
+fn fused_pairwise_loss_equals_the_composed_one_on_both_cpu_backends() {
+    #[allow(deprecated)]
+    for device in [cpu(), Device::flex()] {
+        let ad = device.autodiff();
+        for penalty in [
+            crate::Penalty::Huber(1.0),
+            crate::Penalty::Huber(0.3),
+            crate::Penalty::Square,
+        ] {
+            let (lf, gf) = pairwise_run(&ad, penalty, true);
+            let (lc, gc) = pairwise_run(&ad, penalty, false);
+            assert!(
+                (lf[0] - lc[0]).abs() <= 1e-5 * lc[0].abs().max(1.0),
+                "{penalty:?}: {lf:?} vs {lc:?}"
+            );
+            let scale = gc.iter().fold(1e-3f32, |m, x| m.max(x.abs()));
+            for (a, b) in gf.iter().zip(&gc) {
+                assert!((a - b).abs() <= 1e-5 * scale, "{penalty:?}: {a} vs {b}");
+            }
+            assert!(
+                gf.iter().any(|x| x.abs() > 1e-4),
+                "the gradient is not all zero"
+            );
+        }
+    }
+}

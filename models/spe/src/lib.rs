@@ -13,8 +13,12 @@ use burn::prelude::*;
 use neuromod_core::stack::{dense_stack, grouped_dense_stack, Layer};
 use neuromod_core::{linear_parts, Mlp, Trajectory};
 
+mod sequence_td;
 #[cfg(test)]
 mod tests;
+
+use sequence_td::{gamma_row, shifted};
+pub use sequence_td::{sequence_td_loss, sequence_td_loss_composed};
 
 /// One-step SPE of every step: padding steps are zero.
 #[derive(Debug, Clone)]
@@ -211,26 +215,21 @@ impl SfHeads {
     }
 
     /// Semi-gradient TD of every head at once, given psi(s) (with gradient) and psi(s')
-    /// (without) of all heads side by side [n, heads F], phi' [n, F], and the transitions'
-    /// weights [n, 1] with their total: the loss sums over heads the weighted mean over
-    /// transitions of ||phi' + gamma psi(s') - psi(s)||^2 / F.
+    /// (without) of all heads side by side [n, heads F], the targets phi' repeated per head
+    /// [n, heads F], and the transitions' weights [n, 1] with their total: the loss sums over
+    /// heads the weighted mean over transitions of ||phi' + gamma psi(s') - psi(s)||^2 / F.
     fn heads_td(
         &self,
         now: Tensor<2>,
         next: Tensor<2>,
-        phi: Tensor<2>,
+        target: Tensor<2>,
         (w, total): (Tensor<2>, Tensor<1>),
     ) -> SfTd {
-        let [n, f] = phi.dims();
+        let [n, gf] = now.dims();
         let heads = self.gammas.len();
-        let device = now.device();
-        let gammas: Vec<f32> = self
-            .gammas
-            .iter()
-            .flat_map(|&g| std::iter::repeat_n(g as f32, f))
-            .collect();
-        let gamma = Tensor::<1>::from_floats(gammas.as_slice(), &device).reshape([1, heads * f]);
-        let delta = phi.repeat_dim(1, heads) + next.detach() * gamma - now;
+        let f = gf / heads;
+        let gamma = gamma_row(&self.gammas, f, &now.device());
+        let delta = target + next.detach() * gamma - now;
         let loss = (delta.clone().powi_scalar(2) * w).sum() / total / f as f64;
         let delta = delta.detach();
         SfTd {
@@ -284,45 +283,54 @@ impl SfHeads {
         let total = t.weight.clone().detach().sum().clamp_min(1e-12);
         let now = self.psi_all(t.state.clone());
         let next = self.psi_all(t.next_state.clone());
-        self.heads_td(now, next, phi, (w, total))
+        let target = phi.repeat_dim(1, self.gammas.len());
+        self.heads_td(now, next, target, (w, total))
     }
 
-    /// The SF TD loss along a trajectory alone (what training needs; [`Self::sequence_td`]
-    /// also lays out every delta and its RMS per step).
+    /// The SF TD loss along a trajectory alone (what training needs, one fused operation on
+    /// the CPU backends; [`Self::sequence_td`] also lays out every delta and its RMS per step).
     pub fn sequence_loss(&self, traj: &Trajectory, detach_state: bool) -> Tensor<1> {
-        self.transitions_td(traj, detach_state)
-            .map(|(out, _)| out.loss)
-            .unwrap_or_else(|| Tensor::zeros([1], &traj.elbo.mask.device()))
+        match self.sequence_parts(traj, detach_state) {
+            Some((psi, phi, pair)) => sequence_td_loss(psi, phi, pair, &self.gammas),
+            None => Tensor::zeros([1], &traj.elbo.mask.device()),
+        }
     }
 
-    /// TD errors over the trajectory's transitions t -> t+1 and which of them are real
-    /// ([batch, time - 1]); None for sequences shorter than two steps.
-    fn transitions_td(&self, traj: &Trajectory, detach_state: bool) -> Option<(SfTd, Tensor<2>)> {
+    /// psi of every head at every step [batch, time, heads F], the standardised features
+    /// [batch, time, F] and which transitions t -> t+1 are real [batch, time - 1]; None for
+    /// sequences shorter than two steps.
+    fn sequence_parts(
+        &self,
+        traj: &Trajectory,
+        detach_state: bool,
+    ) -> Option<(Tensor<3>, Tensor<3>, Tensor<2>)> {
         let (muq, _) = traj.posterior.clone();
         let mask = traj.elbo.mask.clone();
         let [b, t, z] = muq.dims();
         if t < 2 {
             return None;
         }
-        let h_dim = traj.h.dims()[2];
         let mut state = traj.state();
         if detach_state {
             state = state.detach();
         }
-        let phi = self.features(muq);
-        let n = b * (t - 1);
-        let phi_next = phi.narrow(1, 1, t - 1).reshape([n, z]).detach();
+        let width = state.dims()[2];
+        let phi = self.features(muq).detach();
         // A transition is real when both of its steps are.
-        let pair = mask.clone().narrow(1, 0, t - 1) * mask.narrow(1, 1, t - 1);
-        let w = pair.clone().reshape([n, 1]).detach();
-        let total = pair.clone().detach().sum().clamp_min(1e-12);
-        let all = state.reshape([b * t, h_dim + z]);
-        // psi of every head over every step at once; s_t and s_{t+1} are its two shifted views.
-        let hz = self.gammas.len() * z;
-        let psi = self.psi_all(all).reshape([b, t, hz]);
-        let now = psi.clone().narrow(1, 0, t - 1).reshape([n, hz]);
-        let next = psi.narrow(1, 1, t - 1).reshape([n, hz]);
-        Some((self.heads_td(now, next, phi_next, (w, total)), pair))
+        let pair = (mask.clone().narrow(1, 0, t - 1) * mask.narrow(1, 1, t - 1)).detach();
+        // psi of every head over every step at once; s_t and s_{t+1} are its shifted views.
+        let psi =
+            self.psi_all(state.reshape([b * t, width]))
+                .reshape([b, t, self.gammas.len() * z]);
+        Some((psi, phi, pair))
+    }
+
+    /// TD errors over the trajectory's transitions t -> t+1 and which of them are real
+    /// ([batch, time - 1]); None for sequences shorter than two steps.
+    fn transitions_td(&self, traj: &Trajectory, detach_state: bool) -> Option<(SfTd, Tensor<2>)> {
+        let (psi, phi, pair) = self.sequence_parts(traj, detach_state)?;
+        let (now, next, target, w, total) = shifted(psi, phi, pair.clone(), self.gammas.len());
+        Some((self.heads_td(now, next, target, (w, total)), pair))
     }
 
     /// TD errors along a trajectory: s_t = [h_t, muq_t], phi_t = standardised muq_t.

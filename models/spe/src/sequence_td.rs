@@ -1,0 +1,230 @@
+//! The successor-feature TD loss along sequences, as one host pass with a hand-written
+//! backward pass on the CPU backends (training's hot path; the composed version, which also
+//! lays out every delta, serves `sequence_td` and the other devices).
+//!
+//! psi [B, T, G F] holds every head's psi(s_t) side by side (head g in columns g F..(g + 1) F),
+//! phi [B, T, F] the standardised features, pair [B, T - 1] the weight of transition t -> t + 1.
+//! loss = sum_{b, t, g, j} pair_bt (phi_{b,t+1,j} + gamma_g psi_{b,t+1,gj} - psi_{b,t,gj})^2
+//! / (F max(sum pair, 1e-12)). Semi-gradient: only psi(s_t) receives a gradient, psi(s_{t+1})
+//! and phi are targets.
+#![allow(deprecated)] // burn's ndarray backend is deprecated upstream; it is our CPU fallback.
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{
+    backend_extension, Autodiff, Backend, Dispatch, Flex, NdArray, TensorMetadata,
+};
+use burn::prelude::*;
+use neuromod_core::host::{host_ops_available, HostData};
+
+/// The loss [1] (gradient to psi only). Fused on the CPU backends, composed elsewhere.
+pub fn sequence_td_loss(
+    psi: Tensor<3>,
+    phi: Tensor<3>,
+    pair: Tensor<2>,
+    gammas: &[f64],
+) -> Tensor<1> {
+    if !host_ops_available(&psi.device()) {
+        return sequence_td_loss_composed(psi, phi, pair, gammas);
+    }
+    let out = <Dispatch as SequenceTdOps>::sequence_td_loss(
+        psi.into_dispatch(),
+        phi.detach().into_dispatch(),
+        pair.detach().into_dispatch(),
+        gammas.iter().map(|&g| g as f32).collect(),
+    );
+    Tensor::from_dispatch(out)
+}
+
+/// [`sequence_td_loss`] from tensor operations (every device).
+pub fn sequence_td_loss_composed(
+    psi: Tensor<3>,
+    phi: Tensor<3>,
+    pair: Tensor<2>,
+    gammas: &[f64],
+) -> Tensor<1> {
+    let [b, t, gf] = psi.dims();
+    let f = phi.dims()[2];
+    let (now, next, target, w, total) = shifted(psi, phi, pair, gammas.len());
+    let gamma = gamma_row(gammas, f, &now.device());
+    let delta = target + next.detach() * gamma - now;
+    debug_assert_eq!(delta.dims(), [b * (t - 1), gf]);
+    (delta.powi_scalar(2) * w).sum() / total / f as f64
+}
+
+/// psi(s_t), psi(s_{t+1}), phi_{t+1} repeated per head, the weights [n, 1] and their total,
+/// over the n = B (T - 1) transitions.
+pub(crate) fn shifted(
+    psi: Tensor<3>,
+    phi: Tensor<3>,
+    pair: Tensor<2>,
+    heads: usize,
+) -> (Tensor<2>, Tensor<2>, Tensor<2>, Tensor<2>, Tensor<1>) {
+    let [b, t, gf] = psi.dims();
+    let f = phi.dims()[2];
+    let n = b * (t - 1);
+    let now = psi.clone().narrow(1, 0, t - 1).reshape([n, gf]);
+    let next = psi.narrow(1, 1, t - 1).reshape([n, gf]);
+    let target = phi
+        .narrow(1, 1, t - 1)
+        .reshape([n, f])
+        .detach()
+        .repeat_dim(1, heads);
+    let total = pair.clone().detach().sum().clamp_min(1e-12);
+    (now, next, target, pair.reshape([n, 1]).detach(), total)
+}
+
+/// [1, G F]: each head's discount over its F columns.
+pub(crate) fn gamma_row(gammas: &[f64], f: usize, device: &Device) -> Tensor<2> {
+    let row: Vec<f32> = gammas
+        .iter()
+        .flat_map(|&g| std::iter::repeat_n(g as f32, f))
+        .collect();
+    Tensor::<1>::from_floats(row.as_slice(), device).reshape([1, gammas.len() * f])
+}
+
+/// The loss as a backend operation: psi [B, T, G F], phi [B, T, F], pair [B, T - 1] -> [1].
+#[backend_extension(NdArray, Flex, Autodiff)]
+pub trait SequenceTdOps: Backend {
+    /// The loss.
+    fn sequence_td_loss(
+        psi: FloatTensor<Self>,
+        phi: FloatTensor<Self>,
+        pair: FloatTensor<Self>,
+        gammas: Vec<f32>,
+    ) -> FloatTensor<Self>;
+}
+
+/// Loss and, when asked, d loss / d psi, on the host.
+fn host_pass(
+    psi: &[f32],
+    phi: &[f32],
+    pair: &[f32],
+    [b, t, f]: [usize; 3],
+    gammas: &[f32],
+    want_grad: bool,
+) -> (f32, Vec<f32>) {
+    let gf = gammas.len() * f;
+    let total = pair.iter().map(|&x| f64::from(x)).sum::<f64>().max(1e-12);
+    let scale = 1.0 / (total * f as f64);
+    let mut grad = vec![0.0f32; if want_grad { psi.len() } else { 0 }];
+    let mut loss = 0.0f64;
+    for i in 0..b {
+        for k in 0..t.saturating_sub(1) {
+            let w = pair[i * (t - 1) + k];
+            if w == 0.0 {
+                continue;
+            }
+            let (now, next) = ((i * t + k) * gf, (i * t + k + 1) * gf);
+            let target = &phi[(i * t + k + 1) * f..(i * t + k + 2) * f];
+            let mut sq = 0.0f32;
+            for (g, &gamma) in gammas.iter().enumerate() {
+                for (j, &x) in target.iter().enumerate() {
+                    let c = g * f + j;
+                    let delta = x + gamma * psi[next + c] - psi[now + c];
+                    sq += delta * delta;
+                    if want_grad {
+                        grad[now + c] = (-2.0 * f64::from(w * delta) * scale) as f32;
+                    }
+                }
+            }
+            loss += f64::from(w * sq);
+        }
+    }
+    ((loss * scale) as f32, grad)
+}
+
+/// Shape [B, T, F] of phi, checked against psi [B, T, G F].
+fn dims<B: Backend>(psi: &FloatTensor<B>, phi: &FloatTensor<B>, heads: usize) -> [usize; 3] {
+    let (sp, sf) = (psi.shape(), phi.shape());
+    assert!(
+        sp[0] == sf[0] && sp[1] == sf[1] && sp[2] == heads * sf[2],
+        "psi {sp:?} holds {heads} heads of the features {sf:?}"
+    );
+    [sf[0], sf[1], sf[2]]
+}
+
+macro_rules! host_td {
+    ($($backend:ty),*) => {$(
+        impl SequenceTdOps for $backend {
+            fn sequence_td_loss(
+                psi: FloatTensor<Self>,
+                phi: FloatTensor<Self>,
+                pair: FloatTensor<Self>,
+                gammas: Vec<f32>,
+            ) -> FloatTensor<Self> {
+                let shape = dims::<Self>(&psi, &phi, gammas.len());
+                let (loss, _) = host_pass(
+                    &Self::read(&psi),
+                    &Self::read(&phi),
+                    &Self::read(&pair),
+                    shape,
+                    &gammas,
+                    false,
+                );
+                Self::write(vec![loss], vec![1])
+            }
+        }
+    )*};
+}
+
+host_td!(NdArray, Flex);
+
+/// The loss's node in the autodiff graph; parent: psi. State: d loss / d psi and its shape.
+#[derive(Debug)]
+struct SequenceTdBackward;
+
+impl<B: HostData> Backward<B, 1> for SequenceTdBackward {
+    type State = (Vec<f32>, Vec<usize>);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let dout = grads.consume::<B>(&ops.node);
+        let scale = B::read(&dout)[0];
+        let (mut g, shape) = ops.state;
+        let [parent] = ops.parents;
+        if let Some(node) = parent {
+            g.iter_mut().for_each(|x| *x *= scale);
+            grads.register::<B>(node.id, B::write(g, shape));
+        }
+    }
+}
+
+impl<B: SequenceTdOps + HostData, C: CheckpointStrategy> SequenceTdOps for Autodiff<B, C> {
+    fn sequence_td_loss(
+        psi: FloatTensor<Self>,
+        phi: FloatTensor<Self>,
+        pair: FloatTensor<Self>,
+        gammas: Vec<f32>,
+    ) -> FloatTensor<Self> {
+        let node = psi.node();
+        let (psi, phi, pair) = (
+            psi.into_primitive(),
+            phi.into_primitive(),
+            pair.into_primitive(),
+        );
+        match <SequenceTdBackward as Backward<B, 1>>::prepare::<C>(SequenceTdBackward, [node])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                // The gradient comes out of the loss's own pass and waits for the backward
+                // pass to scale it.
+                let shape = dims::<B>(&psi, &phi, gammas.len());
+                let (loss, grad) = host_pass(
+                    &B::read(&psi),
+                    &B::read(&phi),
+                    &B::read(&pair),
+                    shape,
+                    &gammas,
+                    true,
+                );
+                let psi_shape = psi.shape().to_vec();
+                prep.finish((grad, psi_shape), B::write(vec![loss], vec![1]))
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::sequence_td_loss(psi, phi, pair, gammas)),
+        }
+    }
+}
