@@ -275,9 +275,13 @@ fn sequence_td_masks_padding_and_frozen_mode_leaves_the_world_model_alone() {
     heads.update_stats(traj.posterior.0.clone(), traj.elbo.mask.clone());
     for frozen in [true, false] {
         let out = heads.sequence_td(&traj, frozen);
-        // The loss alone (what training computes) is the same number.
-        let alone = vec_of(heads.sequence_loss(&traj, frozen).detach());
-        assert_eq!(alone, vec_of(out.loss.clone().detach()));
+        // The loss alone (what training computes, fused) is the same number up to rounding.
+        let alone = vec_of(heads.sequence_loss(&traj, frozen).detach())[0];
+        let full = vec_of(out.loss.clone().detach())[0];
+        assert!(
+            (alone - full).abs() <= 1e-6 * full.abs(),
+            "{alone} vs {full}"
+        );
         assert_eq!(out.delta.len(), 4);
         for (d, r) in out.delta.iter().zip(&out.rms) {
             assert_eq!(d.dims(), [2, 6, 3]);
