@@ -329,6 +329,59 @@ pub struct SpeedResult {
     pub t_fit: Vec<(Variant, f64, f64, f64)>,
     /// Per (batch, T): (SPE + critic) / world model - 1, from the fastest steps.
     pub overhead: Vec<(usize, usize, f64)>,
+    /// The overhead measured step against step in one process (see [`paired_overhead`]).
+    pub paired: Option<PairedOverhead>,
+}
+
+/// SPE + critic overhead over the world-model step from steps run in turn in one process.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PairedOverhead {
+    /// Sequences per batch.
+    pub batch: usize,
+    /// Steps per sequence.
+    pub steps: usize,
+    /// Pairs of steps.
+    pub rounds: usize,
+    /// Quartiles (25, 50, 75 %) of (SPE + critic step) / (world-model step) - 1 over the pairs.
+    pub quartiles: [f64; 3],
+}
+
+/// The SPE + critic overhead as the quartiles of per-pair ratios: a world-model stepper and an
+/// SPE + critic stepper live in one process and step in turn (which goes first alternates),
+/// so each ratio compares two steps a fraction of a second apart. On a shared machine whose
+/// speed drifts from process to process by about 10 %, ratios of fastest steps from separate
+/// processes scatter by as much; these pairs do not.
+pub fn paired_overhead(
+    size: Size,
+    (batch, steps): (usize, usize),
+    rounds: usize,
+    critic_transitions: usize,
+    device: &Device,
+) -> Result<PairedOverhead, BenchError> {
+    let model = size.model();
+    let make = |v| Stepper::new(&model, v, (batch, steps), critic_transitions, device);
+    let mut pair = [make(Variant::WorldModel)?, make(Variant::WithSpeCritic)?];
+    for s in pair.iter_mut() {
+        s.step()?;
+    }
+    let mut ratios = Vec::with_capacity(rounds);
+    for round in 0..rounds.max(1) {
+        let mut ms = [0.0; 2];
+        for k in [round % 2, 1 - round % 2] {
+            let t0 = Instant::now();
+            pair[k].step()?;
+            ms[k] = t0.elapsed().as_secs_f64();
+        }
+        ratios.push(ms[1] / ms[0] - 1.0);
+    }
+    ratios.sort_by(f64::total_cmp);
+    let q = |p: f64| ratios[((ratios.len() - 1) as f64 * p).round() as usize];
+    Ok(PairedOverhead {
+        batch,
+        steps,
+        rounds: ratios.len(),
+        quartiles: [q(0.25), q(0.5), q(0.75)],
+    })
 }
 
 /// Lengths timed (at batch 32).
@@ -404,6 +457,7 @@ pub fn summarise(
         timings,
         t_fit,
         overhead,
+        paired: None,
     }
 }
 
@@ -445,6 +499,14 @@ pub fn markdown(results: &[SpeedResult]) -> String {
         for (b, t, o) in &r.overhead {
             let _ = writeln!(md, "- batch {b}, T {t}: {:+.1}%", 100.0 * o);
         }
+        if let Some(p) = &r.paired {
+            let [lo, mid, hi] = p.quartiles.map(|x| 100.0 * x);
+            let _ = writeln!(
+                md,
+                "\nStep against step in one process (batch {}, T {}, {} pairs): median {mid:+.1}% (quartiles {lo:+.1}%, {hi:+.1}%)",
+                p.batch, p.steps, p.rounds
+            );
+        }
         md.push('\n');
     }
     md
@@ -483,6 +545,18 @@ mod tests {
                 "{variant:?}: {first} -> {last}"
             );
         }
+    }
+
+    #[allow(deprecated)]
+    #[test]
+    fn paired_overhead_reports_ordered_quartiles_of_every_pair() {
+        let device = Device::ndarray();
+        let p = paired_overhead(Size::Small, (4, 12), 7, 16, &device).unwrap();
+        assert_eq!((p.batch, p.steps, p.rounds), (4, 12, 7));
+        let [lo, mid, hi] = p.quartiles;
+        assert!(lo.is_finite() && hi.is_finite() && lo <= mid && mid <= hi);
+        // Every ratio is of two positive times.
+        assert!(lo > -1.0);
     }
 
     #[test]

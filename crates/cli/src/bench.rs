@@ -106,6 +106,10 @@ pub struct SpeedArgs {
     /// memory then includes what earlier configurations left with the allocator).
     #[arg(long)]
     in_process: bool,
+    /// Pairs of steps (world model, then SPE + critic, in turn in this process) that measure
+    /// the SPE + critic overhead at batch 32, T 100 step against step (0: skip)
+    #[arg(long, default_value_t = 30)]
+    pairs: usize,
     /// Output folder.
     #[arg(long, default_value = "runs/bench-speed")]
     out: PathBuf,
@@ -261,7 +265,23 @@ fn run_speed(a: SpeedArgs) -> Result<()> {
                 );
                 timings.push(t);
             }
-            results.push(speed::summarise(name, size, a.critic_transitions, timings));
+            let mut result = speed::summarise(name, size, a.critic_transitions, timings);
+            if a.pairs > 0 {
+                let p = speed::paired_overhead(
+                    size,
+                    (32, 100),
+                    a.pairs,
+                    a.critic_transitions,
+                    &device,
+                )?;
+                eprintln!(
+                    "  SPE + critic overhead, {} pairs of steps in one process: median {:+.1}%",
+                    p.rounds,
+                    100.0 * p.quartiles[1]
+                );
+                result.paired = Some(p);
+            }
+            results.push(result);
         }
         let md = speed::markdown(&results);
         write_file(&a.out.join("speed.md"), md.as_bytes())?;
