@@ -17,6 +17,7 @@ use crate::checkpoint::{
 };
 use crate::ema::{ema_decay, ema_update};
 use crate::evaluate::evaluate;
+use crate::lock::RunLock;
 use crate::metrics::MetricsRow;
 use crate::step::{StepStats, Trainer};
 use crate::{TrainConfig, TrainError};
@@ -117,6 +118,8 @@ pub fn run(
         .clone()
         .unwrap_or_else(|| "<generated>".into());
     splits.expect_dim(config.model.x_dim, &data_path)?;
+    // Held until this function returns (or the process ends): one trainer per folder.
+    let _lock = RunLock::acquire(out)?;
     let (checkpoint, resume_from) = if options.resume {
         let checkpoint = Checkpoint {
             dir: out.to_path_buf(),

@@ -1,6 +1,6 @@
 //! Crash safety: `neuromod train` killed with SIGKILL at random moments, some of them in the
 //! middle of a checkpoint write, always resumes from what is on disk, and the run it finishes
-//! is bit-identical to one never interrupted.
+//! is bit-identical to one never interrupted; a second trainer into a busy folder is refused.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -215,4 +215,44 @@ fn sigkill_during_training_and_checkpoint_writes_then_resume_always_succeeds() {
             .collect()
     };
     assert_eq!(metrics(&run), metrics(&whole));
+}
+
+#[test]
+fn a_second_trainer_into_the_same_folder_is_refused_until_the_first_ends_or_dies() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = data_file(dir.path());
+    let run = dir.path().join("run");
+    let run_s = run.to_str().unwrap();
+    // A first run long enough to still be training whatever happens below.
+    let mut long = fresh_args(&data, run_s);
+    let at = long.iter().position(|a| *a == "--epochs").unwrap() + 1;
+    long[at] = "100000";
+    let mut first = spawn(&long);
+    let t0 = Instant::now();
+    while !run.join("config.json").exists() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "the first run never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for args in [
+        fresh_args(&data, run_s),
+        vec!["train", "--resume", run_s, "--device", "ndarray"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_neuromod"))
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "a second trainer ran: {args:?}");
+        assert!(err.contains("another process is training"), "{err}");
+        // It refused while the first was running, rather than waiting for it.
+        assert!(first.try_wait().unwrap().is_none(), "the first run ended");
+    }
+    // The lock dies with its holder: after SIGKILL the folder can be claimed (and resumed:
+    // the SIGKILL test above resumes a killed run a dozen times).
+    first.kill().unwrap();
+    first.wait().unwrap();
+    neuromod_train::RunLock::acquire(&run).expect("the killed run's lock is gone");
 }
