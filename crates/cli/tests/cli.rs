@@ -5,6 +5,8 @@
 mod crash;
 #[path = "cli/devices.rs"]
 mod devices;
+#[path = "cli/disk.rs"]
+mod disk;
 #[path = "cli/interop.rs"]
 mod interop;
 #[path = "cli/jsb.rs"]

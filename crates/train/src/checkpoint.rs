@@ -27,6 +27,7 @@ use neuromod_spe::{SfConfig, SfHeads};
 use neuromod_vrnn::Vrnn;
 use serde::{Deserialize, Serialize};
 
+use crate::atomic::{sync_dir, write_atomic};
 use crate::metrics::{metrics_csv, parse_metrics, MetricsRow};
 use crate::{TrainConfig, TrainError};
 
@@ -52,31 +53,6 @@ pub const SNAPSHOTS_DIR: &str = "snapshots";
 pub const LATEST_FILE: &str = "latest";
 /// Pointer to the snapshot with the best validation bound (what eval, sample, signals read).
 pub const BEST_FILE: &str = "best";
-
-/// Writes `bytes` to `path` through a temporary file in the same folder: write, fsync,
-/// rename. A crash leaves either the old file or the new one, never a torn one.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        // Persist the rename itself.
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .or(Ok(()))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
 
 /// Size and CRC-32 of a snapshot file, checked on every read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -219,11 +195,6 @@ fn discard(path: &Path) -> std::io::Result<()> {
     std::fs::remove_dir_all(&trash)
 }
 
-fn sync_dir(dir: &Path) {
-    // Persists renames; not every filesystem supports fsync on a directory.
-    let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
-}
-
 impl Checkpoint {
     /// Opens `dir` and reads its `config.json`.
     pub fn open(dir: &Path) -> Result<Self, TrainError> {
@@ -294,7 +265,7 @@ impl Checkpoint {
         let path = self.dir.join(CONFIG_FILE);
         let json = serde_json::to_string_pretty(&self.config)
             .map_err(|e| TrainError::checkpoint(&path, e))?;
-        write_atomic(&path, json.as_bytes()).map_err(|e| TrainError::checkpoint(&path, e))
+        write_atomic(&path, json.as_bytes()).map_err(|e| TrainError::write(&path, e, &self.dir))
     }
 
     /// The snapshot a pointer file names (None when the pointer does not exist yet).
@@ -380,7 +351,7 @@ impl Checkpoint {
         let root = self.dir.join(SNAPSHOTS_DIR);
         let name = snapshot_name(state.epoch);
         let tmp = root.join(format!(".tmp-{name}-{}", std::process::id()));
-        let err = |p: &Path, e: std::io::Error| TrainError::checkpoint(p, e);
+        let err = |p: &Path, e: std::io::Error| TrainError::write(p, e, &self.dir);
         std::fs::create_dir_all(&root).map_err(|e| err(&root, e))?;
         if tmp.exists() {
             std::fs::remove_dir_all(&tmp).map_err(|e| err(&tmp, e))?;
@@ -391,9 +362,15 @@ impl Checkpoint {
             file.write_all(bytes)?;
             file.sync_all()
         };
+        // On a failed write the partial snapshot goes at once: on a full disk its space is
+        // what the next attempt needs.
+        let failed = |path: &Path, e: std::io::Error| {
+            let _ = std::fs::remove_dir_all(&tmp);
+            err(path, e)
+        };
         for (file, bytes) in files {
             let path = tmp.join(file);
-            write(&path, bytes).map_err(|e| err(&path, e))?;
+            write(&path, bytes).map_err(|e| failed(&path, e))?;
             state
                 .files
                 .insert((*file).to_string(), FileDigest::of(bytes));
@@ -401,7 +378,7 @@ impl Checkpoint {
         let path = tmp.join(STATE_FILE);
         let json =
             serde_json::to_vec_pretty(&state).map_err(|e| TrainError::checkpoint(&path, e))?;
-        write(&path, &json).map_err(|e| err(&path, e))?;
+        write(&path, &json).map_err(|e| failed(&path, e))?;
         sync_dir(&tmp);
         let dest = root.join(&name);
         if dest.exists() {
@@ -420,7 +397,7 @@ impl Checkpoint {
     fn point(&self, pointer: &str, name: &str) -> Result<(), TrainError> {
         let path = self.dir.join(pointer);
         write_atomic(&path, format!("{name}\n").as_bytes())
-            .map_err(|e| TrainError::checkpoint(&path, e))
+            .map_err(|e| TrainError::write(&path, e, &self.dir))
     }
 
     /// Deletes leftovers of interrupted writes, snapshots newer than `latest` (never pointed
@@ -478,7 +455,7 @@ impl Checkpoint {
     pub fn save_metrics(&self, rows: &[MetricsRow]) -> Result<(), TrainError> {
         let path = self.dir.join(METRICS_FILE);
         write_atomic(&path, metrics_csv(rows).as_bytes())
-            .map_err(|e| TrainError::checkpoint(&path, e))
+            .map_err(|e| TrainError::write(&path, e, &self.dir))
     }
 }
 
@@ -491,23 +468,4 @@ pub fn sf_config(config: &TrainConfig) -> Option<SfConfig> {
             .with_layers(sf.layers)
             .with_hidden(sf.hidden)
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn atomic_write_replaces_the_file_and_leaves_no_temporary() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f.txt");
-        write_atomic(&path, b"one").unwrap();
-        write_atomic(&path, b"two").unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), b"two");
-        let names: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, vec![std::ffi::OsString::from("f.txt")]);
-    }
 }

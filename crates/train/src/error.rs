@@ -56,4 +56,22 @@ impl TrainError {
             reason: reason.to_string(),
         }
     }
+
+    /// A failed write of `path` in the run folder `run`. Out of space (a full disk, a quota,
+    /// a file-size limit) says so and how to go on: every write is atomic, so what the run
+    /// folder held before (the last complete snapshot) is intact.
+    pub(crate) fn write(path: &std::path::Path, e: std::io::Error, run: &std::path::Path) -> Self {
+        use std::io::ErrorKind::{FileTooLarge, QuotaExceeded, StorageFull};
+        let reason = if matches!(e.kind(), StorageFull | QuotaExceeded | FileTooLarge) {
+            format!(
+                "cannot write: {e}. Out of space (a full disk, a quota or a file-size limit); \
+                 the last complete snapshot is intact: free some space and continue with \
+                 `neuromod train --resume {}`",
+                run.display()
+            )
+        } else {
+            format!("cannot write: {e}")
+        };
+        TrainError::checkpoint(path, reason)
+    }
 }

@@ -4,6 +4,7 @@
 //! Library code takes a runtime `&Device` and enables no backend feature; the CLI, tests and
 //! benches choose the device.
 
+mod atomic;
 mod batcher;
 mod checkpoint;
 mod config;
@@ -16,11 +17,12 @@ mod metrics;
 mod params;
 mod step;
 
+pub use atomic::write_atomic;
 pub use batcher::{batch_indices, to_batch};
 pub use checkpoint::{
-    sf_config, write_atomic, Checkpoint, FileDigest, Snapshot, SnapshotState, BEST_FILE,
-    CONFIG_FILE, LATEST_FILE, METRICS_FILE, OPTIM_FILE, SF_FILE, SF_OPTIM_FILE, SNAPSHOTS_DIR,
-    STATE_FILE, TRAIN_WEIGHTS_FILE, WEIGHTS_FILE,
+    sf_config, Checkpoint, FileDigest, Snapshot, SnapshotState, BEST_FILE, CONFIG_FILE,
+    LATEST_FILE, METRICS_FILE, OPTIM_FILE, SF_FILE, SF_OPTIM_FILE, SNAPSHOTS_DIR, STATE_FILE,
+    TRAIN_WEIGHTS_FILE, WEIGHTS_FILE,
 };
 pub use config::{LrPlateau, SfMode, SfSettings, TrainConfig, VRNN_KIND};
 pub use ema::{ema_decay, ema_update};

@@ -10,7 +10,7 @@ use rand::{Rng, SeedableRng};
 
 const EPOCHS: &str = "60";
 
-fn spawn(args: &[&str]) -> Child {
+pub(crate) fn spawn(args: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_neuromod"))
         .args(args)
         .stdout(Stdio::null())
@@ -19,7 +19,7 @@ fn spawn(args: &[&str]) -> Child {
         .expect("start neuromod")
 }
 
-fn data_file(dir: &Path) -> String {
+pub(crate) fn data_file(dir: &Path) -> String {
     let mut s = String::from("sequence,time,f1,f2,f3\n");
     for seq in 0..30 {
         for t in 0..12 {
@@ -78,7 +78,7 @@ fn writing(run: &Path, pid: u32) -> bool {
     temp(&run.join("snapshots")) || temp(run)
 }
 
-fn finish(child: Child) -> String {
+pub(crate) fn finish(child: Child) -> String {
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "run failed:\n{err}");
