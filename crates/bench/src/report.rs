@@ -512,7 +512,7 @@ pub fn switch_figure(result: &ScienceResult) -> Option<Figure> {
     })
 }
 
-/// Reads the result back from a `science.json` written by [`write`].
+/// Reads the result back from a `science.json` written by [`write()`].
 pub fn read(path: &Path) -> Result<ScienceResult, BenchError> {
     let bad = |reason: String| BenchError::Config {
         field: "science.json",

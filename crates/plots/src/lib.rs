@@ -55,7 +55,7 @@ pub enum Mark {
     Dots,
     /// A step function (value held until the next x), as for a CDF.
     Steps,
-    /// A filled bar from 0 to y at each x, [`Panel::bar_width`] wide (0: 0.8).
+    /// A filled bar from 0 to y at each x, `bar_width` wide (0: 0.8).
     Bars,
 }
 

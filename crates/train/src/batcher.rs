@@ -52,7 +52,7 @@ pub fn to_batch_transposed(
 const BUCKET_WINDOW: usize = 4;
 
 /// Batches of sequence indices. With `rng` (training): shuffle, sort by length within windows
-/// of [`BUCKET_WINDOW`] batches so a batch holds sequences of similar length, then shuffle the
+/// of `BUCKET_WINDOW` batches so a batch holds sequences of similar length, then shuffle the
 /// batch order. Without (evaluation): sorted by length.
 pub fn batch_indices(
     set: &SequenceSet,

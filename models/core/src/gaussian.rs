@@ -17,7 +17,7 @@ pub struct DiagGaussian {
 }
 
 impl DiagGaussian {
-    /// Analytic KL(self || other) summed over dimensions: [batch].
+    /// Analytic KL(self || other) summed over dimensions: \[batch\].
     pub fn kl(&self, other: &DiagGaussian) -> Tensor<1> {
         let var_ratio = (self.sigma.clone() / other.sigma.clone()).square();
         let mean_term = ((self.mu.clone() - other.mu.clone()) / other.sigma.clone()).square();

@@ -43,7 +43,7 @@ impl Mlp {
     }
 }
 
-/// A linear layer's weight [in, out] and bias [out] (zeros when it has none).
+/// A linear layer's weight [in, out] and bias \[out\] (zeros when it has none).
 pub fn linear_parts(layer: &Linear) -> (Tensor<2>, Tensor<1>) {
     let w = layer.weight.val();
     let b = match &layer.bias {

@@ -46,7 +46,7 @@ pub struct ElboTerms {
 
 impl ElboTerms {
     /// Training loss: sum over real steps of (beta KL + NLL [+ reward NLL]) divided by the
-    /// number of real steps, shape [1].
+    /// number of real steps, shape \[1\].
     pub fn loss(&self, beta: f64) -> Tensor<1> {
         let mut total = self.kl.clone() * beta + self.nll.clone();
         if let Some(r) = &self.reward_nll {
@@ -55,7 +55,7 @@ impl ElboTerms {
         total.sum() / self.mask.clone().sum().clamp_min(1.0)
     }
 
-    /// Per-sequence sums of (KL, NLL) and real-step counts, each [batch].
+    /// Per-sequence sums of (KL, NLL) and real-step counts, each \[batch\].
     pub fn per_sequence(&self) -> (Tensor<1>, Tensor<1>, Tensor<1>) {
         let sum = |t: &Tensor<2>| t.clone().sum_dim(1).squeeze_dim(1);
         (sum(&self.kl), sum(&self.nll), sum(&self.mask))
@@ -73,9 +73,9 @@ pub struct StepOutput {
     pub posterior: DiagGaussian,
     /// The sampled latent z_t: [batch, z_dim].
     pub z: Tensor<2>,
-    /// KL(q_t || p_t): [batch].
+    /// KL(q_t || p_t): \[batch\].
     pub kl: Tensor<1>,
-    /// -log p(x_t | z_t, h_{t-1}): [batch].
+    /// -log p(x_t | z_t, h_{t-1}): \[batch\].
     pub nll: Tensor<1>,
 }
 

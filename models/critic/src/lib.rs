@@ -174,20 +174,20 @@ pub struct DistCritic {
 pub struct Transition {
     /// s: [batch, input_dim].
     pub state: Tensor<2>,
-    /// r: [batch].
+    /// r: \[batch\].
     pub reward: Tensor<1>,
     /// s': [batch, input_dim] (any values where `cont` is 0).
     pub next_state: Tensor<2>,
-    /// 1 where s' continues the episode, 0 where the episode ended with r: [batch].
+    /// 1 where s' continues the episode, 0 where the episode ended with r: \[batch\].
     pub cont: Tensor<1>,
-    /// Optional per-transition loss weight in [0, 1] (e.g. surprise gating): [batch].
+    /// Optional per-transition loss weight in [0, 1] (e.g. surprise gating): \[batch\].
     pub weight: Option<Tensor<1>>,
 }
 
 /// What one TD step produces.
 #[derive(Debug, Clone)]
 pub struct TdOutput {
-    /// Scalar loss to minimise: [1].
+    /// Scalar loss to minimise: \[1\].
     pub loss: Tensor<1>,
     /// Per-head RPE delta_i = r + gamma V_i(s') - V_i(s): [batch, heads] (no gradient).
     pub rpe: Tensor<2>,

@@ -55,7 +55,7 @@ pub struct PairwiseSpec {
     pub penalty: Penalty,
 }
 
-/// The loss [1]; gradient to `values` only. Fused on the CPU backends, composed elsewhere.
+/// The loss \[1\]; gradient to `values` only. Fused on the CPU backends, composed elsewhere.
 pub fn pairwise_loss(
     values: Tensor<2>,
     samples: Tensor<2>,

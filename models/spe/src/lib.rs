@@ -163,14 +163,14 @@ pub struct SfTransition {
     pub next_state: Tensor<2>,
     /// phi_{t+1} (already standardised): [n, feature_dim].
     pub next_features: Tensor<2>,
-    /// Loss weight of each transition (1 for a real one, 0 for padding, or P(s'|s)): [n].
+    /// Loss weight of each transition (1 for a real one, 0 for padding, or P(s'|s)): \[n\].
     pub weight: Tensor<1>,
 }
 
 /// TD errors of every head.
 #[derive(Debug, Clone)]
 pub struct SfTd {
-    /// Semi-gradient TD loss, summed over heads: [1].
+    /// Semi-gradient TD loss, summed over heads: \[1\].
     pub loss: Tensor<1>,
     /// Per gamma, delta = phi' + gamma psi(s') - psi(s): [n, feature_dim] (no gradient).
     pub delta: Vec<Tensor<2>>,
@@ -179,7 +179,7 @@ pub struct SfTd {
 /// SF TD errors over a trajectory.
 #[derive(Debug, Clone)]
 pub struct SequenceSf {
-    /// Semi-gradient TD loss over real transitions, summed over heads: [1].
+    /// Semi-gradient TD loss over real transitions, summed over heads: \[1\].
     pub loss: Tensor<1>,
     /// Per gamma, delta_t for the transition t -> t+1: [batch, time, feature_dim]; zero at
     /// the last real step of each sequence and on padding.

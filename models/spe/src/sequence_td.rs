@@ -20,7 +20,7 @@ use burn::backend::{
 use burn::prelude::*;
 use neuromod_core::host::{host_ops_available, HostData};
 
-/// The loss [1] (gradient to psi only). Fused on the CPU backends, composed elsewhere.
+/// The loss \[1\] (gradient to psi only). Fused on the CPU backends, composed elsewhere.
 pub fn sequence_td_loss(
     psi: Tensor<3>,
     phi: Tensor<3>,

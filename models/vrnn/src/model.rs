@@ -83,7 +83,7 @@ pub struct Vrnn {
     pub reward: Option<GaussianHead>,
     /// Recurrence h_t = GRU([phi_x(x_t), phi_z(z_t)], h_{t-1}).
     pub rnn: GruCell,
-    /// Learned initial state h_{-1}: [h_dim]; used only at the first step.
+    /// Learned initial state h_{-1}: \[h_dim\]; used only at the first step.
     pub h0: Param<Tensor<1>>,
     /// Dropout on h_{t-1} as the decoder and reward head read it (active only with autodiff).
     pub dropout: Dropout,

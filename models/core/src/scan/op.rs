@@ -15,7 +15,7 @@ use super::host::{self, ScanInputs};
 use super::shape::ScanShape;
 use crate::host::HostData;
 
-/// The latent GRU scan as a backend operation. Inputs as in [`ScanInputs`]; the output is the
+/// The latent GRU scan as a backend operation. Inputs as in `ScanInputs`; the output is the
 /// four output planes (h_t, mu_t, sigma_t, phi_z(z_t)) one after another, flat.
 #[backend_extension(NdArray, Flex, Autodiff)]
 pub trait ScanOps: Backend {

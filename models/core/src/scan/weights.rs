@@ -12,7 +12,7 @@ pub struct ScanWeights {
     /// [W_eh | W_hh]: the h_{t-1} rows of the first encoder layer beside the GRU's hidden
     /// projection: [H, E + 3H].
     pub wh: Tensor<2>,
-    /// Bias of the GRU's hidden projection b_hh: [3H].
+    /// Bias of the GRU's hidden projection b_hh: \[3H\].
     pub bhh: Tensor<1>,
     /// Encoder layers 2..=L: [E, E] each.
     pub enc: Vec<Layer>,

@@ -16,7 +16,7 @@ pub use op::StackOps;
 
 use crate::host::host_ops_available;
 
-/// A dense layer's weight [in, out] and bias [out].
+/// A dense layer's weight [in, out] and bias \[out\].
 pub type Layer = (Tensor<2>, Tensor<1>);
 
 /// Sizes of a stack: `widths` = [in, hidden..., out] of each of `groups` side-by-side stacks on
