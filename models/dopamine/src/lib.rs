@@ -2,6 +2,19 @@
 //! learning a value by TD with its own asymmetry tau = a+ / (a+ + a-). Optimistic cells
 //! (tau > 0.5) settle above the mean, pessimistic ones below, so their reversal points encode
 //! the reward distribution.
+//!
+//! ```
+//! use neuromod_dopamine::{simulate, Cells, RewardDistribution, Rule, TrialConfig};
+//!
+//! // Five cells from pessimistic (tau 0.1) to optimistic (tau 0.9) learn a reward that is 0 or
+//! // 10 with equal odds: their values spread around the mean 5 in the order of their taus.
+//! let dist = RewardDistribution::new(vec![(0.0, 0.5), (10.0, 0.5)]).unwrap();
+//! let cells = Cells::spread(5, 0.02).unwrap();
+//! let cfg = TrialConfig { trials: 20_000, record_trials: 10, ..TrialConfig::default() };
+//! let v = simulate(&cells, &dist, Rule::Expectile, &cfg).value;
+//! assert!(v.windows(2).all(|w| w[0] < w[1]));
+//! assert!(v[0] < 5.0 && v[4] > 5.0);
+//! ```
 
 mod cells;
 mod decode;
