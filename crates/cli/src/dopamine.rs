@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use neuromod_dopamine::{
-    decode_expectiles, decode_quantiles, simulate, spearman, wasserstein1, Cells,
-    RewardDistribution, Rule, TrialConfig, TuningCurves,
+    decode_expectiles, decode_measured, decode_quantiles, gaussian_baseline_w1, simulate, spearman,
+    wasserstein1, Cells, RewardDistribution, Rule, TrialConfig, TuningCurves,
 };
 use neuromod_plots::{Figure, Mark, Panel, Rgb, Series};
 use neuromod_train::write_atomic;
@@ -60,10 +60,19 @@ pub struct DopamineArgs {
     /// Distribution for --task custom: value:prob,value:prob,...
     #[arg(long)]
     rewards: Option<String>,
+    /// Firing-noise levels of the decoding-against-noise sweep (noise.csv, noise.png), each a
+    /// fresh simulation with the same seed; `--noise-sweep` with no value skips it.
+    #[arg(long, value_delimiter = ',', num_args = 0.., default_value = "0,0.5,1,2")]
+    noise_sweep: Vec<f64>,
     /// Output folder.
     #[arg(long)]
     out: PathBuf,
 }
+
+/// Samples, starts of the expectile decoder.
+pub(crate) const DECODE: (usize, usize) = (100, 200);
+/// Draws of the Gaussian baseline.
+const GAUSSIAN_DRAWS: usize = 100_000;
 
 pub fn run(args: DopamineArgs) -> Result<()> {
     let dist = match args.task {
@@ -81,8 +90,11 @@ pub fn run(args: DopamineArgs) -> Result<()> {
     if args.trials < 10 {
         bail!("--trials must be at least 10, got {}", args.trials);
     }
-    if !(args.noise.is_finite() && args.noise >= 0.0) {
-        bail!("--noise must be a non-negative number, got {}", args.noise);
+    if let Some(n) = std::iter::once(&args.noise)
+        .chain(&args.noise_sweep)
+        .find(|n| !(n.is_finite() && **n >= 0.0))
+    {
+        bail!("--noise and --noise-sweep take non-negative numbers, got {n}");
     }
     let rule = match args.rule {
         RuleArg::Expectile => Rule::Expectile,
@@ -96,16 +108,26 @@ pub fn run(args: DopamineArgs) -> Result<()> {
     };
     let cells = Cells::spread(args.cells, cfg.lr).context("--cells")?;
     let sim = simulate(&cells, &dist, rule, &cfg);
-    // Reversal points and asymmetries from independent halves of the recorded trials.
-    let theta = TuningCurves::from_simulation(&sim, |k| k % 2 == 0).reversal_points();
-    let asym = TuningCurves::from_simulation(&sim, |k| k % 2 == 1).asymmetries();
+    // Reversal points and asymmetries from independent halves of the recorded trials, and the
+    // distribution decoded from them alone (as an experimenter would).
+    let decode = (DECODE.0, DECODE.1, args.seed);
+    let measured = decode_measured(&sim, rule, dist.range(), decode);
+    let (theta, asym) = (&measured.reversal, &measured.asymmetry);
     let curves = TuningCurves::from_simulation(&sim, |_| true);
-    let decoded = match rule {
-        Rule::Expectile => {
-            decode_expectiles(&cells.tau, &sim.value, dist.range(), 100, 200, args.seed)
-        }
+    // The reference no experiment has: decoding from the cells' internal values and true taus.
+    let internal = match rule {
+        Rule::Expectile => decode_expectiles(
+            &cells.tau,
+            &sim.value,
+            dist.range(),
+            DECODE.0,
+            DECODE.1,
+            args.seed,
+        ),
         Rule::Quantile => decode_quantiles(&sim.value),
     };
+    let w1_gaussian = gaussian_baseline_w1(&dist, GAUSSIAN_DRAWS, args.seed);
+    let sweep = crate::dopamine_noise::sweep(&args.noise_sweep, (&cells, &dist, rule), &cfg)?;
     let classic = Cells::classic(args.cells, cfg.lr)?;
     let null = simulate(&classic, &dist, rule, &cfg);
     let null_theta = TuningCurves::from_simulation(&null, |k| k % 2 == 0).reversal_points();
@@ -135,9 +157,14 @@ pub fn run(args: DopamineArgs) -> Result<()> {
         }
     }
     let decoded_csv: String = std::iter::once("sample\n".to_string())
-        .chain(decoded.samples.iter().map(|s| format!("{s}\n")))
+        .chain(measured.decoded.samples.iter().map(|s| format!("{s}\n")))
         .collect();
-    let w1 = wasserstein1(&decoded.samples, &dist);
+    let w1_of = |samples: &[f64]| (!samples.is_empty()).then(|| wasserstein1(samples, &dist));
+    let (w1_measured, w1_internal) = (
+        w1_of(&measured.decoded.samples),
+        wasserstein1(&internal.samples, &dist),
+    );
+    let mean_of = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
     let summary = serde_json::json!({
         "task": format!("{:?}", args.task),
         "rule": format!("{:?}", args.rule),
@@ -145,36 +172,53 @@ pub fn run(args: DopamineArgs) -> Result<()> {
         "trials": args.trials,
         "noise": args.noise,
         "seed": args.seed,
-        "spearman_tau_reversal": spearman(&cells.tau, &theta),
-        "spearman_asymmetry_reversal": spearman(&asym, &theta),
+        "spearman_tau_reversal": spearman(&cells.tau, theta),
+        "spearman_asymmetry_reversal": spearman(asym, theta),
         "classic_td_spearman": spearman(&null_asym, &null_theta),
-        "w1_decoded": w1,
+        "measured_cells": measured.used,
+        "w1_measured": w1_measured,
+        "w1_internal": w1_internal,
+        "w1_gaussian": w1_gaussian,
         "true_mean": dist.mean(),
-        "decoded_mean": decoded.samples.iter().sum::<f64>() / decoded.samples.len().max(1) as f64,
-        "decode_loss": decoded.loss,
+        "decoded_mean": (!measured.decoded.samples.is_empty())
+            .then(|| mean_of(&measured.decoded.samples)),
+        "internal_mean": mean_of(&internal.samples),
+        "decode_loss": measured.decoded.loss,
+        "noise_sweep": sweep.iter().map(|p| serde_json::json!({
+            "noise": p.noise, "w1_measured": p.w1, "measured_cells": p.used,
+        })).collect::<Vec<_>>(),
     });
     let files = [
         ("cells.csv", cells_csv),
         ("tuning.csv", tuning_csv),
         ("decoded.csv", decoded_csv),
         ("summary.json", serde_json::to_string_pretty(&summary)?),
+        ("noise.csv", crate::dopamine_noise::csv(&sweep)),
     ];
     let figures = Figures {
         tau: &cells.tau,
         value: &sim.value,
-        theta: &theta,
+        theta,
         null_asym: &null_asym,
         null_theta: &null_theta,
         curves: &curves,
         dist: &dist,
-        decoded: &decoded.samples,
-        w1,
+        decoded: (&measured.decoded.samples, &internal.samples),
+        w1: (w1_measured, w1_internal),
     };
-    let pngs = [
+    let mut pngs = vec![
         ("reversal.png", figures.reversal().to_png()?),
         ("decoded.png", figures.decoded().to_png()?),
         ("tuning.png", figures.tuning().to_png()?),
     ];
+    match crate::dopamine_noise::figure(&sweep, w1_internal, w1_gaussian) {
+        Some(fig) => pngs.push(("noise.png", fig.to_png()?)),
+        None if !sweep.is_empty() => eprintln!(
+            "noise.png not drawn: no asymmetry is measurable on this task (it needs at least \
+             three reward magnitudes)"
+        ),
+        None => {}
+    }
     let files = files
         .iter()
         .map(|(n, t)| (*n, t.as_bytes()))
@@ -196,8 +240,10 @@ struct Figures<'a> {
     null_theta: &'a [f64],
     curves: &'a TuningCurves,
     dist: &'a RewardDistribution,
-    decoded: &'a [f64],
-    w1: f64,
+    /// Samples decoded from measurements and from internal values.
+    decoded: (&'a [f64], &'a [f64]),
+    /// Their W1 to the true distribution (None: nothing was measurable).
+    w1: (Option<f64>, f64),
 }
 
 /// Legend group and colour of a cell: optimistic red, pessimistic blue, tau = 0.5 grey.
@@ -242,20 +288,31 @@ impl Figures<'_> {
                 dist = dist.with(Series::new(name, colour, Mark::Dots, points));
             }
         }
-        let null = Panel::new(
-            "Classic TD null (every tau = 0.5)",
-            "measured asymmetry",
-            "reversal point (reward units)",
-        )
-        .with(Series::new(
+        let measured: Vec<(f64, f64)> = self
+            .null_asym
+            .iter()
+            .copied()
+            .zip(self.null_theta.iter().copied())
+            .filter(|(a, r)| a.is_finite() && r.is_finite())
+            .collect();
+        let (title, x, points) = if measured.is_empty() {
+            (
+                "Classic TD null (asymmetry not measurable: two magnitudes)",
+                "tau",
+                self.null_theta.iter().map(|&r| (0.5, r)).collect(),
+            )
+        } else {
+            (
+                "Classic TD null (every tau = 0.5)",
+                "measured asymmetry",
+                measured,
+            )
+        };
+        let null = Panel::new(title, x, "reversal point (reward units)").with(Series::new(
             "cells",
             Rgb::GREY,
             Mark::Dots,
-            self.null_asym
-                .iter()
-                .copied()
-                .zip(self.null_theta.iter().copied())
-                .collect(),
+            points,
         ));
         Figure {
             panels: vec![dist, null],
@@ -272,30 +329,47 @@ impl Figures<'_> {
             c += p;
             truth.push((*v, c));
         }
-        let mut sorted = self.decoded.to_vec();
-        sorted.sort_by(f64::total_cmp);
-        let n = sorted.len().max(1) as f64;
-        let mut decoded = vec![(sorted.first().copied().unwrap_or(0.0), 0.0)];
-        decoded.extend(
-            sorted
-                .iter()
-                .enumerate()
-                .map(|(k, x)| (*x, (k + 1) as f64 / n)),
-        );
-        Figure::single(
-            Panel::new(
-                format!("Decoded vs true reward distribution (W1 = {:.3})", self.w1),
-                "reward",
-                "cumulative probability",
-            )
-            .with(Series::new("true", Rgb::BLACK, Mark::Steps, truth))
-            .with(Series::new(
-                "decoded from cells",
+        let cdf = |samples: &[f64]| {
+            let mut sorted = samples.to_vec();
+            sorted.sort_by(f64::total_cmp);
+            let n = sorted.len().max(1) as f64;
+            let mut points = vec![(sorted.first().copied().unwrap_or(0.0), 0.0)];
+            points.extend(
+                sorted
+                    .iter()
+                    .enumerate()
+                    .map(|(k, x)| (*x, (k + 1) as f64 / n)),
+            );
+            points
+        };
+        let measured = self
+            .w1
+            .0
+            .map_or("not measurable".into(), |w| format!("{w:.3}"));
+        let mut panel = Panel::new(
+            format!(
+                "Decoded vs true distribution (W1: measured {measured}, internal {:.3})",
+                self.w1.1
+            ),
+            "reward",
+            "cumulative probability",
+        )
+        .with(Series::new("true", Rgb::BLACK, Mark::Steps, truth))
+        .with(Series::new(
+            "decoded from internal values (reference)",
+            Rgb::GREY,
+            Mark::Steps,
+            cdf(self.decoded.1),
+        ));
+        if !self.decoded.0.is_empty() {
+            panel = panel.with(Series::new(
+                "decoded from measurements",
                 Rgb::ORANGE,
                 Mark::Steps,
-                decoded,
-            )),
-        )
+                cdf(self.decoded.0),
+            ));
+        }
+        Figure::single(panel)
     }
 
     /// Each cell's mean outcome RPE against reward magnitude.

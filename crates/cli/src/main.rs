@@ -4,6 +4,7 @@ mod allocator;
 mod bench;
 mod device;
 mod dopamine;
+mod dopamine_noise;
 mod export;
 mod report;
 mod run;

@@ -399,7 +399,51 @@ fn dopamine_writes_cells_decoding_and_summary() {
         Some(1.0),
         "{summary}"
     );
-    assert!(summary["w1_decoded"].as_f64().unwrap() < 0.5, "{summary}");
+    // Two magnitudes give a reversal point but no measurable asymmetry: nothing is decoded
+    // from measurements (said, not faked); the internal-value reference still is.
+    assert_eq!(summary["measured_cells"].as_u64(), Some(0), "{summary}");
+    assert!(summary["w1_measured"].is_null(), "{summary}");
+    assert!(
+        summary["spearman_asymmetry_reversal"].is_null(),
+        "{summary}"
+    );
+    assert!(summary["w1_internal"].as_f64().unwrap() < 0.5, "{summary}");
+    assert!(!out.join("noise.png").exists());
+
+    // Seven magnitudes: both measures, decoding from them close to decoding from internals
+    // without noise, and worse with noise.
+    let vm = dir.path().join("vm");
+    let o = neuromod(&[
+        "dopamine",
+        "--cells",
+        "20",
+        "--trials",
+        "20000",
+        "--noise",
+        "0",
+        "--noise-sweep",
+        "0,2",
+        "--out",
+        vm.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(vm.join("summary.json")).unwrap()).unwrap();
+    let f = |k: &str| s[k].as_f64().unwrap_or(f64::NAN);
+    assert_eq!(s["measured_cells"].as_u64(), Some(20), "{s}");
+    assert!((f("w1_measured") - f("w1_internal")).abs() < 0.2, "{s}");
+    assert!(f("w1_measured") < f("w1_gaussian"), "{s}");
+    let sweep: Vec<f64> = s["noise_sweep"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["w1_measured"].as_f64().unwrap())
+        .collect();
+    assert!(sweep.len() == 2 && sweep[1] > sweep[0], "{s}");
+    let csv = std::fs::read_to_string(vm.join("noise.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    let (_, _, rgb) = decode_png(&vm.join("noise.png"));
+    assert!(rgb.chunks(3).filter(|p| *p == [255, 127, 14]).count() > 50);
     let cells = std::fs::read_to_string(out.join("cells.csv")).unwrap();
     assert_eq!(cells.lines().count(), 11);
     assert!(out.join("decoded.csv").exists() && out.join("tuning.csv").exists());

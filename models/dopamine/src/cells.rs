@@ -81,6 +81,8 @@ impl Cells {
         };
         let step = match rule {
             Rule::Expectile => delta,
+            // sign(0) = 0: a perfectly predicted outcome moves no cell (`f64::signum(0.0)` is 1).
+            Rule::Quantile if delta == 0.0 => 0.0,
             Rule::Quantile => delta.signum(),
         };
         scale * rate * step

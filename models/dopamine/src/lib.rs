@@ -19,13 +19,17 @@
 mod cells;
 mod decode;
 mod distribution;
+mod measured;
 mod reversal;
 mod simulate;
 
 pub use cells::{Cells, Rule};
 pub use decode::{decode_expectiles, decode_quantiles, wasserstein1, Decoded};
 pub use distribution::{DistributionError, RewardDistribution};
-pub use reversal::{reversal_point, spearman, TuningCurves};
+pub use measured::{
+    decode_measured, decode_quantile_points, gaussian_baseline_w1, Measured, MIN_TAU,
+};
+pub use reversal::{kinked_fit, reversal_point, spearman, Kink, TuningCurves};
 pub use simulate::{simulate, Simulation, TrialConfig};
 
 #[cfg(test)]

@@ -43,46 +43,137 @@ impl TuningCurves {
         Self { magnitudes, mean }
     }
 
-    /// Each cell's reversal point.
+    /// Each cell's reversal point: the kink of its fitted tuning curve ([`kinked_fit`]).
     pub fn reversal_points(&self) -> Vec<f64> {
         self.mean
             .iter()
-            .map(|row| reversal_point(&self.magnitudes, row))
+            .map(|row| kinked_fit(&self.magnitudes, row).theta)
             .collect()
     }
 
-    /// Each cell's asymmetry a+ / (a+ + a-), from the slopes of its tuning curve above and
-    /// below its own reversal point (least squares through the reversal point).
+    /// Each cell's asymmetry a+ / (a+ + a-), from the slopes of its fitted tuning curve above
+    /// and below the kink ([`kinked_fit`]); NaN when one side has no magnitude or both slopes
+    /// are 0.
     pub fn asymmetries(&self) -> Vec<f64> {
         self.mean
             .iter()
             .map(|row| {
-                let theta = reversal_point(&self.magnitudes, row);
-                let slope = |above: bool| {
-                    let (mut num, mut den) = (0.0, 0.0);
-                    for (m, y) in self.magnitudes.iter().zip(row) {
-                        let d = m - theta;
-                        if y.is_finite() && (d > 0.0) == above && d != 0.0 {
-                            num += d * y;
-                            den += d * d;
-                        }
-                    }
-                    if den > 0.0 {
-                        (num / den).max(0.0)
-                    } else {
-                        f64::NAN
-                    }
-                };
-                let (up, down) = (slope(true), slope(false));
-                up / (up + down)
+                let k = kinked_fit(&self.magnitudes, row);
+                k.above / (k.above + k.below)
             })
             .collect()
     }
 }
 
+/// A tuning curve fitted as two lines through a common zero: response = below (m - theta) for
+/// m < theta and above (m - theta) for m >= theta.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Kink {
+    /// The reversal point.
+    pub theta: f64,
+    /// Slope below theta (>= 0; NaN without a magnitude below).
+    pub below: f64,
+    /// Slope above theta (>= 0; NaN without a magnitude above).
+    pub above: f64,
+}
+
+/// Least-squares fit of [`Kink`] to a cell's mean responses over ascending `magnitudes` (NaN
+/// responses skipped): for each candidate theta the two slopes are linear least squares
+/// (clamped at 0), and theta minimises the squared error over the magnitudes' range (a grid,
+/// then golden-section search around its best point); with only two magnitudes, the crossing
+/// of the line through them and no slopes. Reversal point and slopes come from one
+/// fit, so neither inherits the other's error. On noise-free responses of a cell whose
+/// response is r - V scaled by its own slopes, it returns V and those slopes exactly;
+/// interpolating the zero crossing between the two magnitudes around V, what the first
+/// version did, lands between them by the ratio of the slopes instead.
+pub fn kinked_fit(magnitudes: &[f64], response: &[f64]) -> Kink {
+    let pts: Vec<(f64, f64)> = magnitudes
+        .iter()
+        .zip(response)
+        .filter(|(_, y)| y.is_finite())
+        .map(|(&m, &y)| (m, y))
+        .collect();
+    let nan = Kink {
+        theta: f64::NAN,
+        below: f64::NAN,
+        above: f64::NAN,
+    };
+    if pts.len() < 2 {
+        return nan;
+    }
+    if pts.len() == 2 {
+        // Two magnitudes fit any kink between them exactly: the crossing of the line through
+        // them is all they say, and the slopes on either side are not measurable.
+        let (m, y): (Vec<f64>, Vec<f64>) = pts.into_iter().unzip();
+        return Kink {
+            theta: reversal_point(&m, &y),
+            ..nan
+        };
+    }
+    // A side whose magnitudes all lie within this of theta has no measurable slope.
+    let near = 1e-6 * (pts[pts.len() - 1].0 - pts[0].0);
+    let slope = |theta: f64, above: bool| -> (f64, f64) {
+        let (mut num, mut den, mut far) = (0.0, 0.0, false);
+        for &(m, y) in &pts {
+            let d = m - theta;
+            if (d >= 0.0) == above {
+                num += d * y;
+                den += d * d;
+                far |= d.abs() > near;
+            }
+        }
+        let b = if far && den > 0.0 {
+            (num / den).max(0.0)
+        } else {
+            f64::NAN
+        };
+        (b, den)
+    };
+    let sse = |theta: f64| -> f64 {
+        let (lo, hi) = (slope(theta, false).0, slope(theta, true).0);
+        pts.iter()
+            .map(|&(m, y)| {
+                let b = if m >= theta { hi } else { lo };
+                let pred = if b.is_finite() { b * (m - theta) } else { 0.0 };
+                (y - pred).powi(2)
+            })
+            .sum()
+    };
+    let (lo, hi) = (pts[0].0, pts[pts.len() - 1].0);
+    const GRID: usize = 400;
+    let step = (hi - lo) / GRID as f64;
+    let best = (0..=GRID)
+        .map(|k| lo + step * k as f64)
+        .min_by(|a, b| sse(*a).total_cmp(&sse(*b)))
+        .unwrap_or(lo);
+    // Golden-section search in the grid cells on either side of the best grid point.
+    let (mut a, mut b) = ((best - step).max(lo), (best + step).min(hi));
+    let g = (5f64.sqrt() - 1.0) / 2.0;
+    for _ in 0..60 {
+        let (c, d) = (b - g * (b - a), a + g * (b - a));
+        if sse(c) <= sse(d) {
+            b = d;
+        } else {
+            a = c;
+        }
+    }
+    let theta = 0.5 * (a + b);
+    if !theta.is_finite() {
+        return nan;
+    }
+    let (below, above) = (slope(theta, false).0, slope(theta, true).0);
+    Kink {
+        theta,
+        below,
+        above,
+    }
+}
+
 /// Zero crossing of `response` over ascending `magnitudes` by linear interpolation between the
 /// two magnitudes where the sign changes (first change from negative to positive); extrapolated
-/// from the nearest two points when the response never changes sign.
+/// from the nearest two points when the response never changes sign. Biased toward the middle
+/// of the two magnitudes when the slopes on either side differ; [`kinked_fit`] is the
+/// measurement the crate uses.
 pub fn reversal_point(magnitudes: &[f64], response: &[f64]) -> f64 {
     let pts: Vec<(f64, f64)> = magnitudes
         .iter()
@@ -108,7 +199,8 @@ pub fn reversal_point(magnitudes: &[f64], response: &[f64]) -> f64 {
     cross(a, b)
 }
 
-/// Spearman rank correlation (average ranks for ties); NaN when either side is constant.
+/// Spearman rank correlation (average ranks for ties) over the pairs where both values are
+/// finite; NaN when fewer than two remain or either side is constant.
 pub fn spearman(a: &[f64], b: &[f64]) -> f64 {
     fn ranks(v: &[f64]) -> Vec<f64> {
         let mut idx: Vec<usize> = (0..v.len()).collect();
@@ -127,7 +219,17 @@ pub fn spearman(a: &[f64], b: &[f64]) -> f64 {
         }
         r
     }
-    let (ra, rb) = (ranks(a), ranks(b));
+    // Pairs with a value that could not be measured (NaN) are left out.
+    let (a, b): (Vec<f64>, Vec<f64>) = a
+        .iter()
+        .zip(b)
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .map(|(x, y)| (*x, *y))
+        .unzip();
+    if a.len() < 2 {
+        return f64::NAN;
+    }
+    let (ra, rb) = (ranks(&a), ranks(&b));
     let n = a.len() as f64;
     let (ma, mb) = (ra.iter().sum::<f64>() / n, rb.iter().sum::<f64>() / n);
     let cov: f64 = ra.iter().zip(&rb).map(|(x, y)| (x - ma) * (y - mb)).sum();

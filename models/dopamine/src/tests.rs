@@ -4,7 +4,7 @@
 use crate::*;
 
 /// tau-expectile by bisection on tau E[(r - e)+] = (1 - tau) E[(e - r)+].
-fn analytic_expectile(d: &RewardDistribution, tau: f64) -> f64 {
+pub(crate) fn analytic_expectile(d: &RewardDistribution, tau: f64) -> f64 {
     let f = |e: f64| {
         d.values
             .iter()
@@ -31,7 +31,7 @@ fn analytic_expectile(d: &RewardDistribution, tau: f64) -> f64 {
 }
 
 /// tau-quantile: the smallest magnitude whose cumulative probability reaches tau.
-fn analytic_quantile(d: &RewardDistribution, tau: f64) -> f64 {
+pub(crate) fn analytic_quantile(d: &RewardDistribution, tau: f64) -> f64 {
     let mut pairs: Vec<(f64, f64)> = d
         .values
         .iter()
@@ -49,7 +49,7 @@ fn analytic_quantile(d: &RewardDistribution, tau: f64) -> f64 {
     d.range().1
 }
 
-fn run(cells: &Cells, rule: Rule, noise: f64, seed: u64) -> Simulation {
+pub(crate) fn run(cells: &Cells, rule: Rule, noise: f64, seed: u64) -> Simulation {
     let cfg = TrialConfig {
         noise,
         seed,
