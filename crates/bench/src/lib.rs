@@ -9,6 +9,7 @@
 //! - [`peers`]: the same training step in PyTorch and JAX, timed in the same run.
 
 pub mod critic_fit;
+pub mod figures;
 pub mod gating;
 pub mod peers;
 pub mod report;

@@ -3,7 +3,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use neuromod_plots::{Figure, Mark, Panel, Rgb, Series};
+use neuromod_plots::Figure;
+
+use crate::figures::{bars, switch_figure};
 use serde::Serialize;
 
 use crate::science::{ScienceConfig, ScienceResult, Surprise, Task};
@@ -197,7 +199,7 @@ fn column_name(task: Task, kind: Surprise) -> String {
 }
 
 /// The (task, surprise) columns present, in report order.
-fn columns(summary: &Summary) -> Vec<(Task, Surprise)> {
+pub(crate) fn columns(summary: &Summary) -> Vec<(Task, Surprise)> {
     let mut columns: Vec<(Task, Surprise)> = Vec::new();
     for cell in &summary.cells {
         if !columns.contains(&(cell.task, cell.surprise)) {
@@ -338,178 +340,6 @@ pub fn markdown(result: &ScienceResult, summary: &Summary) -> String {
         );
     }
     md
-}
-
-const COLORS: [Rgb; 9] = [
-    Rgb(31, 119, 180),
-    Rgb(23, 190, 207),
-    Rgb(44, 160, 44),
-    Rgb(140, 86, 75),
-    Rgb(188, 189, 34),
-    Rgb(148, 103, 189),
-    Rgb(227, 119, 194),
-    Rgb(214, 39, 40),
-    Rgb(255, 127, 14),
-];
-
-/// Grouped bars of log10 ratios (one group per task and surprise, one bar per signal) with
-/// their intervals.
-pub fn bars(summary: &Summary) -> Panel {
-    let columns = columns(summary);
-    let names = ScienceConfig::signal_names();
-    let w = 0.8 / names.len() as f64;
-    let title: Vec<String> = columns
-        .iter()
-        .enumerate()
-        .map(|(i, (t, k))| {
-            format!(
-                "{} {}/{}",
-                i + 1,
-                t.name(),
-                if *k == Surprise::Reward { "R" } else { "S" }
-            )
-        })
-        .collect();
-    let mut panel = Panel::new(
-        format!("response ratio by task/surprise: {}", title.join(", ")),
-        "group",
-        "log10 ratio (bars: mean; lines: 95% CI, clipped at 0.1)",
-    );
-    panel.bar_width = w;
-    panel.zero_line = true;
-    for (s, name) in names.iter().enumerate() {
-        let color = COLORS[s % COLORS.len()];
-        let mut pts = Vec::new();
-        for (g, (t, k)) in columns.iter().enumerate() {
-            let x = (g + 1) as f64 - 0.4 + w * (s as f64 + 0.5);
-            let Some(cell) = summary
-                .cells
-                .iter()
-                .find(|c| c.task == *t && c.surprise == *k && &c.signal == name)
-            else {
-                continue;
-            };
-            if let Some(i) = cell.ratio {
-                pts.push((x, i.mean.max(0.1).log10()));
-                if let (Some(lo), Some(hi)) = (i.lo, i.hi) {
-                    panel.series.push(Series::unlabelled(
-                        Rgb::BLACK,
-                        Mark::Line,
-                        vec![(x, lo.max(0.1).log10()), (x, hi.max(0.1).log10())],
-                    ));
-                }
-            }
-        }
-        panel
-            .series
-            .push(Series::new(name.clone(), color, Mark::Bars, pts));
-    }
-    // Target lines: ratios 5 and 1.5.
-    let x_end = columns.len() as f64 + 0.5;
-    for (v, label) in [(5.0f64, "ratio 5"), (1.5, "ratio 1.5")] {
-        panel.series.push(Series::new(
-            label,
-            Rgb::GREY,
-            Mark::Line,
-            vec![(0.5, v.log10()), (x_end, v.log10())],
-        ));
-    }
-    panel
-}
-
-/// Switch-task figure: mean SPE norm and |RPE| per step around the switch, and the gating
-/// value errors; None without switch runs.
-pub fn switch_figure(result: &ScienceResult) -> Option<Figure> {
-    let runs: Vec<_> = result
-        .runs
-        .iter()
-        .filter(|r| r.task == Task::Switch)
-        .collect();
-    if runs.is_empty() {
-        return None;
-    }
-    let mean_course = |name: &str| -> Vec<(f64, f64)> {
-        let len = runs[0].time_course.get(name).map_or(0, Vec::len);
-        (1..len)
-            .map(|t| {
-                let v: f64 =
-                    runs.iter().map(|r| r.time_course[name][t]).sum::<f64>() / runs.len() as f64;
-                (t as f64, v)
-            })
-            .collect()
-    };
-    let norm = |pts: Vec<(f64, f64)>| {
-        let top = pts.iter().map(|p| p.1).fold(0.0, f64::max).max(1e-12);
-        pts.into_iter()
-            .map(|(x, y)| (x, y / top))
-            .collect::<Vec<_>>()
-    };
-    let course = Panel::new(
-        "switch task: mean |signal| per step (scaled to max 1)",
-        "step (rule changes at 30)",
-        "|signal| / max",
-    )
-    .with(Series::new(
-        "SPE norm",
-        Rgb::BLUE,
-        Mark::Line,
-        norm(mean_course("SPE norm")),
-    ))
-    .with(Series::new(
-        "KL surprise",
-        Rgb::GREEN,
-        Mark::Line,
-        norm(mean_course("KL surprise")),
-    ))
-    .with(Series::new(
-        "RPE mean",
-        Rgb::RED,
-        Mark::Line,
-        norm(mean_course("RPE mean")),
-    ));
-    let gating: Vec<_> = runs.iter().filter_map(|r| r.gating.as_ref()).collect();
-    let mut panels = vec![course];
-    if !gating.is_empty() {
-        let avg = |f: &dyn Fn(&crate::gating::GatingRun) -> &Vec<f64>| -> Vec<(f64, f64)> {
-            let len = f(gating[0]).len();
-            (0..len)
-                .map(|k| {
-                    let v = gating.iter().map(|g| f(g)[k]).sum::<f64>() / gating.len() as f64;
-                    ((30 + k) as f64, v)
-                })
-                .collect()
-        };
-        panels.push(
-            Panel::new(
-                "value error after the switch (mean over seeds)",
-                "step",
-                "|V - G|",
-            )
-            .with(Series::new(
-                "ungated",
-                Rgb::BLACK,
-                Mark::Line,
-                avg(&|g| &g.ungated),
-            ))
-            .with(Series::new(
-                "SPE-gated",
-                Rgb::ORANGE,
-                Mark::Line,
-                avg(&|g| &g.gated),
-            ))
-            .with(Series::new(
-                "no online learning",
-                Rgb::GREY,
-                Mark::Line,
-                avg(&|g| &g.frozen),
-            )),
-        );
-    }
-    Some(Figure {
-        columns: panels.len(),
-        panels,
-        panel_size: (700, 480),
-    })
 }
 
 /// Reads the result back from a `science.json` written by [`write()`].

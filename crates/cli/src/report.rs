@@ -72,6 +72,7 @@ pub fn curves(rows: &[MetricsRow]) -> Figure {
         "epoch",
         "nats per step",
     )
+    .with_integer_x()
     .with(line("train", Rgb::BLUE, &|r| r.train_bound))
     .with(line("valid", Rgb::RED, &|r| r.valid_bound));
     if let Some(b) = best {
@@ -87,6 +88,7 @@ pub fn curves(rows: &[MetricsRow]) -> Figure {
         "epoch",
         "nats per step",
     )
+    .with_integer_x()
     .with(line("train", Rgb::BLUE, &|r| r.train_kl))
     .with(line("valid", Rgb::RED, &|r| r.valid_kl));
     Figure {
@@ -98,7 +100,9 @@ pub fn curves(rows: &[MetricsRow]) -> Figure {
 
 /// A sequence `[steps, dim]` (row-major) as a raster panel.
 fn roll(title: String, values: &[f32], steps: usize, dim: usize) -> Panel {
-    let mut panel = Panel::new(title, "step", "feature (key above MIDI 21)");
+    let mut panel = Panel::new(title, "step", "feature (key above MIDI 21)")
+        .with_integer_x()
+        .with_integer_y();
     panel.raster = Some(Raster {
         width: steps,
         height: dim,

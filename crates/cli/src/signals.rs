@@ -307,7 +307,9 @@ pub(crate) fn traces(
             .map(|t| (t as f64, a.data[k * t_all + t] as f64))
             .collect()
     };
-    let mut input = Panel::new(format!("{name}: input"), "step", "feature (key)");
+    let mut input = Panel::new(format!("{name}: input"), "step", "feature (key)")
+        .with_integer_x()
+        .with_integer_y();
     input.raster = Some(Raster {
         width: steps,
         height: d,
@@ -316,6 +318,7 @@ pub(crate) fn traces(
             .collect(),
     });
     let one = Panel::new("One-step SPE", "step", "nats / prior units")
+        .with_integer_x()
         .with(Series::new(
             "||e_t||",
             Rgb::RED,
@@ -342,7 +345,8 @@ pub(crate) fn traces(
             "Successor-feature TD error (RMS, transition t -> t+1)",
             "step",
             "RMS",
-        );
+        )
+        .with_integer_x();
         for (i, g) in gammas.iter().enumerate() {
             sf = sf.with(Series::new(
                 format!("gamma {g}"),

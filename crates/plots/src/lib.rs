@@ -4,11 +4,11 @@
 //! the usual system locations of DejaVu Sans or Liberation Sans; without one, rendering fails
 //! with [`PlotError::Font`] naming the paths tried (nothing is downloaded).
 
-use std::path::PathBuf;
-use std::sync::OnceLock;
-
 use plotters::prelude::*;
-use plotters::style::FontStyle;
+
+mod draw;
+
+use draw::{draw_err, draw_panel, ensure_font};
 
 /// Why a figure could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -123,6 +123,33 @@ pub struct Panel {
     pub raster: Option<Raster>,
     /// Width of [`Mark::Bars`] bars in x units (0: 0.8).
     pub bar_width: f64,
+    /// Names of categories placed at x = 1, 2, ...: the x axis is labelled with them
+    /// (instead of numbers) at those positions only.
+    pub x_categories: Vec<String>,
+    /// The x axis counts something (epochs, steps): ticks only at whole numbers, printed
+    /// without decimals.
+    pub x_integer: bool,
+    /// The y axis counts something (keys, features): whole-number ticks only.
+    pub y_integer: bool,
+    /// Corner of the legend (where the data leaves room for it).
+    pub legend: Corner,
+    /// Extra room above the data, as a fraction of its y range (e.g. for a legend that would
+    /// otherwise cover bars).
+    pub y_room: f64,
+}
+
+/// A corner of a panel's plotting area.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Corner {
+    /// Top left (the default).
+    #[default]
+    UpperLeft,
+    /// Top right.
+    UpperRight,
+    /// Bottom left.
+    LowerLeft,
+    /// Bottom right.
+    LowerRight,
 }
 
 impl Panel {
@@ -144,6 +171,42 @@ impl Panel {
     pub fn with(mut self, series: Series) -> Self {
         self.series.push(series);
         self
+    }
+
+    /// Labels x = 1, 2, ... with `names` (see [`Panel::x_categories`]).
+    pub fn with_categories(mut self, names: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.x_categories = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Whole-number x ticks (see [`Panel::x_integer`]).
+    pub fn with_integer_x(mut self) -> Self {
+        self.x_integer = true;
+        self
+    }
+
+    /// Whole-number y ticks (see [`Panel::y_integer`]).
+    pub fn with_integer_y(mut self) -> Self {
+        self.y_integer = true;
+        self
+    }
+
+    /// The y tick label of `y`.
+    fn y_tick(&self, y: f64) -> String {
+        whole_or(self.y_integer, y)
+    }
+
+    /// The x tick label of `x`: its category name, a whole number, or a number.
+    fn x_tick(&self, x: f64) -> String {
+        let whole = (x - x.round()).abs() < 1e-9 * x.abs().max(1.0);
+        if !self.x_categories.is_empty() {
+            let k = x.round() as i64;
+            return match (whole, usize::try_from(k - 1)) {
+                (true, Ok(i)) if i < self.x_categories.len() => self.x_categories[i].clone(),
+                _ => String::new(),
+            };
+        }
+        whole_or(self.x_integer, x)
     }
 
     /// Bar width in use.
@@ -187,7 +250,28 @@ impl Panel {
                 (a - m, b + m)
             }
         };
-        any.then(|| (pad(x0, x1), pad(y0, y1)))
+        let mut xs = pad(x0, x1);
+        if !self.x_categories.is_empty() {
+            // Every category gets its slot, with or without data.
+            let n = self.x_categories.len() as f64;
+            xs = (xs.0.min(0.5), xs.1.max(n + 0.5));
+        }
+        let ys = pad(y0, y1);
+        let ys = (ys.0, ys.1 + self.y_room.max(0.0) * (ys.1 - ys.0));
+        any.then_some((xs, ys))
+    }
+}
+
+/// A tick label: a whole number without decimals (and nothing between whole numbers) when
+/// `integer`, else the number as plotters would print it.
+fn whole_or(integer: bool, v: f64) -> String {
+    if !integer {
+        return format!("{v}");
+    }
+    if (v - v.round()).abs() < 1e-9 * v.abs().max(1.0) {
+        format!("{}", v.round() as i64)
+    } else {
+        String::new()
     }
 }
 
@@ -249,280 +333,5 @@ impl Figure {
     }
 }
 
-fn draw_err<E: std::fmt::Display>(e: E) -> PlotError {
-    PlotError::Draw(e.to_string())
-}
-
-fn color(c: Rgb) -> RGBColor {
-    RGBColor(c.0, c.1, c.2)
-}
-
-fn draw_panel<DB: DrawingBackend>(
-    panel: &Panel,
-    area: &DrawingArea<DB, plotters::coord::Shift>,
-) -> Result<(), PlotError>
-where
-    DB::ErrorType: 'static,
-{
-    let ((x0, x1), (y0, y1)) = panel
-        .bounds()
-        .ok_or_else(|| PlotError::Empty(panel.title.clone()))?;
-    let mut chart = ChartBuilder::on(area)
-        .caption(&panel.title, ("sans-serif", 22))
-        .margin(12)
-        .x_label_area_size(42)
-        .y_label_area_size(62)
-        .build_cartesian_2d(x0..x1, y0..y1)
-        .map_err(draw_err)?;
-    chart
-        .configure_mesh()
-        .x_desc(&panel.x_label)
-        .y_desc(&panel.y_label)
-        .label_style(("sans-serif", 14))
-        .axis_desc_style(("sans-serif", 16))
-        .light_line_style(RGBColor(235, 235, 235))
-        .draw()
-        .map_err(draw_err)?;
-    if let Some(r) = &panel.raster {
-        let top = r
-            .values
-            .iter()
-            .copied()
-            .filter(|v| v.is_finite())
-            .fold(0.0, f64::max);
-        let cells = r.values.iter().enumerate().filter_map(|(k, &v)| {
-            let (i, j) = (k / r.height.max(1), k % r.height.max(1));
-            (v.is_finite() && v > 0.0 && top > 0.0).then(|| {
-                let shade = (255.0 * (1.0 - v / top)).round() as u8;
-                let (i, j) = (i as f64, j as f64);
-                Rectangle::new(
-                    [(i, j), (i + 1.0, j + 1.0)],
-                    RGBColor(shade, shade, shade).filled(),
-                )
-            })
-        });
-        chart.draw_series(cells).map_err(draw_err)?;
-    }
-    if panel.zero_line {
-        chart
-            .draw_series(LineSeries::new([(x0, 0.0), (x1, 0.0)], color(Rgb::GREY)))
-            .map_err(draw_err)?;
-    }
-    let mut legend = false;
-    for s in &panel.series {
-        let c = color(s.color);
-        let pts: Vec<(f64, f64)> = s
-            .points
-            .iter()
-            .copied()
-            .filter(|(x, y)| x.is_finite() && y.is_finite())
-            .collect();
-        let drawn = match s.mark {
-            Mark::Line => chart.draw_series(LineSeries::new(pts, c.stroke_width(2))),
-            Mark::Steps => {
-                let mut steps = Vec::with_capacity(2 * pts.len());
-                for (i, &(x, y)) in pts.iter().enumerate() {
-                    if i > 0 {
-                        steps.push((x, pts[i - 1].1));
-                    }
-                    steps.push((x, y));
-                }
-                chart.draw_series(LineSeries::new(steps, c.stroke_width(2)))
-            }
-            Mark::Dots => {
-                chart.draw_series(pts.into_iter().map(move |p| Circle::new(p, 4, c.filled())))
-            }
-            Mark::Bars => {
-                let half = panel.bar_width() / 2.0;
-                chart.draw_series(pts.into_iter().map(move |(x, y)| {
-                    Rectangle::new([(x - half, 0.0), (x + half, y)], c.filled())
-                }))
-            }
-        }
-        .map_err(draw_err)?;
-        if let Some(label) = &s.label {
-            legend = true;
-            drawn
-                .label(label.as_str())
-                .legend(move |(x, y)| Rectangle::new([(x, y - 4), (x + 16, y + 4)], c.filled()));
-        }
-    }
-    if legend {
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 14))
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(draw_err)?;
-    }
-    Ok(())
-}
-
-/// Font files tried when `NEUROMOD_FONT` is unset.
-const FONT_PATHS: [&str; 4] = [
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/TTF/DejaVuSans.ttf",
-    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
-];
-
-/// Loads and registers the font once per process.
-fn ensure_font() -> Result<(), PlotError> {
-    static FONT: OnceLock<Result<(), String>> = OnceLock::new();
-    FONT.get_or_init(|| {
-        let candidates: Vec<PathBuf> = match std::env::var_os("NEUROMOD_FONT") {
-            Some(p) => vec![PathBuf::from(p)],
-            None => FONT_PATHS.iter().map(PathBuf::from).collect(),
-        };
-        for path in &candidates {
-            if let Ok(bytes) = std::fs::read(path) {
-                // Leaked once per process: plotters keeps fonts for the program's lifetime.
-                let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-                if plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_ok() {
-                    return Ok(());
-                }
-            }
-        }
-        Err(candidates
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", "))
-    })
-    .clone()
-    .map_err(PlotError::Font)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Decodes PNG bytes to (width, height, RGB pixels).
-    fn decode(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
-        let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
-            .read_info()
-            .unwrap();
-        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-        let info = reader.next_frame(&mut buf).unwrap();
-        buf.truncate(info.buffer_size());
-        (info.width, info.height, buf)
-    }
-
-    fn count(rgb: &[u8], c: Rgb) -> usize {
-        rgb.chunks(3).filter(|p| p == &[c.0, c.1, c.2]).count()
-    }
-
-    #[test]
-    fn panels_are_drawn_in_their_colours_and_grid() {
-        let red = Panel::new("red line", "x", "y").with(Series::new(
-            "a",
-            Rgb::RED,
-            Mark::Line,
-            (0..50).map(|i| (i as f64, (i as f64).sin())).collect(),
-        ));
-        let blue = Panel::new("blue dots", "x", "y").with(Series::unlabelled(
-            Rgb::BLUE,
-            Mark::Dots,
-            vec![(0.0, 0.0), (1.0, 1.0), (f64::NAN, 2.0)],
-        ));
-        let fig = Figure {
-            panels: vec![red, blue],
-            columns: 2,
-            panel_size: (300, 200),
-        };
-        let (w, h, rgb) = decode(&fig.to_png().unwrap());
-        assert_eq!((w, h), (600, 200));
-        // Red only in the left half, blue only in the right half.
-        let half = |left: bool| -> Vec<u8> {
-            rgb.chunks(3 * w as usize)
-                .flat_map(|row| {
-                    let (l, r) = row.split_at(3 * (w as usize / 2));
-                    if left {
-                        l.to_vec()
-                    } else {
-                        r.to_vec()
-                    }
-                })
-                .collect()
-        };
-        assert!(count(&half(true), Rgb::RED) > 100);
-        assert_eq!(count(&half(false), Rgb::RED), 0);
-        assert!(count(&half(false), Rgb::BLUE) > 20);
-        assert_eq!(count(&half(true), Rgb::BLUE), 0);
-    }
-
-    #[test]
-    fn raster_cells_are_shaded_by_value() {
-        // 2 columns x 2 rows: only cell (1, 0) is on, at full value: one black block.
-        let mut p = Panel::new("roll", "t", "key");
-        p.raster = Some(Raster {
-            width: 2,
-            height: 2,
-            values: vec![0.0, 0.0, 1.0, 0.0],
-        });
-        let fig = Figure {
-            panels: vec![p],
-            columns: 1,
-            panel_size: (300, 300),
-        };
-        let (w, _, rgb) = decode(&fig.to_png().unwrap());
-        let black: Vec<(usize, usize)> = rgb
-            .chunks(3)
-            .enumerate()
-            .filter(|(_, p)| p == &[0, 0, 0])
-            .map(|(k, _)| (k % w as usize, k / w as usize))
-            .collect();
-        // The block (not the axes) is a large solid area in the right half, lower half.
-        let block = black
-            .iter()
-            .filter(|(x, y)| *x > 170 && *y > 140 && *y < 250)
-            .count();
-        assert!(block > 2000, "{block} black pixels in the lit cell");
-        let left = black
-            .iter()
-            .filter(|(x, y)| *x > 90 && *x < 150 && *y < 250)
-            .count();
-        assert!(left < 200, "{left} black pixels where cells are off");
-    }
-
-    #[test]
-    fn bars_fill_from_zero_in_proportion_to_their_value() {
-        // Two bars, heights 1 and 3: the green one has three times the red one's area.
-        let p = Panel::new("bars", "x", "y")
-            .with(Series::new("a", Rgb::RED, Mark::Bars, vec![(1.0, 1.0)]))
-            .with(Series::new("b", Rgb::GREEN, Mark::Bars, vec![(2.0, 3.0)]));
-        let (_, _, rgb) = decode(
-            &Figure {
-                panels: vec![p],
-                columns: 1,
-                panel_size: (400, 400),
-            }
-            .to_png()
-            .unwrap(),
-        );
-        // Less the small legend swatches (16 x 8 pixels each).
-        let (red, green) = (
-            count(&rgb, Rgb::RED) as f64 - 136.0,
-            count(&rgb, Rgb::GREEN) as f64 - 136.0,
-        );
-        assert!(red > 1000.0, "{red} red pixels");
-        assert!(
-            (green / red - 3.0).abs() < 0.15,
-            "green/red area {}",
-            green / red
-        );
-    }
-
-    #[test]
-    fn a_panel_without_finite_points_is_an_error() {
-        let p = Panel::new("nothing", "x", "y").with(Series::unlabelled(
-            Rgb::RED,
-            Mark::Line,
-            vec![(f64::NAN, 1.0)],
-        ));
-        let err = Figure::single(p).to_png().unwrap_err();
-        assert!(err.to_string().contains("nothing"), "{err}");
-    }
-}
+mod tests;
