@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use neuromod_plots::Figure;
+use neuromod_plots::{Figure, Format};
 
 use crate::figures::{bars, switch_figure};
 use serde::Serialize;
@@ -356,9 +356,9 @@ pub fn read(path: &Path) -> Result<ScienceResult, BenchError> {
     serde_json::from_value(result.clone()).map_err(|e| bad(e.to_string()))
 }
 
-/// Writes `science.md`, `science.json`, `science.png` and (with the switch task)
-/// `switch.png` into `out`.
-pub fn write(result: &ScienceResult, out: &Path) -> Result<Summary, BenchError> {
+/// Writes `science.md`, `science.json`, `science.<format>` and (with the switch task)
+/// `switch.<format>` into `out`.
+pub fn write(result: &ScienceResult, out: &Path, format: Format) -> Result<Summary, BenchError> {
     let summary = summarise(result);
     write_file(
         &out.join("science.md"),
@@ -376,9 +376,10 @@ pub fn write(result: &ScienceResult, out: &Path) -> Result<Summary, BenchError> 
         columns: 1,
         panel_size: (1400, 600),
     };
-    write_file(&out.join("science.png"), &fig.to_png()?)?;
+    let ext = format.extension();
+    write_file(&out.join(format!("science.{ext}")), &fig.render(format)?)?;
     if let Some(fig) = switch_figure(result) {
-        write_file(&out.join("switch.png"), &fig.to_png()?)?;
+        write_file(&out.join(format!("switch.{ext}")), &fig.render(format)?)?;
     }
     Ok(summary)
 }

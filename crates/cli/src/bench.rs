@@ -75,6 +75,9 @@ pub struct ScienceArgs {
     /// --out (its own folder when --out is not given).
     #[arg(long)]
     report_from: Option<PathBuf>,
+    /// Figure file format.
+    #[arg(long, value_enum, default_value = "png")]
+    format: crate::figure_format::FigureFormat,
 }
 
 /// Model sizes accepted by `--size`.
@@ -147,7 +150,7 @@ fn run_science(a: ScienceArgs) -> Result<()> {
         };
         std::fs::create_dir_all(&out)
             .with_context(|| format!("{}: cannot create", out.display()))?;
-        report::write(&result, &out)?;
+        report::write(&result, &out, a.format.into())?;
         eprintln!(
             "redrew the report of {} into {}",
             json.display(),
@@ -200,7 +203,7 @@ fn run_science(a: ScienceArgs) -> Result<()> {
             rpe.map_or("silent".into(), |v| format!("{v:.2}"))
         );
     })?;
-    let summary = report::write(&result, &a.out)?;
+    let summary = report::write(&result, &a.out, a.format.into())?;
     for c in &summary.criteria {
         eprintln!(
             "{}: {} ({})",

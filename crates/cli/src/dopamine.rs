@@ -67,6 +67,9 @@ pub struct DopamineArgs {
     /// Output folder.
     #[arg(long)]
     out: PathBuf,
+    /// Figure file format.
+    #[arg(long, value_enum, default_value = "png")]
+    format: crate::figure_format::FigureFormat,
 }
 
 /// Samples, starts of the expectile decoder.
@@ -206,15 +209,17 @@ pub fn run(args: DopamineArgs) -> Result<()> {
         decoded: (&measured.decoded.samples, &internal.samples),
         w1: (w1_measured, w1_internal),
     };
+    let format = args.format;
+    let name = |stem: &str| crate::figure_format::file_name(stem, format);
     let mut pngs = vec![
-        ("reversal.png", figures.reversal().to_png()?),
-        ("decoded.png", figures.decoded().to_png()?),
-        ("tuning.png", figures.tuning().to_png()?),
+        (name("reversal"), figures.reversal().render(format.into())?),
+        (name("decoded"), figures.decoded().render(format.into())?),
+        (name("tuning"), figures.tuning().render(format.into())?),
     ];
     match crate::dopamine_noise::figure(&sweep, w1_internal, w1_gaussian) {
-        Some(fig) => pngs.push(("noise.png", fig.to_png()?)),
+        Some(fig) => pngs.push((name("noise"), fig.render(format.into())?)),
         None if !sweep.is_empty() => eprintln!(
-            "noise.png not drawn: no asymmetry is measurable on this task (it needs at least \
+            "noise figure not drawn: no asymmetry is measurable on this task (it needs at least \
              three reward magnitudes)"
         ),
         None => {}
@@ -222,7 +227,7 @@ pub fn run(args: DopamineArgs) -> Result<()> {
     let files = files
         .iter()
         .map(|(n, t)| (*n, t.as_bytes()))
-        .chain(pngs.iter().map(|(n, b)| (*n, b.as_slice())));
+        .chain(pngs.iter().map(|(n, b)| (n.as_str(), b.as_slice())));
     for (name, bytes) in files {
         let path = args.out.join(name);
         write_atomic(&path, bytes).with_context(|| format!("{}: cannot write", path.display()))?;

@@ -6,6 +6,7 @@ mod device;
 mod dopamine;
 mod dopamine_noise;
 mod export;
+mod figure_format;
 mod report;
 mod run;
 mod signals;

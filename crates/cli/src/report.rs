@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use crate::figure_format::FigureFormat;
 use anyhow::{Context, Result};
 use clap::Args;
 use neuromod_datasets::SequenceSet;
@@ -22,6 +23,9 @@ pub struct ReportArgs {
     /// Output folder (created): index.html and the PNGs.
     #[arg(long)]
     out: PathBuf,
+    /// Figure file format.
+    #[arg(long, value_enum, default_value = "png")]
+    format: crate::figure_format::FigureFormat,
     /// Data file, if it moved since training.
     #[arg(long)]
     data: Option<PathBuf>,
@@ -117,10 +121,13 @@ fn html_escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-fn save_png(out: &Path, name: &str, figure: &Figure) -> Result<()> {
-    let path = out.join(name);
-    write_atomic(&path, &figure.to_png()?)
-        .with_context(|| format!("{}: cannot write", path.display()))
+/// Writes `figure` as `<stem>.<format>` into `out`; returns the file name.
+fn save_figure(out: &Path, stem: &str, figure: &Figure, format: FigureFormat) -> Result<String> {
+    let name = crate::figure_format::file_name(stem, format);
+    let path = out.join(&name);
+    write_atomic(&path, &figure.render(format.into())?)
+        .with_context(|| format!("{}: cannot write", path.display()))?;
+    Ok(name)
 }
 
 /// Runs `neuromod report`.
@@ -136,10 +143,10 @@ pub fn run(args: ReportArgs) -> Result<()> {
     let sf = checkpoint.load_sf(&device)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("{}: cannot create", args.out.display()))?;
-    let mut figures: Vec<(&str, &str)> = Vec::new();
+    let mut figures: Vec<(String, &str)> = Vec::new();
 
-    save_png(&args.out, "curves.png", &curves(&rows))?;
-    figures.push(("curves.png", "Learning curves"));
+    let name = save_figure(&args.out, "curves", &curves(&rows), args.format)?;
+    figures.push((name, "Learning curves"));
 
     let m = &checkpoint.config.model;
     let dim = m.x_dim;
@@ -191,11 +198,8 @@ pub fn run(args: ReportArgs) -> Result<()> {
                 columns: 2,
                 panel_size: (700, 420),
             };
-            save_png(&args.out, "sample.png", &figure)?;
-            figures.push((
-                "sample.png",
-                "A sample from the model beside a real sequence",
-            ));
+            let name = save_figure(&args.out, "sample", &figure, args.format)?;
+            figures.push((name, "A sample from the model beside a real sequence"));
 
             let one = SequenceSet {
                 dim,
@@ -206,9 +210,9 @@ pub fn run(args: ReportArgs) -> Result<()> {
             let gammas = sf.as_ref().map(|s| s.gammas.clone()).unwrap_or_default();
             let name = format!("{} sequence {k}", args.split);
             let figure = crate::signals::traces(&arrays, &gammas, 0, steps, &name);
-            save_png(&args.out, "spe.png", &figure)?;
+            let name = save_figure(&args.out, "spe", &figure, args.format)?;
             figures.push((
-                "spe.png",
+                name,
                 "State prediction errors along the real sequence (posterior means as latents)",
             ));
         }

@@ -38,6 +38,9 @@ pub struct SignalsArgs {
     /// Output file: `.safetensors` or `.npz`; the CSV summary goes beside it (`<stem>.csv`).
     #[arg(long)]
     out: PathBuf,
+    /// Figure file format.
+    #[arg(long, value_enum, default_value = "png")]
+    format: crate::figure_format::FigureFormat,
     /// Compute device.
     #[arg(long, value_enum, default_value = "auto")]
     device: DeviceChoice,
@@ -133,7 +136,9 @@ pub fn run(args: SignalsArgs) -> Result<()> {
     let csv_path = args.out.with_extension("csv");
     write_atomic(&csv_path, summary_csv(&arrays, &gammas).as_bytes())
         .with_context(|| format!("{}: cannot write", csv_path.display()))?;
-    let png_path = args.out.with_extension("png");
+    let png_path = args
+        .out
+        .with_extension(neuromod_plots::Format::from(args.format).extension());
     let png = traces(
         &arrays,
         &gammas,
@@ -141,7 +146,7 @@ pub fn run(args: SignalsArgs) -> Result<()> {
         set.steps(args.plot_sequence),
         &format!("{} sequence {}", args.split, args.plot_sequence),
     )
-    .to_png()?;
+    .render(args.format.into())?;
     write_atomic(&png_path, &png)
         .with_context(|| format!("{}: cannot write", png_path.display()))?;
     eprintln!(

@@ -444,6 +444,29 @@ fn dopamine_writes_cells_decoding_and_summary() {
     assert_eq!(csv.lines().count(), 3, "{csv}");
     let (_, _, rgb) = decode_png(&vm.join("noise.png"));
     assert!(rgb.chunks(3).filter(|p| *p == [255, 127, 14]).count() > 50);
+
+    // --format svg writes every figure as SVG instead.
+    let svg = dir.path().join("svg");
+    let o = neuromod(&[
+        "dopamine",
+        "--task",
+        "custom",
+        "--rewards",
+        "1:0.5,4:0.5",
+        "--trials",
+        "2000",
+        "--noise-sweep",
+        "--format",
+        "svg",
+        "--out",
+        svg.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for stem in ["reversal", "decoded", "tuning"] {
+        let text = std::fs::read_to_string(svg.join(format!("{stem}.svg"))).unwrap();
+        assert!(text.starts_with("<svg"), "{stem}");
+        assert!(!svg.join(format!("{stem}.png")).exists());
+    }
     let cells = std::fs::read_to_string(out.join("cells.csv")).unwrap();
     assert_eq!(cells.lines().count(), 11);
     assert!(out.join("decoded.csv").exists() && out.join("tuning.csv").exists());

@@ -1,4 +1,5 @@
-//! PNG figures: panels of line and dot charts, rendered in memory and returned as PNG bytes.
+//! Figures: panels of line, dot, step and bar charts, rendered in memory and returned as PNG or
+//! SVG bytes.
 //!
 //! Text needs a TrueType font. It is read at run time from `NEUROMOD_FONT` if set, else from
 //! the usual system locations of DejaVu Sans or Liberation Sans; without one, rendering fails
@@ -25,6 +26,26 @@ pub enum PlotError {
     /// PNG encoding failed.
     #[error("PNG encoding failed: {0}")]
     Encode(#[from] png::EncodingError),
+}
+
+/// File format of a figure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// PNG raster (the default).
+    #[default]
+    Png,
+    /// SVG vector drawing.
+    Svg,
+}
+
+impl Format {
+    /// The file extension, without the dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Png => "png",
+            Format::Svg => "svg",
+        }
+    }
 }
 
 /// A colour as 8-bit RGB.
@@ -306,6 +327,43 @@ impl Figure {
         )
     }
 
+    /// Draws the figure in `format`: PNG or SVG bytes.
+    pub fn render(&self, format: Format) -> Result<Vec<u8>, PlotError> {
+        match format {
+            Format::Png => self.to_png(),
+            Format::Svg => self.to_svg().map(String::into_bytes),
+        }
+    }
+
+    /// Draws every panel on `root`.
+    fn draw_on<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, plotters::coord::Shift>,
+    ) -> Result<(), PlotError>
+    where
+        DB::ErrorType: 'static,
+    {
+        root.fill(&WHITE).map_err(draw_err)?;
+        let cols = self.columns.clamp(1, self.panels.len().max(1));
+        let rows = self.panels.len().div_ceil(cols).max(1);
+        let areas = root.split_evenly((rows, cols));
+        for (panel, area) in self.panels.iter().zip(areas.iter()) {
+            draw_panel(panel, area)?;
+        }
+        root.present().map_err(draw_err)
+    }
+
+    /// Draws the figure as an SVG document (text as text, at the same pixel size as the PNG).
+    pub fn to_svg(&self) -> Result<String, PlotError> {
+        ensure_font()?;
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, self.size()).into_drawing_area();
+            self.draw_on(&root)?;
+        }
+        Ok(svg)
+    }
+
     /// Draws the figure and returns it as PNG bytes.
     pub fn to_png(&self) -> Result<Vec<u8>, PlotError> {
         ensure_font()?;
@@ -313,14 +371,7 @@ impl Figure {
         let mut rgb = vec![255u8; (w * h * 3) as usize];
         {
             let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
-            root.fill(&WHITE).map_err(draw_err)?;
-            let cols = self.columns.clamp(1, self.panels.len().max(1));
-            let rows = self.panels.len().div_ceil(cols).max(1);
-            let areas = root.split_evenly((rows, cols));
-            for (panel, area) in self.panels.iter().zip(areas.iter()) {
-                draw_panel(panel, area)?;
-            }
-            root.present().map_err(draw_err)?;
+            self.draw_on(&root)?;
         }
         let mut out = Vec::new();
         let mut enc = png::Encoder::new(&mut out, w, h);

@@ -151,3 +151,24 @@ fn category_and_whole_number_axes_label_only_their_positions() {
     let ((x0, x1), _) = only_first.bounds().unwrap();
     assert!(x0 <= 0.5 && x1 >= 2.5, "{x0} .. {x1}");
 }
+
+#[test]
+fn svg_holds_the_same_figure_as_vector_text() {
+    let fig = Figure::single(Panel::new("an svg", "epoch", "y").with_integer_x().with(
+        Series::new("train", Rgb::RED, Mark::Line, vec![(1.0, 1.0), (2.0, 3.0)]),
+    ));
+    let svg = String::from_utf8(fig.render(Format::Svg).unwrap()).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("width=\"800\""),
+        "{}",
+        &svg[..80]
+    );
+    assert!(svg.contains("an svg") && svg.contains("train"));
+    // The series in its colour, as a vector path.
+    assert!(
+        svg.contains("#D62728") || svg.contains("#d62728"),
+        "no red stroke"
+    );
+    assert_eq!(Format::Svg.extension(), "svg");
+    assert!(fig.render(Format::Png).unwrap().starts_with(b"\x89PNG"));
+}

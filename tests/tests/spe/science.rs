@@ -54,7 +54,7 @@ fn science_bench_separates_reward_and_state_surprise_and_writes_its_report() {
     eprintln!("RPE ratio {rpe:.2}, KL ratio {kl:.2}");
     assert!(kl > 20.0, "KL ratio on state surprise {kl}");
 
-    let summary = report::write(&result, out.path()).unwrap();
+    let summary = report::write(&result, out.path(), neuromod_plots::Format::Png).unwrap();
     let rpe_check = summary
         .criteria
         .iter()
