@@ -22,6 +22,9 @@ pub enum Task {
     VariableProbability,
     /// The distribution given by --rewards.
     Custom,
+    /// Three cues predicting a reward of 1 with p = 0.1, 0.5, 0.9 in one population (Dabney et
+    /// al. 2020); asymmetries measured on a variable-magnitude session of the same cells.
+    ThreeCues,
 }
 
 /// Learning rules.
@@ -83,6 +86,8 @@ pub fn run(args: DopamineArgs) -> Result<()> {
         Task::VariableProbability => {
             RewardDistribution::variable_probability(args.probability, 1.0)?
         }
+        // Only used for the checks below; the cues are set in `dopamine_cues`.
+        Task::ThreeCues => RewardDistribution::variable_probability(0.5, 1.0)?,
         Task::Custom => {
             let Some(text) = &args.rewards else {
                 bail!("--task custom needs --rewards value:prob,value:prob,...");
@@ -110,6 +115,15 @@ pub fn run(args: DopamineArgs) -> Result<()> {
         ..TrialConfig::default()
     };
     let cells = Cells::spread(args.cells, cfg.lr).context("--cells")?;
+    if args.task == Task::ThreeCues {
+        std::fs::create_dir_all(&args.out)
+            .with_context(|| format!("{}: cannot create", args.out.display()))?;
+        let classic = Cells::classic(args.cells, cfg.lr)?;
+        let summary =
+            crate::dopamine_cues::run((&cells, &classic), rule, &cfg, &args.out, args.format)?;
+        println!("{}", serde_json::to_string(&summary)?);
+        return Ok(());
+    }
     let sim = simulate(&cells, &dist, rule, &cfg);
     // Reversal points and asymmetries from independent halves of the recorded trials, and the
     // distribution decoded from them alone (as an experimenter would).

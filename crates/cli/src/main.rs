@@ -4,6 +4,7 @@ mod allocator;
 mod bench;
 mod device;
 mod dopamine;
+mod dopamine_cues;
 mod dopamine_noise;
 mod export;
 mod figure_format;

@@ -467,6 +467,48 @@ fn dopamine_writes_cells_decoding_and_summary() {
         assert!(text.starts_with("<svg"), "{stem}");
         assert!(!svg.join(format!("{stem}.png")).exists());
     }
+
+    // Three cues in one population: without noise every optimistic cell answers the 50 % cue
+    // above halfway and every pessimistic one below, in the order of the measured asymmetry.
+    let cues = dir.path().join("cues");
+    let o = neuromod(&[
+        "dopamine",
+        "--task",
+        "three-cues",
+        "--cells",
+        "10",
+        "--trials",
+        "40000",
+        "--noise",
+        "0",
+        "--out",
+        cues.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(cues.join("summary.json")).unwrap()).unwrap();
+    assert!(
+        s["spearman_asymmetry_relative_response"].as_f64().unwrap() > 0.9,
+        "{s}"
+    );
+    for side in ["optimistic_above_half", "pessimistic_below_half"] {
+        assert_eq!(s[side]["cells"], s[side]["on_their_side"], "{s}");
+    }
+    assert!(
+        s["classic_td_mean_abs_deviation_from_half"]
+            .as_f64()
+            .unwrap()
+            < 0.05,
+        "{s}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(cues.join("cues.csv"))
+            .unwrap()
+            .lines()
+            .count(),
+        11
+    );
+    assert!(cues.join("cues.png").exists());
     let cells = std::fs::read_to_string(out.join("cells.csv")).unwrap();
     assert_eq!(cells.lines().count(), 11);
     assert!(out.join("decoded.csv").exists() && out.join("tuning.csv").exists());

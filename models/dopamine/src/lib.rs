@@ -17,6 +17,7 @@
 //! ```
 
 mod cells;
+mod cues;
 mod decode;
 mod distribution;
 mod measured;
@@ -24,6 +25,7 @@ mod reversal;
 mod simulate;
 
 pub use cells::{Cells, Rule};
+pub use cues::{relative_response, simulate_cues, spearman_interval, CueSimulation};
 pub use decode::{decode_expectiles, decode_quantiles, wasserstein1, Decoded};
 pub use distribution::{DistributionError, RewardDistribution};
 pub use measured::{
