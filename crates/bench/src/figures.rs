@@ -38,7 +38,7 @@ pub fn bars(summary: &Summary) -> Panel {
     let mut panel = Panel::new(
         "Response ratio: mean |signal| on surprise steps / on ordinary steps",
         "task and kind of surprise",
-        "log10 ratio (bars: mean over seeds; lines: 95% CI, clipped at 0.1)",
+        "log10 ratio (bars: geometric mean over seeds; lines: 95% interval)",
     )
     .with_categories(names_of_groups);
     // A band above the bars for the legend (twelve entries).
@@ -59,12 +59,12 @@ pub fn bars(summary: &Summary) -> Panel {
                 continue;
             };
             if let Some(i) = cell.ratio {
-                pts.push((x, i.mean.max(0.1).log10()));
+                pts.push((x, i.mean.log10()));
                 if let (Some(lo), Some(hi)) = (i.lo, i.hi) {
                     panel.series.push(Series::unlabelled(
                         Rgb::BLACK,
                         Mark::Line,
-                        vec![(x, lo.max(0.1).log10()), (x, hi.max(0.1).log10())],
+                        vec![(x, lo.log10()), (x, hi.log10())],
                     ));
                 }
             }

@@ -23,7 +23,8 @@ pub struct Cell {
     pub signal: String,
     /// Ratio per seed (None: the signal was zero on every step of that seed).
     pub per_seed: Vec<Option<f64>>,
-    /// Mean and 95% interval over seeds (None when silent on every seed).
+    /// Geometric mean and 95% interval over seeds on the log scale (None when silent on every
+    /// seed).
     pub ratio: Option<Interval>,
 }
 
@@ -33,10 +34,11 @@ impl Cell {
         self.per_seed.iter().all(Option::is_none)
     }
 
+    /// `mean [lo, hi] (n)`, n the seeds with a ratio.
     fn show(&self) -> String {
         match &self.ratio {
             _ if self.silent() => "silent (0)".into(),
-            Some(i) => i.show(2),
+            Some(i) => format!("{} ({})", i.show(2), i.n),
             None => "n/a".into(),
         }
     }
@@ -47,10 +49,28 @@ impl Cell {
 pub struct Criterion {
     /// What is asked.
     pub what: String,
-    /// The measured mean ratio (None: silent).
-    pub mean: Option<f64>,
-    /// Whether the mean meets it (a silent signal counts as "no response").
+    /// The measured ratio over seeds (None: silent).
+    pub ratio: Option<Interval>,
+    /// Whether the interval meets it: its lower end at least the floor, or its upper end at
+    /// most the ceiling. A silent signal is never met: it is reported as silent.
     pub met: bool,
+}
+
+impl Criterion {
+    /// "met", "NOT met", or "silent (not judged)".
+    pub fn verdict(&self) -> &'static str {
+        match (&self.ratio, self.met) {
+            (None, _) => "silent (not judged)",
+            (_, true) => "met",
+            (_, false) => "NOT met",
+        }
+    }
+
+    /// The ratio as `mean [lo, hi] (n)`, or "silent".
+    pub fn shown(&self) -> String {
+        self.ratio
+            .map_or("silent".into(), |i| format!("{} ({})", i.show(2), i.n))
+    }
 }
 
 /// The gating comparison over seeds.
@@ -106,7 +126,7 @@ pub fn summarise(result: &ScienceResult) -> Summary {
                     task,
                     surprise: kind,
                     signal,
-                    ratio: Interval::of(&finite),
+                    ratio: Interval::of_log(&finite),
                     per_seed,
                 });
             }
@@ -120,19 +140,23 @@ pub fn summarise(result: &ScienceResult) -> Summary {
     let mut criteria = Vec::new();
     let mut check = |task, kind, signal: &str, at_least: Option<f64>, at_most: Option<f64>| {
         if let Some(c) = find(task, kind, signal) {
-            let mean = c.ratio.map(|i| i.mean);
-            let met = match (mean, at_least, at_most) {
-                (None, Some(_), _) => false,
-                (None, _, _) => true,
-                (Some(m), lo, hi) => lo.is_none_or(|l| m >= l) && hi.is_none_or(|h| m <= h),
-            };
+            // Judged on the interval, not the mean; with one seed (no interval) on the mean.
+            let met = c.ratio.is_some_and(|i| {
+                at_least.is_none_or(|l| i.lo.unwrap_or(i.mean) >= l)
+                    && at_most.is_none_or(|h| i.hi.unwrap_or(i.mean) <= h)
+            });
             let bound = at_least.map_or_else(
-                || format!("<= {}", at_most.unwrap_or(f64::NAN)),
-                |l| format!(">= {l}"),
+                || {
+                    format!(
+                        "<= {} (upper end of the interval)",
+                        at_most.unwrap_or(f64::NAN)
+                    )
+                },
+                |l| format!(">= {l} (lower end of the interval)"),
             );
             criteria.push(Criterion {
                 what: format!("{signal} on the {} task {bound}", task.name()),
-                mean,
+                ratio: c.ratio,
                 met,
             });
         }
@@ -239,7 +263,8 @@ pub fn markdown(result: &ScienceResult, summary: &Summary) -> String {
     let _ = writeln!(
         md,
         "Mean |signal| on surprise steps over mean |signal| on ordinary steps (held-out \
-         sequences, step 0 excluded), mean and 95% t interval over {} seeds; device {}, {:.0} s. \
+         sequences, step 0 excluded): geometric mean and 95% t interval on the log scale over {} \
+         seeds, and in parentheses the seeds with a ratio; device {}, {:.0} s. \
          World model H = {}, Z = {}, hidden {}, {} epochs, SF heads detached; critic: {} quantile \
          heads on [h_t, muq_t], gamma {}, zero-initialised output. `silent (0)`: the signal is \
          exactly zero on every step.\n",
@@ -282,14 +307,7 @@ pub fn markdown(result: &ScienceResult, summary: &Summary) -> String {
     });
     let _ = writeln!(md, "\n## Targets\n");
     for cr in &summary.criteria {
-        let mean = cr.mean.map_or("silent".into(), |m| format!("{m:.2}"));
-        let _ = writeln!(
-            md,
-            "- {}: {} ({})",
-            cr.what,
-            mean,
-            if cr.met { "met" } else { "NOT met" }
-        );
+        let _ = writeln!(md, "- {}: {} ({})", cr.what, cr.shown(), cr.verdict());
     }
     let bounds: Vec<String> = Task::ALL
         .iter()

@@ -62,6 +62,24 @@ impl Interval {
         })
     }
 
+    /// Geometric mean and 95% interval of positive values on the log scale: exp of the mean
+    /// and t interval of their logarithms (ratios multiply, so their spread is symmetric in
+    /// log, and the interval can never go below 0). Non-positive and non-finite values are
+    /// left out; None when none remain.
+    pub fn of_log(values: &[f64]) -> Option<Self> {
+        let logs: Vec<f64> = values
+            .iter()
+            .filter(|v| v.is_finite() && **v > 0.0)
+            .map(|v| v.ln())
+            .collect();
+        Self::of(&logs).map(|i| Self {
+            mean: i.mean.exp(),
+            lo: i.lo.map(f64::exp),
+            hi: i.hi.map(f64::exp),
+            n: i.n,
+        })
+    }
+
     /// `mean [lo, hi]` with `digits` decimals.
     pub fn show(&self, digits: usize) -> String {
         match (self.lo, self.hi) {
@@ -100,6 +118,23 @@ pub fn response_ratio(signal: &[f32], surprise: &[bool], ordinary: &[bool]) -> O
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_interval_matches_hand_computation() {
+        // ln 1, ln 10, ln 100 = 0, L, 2L with L = ln 10: mean L, sd L, se L / sqrt 3,
+        // t(2) = 4.303, so the interval is 10 * exp(-+ 4.303 L / sqrt 3).
+        let i = Interval::of_log(&[1.0, 10.0, 100.0]).unwrap();
+        let l = 10f64.ln();
+        let half = 4.303 * l / 3f64.sqrt();
+        assert!((i.mean - 10.0).abs() < 1e-9);
+        assert!((i.lo.unwrap() - 10.0 * (-half).exp()).abs() < 1e-9);
+        assert!((i.hi.unwrap() - 10.0 * half.exp()).abs() < 1e-6);
+        assert_eq!(i.n, 3);
+        // Never below 0, and non-positive ratios are left out.
+        let j = Interval::of_log(&[0.5, 2.0, 0.0, f64::NAN]).unwrap();
+        assert!(j.lo.unwrap() > 0.0 && (j.mean - 1.0).abs() < 1e-12 && j.n == 2);
+        assert!(Interval::of_log(&[0.0, -1.0]).is_none());
+    }
 
     #[test]
     fn interval_matches_hand_computation() {

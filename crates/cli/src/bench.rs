@@ -205,12 +205,7 @@ fn run_science(a: ScienceArgs) -> Result<()> {
     })?;
     let summary = report::write(&result, &a.out, a.format.into())?;
     for c in &summary.criteria {
-        eprintln!(
-            "{}: {} ({})",
-            c.what,
-            c.mean.map_or("silent".into(), |m| format!("{m:.2}")),
-            if c.met { "met" } else { "NOT met" }
-        );
+        eprintln!("{}: {} ({})", c.what, c.shown(), c.verdict());
     }
     eprintln!(
         "wrote {}",
