@@ -64,9 +64,14 @@ fn patterns(rng: &mut ChaCha8Rng, states: usize, dim: usize) -> Vec<Vec<f32>> {
 }
 
 /// Reward surprise without state surprise: every trial shows the same sensory sequence (blank,
-/// cue at `cue_step`, blank delay, outcome light `delay` steps later, blank), and the reward at
-/// the outcome step is drawn from the variable-magnitude distribution. Only the outcome step
-/// is labelled (reward surprise); no step is a state surprise.
+/// cue at `cue_step`, blank delay, outcome light `delay` steps later, blank) under sensory
+/// noise (each pixel of each step flipped with probability `flip`, independently), and the
+/// reward at the outcome step is drawn from the variable-magnitude distribution. Only the
+/// outcome step is labelled (reward surprise); no step is a state surprise (the noise is the
+/// same on every step, so no step is more surprising than another). Without the noise the
+/// observations are identical every trial and a world model's latent collapses to its prior,
+/// so an SPE could not answer anything there and its silence at reward surprises would hold
+/// by construction.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RewardTask {
     /// Trials (sequences).
@@ -79,6 +84,9 @@ pub struct RewardTask {
     pub cue_step: usize,
     /// Steps from cue to outcome.
     pub delay: usize,
+    /// Probability that a pixel shows the opposite value (sensory noise; 0: none).
+    #[serde(default)]
+    pub flip: f64,
     /// Generator seed.
     pub seed: u64,
 }
@@ -91,6 +99,7 @@ impl Default for RewardTask {
             dim: 16,
             cue_step: 2,
             delay: 4,
+            flip: 0.1,
             seed: 0,
         }
     }
@@ -117,6 +126,13 @@ impl RewardTask {
             x[outcome * self.dim..(outcome + 1) * self.dim].copy_from_slice(&light);
             let mut r = vec![0.0f32; self.steps];
             r[outcome] = draw_magnitude(&mut rng);
+            if self.flip > 0.0 {
+                for v in &mut x {
+                    if rng.random_bool(self.flip) {
+                        *v = 1.0 - *v;
+                    }
+                }
+            }
             out.data.sequences.push(x);
             out.rewards.push(r);
             out.reward_surprise
@@ -128,12 +144,16 @@ impl RewardTask {
 }
 
 /// State surprise without reward surprise: [`MarkovPatterns`] (rare deviant jumps, the
-/// labels), no reward at all.
-pub fn state_task(chain: &MarkovPatterns) -> TaskData {
+/// labels) with a reward of `reward` on every step. That reward is fully predictable and says
+/// nothing about the states, so a critic has a value to learn and nothing to signal at a
+/// deviant; whether its RPE stays quiet there, while the deviant moves its input, is a finding
+/// rather than true by construction (with no reward at all, a zero-started critic stays exactly
+/// silent whatever happens).
+pub fn state_task(chain: &MarkovPatterns, reward: f32) -> TaskData {
     let generated = chain.generate();
     let steps = chain.steps;
     TaskData {
-        rewards: vec![vec![0.0; steps]; chain.sequences],
+        rewards: vec![vec![reward; steps]; chain.sequences],
         reward_surprise: vec![vec![false; steps]; chain.sequences],
         state_surprise: generated.deviant,
         data: generated.data,
@@ -248,14 +268,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reward_task_has_identical_observations_and_variable_outcomes() {
+    fn reward_task_has_noisy_copies_of_one_sequence_and_variable_outcomes() {
         let task = RewardTask {
             trials: 4000,
             ..Default::default()
         }
         .generate();
-        let first = &task.data.sequences[0];
-        assert!(task.data.sequences.iter().all(|s| s == first));
+        let clean = RewardTask {
+            trials: 2,
+            flip: 0.0,
+            ..Default::default()
+        }
+        .generate();
+        let first = &clean.data.sequences[0];
+        assert!(clean.data.sequences.iter().all(|s| s == first));
+        // Every pixel of every noisy trial differs from the clean one with probability 0.1.
+        let flipped = task
+            .data
+            .sequences
+            .iter()
+            .flat_map(|s| {
+                s.iter()
+                    .zip(first)
+                    .map(|(a, b)| f64::from(u8::from(a != b)))
+            })
+            .sum::<f64>()
+            / (4000 * first.len()) as f64;
+        assert!((flipped - 0.1).abs() < 0.005, "flip rate {flipped}");
         let outcome = RewardTask::default().outcome_step();
         let sizes: Vec<f32> = task.rewards.iter().map(|r| r[outcome]).collect();
         assert!(task.rewards.iter().all(|r| r
@@ -342,6 +381,10 @@ mod tests {
         let deviants = task.state_surprise.iter().flatten().filter(|&&b| b).count();
         assert!(deviants > 0);
         assert_eq!(task.state_surprise, chain.generate().deviant);
-        assert_eq!(state_task(&chain).state_surprise, task.state_surprise);
+        assert_eq!(state_task(&chain, 1.0).state_surprise, task.state_surprise);
+        // The state task's reward is the same on every step: nothing to be surprised by.
+        let state = state_task(&chain, 1.0);
+        assert!(state.rewards.iter().flatten().all(|&r| r == 1.0));
+        assert!(state.reward_surprise.iter().flatten().all(|&b| !b));
     }
 }

@@ -103,6 +103,16 @@ pub struct Summary {
     pub gating: Option<GatingSummary>,
 }
 
+/// Whether a ratio meets a floor and/or ceiling: judged on the interval's lower end for a
+/// floor and its upper end for a ceiling (on the value itself with one seed, which has no
+/// interval); a silent signal (no ratio) never meets anything.
+pub fn judge(ratio: Option<Interval>, at_least: Option<f64>, at_most: Option<f64>) -> bool {
+    ratio.is_some_and(|i| {
+        at_least.is_none_or(|l| i.lo.unwrap_or(i.mean) >= l)
+            && at_most.is_none_or(|h| i.hi.unwrap_or(i.mean) <= h)
+    })
+}
+
 /// Aggregates runs over seeds.
 pub fn summarise(result: &ScienceResult) -> Summary {
     let mut cells = Vec::new();
@@ -140,11 +150,7 @@ pub fn summarise(result: &ScienceResult) -> Summary {
     let mut criteria = Vec::new();
     let mut check = |task, kind, signal: &str, at_least: Option<f64>, at_most: Option<f64>| {
         if let Some(c) = find(task, kind, signal) {
-            // Judged on the interval, not the mean; with one seed (no interval) on the mean.
-            let met = c.ratio.is_some_and(|i| {
-                at_least.is_none_or(|l| i.lo.unwrap_or(i.mean) >= l)
-                    && at_most.is_none_or(|h| i.hi.unwrap_or(i.mean) <= h)
-            });
+            let met = judge(c.ratio, at_least, at_most);
             let bound = at_least.map_or_else(
                 || {
                     format!(
@@ -400,4 +406,33 @@ pub fn write(result: &ScienceResult, out: &Path, format: Format) -> Result<Summa
         write_file(&out.join(format!("switch.{ext}")), &fig.render(format)?)?;
     }
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_are_judged_on_the_interval_and_silence_never_meets_them() {
+        let i = Interval {
+            mean: 6.0,
+            lo: Some(4.0),
+            hi: Some(9.0),
+            n: 5,
+        };
+        // The mean clears 5 but the interval does not.
+        assert!(!judge(Some(i), Some(5.0), None));
+        assert!(judge(Some(i), Some(3.9), None));
+        assert!(judge(Some(i), None, Some(9.0)) && !judge(Some(i), None, Some(8.9)));
+        // Silent: neither a floor nor a ceiling is met.
+        assert!(!judge(None, Some(5.0), None) && !judge(None, None, Some(1.5)));
+        // One seed: the value itself.
+        let one = Interval {
+            mean: 1.2,
+            lo: None,
+            hi: None,
+            n: 1,
+        };
+        assert!(judge(Some(one), None, Some(1.5)) && !judge(Some(one), Some(5.0), None));
+    }
 }

@@ -79,7 +79,7 @@ impl Task {
                 ..Default::default()
             }
             .generate(),
-            Task::State => state_task(&chain),
+            Task::State => state_task(&chain, 1.0),
             Task::Switch => SwitchTask {
                 sequences,
                 seed,

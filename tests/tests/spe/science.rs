@@ -39,16 +39,16 @@ fn science_bench_separates_reward_and_state_surprise_and_writes_its_report() {
     // The reward task has no state surprise to measure, the state task no reward surprise.
     assert!(!result.runs[0].ratios.contains_key(&Surprise::State));
     assert!(!result.runs[1].ratios.contains_key(&Surprise::Reward));
-    // RPEs answer the unpredictable outcome; without reward the zero-started critic is silent.
+    // RPEs answer the unpredictable outcome. The state task's reward is the same on every
+    // step, so the critic has a value to learn and speaks (no silence by construction), but
+    // far less at deviants than the RPE does at reward surprises.
     let rpe = ratio(Task::Reward, Surprise::Reward, "RPE mean").expect("RPE is not silent");
     assert!(rpe > 5.0, "RPE ratio on reward surprise {rpe}");
-    for signal in ["RPE mean", "RPE optimistic", "RPE pessimistic"] {
-        assert_eq!(
-            ratio(Task::State, Surprise::State, signal),
-            None,
-            "{signal}"
-        );
-    }
+    let rpe_state = ratio(Task::State, Surprise::State, "RPE mean").expect("the critic speaks");
+    assert!(
+        rpe_state.is_finite() && rpe_state < rpe / 2.0,
+        "RPE at deviants {rpe_state} against {rpe} at reward surprises"
+    );
     // The latent surprise answers deviant transitions.
     let kl = ratio(Task::State, Surprise::State, "KL surprise").unwrap();
     eprintln!("RPE ratio {rpe:.2}, KL ratio {kl:.2}");
@@ -60,14 +60,12 @@ fn science_bench_separates_reward_and_state_surprise_and_writes_its_report() {
         .iter()
         .find(|c| c.what.starts_with("RPE mean on the state task"))
         .unwrap();
-    // Silent is reported as silent, never counted as met.
-    assert!(
-        !rpe_check.met && rpe_check.ratio.is_none() && rpe_check.verdict().starts_with("silent"),
-        "{rpe_check:?}"
-    );
+    // One seed: judged on the ratio itself (no interval).
+    assert!(rpe_check.ratio.is_some(), "{rpe_check:?}");
+    assert_eq!(rpe_check.met, rpe_state <= 1.5, "{rpe_check:?}");
     let md = std::fs::read_to_string(out.path().join("science.md")).unwrap();
     assert!(
-        md.contains("| RPE mean |") && md.contains("silent (0)"),
+        md.contains("| RPE mean |") && md.contains("## Targets"),
         "{md}"
     );
     let json: serde_json::Value =
