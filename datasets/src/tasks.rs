@@ -1,4 +1,4 @@
-//! Dissociation tasks for the SPE vs RPE benchmark (SCIENCE.md §4): observations x, rewards r
+//! Dissociation tasks for the SPE vs RPE benchmark (`docs/science.md`): observations x, rewards r
 //! (never visible in x) and ground-truth labels of the surprise steps. Deterministic per seed.
 
 use rand::{Rng, SeedableRng};
@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::generate::MarkovPatterns;
 use crate::SequenceSet;
 
-/// Reward magnitudes (ul) and probabilities of the mice variable-magnitude task (SCIENCE.md §3).
+/// Reward magnitudes (ul) and probabilities of the mice variable-magnitude task (Dabney et al. 2020).
 pub const VARIABLE_MAGNITUDE: [(f64, f64); 7] = [
     (0.1, 0.066),
     (0.3, 0.091),

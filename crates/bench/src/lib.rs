@@ -1,4 +1,4 @@
-//! The SPE vs RPE benchmarks (SCIENCE.md §4).
+//! The SPE vs RPE benchmarks; see `docs/science.md`.
 //!
 //! - [`science`]: per dissociation task and seed, train a VRNN world model with
 //!   successor-feature heads, then a distributional critic on its latent state, and measure how

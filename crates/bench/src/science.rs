@@ -1,4 +1,4 @@
-//! `neuromod bench science`: which signal answers which surprise (SCIENCE.md §4).
+//! `neuromod bench science`: which signal answers which surprise; see `docs/science.md`.
 //!
 //! Per task and seed: generate the task, train a VRNN world model with successor-feature
 //! heads (detached: they learn on its state without shaping it) on its observations, train a distributional critic offline on the model's

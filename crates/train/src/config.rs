@@ -60,7 +60,7 @@ fn default_sf_weight() -> f64 {
     0.1
 }
 
-/// Successor-feature heads trained with the world model (SCIENCE.md §2b).
+/// Successor-feature heads trained with the world model (successor features: Dayan 1993; Barreto et al. 2017).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SfSettings {
     /// Joint, frozen or detached (see [`SfMode`]).

@@ -69,7 +69,7 @@ impl RewardDistribution {
         Self::new(pairs)
     }
 
-    /// The mice variable-magnitude task (sizes in ul, SCIENCE.md §3).
+    /// The mice variable-magnitude task (sizes in ul; Dabney et al. 2020).
     pub fn variable_magnitude() -> Self {
         // One table for the whole project: the task generators draw from the same one.
         Self::new(neuromod_datasets::tasks::VARIABLE_MAGNITUDE.to_vec())

@@ -1,4 +1,4 @@
-//! Distributional dopamine (Dabney et al. 2020, SCIENCE.md §3): a population of "cells", each
+//! Distributional dopamine (Dabney et al. 2020): a population of "cells", each
 //! learning a value by TD with its own asymmetry tau = a+ / (a+ + a-). Optimistic cells
 //! (tau > 0.5) settle above the mean, pessimistic ones below, so their reversal points encode
 //! the reward distribution.

@@ -1,4 +1,5 @@
-//! State prediction errors (SCIENCE.md §2), read from the world model's own forward pass.
+//! State prediction errors (one-step latent errors; successor features after Dayan 1993 and
+//! Barreto et al. 2017), read from the world model's own forward pass.
 //!
 //! - [`one_step`]: e_t = (muq_t - mu0_t) / sigma0_t, its L2 norm and the surprise
 //!   KL(q_t || p_t), per step and batch element, from a [`Trajectory`] (no second pass).
