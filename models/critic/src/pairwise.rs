@@ -9,16 +9,14 @@
 //! receives a gradient (targets and weights carry none, as the TD rule requires).
 #![allow(deprecated)] // burn's ndarray backend is deprecated upstream; it is our CPU fallback.
 
-use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
-use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::ops::{Backward, OpsKind};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{
     backend_extension, Autodiff, Backend, Dispatch, Flex, NdArray, TensorMetadata,
 };
 use burn::prelude::*;
-use neuromod_core::host::{host_ops_available, HostData};
+use neuromod_core::host::{host_ops_available, HostData, StoredGradient};
 
 /// The per-pair penalty rho(u).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -175,25 +173,6 @@ macro_rules! host_pairwise {
 
 host_pairwise!(NdArray, Flex);
 
-/// The loss's node in the autodiff graph; parent: values. State: d loss / d values.
-#[derive(Debug)]
-struct PairwiseBackward;
-
-impl<B: HostData> Backward<B, 1> for PairwiseBackward {
-    type State = (Vec<f32>, Vec<usize>);
-
-    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let dout = grads.consume::<B>(&ops.node);
-        let scale = B::read(&dout)[0];
-        let (mut g, shape) = ops.state;
-        let [parent] = ops.parents;
-        if let Some(node) = parent {
-            g.iter_mut().for_each(|x| *x *= scale);
-            grads.register::<B>(node.id, B::write(g, shape));
-        }
-    }
-}
-
 impl<B: PairwiseOps + HostData, C: CheckpointStrategy> PairwiseOps for Autodiff<B, C> {
     fn pairwise_loss(
         values: FloatTensor<Self>,
@@ -207,7 +186,7 @@ impl<B: PairwiseOps + HostData, C: CheckpointStrategy> PairwiseOps for Autodiff<
             samples.into_primitive(),
             weight.into_primitive(),
         );
-        match <PairwiseBackward as Backward<B, 1>>::prepare::<C>(PairwiseBackward, [node])
+        match <StoredGradient as Backward<B, 1>>::prepare::<C>(StoredGradient, [node])
             .compute_bound()
             .stateful()
         {

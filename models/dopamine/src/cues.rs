@@ -8,6 +8,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
+use crate::simulate::td_trial;
 use crate::{Cells, RewardDistribution, Rule, TrialConfig};
 
 /// What learning and recording on several cues produced.
@@ -49,12 +50,7 @@ pub fn simulate_cues(
         let averaging = trial >= avg_from;
         counted[c] += usize::from(averaging);
         for (i, vi) in v[c].iter_mut().enumerate() {
-            for s in 0..k {
-                let delta = cfg.gamma * vi[s + 1] - vi[s];
-                vi[s] += cells.update(i, delta, rule, scale);
-            }
-            let delta = r - vi[k];
-            vi[k] += cells.update(i, delta, rule, scale);
+            td_trial(cells, i, vi, r, (rule, scale, cfg.gamma));
             if averaging {
                 sum[c][i] += vi[0];
             }

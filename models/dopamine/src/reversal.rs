@@ -65,6 +65,16 @@ impl TuningCurves {
     }
 }
 
+/// The (magnitude, response) pairs with a finite response.
+fn finite_points(magnitudes: &[f64], response: &[f64]) -> Vec<(f64, f64)> {
+    magnitudes
+        .iter()
+        .zip(response)
+        .filter(|(_, y)| y.is_finite())
+        .map(|(&m, &y)| (m, y))
+        .collect()
+}
+
 /// A tuning curve fitted as two lines through a common zero: response = below (m - theta) for
 /// m < theta and above (m - theta) for m >= theta.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -87,12 +97,7 @@ pub struct Kink {
 /// interpolating the zero crossing between the two magnitudes around V, what the first
 /// version did, lands between them by the ratio of the slopes instead.
 pub fn kinked_fit(magnitudes: &[f64], response: &[f64]) -> Kink {
-    let pts: Vec<(f64, f64)> = magnitudes
-        .iter()
-        .zip(response)
-        .filter(|(_, y)| y.is_finite())
-        .map(|(&m, &y)| (m, y))
-        .collect();
+    let pts = finite_points(magnitudes, response);
     let nan = Kink {
         theta: f64::NAN,
         below: f64::NAN,
@@ -175,12 +180,7 @@ pub fn kinked_fit(magnitudes: &[f64], response: &[f64]) -> Kink {
 /// of the two magnitudes when the slopes on either side differ; [`kinked_fit`] is the
 /// measurement the crate uses.
 pub fn reversal_point(magnitudes: &[f64], response: &[f64]) -> f64 {
-    let pts: Vec<(f64, f64)> = magnitudes
-        .iter()
-        .zip(response)
-        .filter(|(_, y)| y.is_finite())
-        .map(|(&m, &y)| (m, y))
-        .collect();
+    let pts = finite_points(magnitudes, response);
     if pts.len() < 2 {
         return pts.first().map_or(f64::NAN, |p| p.0);
     }

@@ -52,6 +52,25 @@ pub struct Simulation {
     pub cue_response: Vec<f64>,
 }
 
+/// One trial of TD learning for cell `i` along its state chain `v` (cue, delay steps, the last
+/// step before an outcome of reward `r`): each state moves toward gamma times the next one, the
+/// last toward `r`, by the cell's asymmetric rule at learning-rate scale `scale`.
+pub(crate) fn td_trial(
+    cells: &Cells,
+    i: usize,
+    v: &mut [f64],
+    r: f64,
+    (rule, scale, gamma): (Rule, f64, f64),
+) {
+    let k = v.len() - 1;
+    for s in 0..k {
+        let delta = gamma * v[s + 1] - v[s];
+        v[s] += cells.update(i, delta, rule, scale);
+    }
+    let delta = r - v[k];
+    v[k] += cells.update(i, delta, rule, scale);
+}
+
 /// Learns `cells` on `dist` with `rule`, then records noisy outcome responses.
 ///
 /// The learning rate decays as lr / (1 + 200 t / trials) and the reported values are averaged
@@ -77,12 +96,7 @@ pub fn simulate(
         let averaging = trial >= avg_from;
         counted += usize::from(averaging);
         for (i, vi) in v.iter_mut().enumerate() {
-            for s in 0..k {
-                let delta = cfg.gamma * vi[s + 1] - vi[s];
-                vi[s] += cells.update(i, delta, rule, scale);
-            }
-            let delta = r - vi[k];
-            vi[k] += cells.update(i, delta, rule, scale);
+            td_trial(cells, i, vi, r, (rule, scale, cfg.gamma));
             if averaging {
                 sum_last[i] += vi[k];
                 sum_cue[i] += vi[0];

@@ -9,16 +9,14 @@
 //! and phi are targets.
 #![allow(deprecated)] // burn's ndarray backend is deprecated upstream; it is our CPU fallback.
 
-use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
-use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::ops::{Backward, OpsKind};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{
     backend_extension, Autodiff, Backend, Dispatch, Flex, NdArray, TensorMetadata,
 };
 use burn::prelude::*;
-use neuromod_core::host::{host_ops_available, HostData};
+use neuromod_core::host::{host_ops_available, HostData, StoredGradient};
 
 /// The loss \[1\] (gradient to psi only). Fused on the CPU backends, composed elsewhere.
 pub fn sequence_td_loss(
@@ -173,25 +171,6 @@ macro_rules! host_td {
 
 host_td!(NdArray, Flex);
 
-/// The loss's node in the autodiff graph; parent: psi. State: d loss / d psi and its shape.
-#[derive(Debug)]
-struct SequenceTdBackward;
-
-impl<B: HostData> Backward<B, 1> for SequenceTdBackward {
-    type State = (Vec<f32>, Vec<usize>);
-
-    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let dout = grads.consume::<B>(&ops.node);
-        let scale = B::read(&dout)[0];
-        let (mut g, shape) = ops.state;
-        let [parent] = ops.parents;
-        if let Some(node) = parent {
-            g.iter_mut().for_each(|x| *x *= scale);
-            grads.register::<B>(node.id, B::write(g, shape));
-        }
-    }
-}
-
 impl<B: SequenceTdOps + HostData, C: CheckpointStrategy> SequenceTdOps for Autodiff<B, C> {
     fn sequence_td_loss(
         psi: FloatTensor<Self>,
@@ -205,7 +184,7 @@ impl<B: SequenceTdOps + HostData, C: CheckpointStrategy> SequenceTdOps for Autod
             phi.into_primitive(),
             pair.into_primitive(),
         );
-        match <SequenceTdBackward as Backward<B, 1>>::prepare::<C>(SequenceTdBackward, [node])
+        match <StoredGradient as Backward<B, 1>>::prepare::<C>(StoredGradient, [node])
             .compute_bound()
             .stateful()
         {

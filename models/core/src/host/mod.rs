@@ -6,5 +6,7 @@ pub(crate) mod activation;
 mod data;
 pub mod dense;
 pub mod gemm;
+mod stored_grad;
 
 pub use data::{host_ops_available, HostData};
+pub use stored_grad::StoredGradient;
