@@ -9,7 +9,7 @@ use burn::backend::autodiff::ops::{Backward, Ops};
 
 use super::HostData;
 
-/// Node of a loss [1] with a precomputed gradient; state: d loss / d input and the input's
+/// Node of a loss `[1]` with a precomputed gradient; state: d loss / d input and the input's
 /// shape.
 #[derive(Debug)]
 pub struct StoredGradient;
