@@ -4,6 +4,19 @@
 //! Text needs a TrueType font. It is read at run time from `NEUROMOD_FONT` if set, else from
 //! the usual system locations of DejaVu Sans or Liberation Sans; without one, rendering fails
 //! with [`PlotError::Font`] naming the paths tried (nothing is downloaded).
+//!
+//! ```no_run
+//! use neuromod_plots::{Figure, Format, Mark, Panel, Rgb, Series};
+//!
+//! let curve: Vec<(f64, f64)> = (1..=20).map(|e| (e as f64, 10.0 / e as f64)).collect();
+//! let figure = Figure::single(
+//!     Panel::new("Validation bound", "epoch", "nats per step")
+//!         .with_integer_x()
+//!         .with(Series::new("valid", Rgb::RED, Mark::Line, curve)),
+//! );
+//! let png: Vec<u8> = figure.render(Format::Png).unwrap(); // needs a TrueType font
+//! std::fs::write("curve.png", png).unwrap();
+//! ```
 
 use plotters::prelude::*;
 
