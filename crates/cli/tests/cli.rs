@@ -7,6 +7,8 @@ mod crash;
 mod devices;
 #[path = "cli/disk.rs"]
 mod disk;
+#[path = "cli/dopamine.rs"]
+mod dopamine;
 #[path = "cli/interop.rs"]
 mod interop;
 #[path = "cli/jsb.rs"]
@@ -372,167 +374,8 @@ fn bad_checkpoints_and_arguments_are_rejected() {
     );
 }
 
-#[test]
-fn dopamine_writes_cells_decoding_and_summary() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("da");
-    let o = neuromod(&[
-        "dopamine",
-        "--task",
-        "custom",
-        "--rewards",
-        "1:0.5,4:0.5",
-        "--cells",
-        "10",
-        "--trials",
-        "20000",
-        "--noise",
-        "0",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
-    assert_eq!(
-        summary["spearman_tau_reversal"].as_f64(),
-        Some(1.0),
-        "{summary}"
-    );
-    // Two magnitudes give a reversal point but no measurable asymmetry: nothing is decoded
-    // from measurements (said, not faked); the internal-value reference still is.
-    assert_eq!(summary["measured_cells"].as_u64(), Some(0), "{summary}");
-    assert!(summary["w1_measured"].is_null(), "{summary}");
-    assert!(
-        summary["spearman_asymmetry_reversal"].is_null(),
-        "{summary}"
-    );
-    assert!(summary["w1_internal"].as_f64().unwrap() < 0.5, "{summary}");
-    assert!(!out.join("noise.png").exists());
-
-    // Seven magnitudes: both measures, decoding from them close to decoding from internals
-    // without noise, and worse with noise.
-    let vm = dir.path().join("vm");
-    let o = neuromod(&[
-        "dopamine",
-        "--cells",
-        "20",
-        "--trials",
-        "20000",
-        "--noise",
-        "0",
-        "--noise-sweep",
-        "0,2",
-        "--out",
-        vm.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let s: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(vm.join("summary.json")).unwrap()).unwrap();
-    let f = |k: &str| s[k].as_f64().unwrap_or(f64::NAN);
-    assert_eq!(s["measured_cells"].as_u64(), Some(20), "{s}");
-    assert!((f("w1_measured") - f("w1_internal")).abs() < 0.2, "{s}");
-    assert!(f("w1_measured") < f("w1_gaussian"), "{s}");
-    let sweep: Vec<f64> = s["noise_sweep"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["w1_measured"].as_f64().unwrap())
-        .collect();
-    assert!(sweep.len() == 2 && sweep[1] > sweep[0], "{s}");
-    let csv = std::fs::read_to_string(vm.join("noise.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 3, "{csv}");
-    let (_, _, rgb) = decode_png(&vm.join("noise.png"));
-    assert!(rgb.chunks(3).filter(|p| *p == [255, 127, 14]).count() > 50);
-
-    // --format svg writes every figure as SVG instead.
-    let svg = dir.path().join("svg");
-    let o = neuromod(&[
-        "dopamine",
-        "--task",
-        "custom",
-        "--rewards",
-        "1:0.5,4:0.5",
-        "--trials",
-        "2000",
-        "--noise-sweep",
-        "--format",
-        "svg",
-        "--out",
-        svg.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    for stem in ["reversal", "decoded", "tuning"] {
-        let text = std::fs::read_to_string(svg.join(format!("{stem}.svg"))).unwrap();
-        assert!(text.starts_with("<svg"), "{stem}");
-        assert!(!svg.join(format!("{stem}.png")).exists());
-    }
-
-    // Three cues in one population: without noise every optimistic cell answers the 50 % cue
-    // above halfway and every pessimistic one below, in the order of the measured asymmetry.
-    let cues = dir.path().join("cues");
-    let o = neuromod(&[
-        "dopamine",
-        "--task",
-        "three-cues",
-        "--cells",
-        "10",
-        "--trials",
-        "40000",
-        "--noise",
-        "0",
-        "--out",
-        cues.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let s: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(cues.join("summary.json")).unwrap()).unwrap();
-    assert!(
-        s["spearman_asymmetry_relative_response"].as_f64().unwrap() > 0.9,
-        "{s}"
-    );
-    for side in ["optimistic_above_half", "pessimistic_below_half"] {
-        assert_eq!(s[side]["cells"], s[side]["on_their_side"], "{s}");
-    }
-    assert!(
-        s["classic_td_mean_abs_deviation_from_half"]
-            .as_f64()
-            .unwrap()
-            < 0.05,
-        "{s}"
-    );
-    assert_eq!(
-        std::fs::read_to_string(cues.join("cues.csv"))
-            .unwrap()
-            .lines()
-            .count(),
-        11
-    );
-    assert!(cues.join("cues.png").exists());
-    let cells = std::fs::read_to_string(out.join("cells.csv")).unwrap();
-    assert_eq!(cells.lines().count(), 11);
-    assert!(out.join("decoded.csv").exists() && out.join("tuning.csv").exists());
-    // Figures: real PNGs; tuning curves hold both the optimistic red and the pessimistic blue.
-    for (name, size) in [
-        ("reversal.png", (1520, 560)),
-        ("decoded.png", (800, 560)),
-        ("tuning.png", (800, 560)),
-    ] {
-        let (w, h, rgb) = decode_png(&out.join(name));
-        assert_eq!((w, h), size, "{name}");
-        let count = |c: [u8; 3]| rgb.chunks(3).filter(|p| *p == c).count();
-        let (red, blue) = (count([214, 39, 40]), count([31, 119, 180]));
-        if name != "decoded.png" {
-            assert!(
-                red > 50 && blue > 50,
-                "{name}: red {red}, blue {blue} pixels"
-            );
-        }
-    }
-}
-
 /// Decodes a PNG file to (width, height, RGB bytes).
-fn decode_png(path: &std::path::Path) -> (u32, u32, Vec<u8>) {
+pub(crate) fn decode_png(path: &std::path::Path) -> (u32, u32, Vec<u8>) {
     let file = std::io::BufReader::new(std::fs::File::open(path).unwrap());
     let mut reader = png::Decoder::new(file).read_info().unwrap();
     let mut buf = vec![0; reader.output_buffer_size().unwrap()];
@@ -540,29 +383,6 @@ fn decode_png(path: &std::path::Path) -> (u32, u32, Vec<u8>) {
     assert_eq!(info.color_type, png::ColorType::Rgb, "{}", path.display());
     buf.truncate(info.buffer_size());
     (info.width, info.height, buf)
-}
-
-#[test]
-fn dopamine_rejects_bad_arguments() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("da");
-    let out = out.to_str().unwrap();
-    let base = |extra: &[&'static str]| {
-        let mut v = vec!["dopamine", "--out", out];
-        v.extend_from_slice(extra);
-        v
-    };
-    fails_with(
-        &base(&["--task", "custom", "--rewards", "1:0.5,2:0.4"]),
-        &["sum to"],
-    );
-    fails_with(&base(&["--task", "custom"]), &["--rewards"]);
-    fails_with(&base(&["--cells", "0"]), &["at least one cell"]);
-    fails_with(&base(&["--trials=-5"]), &["invalid value", "--trials"]);
-    fails_with(
-        &base(&["--task", "variable-probability", "--probability", "1.5"]),
-        &["(0, 1)"],
-    );
 }
 
 #[test]
