@@ -144,7 +144,7 @@ pub fn run(args: DopamineArgs) -> Result<()> {
         Rule::Quantile => decode_quantiles(&sim.value),
     };
     let w1_gaussian = gaussian_baseline_w1(&dist, GAUSSIAN_DRAWS, args.seed);
-    let sweep = crate::dopamine_noise::sweep(&args.noise_sweep, (&cells, &dist, rule), &cfg)?;
+    let sweep = crate::dopamine_noise::sweep(&args.noise_sweep, (&cells, &dist, rule), &cfg);
     let classic = Cells::classic(args.cells, cfg.lr)?;
     let null = simulate(&classic, &dist, rule, &cfg);
     let null_theta = TuningCurves::from_simulation(&null, |k| k % 2 == 0).reversal_points();

@@ -5,7 +5,6 @@
 
 use std::fmt::Write as _;
 
-use anyhow::Result;
 use neuromod_dopamine::{
     decode_measured, simulate, wasserstein1, Cells, RewardDistribution, Rule, TrialConfig,
 };
@@ -26,8 +25,8 @@ pub fn sweep(
     levels: &[f64],
     (cells, dist, rule): (&Cells, &RewardDistribution, Rule),
     cfg: &TrialConfig,
-) -> Result<Vec<NoisePoint>> {
-    Ok(levels
+) -> Vec<NoisePoint> {
+    levels
         .iter()
         .map(|&noise| {
             let sim = simulate(
@@ -55,7 +54,7 @@ pub fn sweep(
                 used: m.used,
             }
         })
-        .collect())
+        .collect()
 }
 
 /// noise.csv: noise, w1_measured (empty when not measurable), measured_cells.
