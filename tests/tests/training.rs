@@ -7,7 +7,7 @@ mod checkpoints;
 use neuromod_datasets::generate::MarkovPatterns;
 use neuromod_datasets::DatasetSpec;
 use neuromod_tests::{cpu, serial};
-use neuromod_train::{train, Checkpoint, MetricsRow, TrainConfig};
+use neuromod_train::{train, Checkpoint, MetricsRow, ModelSpec, TrainConfig};
 use neuromod_vrnn::VrnnConfig;
 
 fn config(seed: u64) -> TrainConfig {
@@ -85,7 +85,11 @@ fn a_non_finite_loss_stops_training_with_epoch_and_step() {
     let _rng = serial();
     let dir = tempfile::tempdir().unwrap();
     let mut c = config(4);
-    c.model.likelihood = neuromod_vrnn::Likelihood::Gaussian;
+    c.model
+        .set(neuromod_train::Setting::Likelihood(
+            neuromod_vrnn::Likelihood::Gaussian,
+        ))
+        .unwrap();
     let mut splits = c.data.load().unwrap();
     // A finite but enormous value: its squared error overflows f32.
     splits.train.sequences[0][0] = 1e30;

@@ -17,13 +17,14 @@ use std::path::{Path, PathBuf};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use neuromod_core::Noise;
+use neuromod_core::{ModelSpec, Setting};
 use neuromod_critic::{CriticConfig, CriticLoss};
 use neuromod_datasets::generate::MarkovPatterns;
 use neuromod_datasets::tasks::{combined_task, state_task, RewardTask, SwitchTask, TaskData};
 use neuromod_datasets::{DatasetKind, DatasetSpec, SequenceSet, Splits};
 use neuromod_spe::one_step;
 use neuromod_train::{to_batch, train, Checkpoint, SfMode, SfSettings, TrainConfig};
-use neuromod_vrnn::{Vrnn, VrnnConfig};
+use neuromod_train::{ModelConfig, ModelKind, WorldModel};
 use serde::{Deserialize, Serialize};
 
 use crate::critic_fit::{fit, rpe_groups, FitSettings, Latents};
@@ -111,6 +112,9 @@ pub struct ScienceConfig {
     pub seeds: usize,
     /// Sequences per task: 70% train, 10% validation, 20% held out for the measurements.
     pub sequences: usize,
+    /// World-model family (`vrnn` when an older config names none).
+    #[serde(default)]
+    pub model: ModelKind,
     /// World-model epochs.
     pub epochs: usize,
     /// World-model sequences per batch.
@@ -139,6 +143,7 @@ impl Default for ScienceConfig {
             tasks: Task::ALL.to_vec(),
             seeds: 5,
             sequences: 200,
+            model: ModelKind::Vrnn,
             epochs: 80,
             batch_size: 16,
             h_dim: 64,
@@ -220,7 +225,7 @@ pub struct RunResult {
 
 /// Latent states of `set` (one batch), reward `rewards`, on `device` (no gradient).
 fn latents(
-    model: &Vrnn,
+    model: &WorldModel,
     set: &SequenceSet,
     rewards: &[Vec<f32>],
     continuing: bool,
@@ -269,10 +274,17 @@ pub fn run_one(
     let (n_train, n_valid) = (splits.train.len(), splits.valid.len());
 
     // World model, with SF heads learning on its detached state.
-    let model_cfg = VrnnConfig::new(data.data.dim)
-        .with_h_dim(config.h_dim)
-        .with_z_dim(config.z_dim)
-        .with_hidden(config.hidden);
+    let model_cfg = ModelConfig::new(config.model, data.data.dim)
+        .with(&[
+            Setting::HDim(config.h_dim),
+            Setting::ZDim(config.z_dim),
+            Setting::Hidden(config.hidden),
+        ])
+        .map_err(|e| BenchError::Config {
+            field: "model",
+            reason: e.to_string(),
+        })?;
+    let state_dim = model_cfg.state_dim();
     let mut cfg = TrainConfig::new(model_cfg, spec);
     cfg.epochs = config.epochs;
     cfg.batch_size = config.batch_size;
@@ -299,7 +311,7 @@ pub fn run_one(
     // Critic on the latent state of the training sequences.
     let ad = device.clone().autodiff();
     ad.seed(seed);
-    let critic_cfg = CriticConfig::new(config.h_dim + config.z_dim)
+    let critic_cfg = CriticConfig::new(state_dim)
         .with_heads(config.heads)
         .with_gamma(config.gamma)
         .with_loss(CriticLoss::Quantile)

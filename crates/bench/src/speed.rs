@@ -8,9 +8,11 @@ use std::time::Instant;
 use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::{Distribution, TensorData};
+use neuromod_core::ModelSpec;
 use neuromod_core::SeqBatch;
 use neuromod_critic::{CriticConfig, DistCritic, Transition};
 use neuromod_datasets::DatasetSpec;
+use neuromod_train::ModelConfig;
 use neuromod_train::{sf_config, SfMode, SfSettings, TrainConfig, TrainError, Trainer};
 use neuromod_vrnn::VrnnConfig;
 use rand::{Rng, SeedableRng};
@@ -63,7 +65,7 @@ pub enum Size {
 
 impl Size {
     /// The VRNN configuration of this size.
-    pub fn model(self) -> VrnnConfig {
+    pub fn model(self) -> ModelConfig {
         let (x, h, z) = match self {
             Size::Bench => (88, 256, 32),
             Size::Small => (16, 64, 8),
@@ -77,6 +79,7 @@ impl Size {
             .with_prior_layers(1)
             .with_encoder_layers(2)
             .with_decoder_layers(2)
+            .into()
     }
 }
 
@@ -101,7 +104,7 @@ impl Stepper {
     /// `critic_transitions` transitions drawn at random from the batch each step (0: all
     /// B (T - 1) of them).
     pub fn new(
-        config: &VrnnConfig,
+        config: &ModelConfig,
         variant: Variant,
         (batch, steps): (usize, usize),
         critic_transitions: usize,
@@ -120,14 +123,14 @@ impl Stepper {
             .map(|c| c.init(&ad))
             .transpose()
             .map_err(|e| bad("sf", e.to_string()))?;
-        let state_dim = config.h_dim + config.z_dim;
+        let state_dim = config.state_dim();
         let critic = (variant == Variant::WithSpeCritic)
             .then(|| CriticConfig::new(state_dim).init(&ad))
             .transpose()
             .map_err(|e| bad("critic", e.to_string()))?
             .map(|c| (c, AdamConfig::new().init()));
         let x = Tensor::<3>::random(
-            [batch, steps, config.x_dim],
+            [batch, steps, config.x_dim()],
             Distribution::Uniform(0.0, 1.0),
             &ad,
         )

@@ -67,16 +67,17 @@ pub fn run(args: ExportArgs) -> Result<()> {
     #[allow(deprecated)]
     let device = Device::ndarray();
     let config = &checkpoint.config;
-    let model = snapshot.load_module(WEIGHTS_FILE, config.model.init(&device)?)?;
-    let mut arrays = named_parameters(&model, "vrnn")?;
+    let model = snapshot.load_model(WEIGHTS_FILE, config.model.init(&device)?)?;
+    let kind = model.kind().name();
+    let mut arrays = named_parameters(&model, kind)?;
     if let Some(sf) = neuromod_train::sf_config(config) {
-        let heads = snapshot.load_module(neuromod_train::SF_FILE, sf.init(&device)?)?;
+        let heads = snapshot.load_heads(sf.init(&device)?)?;
         arrays.extend(named_parameters(&heads, "sf")?);
     }
     let state = &snapshot.state;
     let row = state.metrics.iter().find(|r| r.epoch == state.epoch);
     let mut meta = HashMap::new();
-    meta.insert("format".into(), "neuromod-vrnn/1".into());
+    meta.insert("format".into(), format!("neuromod-{kind}/1"));
     meta.insert("config".into(), serde_json::to_string(config)?);
     meta.insert("epoch".into(), state.epoch.to_string());
     if let Some(row) = row {

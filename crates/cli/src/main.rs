@@ -61,6 +61,13 @@ pub enum DatasetArg {
     Markov,
 }
 
+/// World-model families accepted by `--model`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ModelArg {
+    /// Variational RNN (Chung et al. 2015).
+    Vrnn,
+}
+
 /// Decoder likelihoods accepted by `--likelihood`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum LikelihoodArg {
@@ -89,7 +96,7 @@ struct TrainArgs {
     #[arg(long, conflicts_with_all = [
         "config", "dataset", "out", "seed", "batch_size", "lr", "lr_final", "lr_plateau",
         "lr_plateau_factor", "weight_decay",
-        "transpose", "h_dim", "z_dim", "hidden", "dropout", "likelihood", "kl_anneal_epochs",
+        "transpose", "model", "h_dim", "z_dim", "hidden", "dropout", "likelihood", "kl_anneal_epochs",
         "kl_start", "patience", "sf", "sf_gammas", "ema", "init_from", "sf_weight", "grad_clip",
         "keep_last",
     ])]
@@ -138,6 +145,9 @@ struct TrainArgs {
     /// Random transposition of training piano rolls by up to this many semitones.
     #[arg(long)]
     transpose: Option<usize>,
+    /// World-model family (default vrnn; with --config, the config's `kind` unless given).
+    #[arg(long, value_enum)]
+    model: Option<ModelArg>,
     /// Recurrent state width H.
     #[arg(long)]
     h_dim: Option<usize>,

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use neuromod_datasets::SequenceSet;
 use neuromod_plots::{Figure, Mark, Panel, Raster, Rgb, Series};
-use neuromod_train::{evaluate, write_atomic, Checkpoint, MetricsRow};
+use neuromod_train::{evaluate, write_atomic, Checkpoint, MetricsRow, ModelSpec};
 
 use crate::device::{self, DeviceChoice};
 
@@ -149,7 +149,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
     figures.push((name, "Learning curves"));
 
     let m = &checkpoint.config.model;
-    let dim = m.x_dim;
+    let dim = m.x_dim();
     let splits = checkpoint.config.data.load();
     let mut notes = Vec::new();
     let mut test_line = String::new();
@@ -205,8 +205,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
                 dim,
                 sequences: vec![real.clone()],
             };
-            let arrays =
-                crate::signals::collect(&one, &model, sf.as_ref(), 1, &device, (m.z_dim, m.h_dim))?;
+            let arrays = crate::signals::collect(&one, &model, sf.as_ref(), 1, &device, m)?;
             let gammas = sf.as_ref().map(|s| s.gammas.clone()).unwrap_or_default();
             let name = format!("{} sequence {k}", args.split);
             let figure = crate::signals::traces(&arrays, &gammas, 0, steps, &name);

@@ -4,11 +4,19 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use neuromod_datasets::{generate::MarkovPatterns, DatasetKind, DatasetSpec, SequenceSet};
 use neuromod_train::{
-    evaluate, Checkpoint, Event, LrPlateau, RunOptions, SfMode, SfSettings, TrainConfig,
+    evaluate, Checkpoint, Event, LrPlateau, ModelConfig, ModelKind, ModelSpec, RunOptions, Setting,
+    SfMode, SfSettings, TrainConfig,
 };
-use neuromod_vrnn::{Likelihood, VrnnConfig};
+use neuromod_vrnn::Likelihood;
 
-use crate::{device, DatasetArg, EvalArgs, LikelihoodArg, SampleArgs, SfArg, TrainArgs};
+use crate::{device, DatasetArg, EvalArgs, LikelihoodArg, ModelArg, SampleArgs, SfArg, TrainArgs};
+
+/// The family of a `--model` value.
+pub fn model_kind(arg: ModelArg) -> ModelKind {
+    match arg {
+        ModelArg::Vrnn => ModelKind::Vrnn,
+    }
+}
 
 /// The datasets crate's kind for a `--dataset` value.
 pub fn dataset_kind(arg: DatasetArg) -> DatasetKind {
@@ -48,7 +56,9 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
                 _ => Likelihood::Bernoulli,
             };
             // x_dim is filled in from the data below.
-            TrainConfig::new(VrnnConfig::new(0).with_likelihood(likelihood), data)
+            let kind = args.model.map_or(ModelKind::Vrnn, model_kind);
+            let model = ModelConfig::new(kind, 0).with(&[Setting::Likelihood(likelihood)])?;
+            TrainConfig::new(model, data)
         }
     };
     if args.config.is_some() {
@@ -58,23 +68,41 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
         if let Some(path) = &args.data {
             config.data.path = Some(path.clone());
         }
+        if let Some(kind) = args.model.map(model_kind) {
+            if kind != config.model.kind() {
+                // The config's model settings belong to another family: start from this
+                // family's defaults, keeping the observation width (flags below still apply).
+                let x_dim = config.model.x_dim();
+                config.model = ModelConfig::new(kind, x_dim);
+            }
+        }
     }
-    let m = &mut config.model;
+    let settings: Vec<Setting> = [
+        args.h_dim.map(Setting::HDim),
+        args.z_dim.map(Setting::ZDim),
+        args.hidden.map(Setting::Hidden),
+        args.dropout.map(Setting::Dropout),
+        args.likelihood.map(|l| {
+            Setting::Likelihood(match l {
+                LikelihoodArg::Bernoulli => Likelihood::Bernoulli,
+                LikelihoodArg::Gaussian => Likelihood::Gaussian,
+            })
+        }),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    for setting in settings {
+        config
+            .model
+            .set(setting)
+            .map_err(|e| anyhow::anyhow!("--{}: {e}", setting.field().replace('_', "-")))?;
+    }
     macro_rules! set {
         ($flag:expr, $field:expr) => {
             if let Some(v) = $flag {
                 $field = v;
             }
-        };
-    }
-    set!(args.h_dim, m.h_dim);
-    set!(args.z_dim, m.z_dim);
-    set!(args.hidden, m.hidden);
-    set!(args.dropout, m.dropout);
-    if let Some(l) = args.likelihood {
-        m.likelihood = match l {
-            LikelihoodArg::Bernoulli => Likelihood::Bernoulli,
-            LikelihoodArg::Gaussian => Likelihood::Gaussian,
         };
     }
     set!(args.epochs, config.epochs);
@@ -153,7 +181,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
             let mut config = train_config(&args)?;
             let splits = config.data.load()?;
             if args.config.is_none() {
-                config.model.x_dim = splits.train.dim;
+                config.model.set(Setting::XDim(splits.train.dim))?;
             }
             config.check()?;
             (config, splits, args.out.clone())
@@ -169,7 +197,7 @@ pub fn train(args: TrainArgs) -> Result<()> {
         },
         splits.train.len(),
         splits.valid.len(),
-        config.model.x_dim,
+        config.model.x_dim(),
         config.epochs,
         out.display()
     );
@@ -235,7 +263,7 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     let model = checkpoint.load_model(&device)?;
     let splits = checkpoint.config.data.load()?;
     let data_path = checkpoint.config.data.path.clone().unwrap_or_default();
-    splits.expect_dim(checkpoint.config.model.x_dim, &data_path)?;
+    splits.expect_dim(checkpoint.config.model.x_dim(), &data_path)?;
     let set = splits.get(&args.split).context("unknown split")?;
     if args.samples == 0 {
         bail!("--samples must be at least 1");
@@ -300,7 +328,7 @@ pub fn sample(args: SampleArgs) -> Result<()> {
     let model = checkpoint.load_model(&device)?;
     device.seed(args.seed);
     let x = model.generate(args.num, args.steps, None, &device);
-    let dim = checkpoint.config.model.x_dim;
+    let dim = checkpoint.config.model.x_dim();
     let values = x
         .into_data()
         .try_into_vec::<f32>()

@@ -13,7 +13,10 @@ use neuromod_core::Noise;
 use neuromod_datasets::SequenceSet;
 use neuromod_plots::{Figure, Mark, Panel, Raster, Rgb, Series};
 use neuromod_spe::one_step;
-use neuromod_train::{batch_indices, to_batch, write_atomic, Checkpoint, NamedArray};
+use neuromod_train::{
+    batch_indices, to_batch, write_atomic, Checkpoint, ModelConfig, ModelSpec, NamedArray,
+    WorldModel,
+};
 
 use crate::device::{self, DeviceChoice};
 use crate::export::safetensors_bytes;
@@ -103,7 +106,7 @@ pub fn run(args: SignalsArgs) -> Result<()> {
     let sf = checkpoint.load_sf(&device)?;
     let splits = checkpoint.config.data.load()?;
     let data_path = checkpoint.config.data.path.clone().unwrap_or_default();
-    splits.expect_dim(checkpoint.config.model.x_dim, &data_path)?;
+    splits.expect_dim(checkpoint.config.model.x_dim(), &data_path)?;
     let set = splits.get(&args.split).context("unknown split")?;
     if set.is_empty() {
         bail!("split `{}` of {} is empty", args.split, data_path.display());
@@ -118,14 +121,7 @@ pub fn run(args: SignalsArgs) -> Result<()> {
     }
     let m = &checkpoint.config.model;
     let gammas = sf.as_ref().map(|s| s.gammas.clone()).unwrap_or_default();
-    let arrays = collect(
-        set,
-        &model,
-        sf.as_ref(),
-        args.batch_size,
-        &device,
-        (m.z_dim, m.h_dim),
-    )?;
+    let arrays = collect(set, &model, sf.as_ref(), args.batch_size, &device, m)?;
 
     let bytes = match ext {
         "npz" => npz(&arrays)?,
@@ -164,12 +160,14 @@ pub fn run(args: SignalsArgs) -> Result<()> {
 /// signal into arrays padded to the longest sequence; one host read per batch and tensor.
 pub(crate) fn collect(
     set: &SequenceSet,
-    model: &neuromod_vrnn::Vrnn,
+    model: &WorldModel,
     sf: Option<&neuromod_spe::SfHeads>,
     batch_size: usize,
     device: &Device,
-    (z, h): (usize, usize),
+    config: &ModelConfig,
 ) -> Result<BTreeMap<String, Array>> {
+    // The state s_t is [h_t, muq_t]; h_t is whatever the family carries forward in time.
+    let (z, h) = (config.z_dim(), config.state_dim() - config.z_dim());
     let n = set.len();
     let t_max = (0..n).map(|i| set.steps(i)).max().unwrap_or(0);
     let mut arrays = BTreeMap::new();

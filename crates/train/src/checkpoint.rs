@@ -23,8 +23,9 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 use burn::store::ModuleRecord;
+use neuromod_core::ModelSpec;
 use neuromod_spe::{SfConfig, SfHeads};
-use neuromod_vrnn::Vrnn;
+use neuromod_world::{ModelKind, WorldModel};
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::{sync_dir, write_atomic};
@@ -136,13 +137,30 @@ impl Snapshot {
         Ok(bytes)
     }
 
-    /// Loads `file`'s burnpack record into `module` (built from the run's config).
-    pub fn load_module<M: Module>(&self, file: &str, module: M) -> Result<M, TrainError> {
+    /// Loads the snapshot's SF heads ([`SF_FILE`]) into `heads` (built from the run's config).
+    /// World-model weights load through [`Snapshot::load_model`].
+    pub fn load_heads(&self, heads: SfHeads) -> Result<SfHeads, TrainError> {
+        let file = SF_FILE;
+        let module = heads;
         let path = self.dir.join(file);
         let bytes = self.read(file)?;
         let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
             .map_err(|e| TrainError::checkpoint(&path, format!("not a burnpack record: {e:?}")))?;
         module.try_load_record(record).map_err(|e| {
+            TrainError::checkpoint(
+                &path,
+                format!("weights do not match the model in {CONFIG_FILE}: {e:?}"),
+            )
+        })
+    }
+
+    /// Loads `file`'s world-model weights into `model` (built from the run's config).
+    pub fn load_model(&self, file: &str, model: WorldModel) -> Result<WorldModel, TrainError> {
+        let path = self.dir.join(file);
+        let bytes = self.read(file)?;
+        let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
+            .map_err(|e| TrainError::checkpoint(&path, format!("not a burnpack record: {e:?}")))?;
+        model.load(record).map_err(|e| {
             TrainError::checkpoint(
                 &path,
                 format!("weights do not match the model in {CONFIG_FILE}: {e:?}"),
@@ -213,12 +231,12 @@ impl Checkpoint {
         let raw: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| TrainError::checkpoint(&path, format!("not valid JSON: {e}")))?;
         if let Some(kind) = raw.get("kind") {
-            if kind != crate::config::VRNN_KIND {
+            if kind.as_str().and_then(ModelKind::from_name).is_none() {
                 return Err(TrainError::checkpoint(
                     &path,
                     format!(
-                        "a checkpoint of kind {kind}, not a VRNN world model (`{}`)",
-                        crate::config::VRNN_KIND
+                        "a checkpoint of kind {kind}, not a world model (one of {})",
+                        ModelKind::names()
                     ),
                 ));
             }
@@ -226,11 +244,11 @@ impl Checkpoint {
         if raw.get("model").is_none() {
             return Err(TrainError::checkpoint(
                 &path,
-                "not a neuromod VRNN checkpoint: no `model` field",
+                "not a neuromod world-model checkpoint: no `model` field",
             ));
         }
         let config = TrainConfig::from_json(&text).map_err(|e| {
-            TrainError::checkpoint(&path, format!("not a neuromod VRNN config: {e}"))
+            TrainError::checkpoint(&path, format!("not a neuromod training config: {e}"))
         })?;
         config
             .check()
@@ -316,9 +334,9 @@ impl Checkpoint {
     }
 
     /// Builds the model from the config and loads the best weights onto `device`.
-    pub fn load_model(&self, device: &Device) -> Result<Vrnn, TrainError> {
+    pub fn load_model(&self, device: &Device) -> Result<WorldModel, TrainError> {
         self.best()?
-            .load_module(WEIGHTS_FILE, self.config.model.init(device)?)
+            .load_model(WEIGHTS_FILE, self.config.model.init(device)?)
     }
 
     /// The SF heads of the run (None when it trained none), with their saved statistics.
@@ -329,7 +347,7 @@ impl Checkpoint {
         let heads = config
             .init(device)
             .map_err(|e| TrainError::checkpoint(&self.dir.join(CONFIG_FILE), e))?;
-        self.best()?.load_module(SF_FILE, heads).map(Some)
+        self.best()?.load_heads(heads).map(Some)
     }
 
     /// Reads `metrics.csv`.
@@ -459,11 +477,11 @@ impl Checkpoint {
     }
 }
 
-/// The SF heads' shape for a run: state [h, muq], features muq.
+/// The SF heads' shape for a run: the model's state s_t in, features muq out.
 pub fn sf_config(config: &TrainConfig) -> Option<SfConfig> {
     let m = &config.model;
     config.sf.as_ref().map(|sf| {
-        SfConfig::new(m.h_dim + m.z_dim, m.z_dim)
+        SfConfig::new(m.state_dim(), m.z_dim())
             .with_gammas(sf.gammas.clone())
             .with_layers(sf.layers)
             .with_hidden(sf.hidden)

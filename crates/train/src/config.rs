@@ -1,7 +1,8 @@
 //! Training configuration (saved as `config.json` in every checkpoint).
 
+use neuromod_core::ModelSpec;
 use neuromod_datasets::DatasetSpec;
-use neuromod_vrnn::VrnnConfig;
+use neuromod_world::{ModelConfig, ModelKind};
 use serde::{Deserialize, Serialize};
 
 use crate::{MetricsRow, TrainError};
@@ -21,15 +22,9 @@ fn default_anneal() -> usize {
 fn default_clip() -> Option<f32> {
     Some(10.0)
 }
-fn default_kind() -> String {
-    VRNN_KIND.into()
-}
 fn default_keep() -> usize {
     3
 }
-
-/// The `kind` of a VRNN world-model run; other kinds of checkpoint are refused by name.
-pub const VRNN_KIND: &str = "vrnn";
 
 /// How successor-feature heads train alongside the world model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,11 +139,10 @@ impl LrPlateau {
 /// Everything that defines a training run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrainConfig {
-    /// What this checkpoint holds: always [`VRNN_KIND`] for world-model runs.
-    #[serde(default = "default_kind")]
-    pub kind: String,
-    /// The world model.
-    pub model: VrnnConfig,
+    /// The world model: its family in `kind` (default `vrnn`, what every checkpoint before
+    /// the seam holds) and its settings in `model`.
+    #[serde(flatten)]
+    pub model: ModelConfig,
     /// The data.
     pub data: DatasetSpec,
     /// Passes over the training set.
@@ -206,10 +200,9 @@ pub struct TrainConfig {
 
 impl TrainConfig {
     /// Defaults around a model and a dataset.
-    pub fn new(model: VrnnConfig, data: DatasetSpec) -> Self {
+    pub fn new(model: impl Into<ModelConfig>, data: DatasetSpec) -> Self {
         Self {
-            kind: default_kind(),
-            model,
+            model: model.into(),
             data,
             epochs: default_epochs(),
             batch_size: default_batch(),
@@ -230,11 +223,30 @@ impl TrainConfig {
         }
     }
 
-    /// Parses a JSON config; fields it leaves out take their defaults.
+    /// Parses a JSON config; fields it leaves out take their defaults (those of the family
+    /// its `kind` names, `vrnn` when it names none).
     pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        use serde::de::Error;
         let user: serde_json::Value = serde_json::from_str(text)?;
+        let kind = match user.get("kind") {
+            None => ModelKind::Vrnn,
+            Some(serde_json::Value::String(name)) => {
+                ModelKind::from_name(name).ok_or_else(|| {
+                    serde_json::Error::custom(format!(
+                        "unknown model kind `{name}` (expected one of {})",
+                        ModelKind::names()
+                    ))
+                })?
+            }
+            Some(other) => {
+                return Err(serde_json::Error::custom(format!(
+                    "`kind` must be a model family's name ({}), got {other}",
+                    ModelKind::names()
+                )))
+            }
+        };
         let defaults = Self::new(
-            VrnnConfig::new(0),
+            ModelConfig::new(kind, 0),
             DatasetSpec::markov(neuromod_datasets::generate::MarkovPatterns::default()),
         );
         let mut merged = serde_json::to_value(defaults)?;
@@ -245,15 +257,6 @@ impl TrainConfig {
     /// Rejects values that cannot train, naming the field.
     pub fn check(&self) -> Result<(), TrainError> {
         let bad = |field, reason: String| Err(TrainError::Config { field, reason });
-        if self.kind != VRNN_KIND {
-            return bad(
-                "kind",
-                format!(
-                    "is `{}`: this is not a VRNN world-model run (expected `{VRNN_KIND}`)",
-                    self.kind
-                ),
-            );
-        }
         self.model.check()?;
         if self.keep_last == 0 {
             return bad(
@@ -304,12 +307,13 @@ impl TrainConfig {
                 format!("must be a number >= 0, got {}", self.weight_decay),
             );
         }
-        if self.transpose >= self.model.x_dim.max(1) {
+        if self.transpose >= self.model.x_dim().max(1) {
             return bad(
                 "transpose",
                 format!(
                     "must be below x_dim {}, got {}",
-                    self.model.x_dim, self.transpose
+                    self.model.x_dim(),
+                    self.transpose
                 ),
             );
         }
@@ -402,6 +406,7 @@ fn overlay(base: &mut serde_json::Value, top: serde_json::Value) {
 mod tests {
     use super::*;
     use neuromod_datasets::generate::MarkovPatterns;
+    use neuromod_vrnn::VrnnConfig;
 
     #[test]
     fn beta_rises_linearly_then_stays_at_one() {
@@ -519,10 +524,34 @@ mod tests {
             r#"{"model": {"x_dim": 7, "z_dim": 3}, "data": {"kind": "csv", "path": "d.csv"}, "lr": 0.01}"#,
         )
         .unwrap();
-        assert_eq!((c.model.x_dim, c.model.z_dim, c.model.h_dim), (7, 3, 256));
+        let m = c.model.as_vrnn().expect("no kind means a VRNN");
+        assert_eq!((m.x_dim, m.z_dim, m.h_dim), (7, 3, 256));
         assert_eq!(c.data.kind, neuromod_datasets::DatasetKind::Csv);
         assert_eq!((c.lr, c.batch_size, c.epochs), (0.01, 16, 50));
         assert!(TrainConfig::from_json(r#"{"model": {"x_dim": "many"}}"#).is_err());
+    }
+
+    #[test]
+    fn configs_written_before_the_model_seam_still_load_as_vrnns() {
+        // A config.json as every checkpoint before the seam holds it (abridged).
+        let old = r#"{"kind": "vrnn",
+            "model": {"x_dim": 88, "h_dim": 128, "z_dim": 16, "hidden": 128,
+                      "likelihood": "bernoulli", "phi_x_layers": 2, "phi_z_layers": 1,
+                      "prior_layers": 1, "encoder_layers": 2, "decoder_layers": 2,
+                      "action_dim": 0, "reward_head": false, "dropout": 0.5,
+                      "sigma_min": 0.0001},
+            "data": {"kind": "jsb"}, "epochs": 140, "batch_size": 8}"#;
+        let c = TrainConfig::from_json(old).unwrap();
+        let m = c.model.as_vrnn().unwrap();
+        assert_eq!((m.x_dim, m.h_dim, m.z_dim, m.dropout), (88, 128, 16, 0.5));
+        // Written back, the layout is the same: `kind` beside `model`.
+        let back = serde_json::to_value(&c).unwrap();
+        assert_eq!(back["kind"], "vrnn");
+        assert_eq!(back["model"]["h_dim"], 128);
+        let err = TrainConfig::from_json(r#"{"kind": "critic", "model": {"x_dim": 3}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown model kind `critic`"), "{err}");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use burn::prelude::*;
 use neuromod_core::Noise;
 use neuromod_datasets::SequenceSet;
-use neuromod_vrnn::Vrnn;
+use neuromod_world::WorldModel;
 use serde::Serialize;
 
 use crate::batcher::{batch_indices, to_batch};
@@ -27,7 +27,7 @@ pub struct Bound {
 /// One-sample negative ELBO of `set` under `model` (latents drawn from the device RNG).
 /// Reads values back once per batch.
 pub fn evaluate(
-    model: &Vrnn,
+    model: &WorldModel,
     set: &SequenceSet,
     batch_size: usize,
     device: &Device,

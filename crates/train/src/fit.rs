@@ -5,8 +5,10 @@ use std::time::Instant;
 
 use burn::optim::AdamConfig;
 use burn::prelude::*;
+use burn::store::ModuleRecord;
+use neuromod_core::ModelSpec;
 use neuromod_datasets::Splits;
-use neuromod_vrnn::Vrnn;
+use neuromod_world::WorldModel;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -91,9 +93,12 @@ fn epoch_rng(seed: u64, epoch: usize) -> ChaCha8Rng {
 
 /// Serialises a module's record (burnpack bytes).
 fn module_bytes<M: Module>(module: &M, path: &Path) -> Result<Vec<u8>, TrainError> {
-    module
-        .clone()
-        .into_record()
+    record_bytes(module.clone().into_record(), path)
+}
+
+/// Serialises a record (burnpack bytes).
+fn record_bytes(record: ModuleRecord, path: &Path) -> Result<Vec<u8>, TrainError> {
+    record
         .into_bytes()
         .map(|b| b.to_vec())
         .map_err(|e| TrainError::checkpoint(path, format!("cannot serialise: {e:?}")))
@@ -117,7 +122,7 @@ pub fn run(
         .path
         .clone()
         .unwrap_or_else(|| "<generated>".into());
-    splits.expect_dim(config.model.x_dim, &data_path)?;
+    splits.expect_dim(config.model.x_dim(), &data_path)?;
     // Held until this function returns (or the process ends): one trainer per folder.
     let _lock = RunLock::acquire(out)?;
     let (checkpoint, resume_from) = if options.resume {
@@ -134,14 +139,14 @@ pub fn run(
 
     let ad = device.clone().autodiff();
     ad.seed(config.seed);
-    let model: Vrnn = match (&resume_from, &config.init_from) {
+    let model: WorldModel = match (&resume_from, &config.init_from) {
         (Some(snap), _) => {
             let file = if config.ema.is_some() {
                 TRAIN_WEIGHTS_FILE
             } else {
                 WEIGHTS_FILE
             };
-            snap.load_module(file, config.model.init(&ad)?)?
+            snap.load_model(file, config.model.init(&ad)?)?
         }
         (None, Some(dir)) => {
             let source = Checkpoint::open(dir)?;
@@ -164,8 +169,8 @@ pub fn run(
     };
     // Created after the first step: parameters initialise lazily, and copying them earlier
     // would change the order in which they draw from the seeded generator.
-    let mut ema: Option<Vrnn> = match (&resume_from, config.ema) {
-        (Some(snap), Some(_)) => Some(snap.load_module(WEIGHTS_FILE, config.model.init(device)?)?),
+    let mut ema: Option<WorldModel> = match (&resume_from, config.ema) {
+        (Some(snap), Some(_)) => Some(snap.load_model(WEIGHTS_FILE, config.model.init(device)?)?),
         _ => None,
     };
     let sf = sf_config(config)
@@ -182,7 +187,7 @@ pub fn run(
         let optim = std::mem::replace(&mut trainer.optim, AdamConfig::new().init());
         trainer.optim = snap.load_optim(OPTIM_FILE, optim)?;
         if let Some(heads) = trainer.sf.take() {
-            trainer.sf = Some(snap.load_module(SF_FILE, heads)?);
+            trainer.sf = Some(snap.load_heads(heads)?);
             let optim = std::mem::replace(&mut trainer.sf_optim, AdamConfig::new().init());
             trainer.sf_optim = snap.load_optim(SF_OPTIM_FILE, optim)?;
         }
@@ -298,11 +303,11 @@ pub fn run(
         }
         rows.push(row.clone());
         let snap_dir = out.join(crate::checkpoint::SNAPSHOTS_DIR);
-        let mut files = vec![(WEIGHTS_FILE, module_bytes(&weights, &snap_dir)?)];
+        let mut files = vec![(WEIGHTS_FILE, record_bytes(weights.record(), &snap_dir)?)];
         if config.ema.is_some() {
             files.push((
                 TRAIN_WEIGHTS_FILE,
-                module_bytes(trainer.model(), &snap_dir)?,
+                record_bytes(trainer.model().record(), &snap_dir)?,
             ));
         }
         let optim_bytes = |o: &burn::optim::ModuleOptimizer| {

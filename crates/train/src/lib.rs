@@ -24,12 +24,13 @@ pub use checkpoint::{
     LATEST_FILE, METRICS_FILE, OPTIM_FILE, SF_FILE, SF_OPTIM_FILE, SNAPSHOTS_DIR, STATE_FILE,
     TRAIN_WEIGHTS_FILE, WEIGHTS_FILE,
 };
-pub use config::{LrPlateau, SfMode, SfSettings, TrainConfig, VRNN_KIND};
+pub use config::{LrPlateau, SfMode, SfSettings, TrainConfig};
 pub use ema::{ema_decay, ema_update};
 pub use error::TrainError;
 pub use evaluate::{evaluate, Bound};
 pub use fit::{epoch_seed, run, train, Event, RunOptions};
 pub use lock::{RunLock, LOCK_FILE};
 pub use metrics::{metrics_csv, parse_metrics, MetricsRow};
+pub use neuromod_world::{ModelConfig, ModelKind, ModelSpec, Setting, WorldModel};
 pub use params::{named_parameters, NamedArray};
 pub use step::{StepStats, Trainer};

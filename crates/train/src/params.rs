@@ -24,8 +24,15 @@ struct Named {
 }
 
 impl ModuleVisitor for Named {
-    fn enter_module(&mut self, name: &str, _container_type: &str) {
-        self.path.push(name.to_string());
+    fn enter_module(&mut self, name: &str, container_type: &str) {
+        // A world model's family variant is not part of its parameters' names (the prefix
+        // names the family): `vrnn.prior.mu.weight`, as the family's own module has it.
+        let skip = container_type == "Enum:WorldModel";
+        self.path.push(if skip {
+            String::new()
+        } else {
+            name.to_string()
+        });
     }
 
     fn exit_module(&mut self, _name: &str, _container_type: &str) {
@@ -35,7 +42,13 @@ impl ModuleVisitor for Named {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         let tensor = param.val();
         let shape = tensor.dims().to_vec();
-        let name = self.path.join(".");
+        let parts: Vec<&str> = self
+            .path
+            .iter()
+            .filter(|p| !p.is_empty())
+            .map(String::as_str)
+            .collect();
+        let name = parts.join(".");
         match tensor.into_data().convert::<f32>().try_into_vec::<f32>() {
             Ok(data) => self.arrays.push(NamedArray { name, shape, data }),
             Err(e) => self.error = Some(format!("{name}: {e:?}")),

@@ -9,7 +9,7 @@ use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use neuromod_core::{Noise, SeqBatch};
 use neuromod_spe::SfHeads;
-use neuromod_vrnn::Vrnn;
+use neuromod_world::WorldModel;
 
 use crate::config::{SfMode, TrainConfig};
 use crate::evaluate::read_stats;
@@ -35,7 +35,7 @@ pub struct StepStats {
 pub struct Trainer {
     /// The world model being trained (taken out while the optimiser updates it, so its
     /// parameters are never shared and update in place).
-    model: Option<Vrnn>,
+    model: Option<WorldModel>,
     /// Successor-feature heads trained alongside, if any.
     pub sf: Option<SfHeads>,
     /// Adam for the world model (gradient clipping and weight decay from the config).
@@ -48,7 +48,7 @@ pub struct Trainer {
 
 impl Trainer {
     /// Optimisers as `config` sets them (Adam, per-tensor gradient clipping, weight decay).
-    pub fn new(config: &TrainConfig, model: Vrnn, sf: Option<SfHeads>) -> Self {
+    pub fn new(config: &TrainConfig, model: WorldModel, sf: Option<SfHeads>) -> Self {
         let clip = config.grad_clip.map(GradientClippingConfig::Norm);
         let optim = AdamConfig::new()
             .with_grad_clipping(clip.clone())
@@ -69,7 +69,7 @@ impl Trainer {
     }
 
     /// The world model.
-    pub fn model(&self) -> &Vrnn {
+    pub fn model(&self) -> &WorldModel {
         self.model
             .as_ref()
             .expect("the model is only taken inside `step`")

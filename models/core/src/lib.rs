@@ -8,6 +8,8 @@
 //! crates (SPE, critic) read [`Trajectory`]s and need no particular model.
 
 mod batch;
+mod contract;
+mod decoder;
 mod gaussian;
 mod gru;
 pub mod host;
@@ -21,6 +23,8 @@ mod test_util;
 mod trajectory;
 
 pub use batch::SeqBatch;
+pub use contract::{ConfigError, ModelSpec, SequenceModel, Setting};
+pub use decoder::{Decoder, Likelihood};
 pub use gaussian::{sigma_from, DiagGaussian, GaussianHead};
 pub use gru::{gru_update, GruCell};
 pub use join::{join_last, join_time};

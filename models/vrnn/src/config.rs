@@ -1,17 +1,7 @@
 //! Model configuration, validated once at the boundary.
 
 use burn::prelude::*;
-use serde::{Deserialize, Serialize};
-
-/// Observation model of the decoder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Likelihood {
-    /// Independent Bernoulli per feature, from logits (binary data: piano rolls, pixels).
-    Bernoulli,
-    /// Diagonal Gaussian with learned mean and standard deviation (real-valued data).
-    Gaussian,
-}
+use neuromod_core::{ConfigError, Likelihood, ModelSpec, Setting};
 
 /// Hyperparameters of a [`crate::Vrnn`]; layer counts are hidden `Linear`+ReLU layers.
 #[derive(Config, Debug)]
@@ -60,49 +50,60 @@ pub struct VrnnConfig {
     pub sigma_min: f64,
 }
 
-/// A configuration value that cannot build a model.
-#[derive(Debug, thiserror::Error, PartialEq)]
-#[error("invalid VRNN config: field `{field}` {reason}")]
-pub struct ConfigError {
-    /// The offending field.
-    pub field: &'static str,
-    /// Why it is rejected.
-    pub reason: String,
-}
-
 impl VrnnConfig {
     /// Rejects values that cannot build a working model, naming the field.
     pub fn check(&self) -> Result<(), ConfigError> {
-        let positive = [
-            ("x_dim", self.x_dim),
-            ("h_dim", self.h_dim),
-            ("z_dim", self.z_dim),
-            ("hidden", self.hidden),
-            ("phi_x_layers", self.phi_x_layers),
-            ("phi_z_layers", self.phi_z_layers),
-            // The encoder's first layer is where x_t and h_{t-1} meet (split by the scan).
-            ("encoder_layers", self.encoder_layers),
-        ];
-        for (field, value) in positive {
-            if value == 0 {
-                return Err(ConfigError {
-                    field,
-                    reason: "must be at least 1".into(),
-                });
-            }
-        }
-        if !(0.0..1.0).contains(&self.dropout) {
-            return Err(ConfigError {
-                field: "dropout",
-                reason: format!("must lie in [0, 1), got {}", self.dropout),
-            });
-        }
-        if !(self.sigma_min.is_finite() && self.sigma_min > 0.0) {
-            return Err(ConfigError {
-                field: "sigma_min",
-                reason: format!("must be a positive number, got {}", self.sigma_min),
-            });
+        ConfigError::positive(
+            MODEL,
+            &[
+                ("x_dim", self.x_dim),
+                ("h_dim", self.h_dim),
+                ("z_dim", self.z_dim),
+                ("hidden", self.hidden),
+                ("phi_x_layers", self.phi_x_layers),
+                ("phi_z_layers", self.phi_z_layers),
+                // The encoder's first layer is where x_t and h_{t-1} meet (split by the scan).
+                ("encoder_layers", self.encoder_layers),
+            ],
+        )?;
+        ConfigError::dropout_and_floor(MODEL, self.dropout, self.sigma_min)
+    }
+}
+
+/// The family's name in error messages.
+const MODEL: &str = "VRNN";
+
+impl ModelSpec for VrnnConfig {
+    fn x_dim(&self) -> usize {
+        self.x_dim
+    }
+
+    fn z_dim(&self) -> usize {
+        self.z_dim
+    }
+
+    /// s_t = [h_t, muq_t].
+    fn state_dim(&self) -> usize {
+        self.h_dim + self.z_dim
+    }
+
+    fn filtering(&self) -> bool {
+        true
+    }
+
+    fn set(&mut self, setting: Setting) -> Result<(), ConfigError> {
+        match setting {
+            Setting::XDim(v) => self.x_dim = v,
+            Setting::HDim(v) => self.h_dim = v,
+            Setting::ZDim(v) => self.z_dim = v,
+            Setting::Hidden(v) => self.hidden = v,
+            Setting::Dropout(v) => self.dropout = v,
+            Setting::Likelihood(v) => self.likelihood = v,
         }
         Ok(())
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        VrnnConfig::check(self)
     }
 }

@@ -9,8 +9,9 @@
 mod config;
 mod model;
 
-pub use config::{ConfigError, Likelihood, VrnnConfig};
-pub use model::{Decoder, Vrnn};
+pub use config::VrnnConfig;
+pub use model::Vrnn;
+pub use neuromod_core::{ConfigError, Decoder, Likelihood};
 
 #[cfg(test)]
 mod tests;

@@ -1,70 +1,18 @@
 //! The VRNN itself: one-step API, sequence ELBO, open-loop generation.
 
 use burn::module::Param;
-use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
+use burn::nn::{Dropout, DropoutConfig};
 use burn::prelude::*;
-use burn::tensor::activation::sigmoid;
 use burn::tensor::Distribution;
 use neuromod_core::scan::{latent_gru_scan, ScanInput, ScanOutput, ScanWeights};
 use neuromod_core::stack::dense_stack;
 use neuromod_core::{
-    bernoulli_log_prob, gaussian_log_prob, join_last, join_time, linear_parts, sigma_from,
-    DiagGaussian, ElboTerms, GaussianHead, GruCell, Mlp, Noise, SeqBatch, StepOutput, Trajectory,
+    gaussian_log_prob, join_last, join_time, linear_parts, Decoder, DiagGaussian, ElboTerms,
+    GaussianHead, GruCell, Mlp, Noise, SeqBatch, SequenceModel, StepOutput, Trajectory,
 };
 
-use crate::config::{ConfigError, Likelihood, VrnnConfig};
-
-/// Decoder p(x_t | z_t, h_{t-1}): logits (Bernoulli) or mean and sigma (Gaussian).
-#[derive(Module, Debug)]
-pub struct Decoder {
-    /// Hidden layers on [phi_z(z_t), h_{t-1}].
-    pub trunk: Mlp,
-    /// Logits (Bernoulli) or mean (Gaussian): [.., x_dim].
-    pub mu: Linear,
-    /// Pre-softplus standard deviation; present only for the Gaussian likelihood.
-    pub sigma: Option<Linear>,
-    /// Floor added to sigma.
-    pub sigma_min: f64,
-}
-
-impl Decoder {
-    /// Returns (logits or mean, sigma when Gaussian); input: [batch, feat + h_dim]. The trunk
-    /// and the output layer(s) run as one dense stack (fused on the CPU backends).
-    fn forward(&self, input: Tensor<2>) -> (Tensor<2>, Option<Tensor<2>>) {
-        let mut layers = self.trunk.parts();
-        let (wm, bm) = linear_parts(&self.mu);
-        let d = wm.dims()[1];
-        match &self.sigma {
-            None => {
-                layers.push((wm, bm));
-                (dense_stack(input, &layers, false), None)
-            }
-            Some(head) => {
-                let (ws, bs) = linear_parts(head);
-                layers.push((Tensor::cat(vec![wm, ws], 1), Tensor::cat(vec![bm, bs], 0)));
-                let out = dense_stack(input, &layers, false);
-                let sigma = sigma_from(out.clone().narrow(1, d, d), self.sigma_min);
-                (out.narrow(1, 0, d), Some(sigma))
-            }
-        }
-    }
-
-    /// log p(x | decoder input): [batch].
-    fn log_prob(&self, input: Tensor<2>, x: Tensor<2>) -> Tensor<1> {
-        match self.forward(input) {
-            (logits, None) => bernoulli_log_prob(logits, x),
-            (mu, Some(sigma)) => gaussian_log_prob(mu, sigma, x),
-        }
-    }
-
-    /// One draw of x given the decoder input; `u` holds U(0,1) (Bernoulli) or N(0,1) noise.
-    fn sample(&self, input: Tensor<2>, u: Tensor<2>) -> Tensor<2> {
-        match self.forward(input) {
-            (logits, None) => u.lower(sigmoid(logits)).float(),
-            (mu, Some(sigma)) => mu + sigma * u,
-        }
-    }
-}
+use crate::config::VrnnConfig;
+use neuromod_core::ConfigError;
 
 /// Variational recurrent neural network (Chung et al. 2015).
 #[derive(Module, Debug)]
@@ -107,18 +55,18 @@ impl VrnnConfig {
         let head = |input: usize, layers: usize, out: usize| {
             GaussianHead::new(input, w, layers, out, self.sigma_min, device)
         };
-        let dec_trunk = Mlp::new(fz + h, w, self.decoder_layers, device);
-        let dec_width = dec_trunk.out_dim(fz + h);
-        let gaussian = self.likelihood == Likelihood::Gaussian;
         Ok(Vrnn {
             prior: head(h + self.action_dim, self.prior_layers, self.z_dim),
             encoder: head(fx + h, self.encoder_layers, self.z_dim),
-            decoder: Decoder {
-                trunk: dec_trunk,
-                mu: LinearConfig::new(dec_width, self.x_dim).init(device),
-                sigma: gaussian.then(|| LinearConfig::new(dec_width, self.x_dim).init(device)),
-                sigma_min: self.sigma_min,
-            },
+            decoder: Decoder::new(
+                fz + h,
+                w,
+                self.decoder_layers,
+                self.x_dim,
+                self.likelihood,
+                self.sigma_min,
+                device,
+            ),
             reward: self
                 .reward_head
                 .then(|| head(fz + h, self.decoder_layers, 1)),
@@ -312,11 +260,7 @@ impl Vrnn {
             Distribution::Normal(0.0, 1.0),
             device,
         );
-        let obs_noise = match self.decoder.sigma {
-            None => Distribution::Uniform(0.0, 1.0),
-            Some(_) => Distribution::Normal(0.0, 1.0),
-        };
-        let u = Tensor::<3>::random([batch, steps, self.x_dim], obs_noise, device);
+        let u = Tensor::<3>::random([batch, steps, self.x_dim], self.decoder.noise(), device);
         let mut h = self.initial_state(batch);
         let mut a_prev = None;
         let mut xs = Vec::with_capacity(steps);
@@ -336,5 +280,26 @@ impl Vrnn {
             xs.push(x);
         }
         Tensor::stack(xs, 1)
+    }
+}
+
+impl SequenceModel for Vrnn {
+    fn forward(&self, batch: &SeqBatch, noise: Noise) -> Trajectory {
+        Vrnn::forward(self, batch, noise)
+    }
+
+    fn generate(
+        &self,
+        batch: usize,
+        steps: usize,
+        actions: Option<Tensor<3>>,
+        device: &Device,
+    ) -> Tensor<3> {
+        Vrnn::generate(self, batch, steps, actions, device)
+    }
+
+    /// The encoder reads x_t and h_{t-1}, which summarises x_{<t} and z_{<t}.
+    fn filtering(&self) -> bool {
+        true
     }
 }

@@ -81,13 +81,13 @@ fn latest_parameters(dir: &Path) -> Vec<NamedArray> {
     for file in [WEIGHTS_FILE, TRAIN_WEIGHTS_FILE] {
         if snap.state.files.contains_key(file) {
             let model = snap
-                .load_module(file, c.model.init(&cpu()).unwrap())
+                .load_model(file, c.model.init(&cpu()).unwrap())
                 .unwrap();
             out.extend(named_parameters(&model, file).unwrap());
         }
     }
     if let Some(sf) = sf_config(c) {
-        let heads = snap.load_module(SF_FILE, sf.init(&cpu()).unwrap()).unwrap();
+        let heads = snap.load_heads(sf.init(&cpu()).unwrap()).unwrap();
         out.extend(named_parameters(&heads, SF_FILE).unwrap());
     }
     out

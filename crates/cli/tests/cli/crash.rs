@@ -100,7 +100,7 @@ fn latest_weights(run: &Path) -> Vec<neuromod_train::NamedArray> {
         neuromod_train::WEIGHTS_FILE,
     ] {
         let model = snap
-            .load_module(file, ck.config.model.init(&device).unwrap())
+            .load_model(file, ck.config.model.init(&device).unwrap())
             .unwrap();
         out.extend(neuromod_train::named_parameters(&model, file).unwrap());
     }

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use neuromod_train::Checkpoint;
+use neuromod_train::{Checkpoint, ModelSpec};
 
 use super::{fails_with, neuromod, stderr, train_markov};
 
@@ -112,7 +112,7 @@ fn signals_export_opens_in_numpy_with_documented_names_and_shapes() {
         .join("sf.bpk")
         .exists());
     // The generated Markov set has 16-bit patterns; shrink the check to what was trained.
-    let dim = Checkpoint::open(&ckpt).unwrap().config.model.x_dim;
+    let dim = Checkpoint::open(&ckpt).unwrap().config.model.x_dim();
     let files: Vec<_> = ["s.safetensors", "s.npz"]
         .iter()
         .map(|f| dir.path().join(f))
@@ -191,7 +191,8 @@ fn signals_export_opens_in_numpy_with_documented_names_and_shapes() {
     let model = checkpoint
         .load_model(&burn::prelude::Device::ndarray())
         .unwrap();
-    let config = &checkpoint.config.model;
+    let model = model.as_vrnn().expect("trained as a VRNN");
+    let config = checkpoint.config.model.as_vrnn().unwrap();
     let expect = |name: &str, values: Vec<f32>, shape: [usize; 2]| {
         let t = &seen["tensors"][name];
         assert_eq!(t["shape"], serde_json::json!(shape), "{name}");

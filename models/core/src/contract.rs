@@ -1,0 +1,132 @@
+//! The world-model contract: what every model family (VRNN, DKF, ...) provides, and all the
+//! rest of neuromod (training, SPE, critic, benchmarks, export) relies on.
+
+use burn::prelude::*;
+
+use crate::batch::SeqBatch;
+use crate::trajectory::{Noise, Trajectory};
+
+/// A sequential latent-variable model trained by the ELBO.
+///
+/// A new family implements this for its module, plus [`ModelSpec`] for its config, and is
+/// registered in one place (`neuromod-world`'s `registry.rs`).
+pub trait SequenceModel {
+    /// One pass over a padded batch: per-step ELBO terms, the prior and posterior of every
+    /// step, and the state the signal heads read ([`Trajectory::state`]). `noise` gives the
+    /// reparameterisation noise of z_t = mu_q + sigma_q * eps, so that the caller can
+    /// recompute the sampled latents (importance weights).
+    fn forward(&self, batch: &SeqBatch, noise: Noise) -> Trajectory;
+
+    /// Open-loop generation: z_t from the prior, x_t drawn and fed back. actions: optional
+    /// [batch, steps, action_dim]. Returns x: [batch, steps, x_dim].
+    fn generate(
+        &self,
+        batch: usize,
+        steps: usize,
+        actions: Option<Tensor<3>>,
+        device: &Device,
+    ) -> Tensor<3>;
+
+    /// Whether the posterior of [`SequenceModel::forward`] is causal (q(z_t | x_{<=t}, ..)):
+    /// the one-step SPE and every signal read from it need a filtering posterior.
+    fn filtering(&self) -> bool;
+}
+
+/// A model family's configuration: the fields every family shares, read and set by name so
+/// that the command line and the signal heads need no particular family.
+pub trait ModelSpec {
+    /// Observation width D.
+    fn x_dim(&self) -> usize;
+    /// Latent width Z.
+    fn z_dim(&self) -> usize;
+    /// Width of the state s_t the signal heads read ([`Trajectory::state`]).
+    fn state_dim(&self) -> usize;
+    /// Whether the model built from this config has a filtering (causal) posterior.
+    fn filtering(&self) -> bool;
+    /// Sets one shared setting from the command line; a setting the family does not have is
+    /// refused by name.
+    fn set(&mut self, setting: Setting) -> Result<(), crate::ConfigError>;
+    /// Rejects values that cannot build a working model, naming the field.
+    fn check(&self) -> Result<(), crate::ConfigError>;
+}
+
+/// A shared model setting (the command line's model flags).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Setting {
+    /// Observation width (filled in from the data).
+    XDim(usize),
+    /// Recurrent state width.
+    HDim(usize),
+    /// Latent width.
+    ZDim(usize),
+    /// Hidden layer width.
+    Hidden(usize),
+    /// Dropout probability.
+    Dropout(f64),
+    /// Observation model.
+    Likelihood(crate::Likelihood),
+}
+
+impl Setting {
+    /// The config field this setting writes.
+    pub fn field(&self) -> &'static str {
+        match self {
+            Setting::XDim(_) => "x_dim",
+            Setting::HDim(_) => "h_dim",
+            Setting::ZDim(_) => "z_dim",
+            Setting::Hidden(_) => "hidden",
+            Setting::Dropout(_) => "dropout",
+            Setting::Likelihood(_) => "likelihood",
+        }
+    }
+}
+
+/// A configuration value that cannot build a model.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("invalid {model} config: field `{field}` {reason}")]
+pub struct ConfigError {
+    /// The model family.
+    pub model: &'static str,
+    /// The offending field.
+    pub field: &'static str,
+    /// Why it is rejected.
+    pub reason: String,
+}
+
+impl ConfigError {
+    /// A field of `model`'s config that must be at least 1.
+    pub fn positive(model: &'static str, fields: &[(&'static str, usize)]) -> Result<(), Self> {
+        match fields.iter().find(|(_, v)| *v == 0) {
+            Some((field, _)) => Err(Self {
+                model,
+                field,
+                reason: "must be at least 1".into(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Checks a dropout probability and a sigma floor, the two real-valued fields every family
+    /// has.
+    pub fn dropout_and_floor(
+        model: &'static str,
+        dropout: f64,
+        sigma_min: f64,
+    ) -> Result<(), Self> {
+        if !(0.0..1.0).contains(&dropout) {
+            return Err(Self {
+                model,
+                field: "dropout",
+                reason: format!("must lie in [0, 1), got {dropout}"),
+            });
+        }
+        if !(sigma_min.is_finite() && sigma_min > 0.0) {
+            return Err(Self {
+                model,
+                field: "sigma_min",
+                reason: format!("must be a positive number, got {sigma_min}"),
+            });
+        }
+        Ok(())
+    }
+}

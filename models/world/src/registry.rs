@@ -1,0 +1,212 @@
+//! The one registration point of model families: their names, configs and modules, and the
+//! dispatch from the seam's types to each family.
+
+use burn::prelude::*;
+use burn::store::{ModuleRecord, RecordError};
+use neuromod_core::{ConfigError, ModelSpec, Noise, SeqBatch, SequenceModel, Setting, Trajectory};
+use neuromod_vrnn::{Vrnn, VrnnConfig};
+use serde::{Deserialize, Serialize};
+
+/// A model family, by the name configs and the command line use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    /// Variational recurrent neural network (Chung et al. 2015).
+    #[default]
+    Vrnn,
+}
+
+impl ModelKind {
+    /// Every family.
+    pub const ALL: [ModelKind; 1] = [ModelKind::Vrnn];
+
+    /// The family's name (`kind` in configs, `--model` on the command line).
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Vrnn => "vrnn",
+        }
+    }
+
+    /// The family of `name`, if it is one.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// Every family's name, comma-separated (for error messages).
+    pub fn names() -> String {
+        Self::ALL.map(Self::name).join(", ")
+    }
+}
+
+impl std::fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A world model's configuration: the family's name is the `kind` field and its settings the
+/// `model` field, side by side in the run's config.json (`{"kind": "vrnn", "model": {..}}`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "model", rename_all = "lowercase")]
+pub enum ModelConfig {
+    /// A VRNN.
+    Vrnn(VrnnConfig),
+}
+
+/// A world model of any family.
+#[derive(Module, Debug)]
+pub enum WorldModel {
+    /// A VRNN.
+    Vrnn(Vrnn),
+}
+
+/// Runs `$body` with `$m` bound to the family's value inside `$value` (a [`ModelConfig`] or a
+/// [`WorldModel`], by reference or by value).
+macro_rules! dispatch {
+    ($value:expr, $ty:ident, $m:ident => $body:expr) => {
+        match $value {
+            $ty::Vrnn($m) => $body,
+        }
+    };
+}
+
+impl ModelConfig {
+    /// The family's default config for observations of width `x_dim`.
+    pub fn new(kind: ModelKind, x_dim: usize) -> Self {
+        match kind {
+            ModelKind::Vrnn => ModelConfig::Vrnn(VrnnConfig::new(x_dim)),
+        }
+    }
+
+    /// The family.
+    pub fn kind(&self) -> ModelKind {
+        match self {
+            ModelConfig::Vrnn(_) => ModelKind::Vrnn,
+        }
+    }
+
+    /// Checks the config and builds a freshly initialised model on `device`.
+    pub fn init(&self, device: &Device) -> Result<WorldModel, ConfigError> {
+        Ok(match self {
+            ModelConfig::Vrnn(c) => WorldModel::Vrnn(c.init(device)?),
+        })
+    }
+
+    /// Applies each setting in turn (the first one the family lacks is refused by name).
+    pub fn with(mut self, settings: &[Setting]) -> Result<Self, ConfigError> {
+        for s in settings {
+            self.set(*s)?;
+        }
+        Ok(self)
+    }
+
+    /// The VRNN config, if this is one.
+    pub fn as_vrnn(&self) -> Option<&VrnnConfig> {
+        match self {
+            ModelConfig::Vrnn(c) => Some(c),
+        }
+    }
+}
+
+impl ModelSpec for ModelConfig {
+    fn x_dim(&self) -> usize {
+        dispatch!(self, ModelConfig, c => c.x_dim())
+    }
+
+    fn z_dim(&self) -> usize {
+        dispatch!(self, ModelConfig, c => c.z_dim())
+    }
+
+    fn state_dim(&self) -> usize {
+        dispatch!(self, ModelConfig, c => c.state_dim())
+    }
+
+    fn filtering(&self) -> bool {
+        dispatch!(self, ModelConfig, c => ModelSpec::filtering(c))
+    }
+
+    fn set(&mut self, setting: Setting) -> Result<(), ConfigError> {
+        dispatch!(self, ModelConfig, c => c.set(setting))
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        dispatch!(self, ModelConfig, c => ModelSpec::check(c))
+    }
+}
+
+impl From<VrnnConfig> for ModelConfig {
+    fn from(c: VrnnConfig) -> Self {
+        ModelConfig::Vrnn(c)
+    }
+}
+
+impl WorldModel {
+    /// The family.
+    pub fn kind(&self) -> ModelKind {
+        match self {
+            WorldModel::Vrnn(_) => ModelKind::Vrnn,
+        }
+    }
+
+    /// The weights as a record named as the family's own module names them (no enum variant
+    /// in the paths), so that a checkpoint holds the family's module as it always did.
+    pub fn record(&self) -> ModuleRecord {
+        dispatch!(self, WorldModel, m => m.clone().into_record())
+    }
+
+    /// Loads a record written by [`WorldModel::record`].
+    pub fn load(self, record: ModuleRecord) -> Result<Self, RecordError> {
+        Ok(match self {
+            WorldModel::Vrnn(m) => WorldModel::Vrnn(m.try_load_record(record)?),
+        })
+    }
+
+    /// [`SequenceModel::forward`], callable without importing the trait.
+    pub fn forward(&self, batch: &SeqBatch, noise: Noise) -> Trajectory {
+        SequenceModel::forward(self, batch, noise)
+    }
+
+    /// [`SequenceModel::generate`], callable without importing the trait.
+    pub fn generate(
+        &self,
+        batch: usize,
+        steps: usize,
+        actions: Option<Tensor<3>>,
+        device: &Device,
+    ) -> Tensor<3> {
+        SequenceModel::generate(self, batch, steps, actions, device)
+    }
+
+    /// The VRNN, if this is one.
+    pub fn as_vrnn(&self) -> Option<&Vrnn> {
+        match self {
+            WorldModel::Vrnn(m) => Some(m),
+        }
+    }
+}
+
+impl From<Vrnn> for WorldModel {
+    fn from(m: Vrnn) -> Self {
+        WorldModel::Vrnn(m)
+    }
+}
+
+impl SequenceModel for WorldModel {
+    fn forward(&self, batch: &SeqBatch, noise: Noise) -> Trajectory {
+        dispatch!(self, WorldModel, m => SequenceModel::forward(m, batch, noise))
+    }
+
+    fn generate(
+        &self,
+        batch: usize,
+        steps: usize,
+        actions: Option<Tensor<3>>,
+        device: &Device,
+    ) -> Tensor<3> {
+        dispatch!(self, WorldModel, m => SequenceModel::generate(m, batch, steps, actions, device))
+    }
+
+    fn filtering(&self) -> bool {
+        dispatch!(self, WorldModel, m => SequenceModel::filtering(m))
+    }
+}
