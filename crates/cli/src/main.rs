@@ -66,6 +66,8 @@ pub enum DatasetArg {
 enum ModelArg {
     /// Variational RNN (Chung et al. 2015).
     Vrnn,
+    /// Deep Kalman filter / deep Markov model (Krishnan et al. 2017), filtering guide.
+    Dkf,
 }
 
 /// Decoder likelihoods accepted by `--likelihood`.

@@ -205,15 +205,19 @@ pub fn run(args: ReportArgs) -> Result<()> {
                 dim,
                 sequences: vec![real.clone()],
             };
-            let arrays = crate::signals::collect(&one, &model, sf.as_ref(), 1, &device, m)?;
-            let gammas = sf.as_ref().map(|s| s.gammas.clone()).unwrap_or_default();
-            let name = format!("{} sequence {k}", args.split);
-            let figure = crate::signals::traces(&arrays, &gammas, 0, steps, &name);
-            let name = save_figure(&args.out, "spe", &figure, args.format)?;
-            figures.push((
-                name,
-                "State prediction errors along the real sequence (posterior means as latents)",
-            ));
+            if let Err(e) = crate::signals::refuse_smoothing(&checkpoint) {
+                notes.push(format!("No SPE figure: {e}."));
+            } else {
+                let arrays = crate::signals::collect(&one, &model, sf.as_ref(), 1, &device, m)?;
+                let gammas = sf.as_ref().map(|s| s.gammas.clone()).unwrap_or_default();
+                let name = format!("{} sequence {k}", args.split);
+                let figure = crate::signals::traces(&arrays, &gammas, 0, steps, &name);
+                let name = save_figure(&args.out, "spe", &figure, args.format)?;
+                figures.push((
+                    name,
+                    "State prediction errors along the real sequence (posterior means as latents)",
+                ));
+            }
         }
         Err(e) => notes.push(format!(
             "No sample or SPE figures: the data could not be loaded ({e}); pass --data PATH."

@@ -15,6 +15,7 @@ use crate::{device, DatasetArg, EvalArgs, LikelihoodArg, ModelArg, SampleArgs, S
 pub fn model_kind(arg: ModelArg) -> ModelKind {
     match arg {
         ModelArg::Vrnn => ModelKind::Vrnn,
+        ModelArg::Dkf => ModelKind::Dkf,
     }
 }
 

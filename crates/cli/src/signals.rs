@@ -80,6 +80,20 @@ impl Array {
     }
 }
 
+/// Every signal reads the posterior as a causal estimate; a smoothing posterior has seen the
+/// future, so its "prediction errors" are not.
+pub(crate) fn refuse_smoothing(checkpoint: &Checkpoint) -> Result<()> {
+    let m = &checkpoint.config.model;
+    if !m.filtering() {
+        bail!(
+            "{}: this {} reads a smoothing posterior (it sees future observations), so it has              no causal state prediction errors; train it with a filtering posterior              (for the DKF, \"guide\": \"filtering\", the default)",
+            checkpoint.dir.display(),
+            m.kind()
+        );
+    }
+    Ok(())
+}
+
 fn host<const D: usize>(t: Tensor<D>, what: &'static str) -> Result<Vec<f32>> {
     t.into_data()
         .try_into_vec::<f32>()
@@ -95,6 +109,7 @@ pub fn run(args: SignalsArgs) -> Result<()> {
         );
     }
     let mut checkpoint = Checkpoint::open(&args.checkpoint)?;
+    refuse_smoothing(&checkpoint)?;
     if let Some(kind) = args.dataset {
         checkpoint.config.data.kind = dataset_kind(kind);
     }

@@ -323,6 +323,16 @@ impl TrainConfig {
             }
         }
         if let Some(sf) = &self.sf {
+            if !self.model.filtering() {
+                return bad(
+                    "sf",
+                    format!(
+                        "successor features read a causal state, but this {} has a smoothing \
+                         posterior (it sees future observations)",
+                        self.model.kind()
+                    ),
+                );
+            }
             if let Some(g) = sf.gammas.iter().find(|g| !(**g >= 0.0 && **g < 1.0)) {
                 return bad(
                     "sf.gammas",

@@ -4,6 +4,7 @@
 use burn::prelude::*;
 use burn::store::{ModuleRecord, RecordError};
 use neuromod_core::{ConfigError, ModelSpec, Noise, SeqBatch, SequenceModel, Setting, Trajectory};
+use neuromod_dkf::{Dkf, DkfConfig};
 use neuromod_vrnn::{Vrnn, VrnnConfig};
 use serde::{Deserialize, Serialize};
 
@@ -14,16 +15,19 @@ pub enum ModelKind {
     /// Variational recurrent neural network (Chung et al. 2015).
     #[default]
     Vrnn,
+    /// Deep Kalman filter / deep Markov model (Krishnan et al. 2017).
+    Dkf,
 }
 
 impl ModelKind {
     /// Every family.
-    pub const ALL: [ModelKind; 1] = [ModelKind::Vrnn];
+    pub const ALL: [ModelKind; 2] = [ModelKind::Vrnn, ModelKind::Dkf];
 
     /// The family's name (`kind` in configs, `--model` on the command line).
     pub fn name(self) -> &'static str {
         match self {
             ModelKind::Vrnn => "vrnn",
+            ModelKind::Dkf => "dkf",
         }
     }
 
@@ -51,13 +55,20 @@ impl std::fmt::Display for ModelKind {
 pub enum ModelConfig {
     /// A VRNN.
     Vrnn(VrnnConfig),
+    /// A DKF.
+    Dkf(DkfConfig),
 }
 
 /// A world model of any family.
+// One model lives per run, so the variants' size difference costs nothing (and burn's Module
+// derive takes the family's module itself, not a box).
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum WorldModel {
     /// A VRNN.
     Vrnn(Vrnn),
+    /// A DKF.
+    Dkf(Dkf),
 }
 
 /// Runs `$body` with `$m` bound to the family's value inside `$value` (a [`ModelConfig`] or a
@@ -66,6 +77,7 @@ macro_rules! dispatch {
     ($value:expr, $ty:ident, $m:ident => $body:expr) => {
         match $value {
             $ty::Vrnn($m) => $body,
+            $ty::Dkf($m) => $body,
         }
     };
 }
@@ -75,6 +87,7 @@ impl ModelConfig {
     pub fn new(kind: ModelKind, x_dim: usize) -> Self {
         match kind {
             ModelKind::Vrnn => ModelConfig::Vrnn(VrnnConfig::new(x_dim)),
+            ModelKind::Dkf => ModelConfig::Dkf(DkfConfig::new(x_dim)),
         }
     }
 
@@ -82,6 +95,7 @@ impl ModelConfig {
     pub fn kind(&self) -> ModelKind {
         match self {
             ModelConfig::Vrnn(_) => ModelKind::Vrnn,
+            ModelConfig::Dkf(_) => ModelKind::Dkf,
         }
     }
 
@@ -89,6 +103,7 @@ impl ModelConfig {
     pub fn init(&self, device: &Device) -> Result<WorldModel, ConfigError> {
         Ok(match self {
             ModelConfig::Vrnn(c) => WorldModel::Vrnn(c.init(device)?),
+            ModelConfig::Dkf(c) => WorldModel::Dkf(c.init(device)?),
         })
     }
 
@@ -104,6 +119,7 @@ impl ModelConfig {
     pub fn as_vrnn(&self) -> Option<&VrnnConfig> {
         match self {
             ModelConfig::Vrnn(c) => Some(c),
+            _ => None,
         }
     }
 }
@@ -145,6 +161,7 @@ impl WorldModel {
     pub fn kind(&self) -> ModelKind {
         match self {
             WorldModel::Vrnn(_) => ModelKind::Vrnn,
+            WorldModel::Dkf(_) => ModelKind::Dkf,
         }
     }
 
@@ -158,6 +175,7 @@ impl WorldModel {
     pub fn load(self, record: ModuleRecord) -> Result<Self, RecordError> {
         Ok(match self {
             WorldModel::Vrnn(m) => WorldModel::Vrnn(m.try_load_record(record)?),
+            WorldModel::Dkf(m) => WorldModel::Dkf(m.try_load_record(record)?),
         })
     }
 
@@ -181,7 +199,14 @@ impl WorldModel {
     pub fn as_vrnn(&self) -> Option<&Vrnn> {
         match self {
             WorldModel::Vrnn(m) => Some(m),
+            _ => None,
         }
+    }
+}
+
+impl From<DkfConfig> for ModelConfig {
+    fn from(c: DkfConfig) -> Self {
+        ModelConfig::Dkf(c)
     }
 }
 

@@ -1,0 +1,105 @@
+//! DKF configuration, validated once at the boundary.
+
+use burn::prelude::*;
+use neuromod_core::{ConfigError, Likelihood, ModelSpec, Setting};
+use serde::{Deserialize, Serialize};
+
+/// Which way the guide's GRU reads the observations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Guide {
+    /// Forward in time: q(z_t | z_{t-1}, x_{<=t}), causal (what signals read).
+    Filtering,
+    /// Backward in time: q(z_t | z_{t-1}, x_{>=t}), a tighter bound but not causal.
+    Smoothing,
+}
+
+/// Hyperparameters of a [`crate::Dkf`].
+#[derive(Config, Debug)]
+pub struct DkfConfig {
+    /// Observation width D.
+    pub x_dim: usize,
+    /// Width of the guide's GRU state g_t.
+    #[config(default = 256)]
+    pub h_dim: usize,
+    /// Latent width Z.
+    #[config(default = 32)]
+    pub z_dim: usize,
+    /// Width of the transition's and the emission's hidden layers.
+    #[config(default = 256)]
+    pub hidden: usize,
+    /// Observation model.
+    #[config(default = "Likelihood::Bernoulli")]
+    pub likelihood: Likelihood,
+    /// Hidden layers of the emission p(x_t | z_t).
+    #[config(default = 2)]
+    pub emission_layers: usize,
+    /// Direction of the guide's GRU.
+    #[config(default = "Guide::Filtering")]
+    pub guide: Guide,
+    /// Floor added to every standard deviation after softplus.
+    #[config(default = 1e-4)]
+    pub sigma_min: f64,
+}
+
+/// The family's name in error messages.
+const MODEL: &str = "DKF";
+
+impl DkfConfig {
+    /// Rejects values that cannot build a working model, naming the field.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        ConfigError::positive(
+            MODEL,
+            &[
+                ("x_dim", self.x_dim),
+                ("h_dim", self.h_dim),
+                ("z_dim", self.z_dim),
+                ("hidden", self.hidden),
+            ],
+        )?;
+        ConfigError::dropout_and_floor(MODEL, 0.0, self.sigma_min)
+    }
+}
+
+impl ModelSpec for DkfConfig {
+    fn x_dim(&self) -> usize {
+        self.x_dim
+    }
+
+    fn z_dim(&self) -> usize {
+        self.z_dim
+    }
+
+    /// s_t = [g_t, muq_t]: the guide's GRU state and the posterior mean.
+    fn state_dim(&self) -> usize {
+        self.h_dim + self.z_dim
+    }
+
+    fn filtering(&self) -> bool {
+        self.guide == Guide::Filtering
+    }
+
+    fn set(&mut self, setting: Setting) -> Result<(), ConfigError> {
+        match setting {
+            Setting::XDim(v) => self.x_dim = v,
+            Setting::HDim(v) => self.h_dim = v,
+            Setting::ZDim(v) => self.z_dim = v,
+            Setting::Hidden(v) => self.hidden = v,
+            Setting::Likelihood(v) => self.likelihood = v,
+            Setting::Dropout(_) => {
+                return Err(ConfigError {
+                    model: MODEL,
+                    field: "dropout",
+                    reason: "is not a DKF setting (the DKF has no recurrent state in its \
+                             generative model to drop)"
+                        .into(),
+                })
+            }
+        }
+        Ok(())
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        DkfConfig::check(self)
+    }
+}

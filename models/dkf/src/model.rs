@@ -1,0 +1,217 @@
+//! The DKF itself: the guide's GRU, the combiner chain, the sequence ELBO, generation.
+
+use burn::module::Param;
+use burn::nn::{Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::activation::tanh;
+use burn::tensor::Distribution;
+use neuromod_core::{
+    gru_update, join_time, ConfigError, Decoder, DiagGaussian, ElboTerms, GaussianHead, GruCell,
+    Noise, SeqBatch, SequenceModel, Trajectory,
+};
+
+use crate::config::{DkfConfig, Guide};
+use crate::transition::GatedTransition;
+
+/// Deep Kalman filter / deep Markov model (Krishnan et al. 2017).
+#[derive(Module, Debug)]
+pub struct Dkf {
+    /// Transition p(z_t | z_{t-1}).
+    pub transition: GatedTransition,
+    /// Emission p(x_t | z_t).
+    pub emission: Decoder,
+    /// The guide's GRU over the observations.
+    pub rnn: GruCell,
+    /// Combiner input: tanh(W z_{t-1} + b) is averaged with the GRU state g_t.
+    pub combine: Linear,
+    /// Combiner output q(z_t | ..) from the average.
+    pub posterior: GaussianHead,
+    /// z_0 of the generative chain (the prior of the first step is p(z_1 | z_0)).
+    pub z0: Param<Tensor<1>>,
+    /// z_0 of the guide's chain.
+    pub zq0: Param<Tensor<1>>,
+    /// Initial GRU state.
+    pub g0: Param<Tensor<1>>,
+    /// Whether the guide's GRU runs backward in time ([`Guide::Smoothing`]).
+    pub smoothing: bool,
+    /// Observation width.
+    pub x_dim: usize,
+    /// Latent width.
+    pub z_dim: usize,
+}
+
+impl DkfConfig {
+    /// Checks the config and builds a freshly initialised model on `device`.
+    pub fn init(&self, device: &Device) -> Result<Dkf, ConfigError> {
+        self.check()?;
+        let (z, h) = (self.z_dim, self.h_dim);
+        Ok(Dkf {
+            transition: GatedTransition::new(z, self.hidden, self.sigma_min, device),
+            emission: Decoder::new(
+                z,
+                self.hidden,
+                self.emission_layers,
+                self.x_dim,
+                self.likelihood,
+                self.sigma_min,
+                device,
+            ),
+            rnn: GruCell::new(self.x_dim, h, device),
+            combine: LinearConfig::new(z, h).init(device),
+            posterior: GaussianHead::new(h, h, 0, z, self.sigma_min, device),
+            z0: Param::from_tensor(Tensor::zeros([z], device)),
+            zq0: Param::from_tensor(Tensor::zeros([z], device)),
+            g0: Param::from_tensor(Tensor::zeros([h], device)),
+            smoothing: self.guide == Guide::Smoothing,
+            x_dim: self.x_dim,
+            z_dim: z,
+        })
+    }
+}
+
+/// A learned vector repeated for every sequence: [batch, width].
+fn rows(p: &Param<Tensor<1>>, batch: usize) -> Tensor<2> {
+    p.val().unsqueeze_dim::<2>(0).repeat_dim(0, batch)
+}
+
+impl Dkf {
+    /// The guide's GRU states g_t for every step: [B, T, H]. Filtering: g_t reads x_{<=t}.
+    /// Smoothing: g_t reads x_{>=t} up to the sequence's own last step (padding resets the
+    /// backward GRU to its initial state, so each sequence's pass starts at its real end).
+    fn guide_states(&self, batch: &SeqBatch) -> Tensor<3> {
+        let [b, t_len, d] = batch.dims();
+        let h = self.g0.val().dims()[0];
+        // The input projection of every step at once.
+        let gi = self
+            .rnn
+            .input
+            .forward(batch.x.clone().reshape([b * t_len, d]))
+            .reshape([b, t_len, 3 * h]);
+        let g0 = rows(&self.g0, b);
+        let order: Vec<usize> = match self.smoothing {
+            false => (0..t_len).collect(),
+            true => (0..t_len).rev().collect(),
+        };
+        let mut states: Vec<Option<Tensor<2>>> = vec![None; t_len];
+        let mut g = g0.clone();
+        for t in order {
+            let gi_t = gi.clone().narrow(1, t, 1).reshape([b, 3 * h]);
+            let next = gru_update(gi_t, self.rnn.hidden.forward(g.clone()), g.clone());
+            g = match self.smoothing {
+                false => next,
+                true => {
+                    let m = batch.mask.clone().narrow(1, t, 1); // [B, 1]
+                    next * m.clone() + g0.clone() * m.neg().add_scalar(1.0)
+                }
+            };
+            states[t] = Some(g.clone());
+        }
+        Tensor::stack(states.into_iter().flatten().collect(), 1)
+    }
+
+    /// Runs the whole batch: the guide's GRU, then the combiner chain z_t ~ q(z_t | z_{t-1},
+    /// g_t) step by step; the transition, the emission and the KL run once over all steps.
+    pub fn forward(&self, batch: &SeqBatch, noise: Noise) -> Trajectory {
+        let [b, t_len, d] = batch.dims();
+        let device = batch.x.device();
+        let z_dim = self.z_dim;
+        let eps = noise.eps([b, t_len, z_dim], &device);
+        let g = self.guide_states(batch);
+        let h = g.dims()[2];
+        let (mut mus, mut sigmas, mut zs) = (
+            Vec::with_capacity(t_len),
+            Vec::with_capacity(t_len),
+            Vec::with_capacity(t_len),
+        );
+        let mut z_prev = rows(&self.zq0, b);
+        for t in 0..t_len {
+            let g_t = g.clone().narrow(1, t, 1).reshape([b, h]);
+            let combined = (tanh(self.combine.forward(z_prev)) + g_t) * 0.5;
+            let q = self.posterior.forward(combined);
+            let eps_t = eps.clone().narrow(1, t, 1).reshape([b, z_dim]);
+            let z = q.rsample(eps_t);
+            mus.push(q.mu);
+            sigmas.push(q.sigma);
+            zs.push(z.clone());
+            z_prev = z;
+        }
+        let rows_n = b * t_len;
+        let z_all = Tensor::stack::<3>(zs, 1); // [B, T, Z]
+        let z_start = rows(&self.z0, b).unsqueeze_dim::<3>(1);
+        let z_before = match t_len {
+            1 => z_start,
+            _ => join_time(z_start, z_all.clone().narrow(1, 0, t_len - 1)),
+        };
+        let prior = self.transition.forward(z_before.reshape([rows_n, z_dim]));
+        let mu_q = Tensor::stack::<3>(mus, 1);
+        let sigma_q = Tensor::stack::<3>(sigmas, 1);
+        let posterior = DiagGaussian {
+            mu: mu_q.clone().reshape([rows_n, z_dim]),
+            sigma: sigma_q.clone().reshape([rows_n, z_dim]),
+        };
+        let per_step = |v: Tensor<1>| v.reshape([b, t_len]) * batch.mask.clone();
+        let kl = per_step(posterior.kl(&prior));
+        let x_flat = batch.x.clone().reshape([rows_n, d]);
+        let nll = per_step(
+            self.emission
+                .log_prob(z_all.reshape([rows_n, z_dim]), x_flat)
+                .neg(),
+        );
+        Trajectory {
+            elbo: ElboTerms {
+                kl,
+                nll,
+                reward_nll: None,
+                mask: batch.mask.clone(),
+            },
+            prior: (
+                prior.mu.reshape([b, t_len, z_dim]),
+                prior.sigma.reshape([b, t_len, z_dim]),
+            ),
+            posterior: (mu_q, sigma_q),
+            h: g,
+        }
+    }
+
+    /// Open-loop generation: z_t from the transition, x_t from the emission. Actions are not
+    /// part of the DKF and are ignored.
+    pub fn generate(&self, batch: usize, steps: usize, device: &Device) -> Tensor<3> {
+        let eps = Tensor::<3>::random(
+            [batch, steps, self.z_dim],
+            Distribution::Normal(0.0, 1.0),
+            device,
+        );
+        let u = Tensor::<2>::random([batch * steps, self.x_dim], self.emission.noise(), device);
+        let mut z = rows(&self.z0, batch);
+        let mut zs = Vec::with_capacity(steps);
+        for t in 0..steps {
+            let p = self.transition.forward(z);
+            z = p.rsample(eps.clone().narrow(1, t, 1).reshape([batch, self.z_dim]));
+            zs.push(z.clone());
+        }
+        let z_all = Tensor::stack::<3>(zs, 1).reshape([batch * steps, self.z_dim]);
+        self.emission
+            .sample(z_all, u)
+            .reshape([batch, steps, self.x_dim])
+    }
+}
+
+impl SequenceModel for Dkf {
+    fn forward(&self, batch: &SeqBatch, noise: Noise) -> Trajectory {
+        Dkf::forward(self, batch, noise)
+    }
+
+    fn generate(
+        &self,
+        batch: usize,
+        steps: usize,
+        _actions: Option<Tensor<3>>,
+        device: &Device,
+    ) -> Tensor<3> {
+        Dkf::generate(self, batch, steps, device)
+    }
+
+    fn filtering(&self) -> bool {
+        !self.smoothing
+    }
+}
