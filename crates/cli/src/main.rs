@@ -223,9 +223,25 @@ struct EvalArgs {
     /// averaged; the standard error over passes is reported.
     #[arg(long, default_value_t = 1)]
     samples: usize,
-    /// Sequences per batch.
+    /// Sequences per batch (ELBO; the IWAE bound sizes its own passes).
     #[arg(long, default_value_t = 64)]
     batch_size: usize,
+    /// Which bound on -log p(x): the ELBO (one latent sample per sequence), or the
+    /// importance-weighted bound (Burda et al. 2016) with --particles samples per sequence.
+    #[arg(long, value_enum, default_value = "elbo")]
+    bound: BoundArg,
+    /// Samples per sequence of --bound iwae.
+    #[arg(long, default_value_t = 100)]
+    particles: usize,
+}
+
+/// Bounds accepted by `eval --bound`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum BoundArg {
+    /// The evidence lower bound, KL + reconstruction.
+    Elbo,
+    /// The importance-weighted bound with --particles samples.
+    Iwae,
 }
 
 #[derive(Args, Debug)]

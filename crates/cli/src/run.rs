@@ -4,12 +4,14 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use neuromod_datasets::{generate::MarkovPatterns, DatasetKind, DatasetSpec, SequenceSet};
 use neuromod_train::{
-    evaluate, Checkpoint, Event, LrPlateau, ModelConfig, ModelKind, ModelSpec, RunOptions, Setting,
-    SfMode, SfSettings, TrainConfig,
+    evaluate, importance_bound, Checkpoint, Event, LrPlateau, ModelConfig, ModelKind, ModelSpec,
+    RunOptions, Setting, SfMode, SfSettings, TrainConfig,
 };
 use neuromod_vrnn::Likelihood;
 
-use crate::{device, DatasetArg, EvalArgs, LikelihoodArg, ModelArg, SampleArgs, SfArg, TrainArgs};
+use crate::{
+    device, BoundArg, DatasetArg, EvalArgs, LikelihoodArg, ModelArg, SampleArgs, SfArg, TrainArgs,
+};
 
 /// The family of a `--model` value.
 pub fn model_kind(arg: ModelArg) -> ModelKind {
@@ -181,7 +183,8 @@ pub fn train(args: TrainArgs) -> Result<()> {
         None => {
             let mut config = train_config(&args)?;
             let splits = config.data.load()?;
-            if args.config.is_none() {
+            // A config that leaves the observation width out takes the data's.
+            if args.config.is_none() || config.model.x_dim() == 0 {
                 config.model.set(Setting::XDim(splits.train.dim))?;
             }
             config.check()?;
@@ -257,7 +260,7 @@ fn set_if<T>(field: &mut T, value: Option<T>) {
 
 pub fn eval(args: EvalArgs) -> Result<()> {
     let mut checkpoint = Checkpoint::open(&args.checkpoint)?;
-    if let Some(path) = args.data {
+    if let Some(path) = args.data.clone() {
         checkpoint.config.data.path = Some(path);
     }
     let (device, _) = device::select(args.device)?;
@@ -269,6 +272,9 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     if args.samples == 0 {
         bail!("--samples must be at least 1");
     }
+    if args.bound == BoundArg::Iwae {
+        return eval_iwae(&args, &model, set, checkpoint.config.model.z_dim(), &device);
+    }
     // Each pass draws its own latent noise (seed, seed + 1, ...); their mean estimates the
     // same bound (the expected negative ELBO) with less noise than one pass.
     let mut passes = Vec::with_capacity(args.samples);
@@ -276,33 +282,23 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         device.seed(args.seed.wrapping_add(k));
         passes.push(evaluate(&model, set, args.batch_size, &device)?);
     }
-    let k = passes.len() as f64;
-    let mean = |f: fn(&neuromod_train::Bound) -> f64| passes.iter().map(f).sum::<f64>() / k;
+    let mean = |f: fn(&neuromod_train::Bound) -> f64| {
+        mean_and_error(&passes.iter().map(f).collect::<Vec<_>>())
+    };
     let mut bound = passes[0];
-    bound.nll_per_step = mean(|b| b.nll_per_step);
-    bound.kl_per_step = mean(|b| b.kl_per_step);
-    bound.rec_per_step = mean(|b| b.rec_per_step);
-    let std_error = (passes.len() > 1).then(|| {
-        let var = passes
-            .iter()
-            .map(|b| (b.nll_per_step - bound.nll_per_step).powi(2))
-            .sum::<f64>()
-            / (k - 1.0);
-        (var / k).sqrt()
-    });
+    let std_error;
+    (bound.nll_per_step, std_error) = mean(|b| b.nll_per_step);
+    bound.kl_per_step = mean(|b| b.kl_per_step).0;
+    bound.rec_per_step = mean(|b| b.rec_per_step).0;
     if args.json {
         let mut value = serde_json::to_value(bound)?;
+        value["bound"] = "elbo".into();
         value["split"] = args.split.clone().into();
         value["samples"] = args.samples.into();
         value["nll_std_error"] = std_error.into();
         println!("{value}");
     } else {
-        let spread = std_error.map_or(String::new(), |e| {
-            format!(
-                "; mean of {} latent samples, standard error {e:.4}",
-                args.samples
-            )
-        });
+        let spread = spread(std_error, args.samples);
         println!(
             "{}: {:.4} nats per step (KL {:.4} + reconstruction {:.4}) over {} steps in {} sequences{spread}",
             args.split,
@@ -314,6 +310,66 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `eval --bound iwae`: the importance-weighted bound, averaged over --samples passes.
+fn eval_iwae(
+    args: &EvalArgs,
+    model: &neuromod_train::WorldModel,
+    set: &SequenceSet,
+    z_dim: usize,
+    device: &burn::prelude::Device,
+) -> Result<()> {
+    let mut passes = Vec::with_capacity(args.samples);
+    for k in 0..args.samples as u64 {
+        device.seed(args.seed.wrapping_add(k));
+        passes.push(importance_bound(model, set, args.particles, z_dim, device)?);
+    }
+    let values: Vec<f64> = passes.iter().map(|b| b.nll_per_step).collect();
+    let (mean, std_error) = mean_and_error(&values);
+    let first = passes[0];
+    if args.json {
+        let value = serde_json::json!({
+            "nll_per_step": mean,
+            "bound": "iwae",
+            "particles": args.particles,
+            "steps": first.steps,
+            "sequences": first.sequences,
+            "split": args.split,
+            "samples": args.samples,
+            "nll_std_error": std_error,
+        });
+        println!("{value}");
+    } else {
+        println!(
+            "{}: {mean:.4} nats per step (IWAE bound, K = {} samples per sequence) over {} \
+             steps in {} sequences{}",
+            args.split,
+            args.particles,
+            first.steps,
+            first.sequences,
+            spread(std_error, args.samples)
+        );
+    }
+    Ok(())
+}
+
+/// The mean of repeated estimates and its standard error (None for one estimate).
+fn mean_and_error(values: &[f64]) -> (f64, Option<f64>) {
+    let k = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / k;
+    let error = (values.len() > 1).then(|| {
+        let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (k - 1.0);
+        (var / k).sqrt()
+    });
+    (mean, error)
+}
+
+/// "; mean of N passes, standard error E" when there are several.
+fn spread(std_error: Option<f64>, samples: usize) -> String {
+    std_error.map_or(String::new(), |e| {
+        format!("; mean of {samples} latent samples, standard error {e:.4}")
+    })
 }
 
 pub fn sample(args: SampleArgs) -> Result<()> {

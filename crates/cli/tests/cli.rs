@@ -13,6 +13,8 @@ mod dopamine;
 mod interop;
 #[path = "cli/jsb.rs"]
 mod jsb;
+#[path = "cli/models.rs"]
+mod models;
 
 use std::path::Path;
 use std::process::{Command, Output};
