@@ -99,7 +99,7 @@ struct TrainArgs {
         "config", "dataset", "out", "seed", "batch_size", "lr", "lr_final", "lr_plateau",
         "lr_plateau_factor", "weight_decay",
         "transpose", "model", "h_dim", "z_dim", "hidden", "dropout", "likelihood", "kl_anneal_epochs",
-        "kl_start", "patience", "sf", "sf_gammas", "ema", "init_from", "sf_weight", "grad_clip",
+        "kl_start", "free_nats", "kl_balance", "patience", "sf", "sf_gammas", "ema", "init_from", "sf_weight", "grad_clip",
         "keep_last",
     ])]
     resume: Option<PathBuf>,
@@ -171,6 +171,13 @@ struct TrainArgs {
     /// KL weight at the first annealed epoch.
     #[arg(long)]
     kl_start: Option<f64>,
+    /// Free nats per step: a step's KL below this passes no gradient (0: off).
+    #[arg(long)]
+    free_nats: Option<f64>,
+    /// KL balancing alpha in [0, 1] (DreamerV2: 0.8): how much of the KL's gradient trains the
+    /// prior rather than the posterior.
+    #[arg(long)]
+    kl_balance: Option<f64>,
     /// Stop after this many epochs without a better validation bound.
     #[arg(long)]
     patience: Option<usize>,

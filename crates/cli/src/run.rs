@@ -158,6 +158,10 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
     }
     set!(args.kl_anneal_epochs, config.kl_anneal_epochs);
     set!(args.kl_start, config.kl_start);
+    set!(args.free_nats, config.free_nats);
+    if args.kl_balance.is_some() {
+        config.kl_balance = args.kl_balance;
+    }
     if args.patience.is_some() {
         config.patience = args.patience;
     }

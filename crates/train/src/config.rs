@@ -166,6 +166,14 @@ pub struct TrainConfig {
     /// KL weight at the first epoch when annealing.
     #[serde(default)]
     pub kl_start: f64,
+    /// Free nats per step: a step's KL below this counts as this value in the loss and
+    /// passes no gradient (0: off; DreamerV3 uses 1). Reported bounds are never shaped.
+    #[serde(default)]
+    pub free_nats: f64,
+    /// KL balancing alpha: alpha KL(sg(q) || p) + (1 - alpha) KL(q || sg(p)) in the loss
+    /// (None: off; DreamerV2 uses 0.8).
+    #[serde(default)]
+    pub kl_balance: Option<f64>,
     /// Early stop after this many epochs without a better validation bound (None: never).
     #[serde(default)]
     pub patience: Option<usize>,
@@ -211,6 +219,8 @@ impl TrainConfig {
             seed: 0,
             kl_anneal_epochs: default_anneal(),
             kl_start: 0.0,
+            free_nats: 0.0,
+            kl_balance: None,
             patience: None,
             lr_final: None,
             lr_plateau: None,
@@ -359,6 +369,17 @@ impl TrainConfig {
                 return bad("grad_clip", format!("must be positive, got {c}"));
             }
         }
+        if !(self.free_nats.is_finite() && self.free_nats >= 0.0) {
+            return bad(
+                "free_nats",
+                format!("must be a number >= 0, got {}", self.free_nats),
+            );
+        }
+        if let Some(a) = self.kl_balance {
+            if !(0.0..=1.0).contains(&a) {
+                return bad("kl_balance", format!("must lie in [0, 1], got {a}"));
+            }
+        }
         if !(0.0..=1.0).contains(&self.kl_start) {
             return bad(
                 "kl_start",
@@ -382,6 +403,14 @@ impl TrainConfig {
                 end + (self.lr - end) * cos
             }
             _ => self.lr,
+        }
+    }
+
+    /// How the loss shapes the KL term.
+    pub fn kl_shaping(&self) -> neuromod_core::KlShaping {
+        neuromod_core::KlShaping {
+            free_nats: self.free_nats,
+            balance: self.kl_balance,
         }
     }
 

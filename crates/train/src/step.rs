@@ -7,7 +7,7 @@ use burn::optim::decay::WeightDecayConfig;
 use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
-use neuromod_core::{Noise, SeqBatch};
+use neuromod_core::{ElboTerms, KlShaping, Noise, SeqBatch};
 use neuromod_spe::SfHeads;
 use neuromod_world::WorldModel;
 
@@ -18,8 +18,8 @@ use crate::TrainError;
 /// What one step measured, read back once (sums over the batch's real steps).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StepStats {
-    /// The loss that was minimised (nats per step, KL weighted by beta, plus the weighted SF
-    /// loss). Non-finite when the step was refused (the weights are then untouched).
+    /// The loss that was minimised (nats per step, KL weighted by beta and shaped by free nats
+    /// or balancing when set, plus the weighted SF loss). Non-finite when the step was refused (the weights are then untouched).
     pub loss: f32,
     /// Sum of KL(q_t || p_t) over real steps.
     pub kl: f32,
@@ -44,6 +44,7 @@ pub struct Trainer {
     pub sf_optim: ModuleOptimizer,
     sf_weight: f64,
     sf_mode: Option<SfMode>,
+    shaping: KlShaping,
 }
 
 impl Trainer {
@@ -65,6 +66,7 @@ impl Trainer {
             sf_optim,
             sf_weight: config.sf.as_ref().map_or(0.0, |s| s.weight),
             sf_mode: config.sf.as_ref().map(|s| s.mode),
+            shaping: config.kl_shaping(),
         }
     }
 
@@ -107,7 +109,15 @@ impl Trainer {
     ) -> Result<(StepStats, Option<Tensor<3>>), TrainError> {
         let traj = self.model().forward(batch, Noise::Sample);
         let state = want_state.then(|| traj.state().detach());
-        let mut loss = traj.elbo.loss(beta);
+        let mut loss = if self.shaping.is_identity() {
+            traj.elbo.loss(beta)
+        } else {
+            ElboTerms {
+                kl: self.shaping.kl(&traj),
+                ..traj.elbo.clone()
+            }
+            .loss(beta)
+        };
         if self.frozen() {
             loss = loss.detach();
         }

@@ -45,11 +45,27 @@ fn every_family_trains_evaluates_samples_reads_signals_and_exports() {
     let dir = tempfile::tempdir().unwrap();
     for model in ["vrnn", "dkf"] {
         let run = dir.path().join(model);
-        train_markov(&run, "4", &["--model", model]);
+        // Free nats and KL balancing are family-independent loss options.
+        train_markov(
+            &run,
+            "4",
+            &[
+                "--model",
+                model,
+                "--free-nats",
+                "0.05",
+                "--kl-balance",
+                "0.8",
+            ],
+        );
         let config: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap())
                 .unwrap();
         assert_eq!(config["kind"], model);
+        assert_eq!(
+            (config["free_nats"].as_f64(), config["kl_balance"].as_f64()),
+            (Some(0.05), Some(0.8))
+        );
 
         let elbo = eval_json(&run, &["--samples", "3"]);
         assert_eq!(elbo["bound"], "elbo");
@@ -144,6 +160,29 @@ fn a_smoothing_posterior_has_no_signals_and_settings_a_family_lacks_are_refused(
             out,
         ],
         &["--dropout", "not a DKF setting"],
+    );
+    fails_with(
+        &[
+            "train",
+            "--dataset",
+            "markov",
+            "--kl-balance",
+            "1.5",
+            "--out",
+            out,
+        ],
+        &["`kl_balance`", "[0, 1]"],
+    );
+    fails_with(
+        &[
+            "train",
+            "--dataset",
+            "markov",
+            "--free-nats=-1",
+            "--out",
+            out,
+        ],
+        &["`free_nats`"],
     );
     fails_with(
         &[
