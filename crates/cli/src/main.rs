@@ -66,8 +66,19 @@ pub enum DatasetArg {
 enum ModelArg {
     /// Variational RNN (Chung et al. 2015).
     Vrnn,
-    /// Deep Kalman filter / deep Markov model (Krishnan et al. 2017), filtering guide.
+    /// Deep Kalman filter / deep Markov model (Krishnan et al. 2017).
     Dkf,
+    /// Stochastic recurrent neural network (Fraccaro et al. 2016).
+    Srnn,
+}
+
+/// Posteriors accepted by `--guide`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum GuideArg {
+    /// Causal: q(z_t | x_{<=t}, ..) (what the signals read; the default).
+    Filtering,
+    /// Also reads the future: a tighter bound, no signals (DKF, SRNN).
+    Smoothing,
 }
 
 /// Decoder likelihoods accepted by `--likelihood`.
@@ -98,7 +109,7 @@ struct TrainArgs {
     #[arg(long, conflicts_with_all = [
         "config", "dataset", "out", "seed", "batch_size", "lr", "lr_final", "lr_plateau",
         "lr_plateau_factor", "weight_decay",
-        "transpose", "model", "h_dim", "z_dim", "hidden", "dropout", "likelihood", "kl_anneal_epochs",
+        "transpose", "model", "guide", "h_dim", "z_dim", "hidden", "dropout", "likelihood", "kl_anneal_epochs",
         "kl_start", "free_nats", "kl_balance", "patience", "sf", "sf_gammas", "ema", "init_from", "sf_weight", "grad_clip",
         "keep_last",
     ])]
@@ -150,6 +161,9 @@ struct TrainArgs {
     /// World-model family (default vrnn; with --config, the config's `kind` unless given).
     #[arg(long, value_enum)]
     model: Option<ModelArg>,
+    /// Posterior of the world model (DKF and SRNN offer smoothing).
+    #[arg(long, value_enum)]
+    guide: Option<GuideArg>,
     /// Recurrent state width H.
     #[arg(long)]
     h_dim: Option<usize>,

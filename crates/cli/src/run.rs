@@ -2,6 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
+use neuromod_core::Guide;
 use neuromod_datasets::{generate::MarkovPatterns, DatasetKind, DatasetSpec, SequenceSet};
 use neuromod_train::{
     evaluate, importance_bound, Checkpoint, Event, LrPlateau, ModelConfig, ModelKind, ModelSpec,
@@ -10,7 +11,8 @@ use neuromod_train::{
 use neuromod_vrnn::Likelihood;
 
 use crate::{
-    device, BoundArg, DatasetArg, EvalArgs, LikelihoodArg, ModelArg, SampleArgs, SfArg, TrainArgs,
+    device, BoundArg, DatasetArg, EvalArgs, GuideArg, LikelihoodArg, ModelArg, SampleArgs, SfArg,
+    TrainArgs,
 };
 
 /// The family of a `--model` value.
@@ -18,6 +20,7 @@ pub fn model_kind(arg: ModelArg) -> ModelKind {
     match arg {
         ModelArg::Vrnn => ModelKind::Vrnn,
         ModelArg::Dkf => ModelKind::Dkf,
+        ModelArg::Srnn => ModelKind::Srnn,
     }
 }
 
@@ -85,6 +88,12 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
         args.z_dim.map(Setting::ZDim),
         args.hidden.map(Setting::Hidden),
         args.dropout.map(Setting::Dropout),
+        args.guide.map(|g| {
+            Setting::Guide(match g {
+                GuideArg::Filtering => Guide::Filtering,
+                GuideArg::Smoothing => Guide::Smoothing,
+            })
+        }),
         args.likelihood.map(|l| {
             Setting::Likelihood(match l {
                 LikelihoodArg::Bernoulli => Likelihood::Bernoulli,

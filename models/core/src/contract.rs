@@ -50,6 +50,16 @@ pub trait ModelSpec {
     fn check(&self) -> Result<(), crate::ConfigError>;
 }
 
+/// Which way a model's inference network reads the observations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Guide {
+    /// Causal: the posterior of z_t reads x_{<=t} only (what the signals need).
+    Filtering,
+    /// Both ways: the posterior of z_t also reads x_{>t} (a tighter bound, no signals).
+    Smoothing,
+}
+
 /// A shared model setting (the command line's model flags).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Setting {
@@ -65,6 +75,8 @@ pub enum Setting {
     Dropout(f64),
     /// Observation model.
     Likelihood(crate::Likelihood),
+    /// Filtering or smoothing posterior.
+    Guide(Guide),
 }
 
 impl Setting {
@@ -77,6 +89,7 @@ impl Setting {
             Setting::Hidden(_) => "hidden",
             Setting::Dropout(_) => "dropout",
             Setting::Likelihood(_) => "likelihood",
+            Setting::Guide(_) => "guide",
         }
     }
 }

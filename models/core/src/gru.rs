@@ -28,6 +28,45 @@ impl GruCell {
     pub fn step(&self, x: Tensor<2>, h: Tensor<2>) -> Tensor<2> {
         gru_update(self.input.forward(x), self.hidden.forward(h.clone()), h)
     }
+
+    /// The cell over a whole padded sequence: states after every step, [B, T, H], from
+    /// input [B, T, in] and initial state h0 [B, H]. The input projection runs once for all
+    /// steps. Backward in time, padding (mask 0) holds the state at h0, so each sequence's
+    /// pass starts at its own last real step; forward in time, padding comes after every real
+    /// step and changes nothing there.
+    pub fn run(
+        &self,
+        input: Tensor<3>,
+        h0: Tensor<2>,
+        mask: &Tensor<2>,
+        backward: bool,
+    ) -> Tensor<3> {
+        let [b, t_len, d] = input.dims();
+        let h = h0.dims()[1];
+        let gi = self
+            .input
+            .forward(input.reshape([b * t_len, d]))
+            .reshape([b, t_len, 3 * h]);
+        let order: Vec<usize> = if backward {
+            (0..t_len).rev().collect()
+        } else {
+            (0..t_len).collect()
+        };
+        let mut states: Vec<Option<Tensor<2>>> = vec![None; t_len];
+        let mut state = h0.clone();
+        for t in order {
+            let gi_t = gi.clone().narrow(1, t, 1).reshape([b, 3 * h]);
+            let next = gru_update(gi_t, self.hidden.forward(state.clone()), state.clone());
+            state = if backward {
+                let m = mask.clone().narrow(1, t, 1); // [B, 1]
+                next * m.clone() + h0.clone() * m.neg().add_scalar(1.0)
+            } else {
+                next
+            };
+            states[t] = Some(state.clone());
+        }
+        Tensor::stack(states.into_iter().flatten().collect(), 1)
+    }
 }
 
 /// The GRU's gate arithmetic given both projections (biases included), each [batch, 3H] in

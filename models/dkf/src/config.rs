@@ -1,18 +1,7 @@
 //! DKF configuration, validated once at the boundary.
 
 use burn::prelude::*;
-use neuromod_core::{ConfigError, Likelihood, ModelSpec, Setting};
-use serde::{Deserialize, Serialize};
-
-/// Which way the guide's GRU reads the observations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Guide {
-    /// Forward in time: q(z_t | z_{t-1}, x_{<=t}), causal (what signals read).
-    Filtering,
-    /// Backward in time: q(z_t | z_{t-1}, x_{>=t}), a tighter bound but not causal.
-    Smoothing,
-}
+use neuromod_core::{ConfigError, Guide, Likelihood, ModelSpec, Setting};
 
 /// Hyperparameters of a [`crate::Dkf`].
 #[derive(Config, Debug)]
@@ -86,6 +75,7 @@ impl ModelSpec for DkfConfig {
             Setting::ZDim(v) => self.z_dim = v,
             Setting::Hidden(v) => self.hidden = v,
             Setting::Likelihood(v) => self.likelihood = v,
+            Setting::Guide(v) => self.guide = v,
             Setting::Dropout(_) => {
                 return Err(ConfigError {
                     model: MODEL,

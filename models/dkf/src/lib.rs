@@ -25,8 +25,9 @@ mod config;
 mod model;
 mod transition;
 
-pub use config::{DkfConfig, Guide};
+pub use config::DkfConfig;
 pub use model::Dkf;
+pub use neuromod_core::Guide;
 pub use transition::GatedTransition;
 
 #[cfg(test)]

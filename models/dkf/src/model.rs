@@ -6,12 +6,13 @@ use burn::prelude::*;
 use burn::tensor::activation::tanh;
 use burn::tensor::Distribution;
 use neuromod_core::{
-    gru_update, join_time, ConfigError, Decoder, DiagGaussian, ElboTerms, GaussianHead, GruCell,
-    Noise, SeqBatch, SequenceModel, Trajectory,
+    join_time, ConfigError, Decoder, DiagGaussian, ElboTerms, GaussianHead, GruCell, Noise,
+    SeqBatch, SequenceModel, Trajectory,
 };
 
-use crate::config::{DkfConfig, Guide};
+use crate::config::DkfConfig;
 use crate::transition::GatedTransition;
+use neuromod_core::Guide;
 
 /// Deep Kalman filter / deep Markov model (Krishnan et al. 2017).
 #[derive(Module, Debug)]
@@ -76,37 +77,15 @@ fn rows(p: &Param<Tensor<1>>, batch: usize) -> Tensor<2> {
 
 impl Dkf {
     /// The guide's GRU states g_t for every step: [B, T, H]. Filtering: g_t reads x_{<=t}.
-    /// Smoothing: g_t reads x_{>=t} up to the sequence's own last step (padding resets the
-    /// backward GRU to its initial state, so each sequence's pass starts at its real end).
+    /// Smoothing: g_t reads x_{>=t} up to the sequence's own last step.
     fn guide_states(&self, batch: &SeqBatch) -> Tensor<3> {
-        let [b, t_len, d] = batch.dims();
-        let h = self.g0.val().dims()[0];
-        // The input projection of every step at once.
-        let gi = self
-            .rnn
-            .input
-            .forward(batch.x.clone().reshape([b * t_len, d]))
-            .reshape([b, t_len, 3 * h]);
-        let g0 = rows(&self.g0, b);
-        let order: Vec<usize> = match self.smoothing {
-            false => (0..t_len).collect(),
-            true => (0..t_len).rev().collect(),
-        };
-        let mut states: Vec<Option<Tensor<2>>> = vec![None; t_len];
-        let mut g = g0.clone();
-        for t in order {
-            let gi_t = gi.clone().narrow(1, t, 1).reshape([b, 3 * h]);
-            let next = gru_update(gi_t, self.rnn.hidden.forward(g.clone()), g.clone());
-            g = match self.smoothing {
-                false => next,
-                true => {
-                    let m = batch.mask.clone().narrow(1, t, 1); // [B, 1]
-                    next * m.clone() + g0.clone() * m.neg().add_scalar(1.0)
-                }
-            };
-            states[t] = Some(g.clone());
-        }
-        Tensor::stack(states.into_iter().flatten().collect(), 1)
+        let b = batch.dims()[0];
+        self.rnn.run(
+            batch.x.clone(),
+            rows(&self.g0, b),
+            &batch.mask,
+            self.smoothing,
+        )
     }
 
     /// Runs the whole batch: the guide's GRU, then the combiner chain z_t ~ q(z_t | z_{t-1},

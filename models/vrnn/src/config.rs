@@ -1,7 +1,7 @@
 //! Model configuration, validated once at the boundary.
 
 use burn::prelude::*;
-use neuromod_core::{ConfigError, Likelihood, ModelSpec, Setting};
+use neuromod_core::{ConfigError, Guide, Likelihood, ModelSpec, Setting};
 
 /// Hyperparameters of a [`crate::Vrnn`]; layer counts are hidden `Linear`+ReLU layers.
 #[derive(Config, Debug)]
@@ -99,6 +99,16 @@ impl ModelSpec for VrnnConfig {
             Setting::Hidden(v) => self.hidden = v,
             Setting::Dropout(v) => self.dropout = v,
             Setting::Likelihood(v) => self.likelihood = v,
+            Setting::Guide(Guide::Filtering) => {}
+            Setting::Guide(Guide::Smoothing) => {
+                return Err(ConfigError {
+                    model: MODEL,
+                    field: "guide",
+                    reason: "smoothing is not available: the VRNN's encoder reads x_t and \
+                             h_{t-1} only (filtering)"
+                        .into(),
+                })
+            }
         }
         Ok(())
     }

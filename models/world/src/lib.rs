@@ -26,4 +26,6 @@ pub use neuromod_core::{ModelSpec, SequenceModel, Setting};
 pub use registry::{ModelConfig, ModelKind, WorldModel};
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;

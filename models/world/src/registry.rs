@@ -5,6 +5,7 @@ use burn::prelude::*;
 use burn::store::{ModuleRecord, RecordError};
 use neuromod_core::{ConfigError, ModelSpec, Noise, SeqBatch, SequenceModel, Setting, Trajectory};
 use neuromod_dkf::{Dkf, DkfConfig};
+use neuromod_srnn::{Srnn, SrnnConfig};
 use neuromod_vrnn::{Vrnn, VrnnConfig};
 use serde::{Deserialize, Serialize};
 
@@ -17,17 +18,20 @@ pub enum ModelKind {
     Vrnn,
     /// Deep Kalman filter / deep Markov model (Krishnan et al. 2017).
     Dkf,
+    /// Stochastic recurrent neural network (Fraccaro et al. 2016).
+    Srnn,
 }
 
 impl ModelKind {
     /// Every family.
-    pub const ALL: [ModelKind; 2] = [ModelKind::Vrnn, ModelKind::Dkf];
+    pub const ALL: [ModelKind; 3] = [ModelKind::Vrnn, ModelKind::Dkf, ModelKind::Srnn];
 
     /// The family's name (`kind` in configs, `--model` on the command line).
     pub fn name(self) -> &'static str {
         match self {
             ModelKind::Vrnn => "vrnn",
             ModelKind::Dkf => "dkf",
+            ModelKind::Srnn => "srnn",
         }
     }
 
@@ -57,6 +61,8 @@ pub enum ModelConfig {
     Vrnn(VrnnConfig),
     /// A DKF.
     Dkf(DkfConfig),
+    /// An SRNN.
+    Srnn(SrnnConfig),
 }
 
 /// A world model of any family.
@@ -69,6 +75,8 @@ pub enum WorldModel {
     Vrnn(Vrnn),
     /// A DKF.
     Dkf(Dkf),
+    /// An SRNN.
+    Srnn(Srnn),
 }
 
 /// Runs `$body` with `$m` bound to the family's value inside `$value` (a [`ModelConfig`] or a
@@ -78,6 +86,7 @@ macro_rules! dispatch {
         match $value {
             $ty::Vrnn($m) => $body,
             $ty::Dkf($m) => $body,
+            $ty::Srnn($m) => $body,
         }
     };
 }
@@ -88,6 +97,7 @@ impl ModelConfig {
         match kind {
             ModelKind::Vrnn => ModelConfig::Vrnn(VrnnConfig::new(x_dim)),
             ModelKind::Dkf => ModelConfig::Dkf(DkfConfig::new(x_dim)),
+            ModelKind::Srnn => ModelConfig::Srnn(SrnnConfig::new(x_dim)),
         }
     }
 
@@ -96,6 +106,7 @@ impl ModelConfig {
         match self {
             ModelConfig::Vrnn(_) => ModelKind::Vrnn,
             ModelConfig::Dkf(_) => ModelKind::Dkf,
+            ModelConfig::Srnn(_) => ModelKind::Srnn,
         }
     }
 
@@ -104,6 +115,7 @@ impl ModelConfig {
         Ok(match self {
             ModelConfig::Vrnn(c) => WorldModel::Vrnn(c.init(device)?),
             ModelConfig::Dkf(c) => WorldModel::Dkf(c.init(device)?),
+            ModelConfig::Srnn(c) => WorldModel::Srnn(c.init(device)?),
         })
     }
 
@@ -162,6 +174,7 @@ impl WorldModel {
         match self {
             WorldModel::Vrnn(_) => ModelKind::Vrnn,
             WorldModel::Dkf(_) => ModelKind::Dkf,
+            WorldModel::Srnn(_) => ModelKind::Srnn,
         }
     }
 
@@ -176,6 +189,7 @@ impl WorldModel {
         Ok(match self {
             WorldModel::Vrnn(m) => WorldModel::Vrnn(m.try_load_record(record)?),
             WorldModel::Dkf(m) => WorldModel::Dkf(m.try_load_record(record)?),
+            WorldModel::Srnn(m) => WorldModel::Srnn(m.try_load_record(record)?),
         })
     }
 
@@ -207,6 +221,12 @@ impl WorldModel {
 impl From<DkfConfig> for ModelConfig {
     fn from(c: DkfConfig) -> Self {
         ModelConfig::Dkf(c)
+    }
+}
+
+impl From<SrnnConfig> for ModelConfig {
+    fn from(c: SrnnConfig) -> Self {
+        ModelConfig::Srnn(c)
     }
 }
 

@@ -1,0 +1,203 @@
+//! The SRNN itself: the deterministic GRU, the latent chain with its residual posterior, the
+//! sequence ELBO, generation.
+
+use burn::module::Param;
+use burn::nn::{Dropout, DropoutConfig};
+use burn::prelude::*;
+use burn::tensor::Distribution;
+use neuromod_core::{
+    join_last, join_time, ConfigError, Decoder, DiagGaussian, ElboTerms, GaussianHead, GruCell,
+    Guide, Noise, SeqBatch, SequenceModel, Trajectory,
+};
+
+use crate::config::SrnnConfig;
+
+/// Stochastic recurrent neural network (Fraccaro et al. 2016).
+#[derive(Module, Debug)]
+pub struct Srnn {
+    /// The deterministic GRU: d_{t+1} = GRU(x_t, d_t).
+    pub rnn: GruCell,
+    /// The smoothing posterior's backward GRU over [d_t, x_t] (None when filtering).
+    pub smoother: Option<GruCell>,
+    /// Prior p(z_t | z_{t-1}, d_t).
+    pub prior: GaussianHead,
+    /// Posterior correction: mean delta and sigma from [z_{t-1}, a_t].
+    pub posterior: GaussianHead,
+    /// Emission p(x_t | z_t, d_t).
+    pub emission: Decoder,
+    /// d_1, the GRU state before any observation.
+    pub d0: Param<Tensor<1>>,
+    /// The smoothing GRU's state after the last step.
+    pub a0: Param<Tensor<1>>,
+    /// z_0 of the latent chain.
+    pub z0: Param<Tensor<1>>,
+    /// Dropout on d_t as the emission reads it (active only with autodiff).
+    pub dropout: Dropout,
+    /// Observation width.
+    pub x_dim: usize,
+    /// Latent width.
+    pub z_dim: usize,
+}
+
+impl SrnnConfig {
+    /// Checks the config and builds a freshly initialised model on `device`.
+    pub fn init(&self, device: &Device) -> Result<Srnn, ConfigError> {
+        self.check()?;
+        let (x, z, h, w) = (self.x_dim, self.z_dim, self.h_dim, self.hidden);
+        let head = |input| GaussianHead::new(input, w, 1, z, self.sigma_min, device);
+        Ok(Srnn {
+            rnn: GruCell::new(x, h, device),
+            smoother: (self.guide == Guide::Smoothing).then(|| GruCell::new(h + x, h, device)),
+            prior: head(z + h),
+            posterior: head(z + h),
+            emission: Decoder::new(
+                z + h,
+                w,
+                self.emission_layers,
+                x,
+                self.likelihood,
+                self.sigma_min,
+                device,
+            ),
+            d0: Param::from_tensor(Tensor::zeros([h], device)),
+            a0: Param::from_tensor(Tensor::zeros([h], device)),
+            z0: Param::from_tensor(Tensor::zeros([z], device)),
+            dropout: DropoutConfig::new(self.dropout).init(),
+            x_dim: x,
+            z_dim: z,
+        })
+    }
+}
+
+/// A learned vector repeated for every sequence: [batch, width].
+fn rows(p: &Param<Tensor<1>>, batch: usize) -> Tensor<2> {
+    p.val().unsqueeze_dim::<2>(0).repeat_dim(0, batch)
+}
+
+/// Step t of a [B, T, W] tensor: [B, W].
+fn at(v: &Tensor<3>, t: usize) -> Tensor<2> {
+    let [b, _, w] = v.dims();
+    v.clone().narrow(1, t, 1).reshape([b, w])
+}
+
+impl Srnn {
+    /// Runs the whole batch: the deterministic GRU and (smoothing) the backward GRU over all
+    /// steps, then the latent chain step by step; the emission and the KL run once over all
+    /// steps.
+    pub fn forward(&self, batch: &SeqBatch, noise: Noise) -> Trajectory {
+        let [b, t_len, d] = batch.dims();
+        let device = batch.x.device();
+        let z_dim = self.z_dim;
+        let eps = noise.eps([b, t_len, z_dim], &device);
+        let d0 = rows(&self.d0, b);
+        // after[t] = d_{t+1}, the state once x_t is read; d[t] = d_t, the state before it.
+        let after = self
+            .rnn
+            .run(batch.x.clone(), d0.clone(), &batch.mask, false);
+        let h = after.dims()[2];
+        let before = match t_len {
+            1 => d0.unsqueeze_dim(1),
+            _ => join_time(d0.unsqueeze_dim(1), after.clone().narrow(1, 0, t_len - 1)),
+        };
+        let a = match &self.smoother {
+            Some(gru) => gru.run(
+                join_last(before.clone(), batch.x.clone()),
+                rows(&self.a0, b),
+                &batch.mask,
+                true,
+            ),
+            None => after.clone(),
+        };
+        let mut z_prev = rows(&self.z0, b);
+        let mut out: [Vec<Tensor<2>>; 5] = Default::default();
+        for t in 0..t_len {
+            let p = self
+                .prior
+                .forward(join_last(z_prev.clone(), at(&before, t)));
+            let q = self.posterior.forward(join_last(z_prev, at(&a, t)));
+            // Resq: the posterior mean is the prior mean plus a correction.
+            let mu_q = p.mu.clone() + q.mu;
+            let z = mu_q.clone() + q.sigma.clone() * at(&eps, t);
+            for (list, v) in out
+                .iter_mut()
+                .zip([p.mu, p.sigma, mu_q, q.sigma, z.clone()])
+            {
+                list.push(v);
+            }
+            z_prev = z;
+        }
+        let [mu_p, sigma_p, mu_q, sigma_q, z] = out.map(|v| Tensor::stack::<3>(v, 1));
+        let n = b * t_len;
+        let flat = |v: &Tensor<3>| v.clone().reshape([n, v.dims()[2]]);
+        let prior = DiagGaussian {
+            mu: flat(&mu_p),
+            sigma: flat(&sigma_p),
+        };
+        let posterior = DiagGaussian {
+            mu: flat(&mu_q),
+            sigma: flat(&sigma_q),
+        };
+        let per_step = |v: Tensor<1>| v.reshape([b, t_len]) * batch.mask.clone();
+        let kl = per_step(posterior.kl(&prior));
+        let emission_in = join_last(flat(&z), self.dropout.forward(flat(&before)));
+        let x_flat = batch.x.clone().reshape([n, d]);
+        let nll = per_step(self.emission.log_prob(emission_in, x_flat).neg());
+        debug_assert_eq!(h, after.dims()[2]);
+        Trajectory {
+            elbo: ElboTerms {
+                kl,
+                nll,
+                reward_nll: None,
+                mask: batch.mask.clone(),
+            },
+            prior: (mu_p, sigma_p),
+            posterior: (mu_q, sigma_q),
+            h: after,
+        }
+    }
+
+    /// Open-loop generation: z_t from the prior, x_t from the emission, fed back into the GRU.
+    pub fn generate(&self, batch: usize, steps: usize, device: &Device) -> Tensor<3> {
+        let eps = Tensor::<3>::random(
+            [batch, steps, self.z_dim],
+            Distribution::Normal(0.0, 1.0),
+            device,
+        );
+        let u = Tensor::<3>::random([batch, steps, self.x_dim], self.emission.noise(), device);
+        let (mut d, mut z) = (rows(&self.d0, batch), rows(&self.z0, batch));
+        let mut xs = Vec::with_capacity(steps);
+        for t in 0..steps {
+            z = self
+                .prior
+                .forward(join_last(z, d.clone()))
+                .rsample(at(&eps, t));
+            let x = self
+                .emission
+                .sample(join_last(z.clone(), d.clone()), at(&u, t));
+            d = self.rnn.step(x.clone(), d);
+            xs.push(x);
+        }
+        Tensor::stack(xs, 1)
+    }
+}
+
+impl SequenceModel for Srnn {
+    fn forward(&self, batch: &SeqBatch, noise: Noise) -> Trajectory {
+        Srnn::forward(self, batch, noise)
+    }
+
+    /// Actions are not part of the SRNN and are ignored.
+    fn generate(
+        &self,
+        batch: usize,
+        steps: usize,
+        _actions: Option<Tensor<3>>,
+        device: &Device,
+    ) -> Tensor<3> {
+        Srnn::generate(self, batch, steps, device)
+    }
+
+    fn filtering(&self) -> bool {
+        self.smoother.is_none()
+    }
+}
