@@ -88,6 +88,47 @@ fn ndarray_and_wgpu_give_the_same_elbo_and_wgpu_learns() {
     );
 }
 
+/// Every family (and each posterior it offers) gives the same per-step KL and NLL on both
+/// devices, from the same weights and noise.
+#[test]
+fn every_family_gives_the_same_terms_on_ndarray_and_wgpu() {
+    use neuromod_train::{Guide, ModelConfig, ModelKind, Setting};
+    let (cpu, gpu) = (cpu(), gpu());
+    for kind in ModelKind::ALL {
+        for guide in [Guide::Filtering, Guide::Smoothing] {
+            let settings = [
+                Setting::HDim(12),
+                Setting::ZDim(4),
+                Setting::Hidden(12),
+                Setting::Guide(guide),
+            ];
+            let Ok(config) = ModelConfig::new(kind, 10).with(&settings) else {
+                continue;
+            };
+            cpu.seed(2);
+            let model = config.init(&cpu).unwrap();
+            let (batch, eps) = inputs(&cpu);
+            let terms = |model: &neuromod_train::WorldModel, batch: &SeqBatch, eps: Tensor<3>| {
+                let e = model.forward(batch, Noise::Given(Box::new(eps))).elbo;
+                let v = |t: Tensor<2>| t.into_data().try_into_vec::<f32>().unwrap();
+                (v(e.kl), v(e.nll))
+            };
+            let (kl_c, nll_c) = terms(&model, &batch, eps.clone());
+            let (kl_g, nll_g) = terms(
+                &model.fork(&gpu),
+                &batch.to_device(&gpu),
+                eps.to_device(&gpu),
+            );
+            for (c, g) in kl_c.iter().chain(&nll_c).zip(kl_g.iter().chain(&nll_g)) {
+                assert!(
+                    (c - g).abs() <= 1e-4 * (1.0 + c.abs()),
+                    "{kind} {guide:?}: ndarray {c} vs wgpu {g}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn ndarray_and_wgpu_give_the_same_critic_losses_and_rpes() {
     use neuromod_critic::{CriticConfig, CriticLoss, Transition};

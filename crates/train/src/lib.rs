@@ -33,6 +33,6 @@ pub use fit::{epoch_seed, run, train, Event, RunOptions};
 pub use iwae::{importance_bound, log_weights, ImportanceBound};
 pub use lock::{RunLock, LOCK_FILE};
 pub use metrics::{metrics_csv, parse_metrics, MetricsRow};
-pub use neuromod_world::{ModelConfig, ModelKind, ModelSpec, Setting, WorldModel};
+pub use neuromod_world::{Guide, ModelConfig, ModelKind, ModelSpec, Setting, WorldModel};
 pub use params::{named_parameters, NamedArray};
 pub use step::{StepStats, Trainer};

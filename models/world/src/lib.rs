@@ -22,7 +22,7 @@
 
 mod registry;
 
-pub use neuromod_core::{ModelSpec, SequenceModel, Setting};
+pub use neuromod_core::{Guide, ModelSpec, SequenceModel, Setting};
 pub use registry::{ModelConfig, ModelKind, WorldModel};
 
 #[cfg(test)]
