@@ -271,12 +271,14 @@ pub fn markdown(result: &ScienceResult, summary: &Summary) -> String {
         "Mean |signal| on surprise steps over mean |signal| on ordinary steps (held-out \
          sequences, step 0 excluded): geometric mean and 95% t interval on the log scale over {} \
          seeds, and in parentheses the seeds with a ratio; device {}, {:.0} s. \
-         World model H = {}, Z = {}, hidden {}, {} epochs, SF heads detached; critic: {} quantile \
-         heads on [h_t, muq_t], gamma {}, zero-initialised output. `silent (0)`: the signal is \
+         World model {} (filtering posterior), H = {}, Z = {}, hidden {}, {} epochs, SF heads \
+         detached; critic: {} quantile heads on the state s_t = [h_t, muq_t], gamma {}, \
+         zero-initialised output. `silent (0)`: the signal is \
          exactly zero on every step.\n",
         c.seeds,
         result.device,
         result.seconds,
+        c.model,
         c.h_dim,
         c.z_dim,
         c.hidden,
