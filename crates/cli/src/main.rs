@@ -247,11 +247,12 @@ struct EvalArgs {
     /// Sequences per batch (ELBO; the IWAE bound sizes its own passes).
     #[arg(long, default_value_t = 64)]
     batch_size: usize,
-    /// Which bound on -log p(x): the ELBO (one latent sample per sequence), or the
-    /// importance-weighted bound (Burda et al. 2016) with --particles samples per sequence.
+    /// Which bound on -log p(x): the ELBO (one latent sample per sequence), the
+    /// importance-weighted bound (Burda et al. 2016) or the particle-filter bound (Maddison et
+    /// al. 2017), each with --particles samples per sequence.
     #[arg(long, value_enum, default_value = "elbo")]
     bound: BoundArg,
-    /// Samples per sequence of --bound iwae.
+    /// Samples (particles) per sequence of --bound iwae|smc.
     #[arg(long, default_value_t = 100)]
     particles: usize,
 }
@@ -263,6 +264,8 @@ enum BoundArg {
     Elbo,
     /// The importance-weighted bound with --particles samples.
     Iwae,
+    /// The particle-filter bound (FIVO) with --particles particles; filtering posteriors only.
+    Smc,
 }
 
 #[derive(Args, Debug)]

@@ -5,8 +5,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use neuromod_core::Guide;
 use neuromod_datasets::{generate::MarkovPatterns, DatasetKind, DatasetSpec, SequenceSet};
 use neuromod_train::{
-    evaluate, importance_bound, Checkpoint, Event, LrPlateau, ModelConfig, ModelKind, ModelSpec,
-    RunOptions, Setting, SfMode, SfSettings, TrainConfig,
+    evaluate, importance_bound, particle_bound, Checkpoint, Event, LrPlateau, ModelConfig,
+    ModelKind, ModelSpec, RunOptions, Setting, SfMode, SfSettings, TrainConfig,
 };
 use neuromod_vrnn::Likelihood;
 
@@ -285,8 +285,8 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     if args.samples == 0 {
         bail!("--samples must be at least 1");
     }
-    if args.bound == BoundArg::Iwae {
-        return eval_iwae(&args, &model, set, checkpoint.config.model.z_dim(), &device);
+    if args.bound != BoundArg::Elbo {
+        return eval_sampled(&args, &model, set, checkpoint.config.model.z_dim(), &device);
     }
     // Each pass draws its own latent noise (seed, seed + 1, ...); their mean estimates the
     // same bound (the expected negative ELBO) with less noise than one pass.
@@ -325,8 +325,8 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     Ok(())
 }
 
-/// `eval --bound iwae`: the importance-weighted bound, averaged over --samples passes.
-fn eval_iwae(
+/// `eval --bound iwae|smc`: a K-sample bound, averaged over --samples passes.
+fn eval_sampled(
     args: &EvalArgs,
     model: &neuromod_train::WorldModel,
     set: &SequenceSet,
@@ -336,15 +336,22 @@ fn eval_iwae(
     let mut passes = Vec::with_capacity(args.samples);
     for k in 0..args.samples as u64 {
         device.seed(args.seed.wrapping_add(k));
-        passes.push(importance_bound(model, set, args.particles, z_dim, device)?);
+        passes.push(match args.bound {
+            BoundArg::Smc => particle_bound(model, set, args.particles, z_dim, device)?,
+            _ => importance_bound(model, set, args.particles, z_dim, device)?,
+        });
     }
     let values: Vec<f64> = passes.iter().map(|b| b.nll_per_step).collect();
     let (mean, std_error) = mean_and_error(&values);
     let first = passes[0];
+    let (name, long) = match args.bound {
+        BoundArg::Smc => ("smc", "particle-filter bound"),
+        _ => ("iwae", "IWAE bound"),
+    };
     if args.json {
         let value = serde_json::json!({
             "nll_per_step": mean,
-            "bound": "iwae",
+            "bound": name,
             "particles": args.particles,
             "steps": first.steps,
             "sequences": first.sequences,
@@ -355,8 +362,8 @@ fn eval_iwae(
         println!("{value}");
     } else {
         println!(
-            "{}: {mean:.4} nats per step (IWAE bound, K = {} samples per sequence) over {} \
-             steps in {} sequences{}",
+            "{}: {mean:.4} nats per step ({long}, K = {} samples per sequence) over {} steps \
+             in {} sequences{}",
             args.split,
             args.particles,
             first.steps,

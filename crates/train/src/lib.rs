@@ -16,6 +16,7 @@ mod iwae;
 mod lock;
 mod metrics;
 mod params;
+mod smc;
 mod step;
 
 pub use atomic::write_atomic;
@@ -35,4 +36,5 @@ pub use lock::{RunLock, LOCK_FILE};
 pub use metrics::{metrics_csv, parse_metrics, MetricsRow};
 pub use neuromod_world::{Guide, ModelConfig, ModelKind, ModelSpec, Setting, WorldModel};
 pub use params::{named_parameters, NamedArray};
+pub use smc::particle_bound;
 pub use step::{StepStats, Trainer};

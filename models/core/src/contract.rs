@@ -30,6 +30,29 @@ pub trait SequenceModel {
     /// Whether the posterior of [`SequenceModel::forward`] is causal (q(z_t | x_{<=t}, ..)):
     /// the one-step SPE and every signal read from it need a filtering posterior.
     fn filtering(&self) -> bool;
+
+    /// The recurrent state before the first step, for `batch` rows: a list of [batch, width]
+    /// tensors, whatever the family carries from step to step (rows can be reordered, as a
+    /// particle filter's resampling does).
+    fn start(&self, batch: usize, device: &Device) -> Vec<Tensor<2>>;
+
+    /// One step of the filtering pass: x_t [rows, D] and eps_t [rows, Z] from `state`. A loop
+    /// of it gives the same terms as [`SequenceModel::forward`] on unpadded sequences. Only
+    /// meaningful when [`SequenceModel::filtering`] holds; callers check it.
+    fn filter_step(&self, state: Vec<Tensor<2>>, x: Tensor<2>, eps: Tensor<2>) -> FilterStep;
+}
+
+/// What one filtering step produces.
+#[derive(Debug, Clone)]
+pub struct FilterStep {
+    /// The state after the step.
+    pub state: Vec<Tensor<2>>,
+    /// Prior of z_t: [rows, Z].
+    pub prior: crate::DiagGaussian,
+    /// Posterior of z_t: [rows, Z]; z_t = mu + sigma * eps_t.
+    pub posterior: crate::DiagGaussian,
+    /// -log p(x_t | z_t, ..): \[rows\].
+    pub nll: Tensor<1>,
 }
 
 /// A model family's configuration: the fields every family shares, read and set by name so

@@ -24,7 +24,7 @@ mod test_util;
 mod trajectory;
 
 pub use batch::SeqBatch;
-pub use contract::{ConfigError, Guide, ModelSpec, SequenceModel, Setting};
+pub use contract::{ConfigError, FilterStep, Guide, ModelSpec, SequenceModel, Setting};
 pub use decoder::{Decoder, Likelihood};
 pub use gaussian::{sigma_from, DiagGaussian, GaussianHead};
 pub use gru::{gru_update, GruCell};

@@ -6,8 +6,8 @@ use burn::prelude::*;
 use burn::tensor::activation::tanh;
 use burn::tensor::Distribution;
 use neuromod_core::{
-    join_time, ConfigError, Decoder, DiagGaussian, ElboTerms, GaussianHead, GruCell, Noise,
-    SeqBatch, SequenceModel, Trajectory,
+    join_time, ConfigError, Decoder, DiagGaussian, ElboTerms, FilterStep, GaussianHead, GruCell,
+    Noise, SeqBatch, SequenceModel, Trajectory,
 };
 
 use crate::config::DkfConfig;
@@ -192,5 +192,32 @@ impl SequenceModel for Dkf {
 
     fn filtering(&self) -> bool {
         !self.smoothing
+    }
+
+    /// The state is [z_{t-1} of the generative chain, z_{t-1} of the guide, g_{t-1}]: the two
+    /// chains start from their own learned z_0 and share the sampled z_t afterwards.
+    fn start(&self, batch: usize, _device: &Device) -> Vec<Tensor<2>> {
+        vec![
+            rows(&self.z0, batch),
+            rows(&self.zq0, batch),
+            rows(&self.g0, batch),
+        ]
+    }
+
+    fn filter_step(&self, state: Vec<Tensor<2>>, x: Tensor<2>, eps: Tensor<2>) -> FilterStep {
+        let [z_gen, z_guide, g_prev]: [Tensor<2>; 3] =
+            state.try_into().expect("the DKF state is [z, zq, g]");
+        let g = self.rnn.step(x.clone(), g_prev);
+        let combined = (tanh(self.combine.forward(z_guide)) + g.clone()) * 0.5;
+        let posterior = self.posterior.forward(combined);
+        let z = posterior.rsample(eps);
+        let prior = self.transition.forward(z_gen);
+        let nll = self.emission.log_prob(z.clone(), x).neg();
+        FilterStep {
+            state: vec![z.clone(), z, g],
+            prior,
+            posterior,
+            nll,
+        }
     }
 }

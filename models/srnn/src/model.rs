@@ -6,8 +6,8 @@ use burn::nn::{Dropout, DropoutConfig};
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use neuromod_core::{
-    join_last, join_time, ConfigError, Decoder, DiagGaussian, ElboTerms, GaussianHead, GruCell,
-    Guide, Noise, SeqBatch, SequenceModel, Trajectory,
+    join_last, join_time, ConfigError, Decoder, DiagGaussian, ElboTerms, FilterStep, GaussianHead,
+    GruCell, Guide, Noise, SeqBatch, SequenceModel, Trajectory,
 };
 
 use crate::config::SrnnConfig;
@@ -199,5 +199,30 @@ impl SequenceModel for Srnn {
 
     fn filtering(&self) -> bool {
         self.smoother.is_none()
+    }
+
+    /// The state is [z_{t-1}, d_t].
+    fn start(&self, batch: usize, _device: &Device) -> Vec<Tensor<2>> {
+        vec![rows(&self.z0, batch), rows(&self.d0, batch)]
+    }
+
+    fn filter_step(&self, state: Vec<Tensor<2>>, x: Tensor<2>, eps: Tensor<2>) -> FilterStep {
+        let [z_prev, d]: [Tensor<2>; 2] = state.try_into().expect("the SRNN state is [z, d]");
+        let prior = self.prior.forward(join_last(z_prev.clone(), d.clone()));
+        let d_next = self.rnn.step(x.clone(), d.clone());
+        let correction = self.posterior.forward(join_last(z_prev, d_next.clone()));
+        let posterior = DiagGaussian {
+            mu: prior.mu.clone() + correction.mu,
+            sigma: correction.sigma,
+        };
+        let z = posterior.rsample(eps);
+        let emission_in = join_last(z.clone(), self.dropout.forward(d));
+        let nll = self.emission.log_prob(emission_in, x).neg();
+        FilterStep {
+            state: vec![z, d_next],
+            prior,
+            posterior,
+            nll,
+        }
     }
 }

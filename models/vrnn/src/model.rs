@@ -8,7 +8,7 @@ use neuromod_core::scan::{latent_gru_scan, ScanInput, ScanOutput, ScanWeights};
 use neuromod_core::stack::dense_stack;
 use neuromod_core::{
     gaussian_log_prob, join_last, join_time, linear_parts, Decoder, DiagGaussian, ElboTerms,
-    GaussianHead, GruCell, Mlp, Noise, SeqBatch, SequenceModel, StepOutput, Trajectory,
+    FilterStep, GaussianHead, GruCell, Mlp, Noise, SeqBatch, SequenceModel, StepOutput, Trajectory,
 };
 
 use crate::config::VrnnConfig;
@@ -301,5 +301,21 @@ impl SequenceModel for Vrnn {
     /// The encoder reads x_t and h_{t-1}, which summarises x_{<t} and z_{<t}.
     fn filtering(&self) -> bool {
         true
+    }
+
+    /// The state is [h_{t-1}] (no actions: the prior sees zeros where they would enter).
+    fn start(&self, batch: usize, _device: &Device) -> Vec<Tensor<2>> {
+        vec![self.initial_state(batch)]
+    }
+
+    fn filter_step(&self, state: Vec<Tensor<2>>, x: Tensor<2>, eps: Tensor<2>) -> FilterStep {
+        let [h_prev]: [Tensor<2>; 1] = state.try_into().expect("the VRNN state is [h]");
+        let out = self.step(x, h_prev, None, eps);
+        FilterStep {
+            state: vec![out.h],
+            prior: out.prior,
+            posterior: out.posterior,
+            nll: out.nll,
+        }
     }
 }

@@ -182,3 +182,43 @@ fn generation_has_the_data_shape_and_binary_values() {
         assert!(values(x).iter().all(|v| *v == 0.0 || *v == 1.0));
     }
 }
+
+/// On unpadded sequences a loop of the filtering step gives the sequence pass's terms and
+/// posterior, step by step (what the particle filter relies on).
+#[test]
+fn the_sequence_pass_equals_a_loop_of_the_filtering_step() {
+    let device = cpu();
+    device.seed(5);
+    for (config, guide) in variants() {
+        if guide != Guide::Filtering {
+            continue;
+        }
+        let model = config.init(&device).unwrap();
+        let (b, t_len) = (3, 6);
+        let x = data(b, t_len, &device);
+        let eps = Tensor::<3>::random([b, t_len, Z], Distribution::Normal(0.0, 1.0), &device);
+        let batch = SeqBatch::new(x.clone(), Tensor::ones([b, t_len], &device));
+        let traj = model.forward(&batch, Noise::Given(Box::new(eps.clone())));
+        let mut state = model.start(b, &device);
+        let at = |v: &Tensor<3>, t: usize| {
+            let w = v.dims()[2];
+            v.clone().narrow(1, t, 1).reshape([b, w])
+        };
+        for t in 0..t_len {
+            let step = model.filter_step(state, at(&x, t), at(&eps, t));
+            let name = format!("{} step {t}", config.kind());
+            let kl = values(step.posterior.kl(&step.prior));
+            let want_kl = values(traj.elbo.kl.clone().narrow(1, t, 1).reshape([b]));
+            assert!(close(&kl, &want_kl, 1e-4), "{name} KL {kl:?} {want_kl:?}");
+            let nll = values(step.nll);
+            let want_nll = values(traj.elbo.nll.clone().narrow(1, t, 1).reshape([b]));
+            assert!(close(&nll, &want_nll, 1e-4), "{name} NLL");
+            let mu = values(step.posterior.mu);
+            assert!(
+                close(&mu, &values(at(&traj.posterior.0, t)), 1e-4),
+                "{name} mu"
+            );
+            state = step.state;
+        }
+    }
+}

@@ -3,7 +3,9 @@
 
 use burn::prelude::*;
 use burn::store::{ModuleRecord, RecordError};
-use neuromod_core::{ConfigError, ModelSpec, Noise, SeqBatch, SequenceModel, Setting, Trajectory};
+use neuromod_core::{
+    ConfigError, FilterStep, ModelSpec, Noise, SeqBatch, SequenceModel, Setting, Trajectory,
+};
 use neuromod_dkf::{Dkf, DkfConfig};
 use neuromod_srnn::{Srnn, SrnnConfig};
 use neuromod_vrnn::{Vrnn, VrnnConfig};
@@ -253,5 +255,13 @@ impl SequenceModel for WorldModel {
 
     fn filtering(&self) -> bool {
         dispatch!(self, WorldModel, m => SequenceModel::filtering(m))
+    }
+
+    fn start(&self, batch: usize, device: &Device) -> Vec<Tensor<2>> {
+        dispatch!(self, WorldModel, m => m.start(batch, device))
+    }
+
+    fn filter_step(&self, state: Vec<Tensor<2>>, x: Tensor<2>, eps: Tensor<2>) -> FilterStep {
+        dispatch!(self, WorldModel, m => m.filter_step(state, x, eps))
     }
 }

@@ -84,6 +84,10 @@ fn every_family_trains_evaluates_samples_reads_signals_and_exports() {
         // 64 samples per sequence tighten the bound on -log p(x).
         assert!(i < e, "{model}: IWAE {i} is not below the ELBO's {e}");
         assert_eq!(iwae["steps"], elbo["steps"]);
+        let smc = eval_json(&run, &["--bound", "smc", "--particles", "64"]);
+        assert_eq!(smc["bound"], "smc");
+        let s = smc["nll_per_step"].as_f64().unwrap();
+        assert!(s < e, "{model}: SMC {s} is not below the ELBO's {e}");
 
         writes("sample", &run, &dir.path().join(format!("{model}.csv")));
         writes("signals", &run, &dir.path().join(format!("{model}.npz")));
@@ -138,9 +142,21 @@ fn a_smoothing_posterior_has_no_signals_and_settings_a_family_lacks_are_refused(
         ],
         &["smoothing posterior", "dkf"],
     );
-    // The bounds do not need a causal posterior.
+    // The IWAE bound does not need a causal posterior; the particle filter does.
     let iwae = eval_json(&run, &["--bound", "iwae", "--particles", "8"]);
     assert!(iwae["nll_per_step"].as_f64().unwrap().is_finite());
+    fails_with(
+        &[
+            "eval",
+            "--checkpoint",
+            run.to_str().unwrap(),
+            "--bound",
+            "smc",
+            "--device",
+            "ndarray",
+        ],
+        &["filtering posterior", "IWAE"],
+    );
     let out = dir.path().join("x");
     let out = out.to_str().unwrap();
     fails_with(
