@@ -3,12 +3,12 @@
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use neuromod_core::Guide;
+use neuromod_core::Likelihood;
 use neuromod_datasets::{generate::MarkovPatterns, DatasetKind, DatasetSpec, SequenceSet};
 use neuromod_train::{
     evaluate, importance_bound, particle_bound, Checkpoint, Event, LrPlateau, ModelConfig,
     ModelKind, ModelSpec, RunOptions, Setting, SfMode, SfSettings, TrainConfig,
 };
-use neuromod_vrnn::Likelihood;
 
 use crate::{
     device, BoundArg, DatasetArg, EvalArgs, GuideArg, LikelihoodArg, ModelArg, SampleArgs, SfArg,

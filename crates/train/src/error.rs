@@ -10,7 +10,7 @@ pub enum TrainError {
     Data(#[from] neuromod_datasets::DataError),
     /// Bad model configuration.
     #[error(transparent)]
-    Model(#[from] neuromod_vrnn::ConfigError),
+    Model(#[from] neuromod_core::ConfigError),
     /// Bad training configuration value.
     #[error("invalid training config: field `{field}` {reason}")]
     Config {
