@@ -16,6 +16,7 @@ mod iwae;
 mod lock;
 mod metrics;
 mod params;
+mod run_state;
 mod smc;
 mod step;
 
