@@ -63,8 +63,8 @@ pub struct ScienceArgs {
     #[arg(long, default_value_t = 60)]
     critic_epochs: usize,
     /// World-model family (its filtering posterior).
-    #[arg(long, value_enum, default_value = "vrnn")]
-    model: crate::ModelArg,
+    #[arg(long, value_parser = crate::model_parser(), default_value = "vrnn")]
+    model: neuromod_train::ModelKind,
     /// Sequences per task (70% train, 10% valid, 20% measured).
     #[arg(long, default_value_t = 200)]
     sequences: usize,
@@ -168,7 +168,7 @@ fn run_science(a: ScienceArgs) -> Result<()> {
         );
     }
     let mut config = ScienceConfig {
-        model: crate::run::model_kind(a.model),
+        model: a.model,
         seeds: a.seeds,
         epochs: a.epochs,
         critic_epochs: a.critic_epochs,

@@ -18,6 +18,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use device::DeviceChoice;
+use neuromod_train::ModelKind;
 
 /// World models, state prediction errors and distributional dopamine on burn.
 #[derive(Parser, Debug)]
@@ -61,15 +62,12 @@ pub enum DatasetArg {
     Markov,
 }
 
-/// World-model families accepted by `--model`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum ModelArg {
-    /// Variational RNN (Chung et al. 2015).
-    Vrnn,
-    /// Deep Kalman filter / deep Markov model (Krishnan et al. 2017).
-    Dkf,
-    /// Stochastic recurrent neural network (Fraccaro et al. 2016).
-    Srnn,
+/// `--model` values: every family the registry holds, by name (a new family needs no change
+/// here).
+fn model_parser() -> impl clap::builder::TypedValueParser<Value = ModelKind> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(ModelKind::ALL.map(ModelKind::name))
+        .map(|name: String| ModelKind::from_name(&name).expect("a listed name"))
 }
 
 /// Posteriors accepted by `--guide`.
@@ -159,8 +157,8 @@ struct TrainArgs {
     #[arg(long)]
     transpose: Option<usize>,
     /// World-model family (default vrnn; with --config, the config's `kind` unless given).
-    #[arg(long, value_enum)]
-    model: Option<ModelArg>,
+    #[arg(long, value_parser = model_parser())]
+    model: Option<ModelKind>,
     /// Posterior of the world model (DKF and SRNN offer smoothing).
     #[arg(long, value_enum)]
     guide: Option<GuideArg>,

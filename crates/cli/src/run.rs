@@ -7,22 +7,12 @@ use neuromod_core::Likelihood;
 use neuromod_datasets::{generate::MarkovPatterns, DatasetKind, DatasetSpec, SequenceSet};
 use neuromod_train::{
     evaluate, importance_bound, particle_bound, Checkpoint, Event, LrPlateau, ModelConfig,
-    ModelKind, ModelSpec, RunOptions, Setting, SfMode, SfSettings, TrainConfig,
+    ModelSpec, RunOptions, Setting, SfMode, SfSettings, TrainConfig,
 };
 
 use crate::{
-    device, BoundArg, DatasetArg, EvalArgs, GuideArg, LikelihoodArg, ModelArg, SampleArgs, SfArg,
-    TrainArgs,
+    device, BoundArg, DatasetArg, EvalArgs, GuideArg, LikelihoodArg, SampleArgs, SfArg, TrainArgs,
 };
-
-/// The family of a `--model` value.
-pub fn model_kind(arg: ModelArg) -> ModelKind {
-    match arg {
-        ModelArg::Vrnn => ModelKind::Vrnn,
-        ModelArg::Dkf => ModelKind::Dkf,
-        ModelArg::Srnn => ModelKind::Srnn,
-    }
-}
 
 /// The datasets crate's kind for a `--dataset` value.
 pub fn dataset_kind(arg: DatasetArg) -> DatasetKind {
@@ -62,7 +52,7 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
                 _ => Likelihood::Bernoulli,
             };
             // x_dim is filled in from the data below.
-            let kind = args.model.map_or(ModelKind::Vrnn, model_kind);
+            let kind = args.model.unwrap_or_default();
             let model = ModelConfig::new(kind, 0).with(&[Setting::Likelihood(likelihood)])?;
             TrainConfig::new(model, data)
         }
@@ -74,7 +64,7 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
         if let Some(path) = &args.data {
             config.data.path = Some(path.clone());
         }
-        if let Some(kind) = args.model.map(model_kind) {
+        if let Some(kind) = args.model {
             if kind != config.model.kind() {
                 // The config's model settings belong to another family: start from this
                 // family's defaults, keeping the observation width (flags below still apply).

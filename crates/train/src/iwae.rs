@@ -6,7 +6,7 @@
 
 use burn::prelude::*;
 use burn::tensor::Distribution;
-use neuromod_core::{Noise, SequenceModel, Trajectory};
+use neuromod_core::{Noise, SeqBatch, SequenceModel, Trajectory};
 use neuromod_datasets::SequenceSet;
 use serde::Serialize;
 
@@ -47,14 +47,14 @@ pub struct ImportanceBound {
 /// one sequence at a time in several passes.
 const ROWS_PER_PASS: usize = 2048;
 
-/// The IWAE bound of `set` under `model` with `particles` samples per sequence (noise from
-/// the device's seeded generator). One host read per pass.
-pub fn importance_bound<M: SequenceModel>(
-    model: &M,
+/// A K-sample bound over a whole split: `per_batch` returns the sum over a padded batch's
+/// sequences of their log-likelihood estimates (\[1\]); batches hold as many sequences as
+/// [`ROWS_PER_PASS`] allows at `particles` rows each. One host read per batch.
+pub(crate) fn bound_over_set(
     set: &SequenceSet,
     particles: usize,
-    z_dim: usize,
     device: &Device,
+    mut per_batch: impl FnMut(&SeqBatch) -> Tensor<1>,
 ) -> Result<ImportanceBound, TrainError> {
     if particles == 0 {
         return Err(TrainError::Config {
@@ -62,11 +62,34 @@ pub fn importance_bound<M: SequenceModel>(
             reason: "must be at least 1".into(),
         });
     }
-    let chunk = particles.min(ROWS_PER_PASS);
-    let sequences_per_pass = (ROWS_PER_PASS / chunk).max(1);
+    let sequences_per_pass = (ROWS_PER_PASS / particles).max(1);
     let (mut total, mut steps) = (0.0f64, 0.0f64);
     for idx in batch_indices(set, sequences_per_pass, None) {
         let batch = to_batch(set, &idx, device);
+        let bound = per_batch(&batch);
+        let [sum, n] = read_stats::<2>(Tensor::cat(vec![bound, batch.mask.clone().sum()], 0))?;
+        total += sum as f64;
+        steps += n as f64;
+    }
+    Ok(ImportanceBound {
+        nll_per_step: -total / steps.max(1.0),
+        particles,
+        steps: steps as usize,
+        sequences: set.len(),
+    })
+}
+
+/// The IWAE bound of `set` under `model` with `particles` samples per sequence (noise from
+/// the device's seeded generator).
+pub fn importance_bound<M: SequenceModel>(
+    model: &M,
+    set: &SequenceSet,
+    particles: usize,
+    z_dim: usize,
+    device: &Device,
+) -> Result<ImportanceBound, TrainError> {
+    let chunk = particles.clamp(1, ROWS_PER_PASS);
+    bound_over_set(set, particles, device, |batch| {
         let [b, t, _] = batch.dims();
         // log w of every particle, [particles, b], gathered chunk by chunk.
         let mut parts = Vec::new();
@@ -74,7 +97,7 @@ pub fn importance_bound<M: SequenceModel>(
         while left > 0 {
             let k = left.min(chunk);
             left -= k;
-            let wide = neuromod_core::SeqBatch::new(
+            let wide = SeqBatch::new(
                 batch.x.clone().repeat_dim(0, k),
                 batch.mask.clone().repeat_dim(0, k),
             );
@@ -86,15 +109,6 @@ pub fn importance_bound<M: SequenceModel>(
         let lw = Tensor::cat(parts, 0); // [K, b]
         let max = lw.clone().max_dim(0); // [1, b]
         let lse = (lw - max.clone()).exp().sum_dim(0).log() + max;
-        let bound = lse.sum() - (particles as f64).ln() * b as f64;
-        let [sum, n] = read_stats::<2>(Tensor::cat(vec![bound, batch.mask.clone().sum()], 0))?;
-        total += sum as f64;
-        steps += n as f64;
-    }
-    Ok(ImportanceBound {
-        nll_per_step: -total / steps.max(1.0),
-        particles,
-        steps: steps as usize,
-        sequences: set.len(),
+        lse.sum() - (particles as f64).ln() * b as f64
     })
 }

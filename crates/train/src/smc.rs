@@ -15,13 +15,8 @@ use burn::tensor::{Distribution, Int};
 use neuromod_core::{SeqBatch, SequenceModel};
 use neuromod_datasets::SequenceSet;
 
-use crate::batcher::{batch_indices, to_batch};
-use crate::evaluate::read_stats;
-use crate::iwae::ImportanceBound;
+use crate::iwae::{bound_over_set, ImportanceBound};
 use crate::TrainError;
-
-/// Latent rows (sequences x particles) one pass holds at most.
-const ROWS_PER_PASS: usize = 2048;
 
 /// log sum exp over the last axis: [B, K] -> [B, 1].
 fn log_sum_exp(v: Tensor<2>) -> Tensor<2> {
@@ -114,8 +109,7 @@ fn batch_bound<M: SequenceModel>(
 }
 
 /// The FIVO bound of `set` under `model` with `particles` particles per sequence (noise from
-/// the device's seeded generator). The model must have a filtering posterior. One host read
-/// per pass.
+/// the device's seeded generator). The model must have a filtering posterior.
 pub fn particle_bound<M: SequenceModel>(
     model: &M,
     set: &SequenceSet,
@@ -123,12 +117,6 @@ pub fn particle_bound<M: SequenceModel>(
     z_dim: usize,
     device: &Device,
 ) -> Result<ImportanceBound, TrainError> {
-    if particles == 0 {
-        return Err(TrainError::Config {
-            field: "particles",
-            reason: "must be at least 1".into(),
-        });
-    }
     if !model.filtering() {
         return Err(TrainError::Config {
             field: "bound",
@@ -137,19 +125,7 @@ pub fn particle_bound<M: SequenceModel>(
                 .into(),
         });
     }
-    let per_pass = (ROWS_PER_PASS / particles).max(1);
-    let (mut total, mut steps) = (0.0f64, 0.0f64);
-    for idx in batch_indices(set, per_pass, None) {
-        let batch = to_batch(set, &idx, device);
-        let bound = batch_bound(model, &batch, particles, z_dim, device);
-        let [sum, n] = read_stats::<2>(Tensor::cat(vec![bound, batch.mask.clone().sum()], 0))?;
-        total += sum as f64;
-        steps += n as f64;
-    }
-    Ok(ImportanceBound {
-        nll_per_step: -total / steps.max(1.0),
-        particles,
-        steps: steps as usize,
-        sequences: set.len(),
+    bound_over_set(set, particles, device, |batch| {
+        batch_bound(model, batch, particles, z_dim, device)
     })
 }

@@ -117,6 +117,59 @@ impl Setting {
     }
 }
 
+/// Implements [`ModelSpec`] for a family's config whose fields carry the shared names
+/// (`x_dim`, `h_dim`, `z_dim`, `hidden`, `likelihood`) and which has an inherent `check`:
+/// the state is [h_t, muq_t] (width `h_dim + z_dim`), `filtering` is the given expression of
+/// the config, and `set` writes the shared fields and hands dropout and guide to the family's
+/// own arms (each returns `Result<(), ConfigError>`).
+///
+/// ```ignore
+/// neuromod_core::model_spec!(DkfConfig, |c| filtering: c.guide == Guide::Filtering, set: {
+///     Setting::Guide(g) => { c.guide = g; Ok(()) },
+///     Setting::Dropout(_) => Err(..),
+/// });
+/// ```
+#[macro_export]
+macro_rules! model_spec {
+    ($ty:ty, |$c:ident| filtering: $filtering:expr, set: { $($rest:pat => $body:expr),* $(,)? }) => {
+        impl $crate::ModelSpec for $ty {
+            fn x_dim(&self) -> usize {
+                self.x_dim
+            }
+
+            fn z_dim(&self) -> usize {
+                self.z_dim
+            }
+
+            fn state_dim(&self) -> usize {
+                self.h_dim + self.z_dim
+            }
+
+            fn filtering(&self) -> bool {
+                let $c = self;
+                $filtering
+            }
+
+            fn set(&mut self, setting: $crate::Setting) -> Result<(), $crate::ConfigError> {
+                use $crate::Setting;
+                let $c = self;
+                match setting {
+                    Setting::XDim(v) => { $c.x_dim = v; Ok(()) }
+                    Setting::HDim(v) => { $c.h_dim = v; Ok(()) }
+                    Setting::ZDim(v) => { $c.z_dim = v; Ok(()) }
+                    Setting::Hidden(v) => { $c.hidden = v; Ok(()) }
+                    Setting::Likelihood(v) => { $c.likelihood = v; Ok(()) }
+                    $($rest => $body,)*
+                }
+            }
+
+            fn check(&self) -> Result<(), $crate::ConfigError> {
+                <$ty>::check(self)
+            }
+        }
+    };
+}
+
 /// A configuration value that cannot build a model.
 #[derive(Debug, thiserror::Error, PartialEq)]
 #[error("invalid {model} config: field `{field}` {reason}")]

@@ -1,7 +1,7 @@
 //! DKF configuration, validated once at the boundary.
 
 use burn::prelude::*;
-use neuromod_core::{ConfigError, Guide, Likelihood, ModelSpec, Setting};
+use neuromod_core::{ConfigError, Guide, Likelihood};
 
 /// Hyperparameters of a [`crate::Dkf`].
 #[derive(Config, Debug)]
@@ -50,46 +50,17 @@ impl DkfConfig {
     }
 }
 
-impl ModelSpec for DkfConfig {
-    fn x_dim(&self) -> usize {
-        self.x_dim
-    }
-
-    fn z_dim(&self) -> usize {
-        self.z_dim
-    }
-
-    /// s_t = [g_t, muq_t]: the guide's GRU state and the posterior mean.
-    fn state_dim(&self) -> usize {
-        self.h_dim + self.z_dim
-    }
-
-    fn filtering(&self) -> bool {
-        self.guide == Guide::Filtering
-    }
-
-    fn set(&mut self, setting: Setting) -> Result<(), ConfigError> {
-        match setting {
-            Setting::XDim(v) => self.x_dim = v,
-            Setting::HDim(v) => self.h_dim = v,
-            Setting::ZDim(v) => self.z_dim = v,
-            Setting::Hidden(v) => self.hidden = v,
-            Setting::Likelihood(v) => self.likelihood = v,
-            Setting::Guide(v) => self.guide = v,
-            Setting::Dropout(_) => {
-                return Err(ConfigError {
-                    model: MODEL,
-                    field: "dropout",
-                    reason: "is not a DKF setting (the DKF has no recurrent state in its \
-                             generative model to drop)"
-                        .into(),
-                })
-            }
-        }
+// s_t = [g_t, muq_t]: the guide's GRU state and the posterior mean.
+neuromod_core::model_spec!(DkfConfig, |c| filtering: c.guide == Guide::Filtering, set: {
+    Setting::Guide(v) => {
+        c.guide = v;
         Ok(())
-    }
-
-    fn check(&self) -> Result<(), ConfigError> {
-        DkfConfig::check(self)
-    }
-}
+    },
+    Setting::Dropout(_) => Err(ConfigError {
+        model: MODEL,
+        field: "dropout",
+        reason: "is not a DKF setting (the DKF has no recurrent state in its generative model \
+                 to drop)"
+            .into(),
+    }),
+});

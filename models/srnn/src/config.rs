@@ -1,7 +1,7 @@
 //! SRNN configuration, validated once at the boundary.
 
 use burn::prelude::*;
-use neuromod_core::{ConfigError, Guide, Likelihood, ModelSpec, Setting};
+use neuromod_core::{ConfigError, Guide, Likelihood};
 
 /// Hyperparameters of a [`crate::Srnn`].
 #[derive(Config, Debug)]
@@ -53,38 +53,14 @@ impl SrnnConfig {
     }
 }
 
-impl ModelSpec for SrnnConfig {
-    fn x_dim(&self) -> usize {
-        self.x_dim
-    }
-
-    fn z_dim(&self) -> usize {
-        self.z_dim
-    }
-
-    /// s_t = [d_{t+1}, muq_t]: the GRU state after reading x_t, and the posterior mean.
-    fn state_dim(&self) -> usize {
-        self.h_dim + self.z_dim
-    }
-
-    fn filtering(&self) -> bool {
-        self.guide == Guide::Filtering
-    }
-
-    fn set(&mut self, setting: Setting) -> Result<(), ConfigError> {
-        match setting {
-            Setting::XDim(v) => self.x_dim = v,
-            Setting::HDim(v) => self.h_dim = v,
-            Setting::ZDim(v) => self.z_dim = v,
-            Setting::Hidden(v) => self.hidden = v,
-            Setting::Dropout(v) => self.dropout = v,
-            Setting::Likelihood(v) => self.likelihood = v,
-            Setting::Guide(v) => self.guide = v,
-        }
+// s_t = [d_{t+1}, muq_t]: the GRU state after reading x_t, and the posterior mean.
+neuromod_core::model_spec!(SrnnConfig, |c| filtering: c.guide == Guide::Filtering, set: {
+    Setting::Dropout(v) => {
+        c.dropout = v;
         Ok(())
-    }
-
-    fn check(&self) -> Result<(), ConfigError> {
-        SrnnConfig::check(self)
-    }
-}
+    },
+    Setting::Guide(v) => {
+        c.guide = v;
+        Ok(())
+    },
+});

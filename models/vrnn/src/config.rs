@@ -1,7 +1,7 @@
 //! Model configuration, validated once at the boundary.
 
 use burn::prelude::*;
-use neuromod_core::{ConfigError, Guide, Likelihood, ModelSpec, Setting};
+use neuromod_core::{ConfigError, Guide, Likelihood};
 
 /// Hyperparameters of a [`crate::Vrnn`]; layer counts are hidden `Linear`+ReLU layers.
 #[derive(Config, Debug)]
@@ -73,47 +73,18 @@ impl VrnnConfig {
 /// The family's name in error messages.
 const MODEL: &str = "VRNN";
 
-impl ModelSpec for VrnnConfig {
-    fn x_dim(&self) -> usize {
-        self.x_dim
-    }
-
-    fn z_dim(&self) -> usize {
-        self.z_dim
-    }
-
-    /// s_t = [h_t, muq_t].
-    fn state_dim(&self) -> usize {
-        self.h_dim + self.z_dim
-    }
-
-    fn filtering(&self) -> bool {
-        true
-    }
-
-    fn set(&mut self, setting: Setting) -> Result<(), ConfigError> {
-        match setting {
-            Setting::XDim(v) => self.x_dim = v,
-            Setting::HDim(v) => self.h_dim = v,
-            Setting::ZDim(v) => self.z_dim = v,
-            Setting::Hidden(v) => self.hidden = v,
-            Setting::Dropout(v) => self.dropout = v,
-            Setting::Likelihood(v) => self.likelihood = v,
-            Setting::Guide(Guide::Filtering) => {}
-            Setting::Guide(Guide::Smoothing) => {
-                return Err(ConfigError {
-                    model: MODEL,
-                    field: "guide",
-                    reason: "smoothing is not available: the VRNN's encoder reads x_t and \
-                             h_{t-1} only (filtering)"
-                        .into(),
-                })
-            }
-        }
+// s_t = [h_t, muq_t]; the encoder reads x_t and h_{t-1} only, so the posterior filters.
+neuromod_core::model_spec!(VrnnConfig, |c| filtering: { let _ = c; true }, set: {
+    Setting::Dropout(v) => {
+        c.dropout = v;
         Ok(())
-    }
-
-    fn check(&self) -> Result<(), ConfigError> {
-        VrnnConfig::check(self)
-    }
-}
+    },
+    Setting::Guide(Guide::Filtering) => Ok(()),
+    Setting::Guide(Guide::Smoothing) => Err(ConfigError {
+        model: MODEL,
+        field: "guide",
+        reason: "smoothing is not available: the VRNN's encoder reads x_t and h_{t-1} only \
+                 (filtering)"
+            .into(),
+    }),
+});

@@ -90,6 +90,7 @@ fn every_family_trains_evaluates_samples_reads_signals_and_exports() {
         assert!(s < e, "{model}: SMC {s} is not below the ELBO's {e}");
 
         writes("sample", &run, &dir.path().join(format!("{model}.csv")));
+        writes("report", &run, &dir.path().join(format!("{model}-report")));
         writes("signals", &run, &dir.path().join(format!("{model}.npz")));
         let exported = dir.path().join(format!("{model}.safetensors"));
         writes("export", &run, &exported);
@@ -176,6 +177,30 @@ fn a_smoothing_posterior_has_no_signals_and_settings_a_family_lacks_are_refused(
             out,
         ],
         &["--dropout", "not a DKF setting"],
+    );
+    fails_with(
+        &[
+            "train",
+            "--dataset",
+            "markov",
+            "--model",
+            "lstm",
+            "--out",
+            out,
+        ],
+        &["lstm", "vrnn", "dkf", "srnn"],
+    );
+    fails_with(
+        &[
+            "train",
+            "--dataset",
+            "markov",
+            "--guide",
+            "smoothing",
+            "--out",
+            out,
+        ],
+        &["--guide", "VRNN"],
     );
     fails_with(
         &[
