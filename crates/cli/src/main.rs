@@ -2,6 +2,7 @@
 
 mod allocator;
 mod bench;
+mod collect;
 mod device;
 mod dopamine;
 mod dopamine_cues;
@@ -11,6 +12,7 @@ mod figure_format;
 mod report;
 mod run;
 mod signals;
+mod sweep;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,7 +32,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Train a VRNN world model; writes a checkpoint folder.
+    /// Train a world model (VRNN, DKF or SRNN: --model); writes a checkpoint folder.
     Train(Box<TrainArgs>),
     /// Negative ELBO per time step (nats) of a checkpoint on a data split.
     Eval(EvalArgs),
@@ -47,6 +49,10 @@ enum Command {
     /// SPE vs RPE benchmarks: `science` (which signal answers which surprise) and `speed`.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// A grid of training runs (settings x seeds) by local workers or as a Slurm array job.
+    Sweep(sweep::SweepArgs),
+    /// A sweep's runs in one CSV and one Markdown table; failed and missing runs listed.
+    Collect(collect::CollectArgs),
 }
 
 /// Dataset kinds accepted by `--dataset`.
@@ -313,6 +319,8 @@ fn main() -> ExitCode {
         Command::Export(args) => export::run(args),
         Command::Report(args) => report::run(args),
         Command::Bench(cmd) => bench::run(cmd),
+        Command::Sweep(args) => sweep::run(args),
+        Command::Collect(args) => collect::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -15,6 +15,8 @@ mod interop;
 mod jsb;
 #[path = "cli/models.rs"]
 mod models;
+#[path = "cli/sweep.rs"]
+mod sweep;
 
 use std::path::Path;
 use std::process::{Command, Output};

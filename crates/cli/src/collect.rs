@@ -1,0 +1,213 @@
+//! `neuromod collect DIR`: every run of a sweep in one CSV (a row per run) and one Markdown
+//! table (mean and standard deviation per setting over the seeds). A run that failed, was
+//! interrupted, is still running or never started is listed as such, never dropped.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::Args;
+use neuromod_train::{write_atomic, Checkpoint, RunLock};
+
+use crate::sweep::{read_status, run_dir, RunSpec, Status, SweepSpec};
+
+/// Arguments of `neuromod collect`.
+#[derive(Args, Debug)]
+pub struct CollectArgs {
+    /// Sweep folder (as given to `neuromod sweep --out`).
+    dir: PathBuf,
+}
+
+/// Where one run stands, as `collect` reports it.
+#[derive(Debug, Clone, PartialEq)]
+enum State {
+    Done,
+    Failed(String),
+    /// Its status says running but nobody holds its lock: the worker died.
+    Interrupted,
+    Running,
+    Missing,
+}
+
+impl State {
+    fn label(&self) -> String {
+        match self {
+            State::Done => "done".into(),
+            State::Failed(why) => format!("failed: {why}"),
+            State::Interrupted => {
+                "failed: interrupted (its worker died; running the sweep again resumes it)".into()
+            }
+            State::Running => "running".into(),
+            State::Missing => "missing (never started)".into(),
+        }
+    }
+}
+
+/// One run's row.
+struct Row {
+    run: RunSpec,
+    state: State,
+    epochs: Option<usize>,
+    seconds: Option<f64>,
+    valid: Option<f64>,
+    test: Option<f64>,
+}
+
+fn state_of(folder: &Path) -> Result<State> {
+    Ok(match read_status(folder)? {
+        None => State::Missing,
+        Some(Status::Done) => State::Done,
+        Some(Status::Failed { reason }) => State::Failed(reason),
+        Some(Status::Running { .. }) => match RunLock::acquire(folder) {
+            Ok(_free) => State::Interrupted,
+            Err(_) => State::Running,
+        },
+    })
+}
+
+fn row(dir: &Path, run: &RunSpec) -> Result<Row> {
+    let folder = run_dir(dir, run);
+    let state = state_of(&folder)?;
+    let metrics = Checkpoint::open(&folder.join("checkpoint"))
+        .and_then(|c| c.metrics())
+        .ok();
+    let test = std::fs::read_to_string(folder.join("eval.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["nll_per_step"].as_f64());
+    Ok(Row {
+        run: run.clone(),
+        epochs: metrics.as_ref().map(Vec::len),
+        seconds: metrics.as_ref().and_then(|m| m.last()).map(|r| r.seconds),
+        valid: metrics
+            .as_ref()
+            .map(|m| {
+                m.iter()
+                    .map(|r| r.valid_bound)
+                    .fold(f64::INFINITY, f64::min)
+            })
+            .filter(|v| v.is_finite()),
+        test: test.filter(|_| state == State::Done),
+        state,
+    })
+}
+
+/// Mean and sample standard deviation (None for the deviation of one value).
+fn mean_sd(v: &[f64]) -> Option<(f64, Option<f64>)> {
+    if v.is_empty() {
+        return None;
+    }
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let sd = (v.len() > 1)
+        .then(|| (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt());
+    Some((mean, sd))
+}
+
+fn cell(v: Option<f64>) -> String {
+    v.map_or(String::new(), |v| format!("{v:.4}"))
+}
+
+/// The CSV and the Markdown of a sweep folder.
+fn tables(dir: &Path, spec: &SweepSpec) -> Result<(String, String)> {
+    let rows: Vec<Row> = spec
+        .runs()
+        .iter()
+        .map(|r| row(dir, r))
+        .collect::<Result<_>>()?;
+    let flags: Vec<&String> = spec.grid.keys().collect();
+    let mut csv = String::from("run,");
+    for f in &flags {
+        let _ = write!(csv, "{f},");
+    }
+    csv += "state,epochs,seconds,best_valid_bound,test_bound\n";
+    for r in &rows {
+        let _ = write!(csv, "{},", r.run.name);
+        for (_, v) in &r.run.settings {
+            let _ = write!(csv, "{v},");
+        }
+        let _ = writeln!(
+            csv,
+            "\"{}\",{},{},{},{}",
+            r.state.label().replace('"', "'"),
+            r.epochs.map_or(String::new(), |e| e.to_string()),
+            r.seconds.map_or(String::new(), |s| format!("{s:.1}")),
+            cell(r.valid),
+            cell(r.test)
+        );
+    }
+    // Markdown: one line per setting of every flag but the seed, over the seeds.
+    let group_of = |r: &Row| -> Vec<(String, String)> {
+        r.run
+            .settings
+            .iter()
+            .filter(|(k, _)| k != "seed")
+            .cloned()
+            .collect()
+    };
+    let mut groups: Vec<Vec<(String, String)>> = Vec::new();
+    for r in &rows {
+        let g = group_of(r);
+        if !groups.contains(&g) {
+            groups.push(g);
+        }
+    }
+    let mut md = format!(
+        "# Sweep {}\n\nTest bound (`eval` on the spec's split) and best validation bound, nats \
+         per step: mean ± standard deviation over the finished runs of each setting, n = \
+         finished / all.\n\n| setting | n | test bound | best valid bound | seconds per run |\n\
+         | --- | --- | --- | --- | --- |\n",
+        dir.display()
+    );
+    let fmt = |v: Option<(f64, Option<f64>)>| match v {
+        None => "n/a".to_string(),
+        Some((m, Some(sd))) => format!("{m:.4} ± {sd:.4}"),
+        Some((m, None)) => format!("{m:.4}"),
+    };
+    for g in &groups {
+        let members: Vec<&Row> = rows.iter().filter(|r| group_of(r) == *g).collect();
+        let done: Vec<&&Row> = members.iter().filter(|r| r.state == State::Done).collect();
+        let pick =
+            |f: fn(&Row) -> Option<f64>| -> Vec<f64> { done.iter().filter_map(|r| f(r)).collect() };
+        let name = if g.is_empty() {
+            "all".to_string()
+        } else {
+            g.iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(
+            md,
+            "| {name} | {}/{} | {} | {} | {} |",
+            done.len(),
+            members.len(),
+            fmt(mean_sd(&pick(|r| r.test))),
+            fmt(mean_sd(&pick(|r| r.valid))),
+            fmt(mean_sd(&pick(|r| r.seconds))),
+        );
+    }
+    let unfinished: Vec<&Row> = rows.iter().filter(|r| r.state != State::Done).collect();
+    if !unfinished.is_empty() {
+        md += "\nNot finished:\n\n";
+        for r in unfinished {
+            let _ = writeln!(md, "- `{}`: {}", r.run.name, r.state.label());
+        }
+    }
+    Ok((csv, md))
+}
+
+/// Runs `neuromod collect`.
+pub fn run(args: CollectArgs) -> Result<()> {
+    let spec_path = args.dir.join("sweep.json");
+    let spec = SweepSpec::load(&spec_path)
+        .with_context(|| format!("{}: not a sweep folder", args.dir.display()))?;
+    let (csv, md) = tables(&args.dir, &spec)?;
+    for (name, text) in [("sweep.csv", &csv), ("sweep.md", &md)] {
+        let path = args.dir.join(name);
+        write_atomic(&path, text.as_bytes())
+            .with_context(|| format!("{}: cannot write", path.display()))?;
+    }
+    print!("{md}");
+    Ok(())
+}
