@@ -45,7 +45,27 @@ impl Decoder {
         sigma_min: f64,
         device: &Device,
     ) -> Self {
-        let trunk = Mlp::new(input, hidden, layers, device);
+        Self::on_trunk(
+            Mlp::new(input, hidden, layers, device),
+            input,
+            x_dim,
+            likelihood,
+            sigma_min,
+            device,
+        )
+    }
+
+    /// A decoder whose hidden layers `trunk` (reading `input` features) were built already:
+    /// the order in which layers are created is the order in which they draw their initial
+    /// weights, so a family can keep the order its published seeds were run with.
+    pub fn on_trunk(
+        trunk: Mlp,
+        input: usize,
+        x_dim: usize,
+        likelihood: Likelihood,
+        sigma_min: f64,
+        device: &Device,
+    ) -> Self {
         let width = trunk.out_dim(input);
         Self {
             trunk,

@@ -55,13 +55,17 @@ impl VrnnConfig {
         let head = |input: usize, layers: usize, out: usize| {
             GaussianHead::new(input, w, layers, out, self.sigma_min, device)
         };
+        // Built, and its width read, before the prior and the encoder, as it always was: burn
+        // draws a layer's initial weights when they are first read (here by `out_dim`), and the
+        // recorded runs drew the decoder's last hidden layer before the heads' trunks.
+        let dec_trunk = Mlp::new(fz + h, w, self.decoder_layers, device);
+        let _ = dec_trunk.out_dim(fz + h);
         Ok(Vrnn {
             prior: head(h + self.action_dim, self.prior_layers, self.z_dim),
             encoder: head(fx + h, self.encoder_layers, self.z_dim),
-            decoder: Decoder::new(
+            decoder: Decoder::on_trunk(
+                dec_trunk,
                 fz + h,
-                w,
-                self.decoder_layers,
                 self.x_dim,
                 self.likelihood,
                 self.sigma_min,

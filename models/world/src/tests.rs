@@ -78,3 +78,34 @@ fn the_vrnn_record_is_what_the_vrnn_alone_writes() {
         inner.into_record().into_bytes().unwrap().to_vec()
     );
 }
+
+/// The optimiser reaches every parameter through the enum: one Adam step on the wrapped model
+/// changes exactly the weights one step on the family's own module changes, to the same values.
+#[test]
+fn a_step_through_the_enum_equals_a_step_on_the_family() {
+    use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+    let device = device().autodiff();
+    device.seed(9);
+    let model = ModelConfig::new(ModelKind::Vrnn, 4)
+        .with(&[Setting::HDim(6), Setting::ZDim(2), Setting::Hidden(5)])
+        .unwrap()
+        .init(&device)
+        .unwrap();
+    let inner = model.as_vrnn().unwrap().clone();
+    let x = Tensor::<3>::ones([2, 3, 4], &device);
+    let batch = SeqBatch::new(x, Tensor::ones([2, 3], &device));
+    let step_world = {
+        let loss = model.forward(&batch, Noise::Mean).elbo.loss(1.0);
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let mut optim = AdamConfig::new().init();
+        optim.step(1e-2, model, grads)
+    };
+    let step_inner = {
+        let loss = inner.forward(&batch, Noise::Mean).elbo.loss(1.0);
+        let grads = GradientsParams::from_grads(loss.backward(), &inner);
+        let mut optim = AdamConfig::new().init();
+        optim.step(1e-2, inner, grads)
+    };
+    let named = |m: &WorldModel| m.record().into_bytes().unwrap().to_vec();
+    assert_eq!(named(&step_world), named(&WorldModel::from(step_inner)));
+}
