@@ -83,7 +83,7 @@ fn the_vrnn_record_is_what_the_vrnn_alone_writes() {
 /// changes exactly the weights one step on the family's own module changes, to the same values.
 #[test]
 fn a_step_through_the_enum_equals_a_step_on_the_family() {
-    use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+    use burn::optim::{AdamConfig, GradientsParams};
     let device = device().autodiff();
     device.seed(9);
     let model = ModelConfig::new(ModelKind::Vrnn, 4)
