@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use neuromod_train::{write_atomic, Checkpoint, RunLock};
 
-use crate::sweep::{read_status, run_dir, RunSpec, Status, SweepSpec};
+use crate::sweep::{read_status, run_dir, training_in, RunSpec, Status, SweepSpec};
 
 /// Arguments of `neuromod collect`.
 #[derive(Args, Debug)]
@@ -59,10 +59,28 @@ fn state_of(folder: &Path) -> Result<State> {
         Some(Status::Done) => State::Done,
         Some(Status::Failed { reason }) => State::Failed(reason),
         Some(Status::Running { .. }) => match RunLock::acquire(folder) {
-            Ok(_free) => State::Interrupted,
+            // Nobody holds the worker's lock; read again under it (it may have just finished).
+            Ok(_held) => match read_status(folder)? {
+                Some(Status::Running { .. }) if training_in(&folder.join("checkpoint")) => {
+                    State::Running
+                }
+                Some(Status::Running { .. }) => State::Interrupted,
+                Some(Status::Done) => State::Done,
+                Some(Status::Failed { reason }) => State::Failed(reason),
+                None => State::Missing,
+            },
             Err(_) => State::Running,
         },
     })
+}
+
+/// A CSV field, quoted when it holds a comma, a quote or a line break.
+fn field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
 }
 
 fn row(dir: &Path, run: &RunSpec) -> Result<Row> {
@@ -118,18 +136,18 @@ fn tables(dir: &Path, spec: &SweepSpec) -> Result<(String, String)> {
     let flags: Vec<&String> = spec.grid.keys().collect();
     let mut csv = String::from("run,");
     for f in &flags {
-        let _ = write!(csv, "{f},");
+        let _ = write!(csv, "{},", field(f));
     }
     csv += "state,epochs,seconds,best_valid_bound,test_bound\n";
     for r in &rows {
-        let _ = write!(csv, "{},", r.run.name);
+        let _ = write!(csv, "{},", field(&r.run.name));
         for (_, v) in &r.run.settings {
-            let _ = write!(csv, "{v},");
+            let _ = write!(csv, "{},", field(v));
         }
         let _ = writeln!(
             csv,
-            "\"{}\",{},{},{},{}",
-            r.state.label().replace('"', "'"),
+            "{},{},{},{},{}",
+            field(&r.state.label()),
             r.epochs.map_or(String::new(), |e| e.to_string()),
             r.seconds.map_or(String::new(), |s| format!("{s:.1}")),
             cell(r.valid),
@@ -210,4 +228,17 @@ pub fn run(args: CollectArgs) -> Result<()> {
     }
     print!("{md}");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field;
+
+    #[test]
+    fn csv_fields_are_quoted_only_when_they_must_be() {
+        assert_eq!(field("seed-3"), "seed-3");
+        assert_eq!(field("0.5,0.9"), "\"0.5,0.9\"");
+        assert_eq!(field("say \"no\""), "\"say \"\"no\"\"\"");
+        assert_eq!(field("two\nlines"), "\"two\nlines\"");
+    }
 }

@@ -86,6 +86,18 @@ impl SweepSpec {
         if let Some(a) = self.args.iter().find(|a| *a == "--out" || *a == "--resume") {
             bail!("`args` gives {a}: the sweep sets it itself");
         }
+        let runs = self.runs();
+        for (i, run) in runs.iter().enumerate() {
+            if let Some(other) = runs[..i].iter().find(|r| r.name == run.name) {
+                bail!(
+                    "two grid points share the folder name `{}` ({:?} and {:?}): make the \
+                     values differ in more than `/`, `_` and spaces",
+                    run.name,
+                    other.settings,
+                    run.settings
+                );
+            }
+        }
         Ok(())
     }
 
@@ -246,6 +258,8 @@ pub fn run(args: SweepArgs) -> Result<()> {
 fn write_sbatch(exe: &Path, spec: &Path, out: &Path, n: usize) -> Result<()> {
     let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
     let (spec, out_abs) = (abs(spec), abs(out));
+    // Quoted for the shell: paths may hold spaces or quotes.
+    let quote = |p: &Path| format!("'{}'", p.display().to_string().replace('\'', r"'\''"));
     let logs = out_abs.join("slurm");
     std::fs::create_dir_all(&logs).with_context(|| format!("{}: cannot create", logs.display()))?;
     let script = format!(
@@ -259,9 +273,9 @@ fn write_sbatch(exe: &Path, spec: &Path, out: &Path, n: usize) -> Result<()> {
          exec {exe} sweep {spec} --out {out} --task \"$SLURM_ARRAY_TASK_ID\"\n",
         last = n - 1,
         logs = logs.display(),
-        exe = exe.display(),
-        spec = spec.display(),
-        out = out_abs.display(),
+        exe = quote(exe),
+        spec = quote(&spec),
+        out = quote(&out_abs),
     );
     let path = out.join("sweep.sbatch");
     write_atomic(&path, script.as_bytes())
@@ -274,22 +288,68 @@ fn write_sbatch(exe: &Path, spec: &Path, out: &Path, n: usize) -> Result<()> {
     Ok(())
 }
 
-/// The `--device` of the spec's flags, to pass again on `--resume`.
-fn device_flag(args: &[String]) -> Vec<String> {
-    args.iter()
-        .position(|a| a == "--device")
-        .and_then(|i| args.get(i + 1))
-        .map(|d| vec!["--device".to_string(), d.clone()])
+/// The run's `--device` (from the grid, else the spec's flags, `--device X` or `--device=X`),
+/// to pass again to `train --resume` and `eval`.
+fn device_flag(spec: &SweepSpec, run: &RunSpec) -> Vec<String> {
+    let from_grid = run
+        .settings
+        .iter()
+        .find(|(k, _)| k == "device")
+        .map(|(_, v)| v.clone());
+    let from_args = || {
+        spec.args
+            .iter()
+            .enumerate()
+            .find_map(|(i, a)| match a.strip_prefix("--device=") {
+                Some(v) => Some(v.to_string()),
+                None if a == "--device" => spec.args.get(i + 1).cloned(),
+                None => None,
+            })
+    };
+    from_grid
+        .or_else(from_args)
+        .map(|d| vec!["--device".to_string(), d])
         .unwrap_or_default()
+}
+
+/// Takes the lock of `dir`, waiting up to two seconds while someone else (a `collect`
+/// looking) holds it briefly.
+fn lock_waiting(dir: &Path) -> Result<RunLock, neuromod_train::TrainError> {
+    let mut tries = 0;
+    loop {
+        match RunLock::acquire(dir) {
+            Ok(lock) => return Ok(lock),
+            Err(e) if tries >= 20 => return Err(e),
+            Err(_) => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        }
+    }
+}
+
+/// Whether a `train` process holds the checkpoint folder (a worker that died can leave its
+/// `train` running).
+pub fn training_in(checkpoint: &Path) -> bool {
+    checkpoint.is_dir() && RunLock::acquire(checkpoint).is_err()
 }
 
 /// Runs (or continues) one grid point; a run already done is left as it is.
 fn run_one(exe: &Path, spec: &SweepSpec, dir: &Path, run: &RunSpec) -> Result<()> {
     let folder = run_dir(dir, run);
     // Held while this worker runs it: `collect` tells a killed worker from a live one by it.
-    let _lock = RunLock::acquire(&folder).map_err(|e| anyhow::anyhow!("{}: {e}", run.name))?;
+    let _lock = lock_waiting(&folder).map_err(|e| anyhow::anyhow!("{}: {e}", run.name))?;
     if read_status(&folder)? == Some(Status::Done) {
         return Ok(());
+    }
+    let checkpoint = folder.join("checkpoint");
+    if training_in(&checkpoint) {
+        bail!(
+            "{}: a `train` process from an earlier worker still runs in {}: let it finish (or \
+             stop it), then run the sweep again",
+            run.name,
+            checkpoint.display()
+        );
     }
     write_status(
         &folder,
@@ -297,11 +357,10 @@ fn run_one(exe: &Path, spec: &SweepSpec, dir: &Path, run: &RunSpec) -> Result<()
             pid: std::process::id(),
         },
     )?;
-    let checkpoint = folder.join("checkpoint");
     let mut train: Vec<String> = vec!["train".into()];
     if checkpoint.join(neuromod_train::LATEST_FILE).exists() {
         train.extend(["--resume".into(), checkpoint.display().to_string()]);
-        train.extend(device_flag(&spec.args));
+        train.extend(device_flag(spec, run));
     } else {
         // Killed before its first snapshot: nothing to keep.
         if checkpoint.exists() {
@@ -320,7 +379,7 @@ fn run_one(exe: &Path, spec: &SweepSpec, dir: &Path, run: &RunSpec) -> Result<()
         Some(split) => {
             let ck = checkpoint.display().to_string();
             let mut eval = vec!["eval", "--checkpoint", &ck, "--split", split, "--json"];
-            let device = device_flag(&spec.args);
+            let device = device_flag(spec, run);
             eval.extend(device.iter().map(String::as_str));
             let eval: Vec<String> = eval.into_iter().map(String::from).collect();
             child(exe, &eval, &log, Some(&folder.join("eval.json")))
@@ -348,7 +407,17 @@ fn child(exe: &Path, args: &[String], log: &Path, stdout: Option<&Path>) -> Resu
         .append(true)
         .open(log)
         .with_context(|| format!("{}: cannot open", log.display()))?;
-    let out = Command::new(exe)
+    let mut command = Command::new(exe);
+    // SAFETY: prctl(2) in the child before exec, no allocation: it dies with the worker thread
+    // that waits for it, so a killed worker never leaves a `train` running behind it.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    let out = command
         .args(args)
         .stdin(Stdio::null())
         .stderr(err)
@@ -371,4 +440,66 @@ fn child(exe: &Path, args: &[String], log: &Path, stdout: Option<&Path>) -> Resu
             .with_context(|| format!("{}: cannot write", path.display()))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(text: &str) -> Result<SweepSpec> {
+        let spec: SweepSpec = serde_json::from_str(text)?;
+        spec.check().map(|()| spec)
+    }
+
+    #[test]
+    fn the_grid_spans_every_combination_in_a_fixed_order() {
+        let s = spec(r#"{"grid": {"seed": [0, 1], "model": ["vrnn", "dkf"]}}"#).unwrap();
+        let names: Vec<String> = s.runs().into_iter().map(|r| r.name).collect();
+        assert_eq!(
+            names,
+            [
+                "model-vrnn.seed-0",
+                "model-vrnn.seed-1",
+                "model-dkf.seed-0",
+                "model-dkf.seed-1"
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_specs_are_refused_with_the_field() {
+        let err = |t: &str| format!("{:#}", spec(t).unwrap_err());
+        assert!(err(r#"{"grid": {}}"#).contains("names no flag"));
+        assert!(err(r#"{"grid": {"seed": []}}"#).contains("`grid.seed` has no values"));
+        assert!(err(r#"{"grid": {"--seed": [1]}}"#).contains("without dashes"));
+        assert!(err(r#"{"grid": {"out": ["x"]}}"#).contains("sets --out"));
+        assert!(err(r#"{"args": ["--seed", "1"], "grid": {"seed": [2]}}"#).contains("too"));
+        assert!(err(r#"{"grid": {"data": ["a/b", "a_b"]}}"#).contains("share the folder name"));
+        assert!(err(r#"{"grid": {"seed": [1]}, "extra": 1}"#).contains("extra"));
+    }
+
+    #[test]
+    fn the_device_comes_from_the_grid_then_the_flags_in_either_form() {
+        let run = |settings: &[(&str, &str)]| RunSpec {
+            name: String::new(),
+            settings: settings
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        let s = spec(r#"{"args": ["--device=flex"], "grid": {"seed": [1]}}"#).unwrap();
+        assert_eq!(
+            device_flag(&s, &run(&[("seed", "1")])),
+            ["--device", "flex"]
+        );
+        let s = spec(r#"{"args": ["--device", "ndarray"], "grid": {"seed": [1]}}"#).unwrap();
+        assert_eq!(device_flag(&s, &run(&[])), ["--device", "ndarray"]);
+        let s = spec(r#"{"grid": {"device": ["wgpu"]}}"#).unwrap();
+        assert_eq!(
+            device_flag(&s, &run(&[("device", "wgpu")])),
+            ["--device", "wgpu"]
+        );
+        let s = spec(r#"{"grid": {"seed": [1]}}"#).unwrap();
+        assert!(device_flag(&s, &run(&[])).is_empty());
+    }
 }

@@ -1,7 +1,6 @@
 //! `neuromod sweep` and `collect`: a 2 model x 3 seed grid with two local workers, a run that
 //! fails, and a worker killed mid-run that `collect` shows as failed and a second sweep resumes.
 
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -91,7 +90,7 @@ fn a_failed_run_and_a_killed_worker_are_listed_and_the_next_sweep_resumes_the_ki
     assert!(md.contains("| kl-balance 2 | 0/1 | n/a"), "{md}");
     assert!(md.contains("`kl-balance-2`: failed"), "{md}");
     assert!(md.contains("| kl-balance 0.5 | 1/1 |"), "{md}");
-    assert!(csv.contains("kl-balance-2,2,\"failed"), "{csv}");
+    assert!(csv.contains("kl-balance-2,2,failed: `neuromod train`"), "{csv}");
     let log = std::fs::read_to_string(out.join("runs/kl-balance-2/stderr.log")).unwrap();
     assert!(log.contains("kl_balance"), "{log}");
     // A flag given both in `args` and in the grid is refused before anything runs.
@@ -104,12 +103,12 @@ fn a_failed_run_and_a_killed_worker_are_listed_and_the_next_sweep_resumes_the_ki
     ]);
     assert!(stderr(&o).contains("--z-dim too"), "{}", stderr(&o));
 
-    // A long run, its sweep killed (with the train process under it) after the first epoch.
+    // A long run, its sweep worker killed (SIGKILL, the worker alone) after the first epoch:
+    // its `train` child dies with it.
     let long = spec(dir.path(), "long.json", 40, r#"{"seed": [3]}"#);
     let out = dir.path().join("long");
     let mut sweep = Command::new(env!("CARGO_BIN_EXE_neuromod"))
         .args(["sweep", &long, "--out", out.to_str().unwrap()])
-        .process_group(0)
         .spawn()
         .unwrap();
     let latest = out.join("runs/seed-3/checkpoint/latest");
@@ -118,13 +117,22 @@ fn a_failed_run_and_a_killed_worker_are_listed_and_the_next_sweep_resumes_the_ki
         assert!(start.elapsed() < Duration::from_secs(120), "no snapshot");
         std::thread::sleep(Duration::from_millis(20));
     }
-    // SAFETY: kill(2) on the process group the child leads.
-    let rc = unsafe { libc::kill(-(sweep.id() as i32), libc::SIGKILL) };
-    assert_eq!(rc, 0);
+    sweep.kill().unwrap();
     sweep.wait().unwrap();
-    std::thread::sleep(Duration::from_millis(200)); // the killed train process releases its lock
-    let (md, _) = collect(&out);
-    assert!(md.contains("`seed-3`: failed: interrupted"), "{md}");
+    // The train child gets SIGKILL when its worker dies; until it is gone collect says running.
+    let start = Instant::now();
+    let md = loop {
+        let (md, _) = collect(&out);
+        if md.contains("`seed-3`: failed: interrupted") {
+            break md;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "never interrupted:\n{md}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(!md.contains("| all | 1/1 |"), "{md}");
     let o = neuromod(&["sweep", &long, "--out", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let log = std::fs::read_to_string(out.join("runs/seed-3/stderr.log")).unwrap();
