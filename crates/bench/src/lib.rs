@@ -7,6 +7,15 @@
 //! - [`speed`]: milliseconds per training step of the world model alone, with SPE heads and
 //!   with the critic, scaling in sequence length and batch size, peak memory.
 //! - [`peers`]: the same training step in PyTorch and JAX, timed in the same run.
+//!
+//! ```
+//! use neuromod_bench::science::ScienceConfig;
+//!
+//! // `bench science`'s defaults: four tasks, five seeds, a VRNN world model.
+//! let config = ScienceConfig::default();
+//! config.check().unwrap();
+//! assert_eq!((config.tasks.len(), config.seeds), (4, 5));
+//! ```
 
 pub mod critic_fit;
 pub mod figures;

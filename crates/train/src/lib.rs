@@ -3,6 +3,23 @@
 //!
 //! Library code takes a runtime `&Device` and enables no backend feature; the CLI, tests and
 //! benches choose the device.
+//!
+//! A run is one [`TrainConfig`], saved as the checkpoint's `config.json`: the world model's
+//! family in `kind` beside its settings in `model`; what a config leaves out takes its default.
+//!
+//! ```
+//! use neuromod_train::{ModelKind, ModelSpec, TrainConfig};
+//!
+//! let config = TrainConfig::from_json(
+//!     r#"{"kind": "srnn", "model": {"x_dim": 88, "z_dim": 16}, "data": {"kind": "jsb"},
+//!         "epochs": 200, "free_nats": 0.5}"#,
+//! )
+//! .unwrap();
+//! config.check().unwrap();
+//! assert_eq!(config.model.kind(), ModelKind::Srnn);
+//! assert_eq!(config.model.state_dim(), 256 + 16); // the SRNN's default h_dim is 256
+//! assert_eq!(config.batch_size, 16); // a default
+//! ```
 
 mod atomic;
 mod batcher;

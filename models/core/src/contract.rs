@@ -123,7 +123,7 @@ impl Setting {
 /// the config, and `set` writes the shared fields and hands dropout and guide to the family's
 /// own arms (each returns `Result<(), ConfigError>`).
 ///
-/// ```ignore
+/// ```text
 /// neuromod_core::model_spec!(DkfConfig, |c| filtering: c.guide == Guide::Filtering, set: {
 ///     Setting::Guide(g) => { c.guide = g; Ok(()) },
 ///     Setting::Dropout(_) => Err(..),

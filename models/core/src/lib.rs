@@ -6,6 +6,21 @@
 //!
 //! Model crates (`neuromod-vrnn`, ...) depend on this crate and never on each other; the signal
 //! crates (SPE, critic) read [`Trajectory`]s and need no particular model.
+//!
+//! The world-model contract ([`SequenceModel`], [`ModelSpec`]) lives here too. The KL of two
+//! diagonal Gaussians, a known answer (1/2 per unit of mean difference squared):
+//!
+//! ```
+//! use burn::prelude::*;
+//! use neuromod_core::DiagGaussian;
+//!
+//! # #[allow(deprecated)]
+//! let device = Device::ndarray();
+//! let q = DiagGaussian { mu: Tensor::ones([1, 2], &device), sigma: Tensor::ones([1, 2], &device) };
+//! let p = DiagGaussian { mu: Tensor::zeros([1, 2], &device), sigma: Tensor::ones([1, 2], &device) };
+//! let kl: f32 = q.kl(&p).into_scalar();
+//! assert!((kl - 1.0).abs() < 1e-6); // 0.5 nats in each of the two dimensions
+//! ```
 
 mod batch;
 mod contract;

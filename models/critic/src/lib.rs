@@ -1,5 +1,18 @@
 //! Distributional TD critic (the dopamine-like signal under function approximation).
 //!
+//! ```
+//! use burn::prelude::*;
+//! use neuromod_critic::CriticConfig;
+//!
+//! # #[allow(deprecated)]
+//! let device = Device::ndarray();
+//! let critic = CriticConfig::new(6).with_heads(4).init(&device).unwrap();
+//! // Asymmetries at the midpoints (2i - 1) / 2N: two pessimistic heads, two optimistic ones.
+//! assert_eq!(critic.taus, vec![0.125, 0.375, 0.625, 0.875]);
+//! let values = critic.values(Tensor::zeros([5, 6], &device));
+//! assert_eq!(values.dims(), [5, 4]); // one value per state and head
+//! ```
+//!
 //! N value heads V_1..V_N on an input state vector, each with its own asymmetry tau_i:
 //! optimistic heads (tau > 0.5) and pessimistic heads (tau < 0.5). Two losses:
 //!

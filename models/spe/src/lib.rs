@@ -1,6 +1,27 @@
 //! State prediction errors (one-step latent errors; successor features after Dayan 1993 and
 //! Barreto et al. 2017), read from the world model's own forward pass.
 //!
+//! A one-step SPE is the posterior mean's distance from the prior's, in prior standard
+//! deviations: with the prior at 0 (sd 1) and the posterior at (3, 4), its norm is 5.
+//!
+//! ```
+//! use burn::prelude::*;
+//! use neuromod_core::{ElboTerms, Trajectory};
+//!
+//! # #[allow(deprecated)]
+//! let device = Device::ndarray();
+//! let zeros = Tensor::<2>::zeros([1, 1], &device);
+//! let traj = Trajectory {
+//!     elbo: ElboTerms { kl: zeros.clone(), nll: zeros.clone(), reward_nll: None,
+//!                       mask: Tensor::ones([1, 1], &device) },
+//!     prior: (Tensor::zeros([1, 1, 2], &device), Tensor::ones([1, 1, 2], &device)),
+//!     posterior: (Tensor::from_floats([[[3.0, 4.0]]], &device), Tensor::ones([1, 1, 2], &device)),
+//!     h: Tensor::zeros([1, 1, 1], &device),
+//! };
+//! let norm: f32 = neuromod_spe::one_step(&traj).norm.into_scalar();
+//! assert!((norm - 5.0).abs() < 1e-6);
+//! ```
+//!
 //! - [`one_step`]: e_t = (muq_t - mu0_t) / sigma0_t, its L2 norm and the surprise
 //!   KL(q_t || p_t), per step and batch element, from a [`Trajectory`] (no second pass).
 //! - [`SfHeads`]: successor-feature heads psi_gamma(s_t) on s_t = [h_t, muq_t] for several

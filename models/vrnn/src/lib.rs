@@ -5,6 +5,21 @@
 //! over time (one fused scan on the CPU backends, [`neuromod_core::scan`]) and returns per-step
 //! [`neuromod_core::ElboTerms`] plus everything the signal crates read (prior and posterior parameters,
 //! recurrent states). [`Vrnn::step`] is the same chain one step at a time.
+//!
+//! ```
+//! use burn::prelude::*;
+//! use neuromod_core::{Noise, SeqBatch};
+//! use neuromod_vrnn::VrnnConfig;
+//!
+//! # #[allow(deprecated)]
+//! let device = Device::ndarray();
+//! let model = VrnnConfig::new(4).with_h_dim(8).with_z_dim(2).with_hidden(8).init(&device).unwrap();
+//! let batch = SeqBatch::new(Tensor::ones([3, 5, 4], &device), Tensor::ones([3, 5], &device));
+//! let traj = model.forward(&batch, Noise::Mean);
+//! let loss: f32 = traj.elbo.loss(1.0).into_scalar(); // negative ELBO per step, nats
+//! assert!(loss.is_finite() && loss > 0.0);
+//! assert_eq!(traj.state().dims(), [3, 5, 8 + 2]); // s_t = [h_t, muq_t]
+//! ```
 
 mod config;
 mod model;

@@ -90,7 +90,10 @@ fn a_failed_run_and_a_killed_worker_are_listed_and_the_next_sweep_resumes_the_ki
     assert!(md.contains("| kl-balance 2 | 0/1 | n/a"), "{md}");
     assert!(md.contains("`kl-balance-2`: failed"), "{md}");
     assert!(md.contains("| kl-balance 0.5 | 1/1 |"), "{md}");
-    assert!(csv.contains("kl-balance-2,2,failed: `neuromod train`"), "{csv}");
+    assert!(
+        csv.contains("kl-balance-2,2,failed: `neuromod train`"),
+        "{csv}"
+    );
     let log = std::fs::read_to_string(out.join("runs/kl-balance-2/stderr.log")).unwrap();
     assert!(log.contains("kl_balance"), "{log}");
     // A flag given both in `args` and in the grid is refused before anything runs.
