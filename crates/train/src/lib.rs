@@ -54,5 +54,5 @@ pub use lock::{RunLock, LOCK_FILE};
 pub use metrics::{metrics_csv, parse_metrics, MetricsRow};
 pub use neuromod_world::{Guide, ModelConfig, ModelKind, ModelSpec, Setting, WorldModel};
 pub use params::{named_parameters, NamedArray};
-pub use smc::particle_bound;
+pub use smc::{particle_bound, MAX_PARTICLES};
 pub use step::{StepStats, Trainer};

@@ -18,6 +18,9 @@ use neuromod_datasets::SequenceSet;
 use crate::iwae::{bound_over_set, ImportanceBound};
 use crate::TrainError;
 
+/// Most particles per sequence: resampling builds a [sequences, K, K] comparison per step.
+pub const MAX_PARTICLES: usize = 4096;
+
 /// log sum exp over the last axis: [B, K] -> [B, 1].
 fn log_sum_exp(v: Tensor<2>) -> Tensor<2> {
     let max = v.clone().max_dim(1);
@@ -117,6 +120,15 @@ pub fn particle_bound<M: SequenceModel>(
     z_dim: usize,
     device: &Device,
 ) -> Result<ImportanceBound, TrainError> {
+    if particles > MAX_PARTICLES {
+        return Err(TrainError::Config {
+            field: "particles",
+            reason: format!(
+                "the particle filter takes at most {MAX_PARTICLES} particles (its resampling \
+                 compares every pair of a sequence's particles), got {particles}"
+            ),
+        });
+    }
     if !model.filtering() {
         return Err(TrainError::Config {
             field: "bound",

@@ -158,6 +158,20 @@ fn a_smoothing_posterior_has_no_signals_and_settings_a_family_lacks_are_refused(
         ],
         &["filtering posterior", "IWAE"],
     );
+    fails_with(
+        &[
+            "eval",
+            "--checkpoint",
+            run.to_str().unwrap(),
+            "--bound",
+            "smc",
+            "--particles",
+            "5000",
+            "--device",
+            "ndarray",
+        ],
+        &["at most 4096 particles"],
+    );
     let out = dir.path().join("x");
     let out = out.to_str().unwrap();
     fails_with(
