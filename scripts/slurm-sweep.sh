@@ -5,17 +5,20 @@
 #
 #   scripts/slurm-sweep.sh [NEUROMOD_BINARY]   (default: target/release/neuromod)
 #
-# Needs root (apt-get, daemons). Exits non-zero unless every array task finished and collect
-# lists all six runs as done.
+# Needs root (apt-get, daemons). Exits 0 when every array task finished and collect lists all
+# six runs as done, 1 when the sweep or collect failed, and 77 when Slurm itself could not be
+# installed or started here (no package mirror, no munge user, ...): the machine, not neuromod.
 set -euo pipefail
+skip() { echo "SKIP: $*" >&2; exit 77; }
 cd "$(dirname "$0")/.."
 BIN=$(realpath "${1:-target/release/neuromod}")
 [ -x "$BIN" ] || { echo "no neuromod binary at $BIN: cargo build --release first" >&2; exit 1; }
 
 if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
   echo "installing slurm-wlm and munge"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null
+  apt-get update -qq || skip "apt-get update failed"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null \
+    || skip "cannot install slurm-wlm and munge"
 fi
 
 WORK=$(mktemp -d /tmp/neuromod-slurm.XXXXXX)
@@ -26,7 +29,7 @@ stop() {
     [ -f "$pid" ] && kill "$(cat "$pid")" 2>/dev/null || true
   done
   [ "$STARTED_MUNGE" = 1 ] && pkill -u munge -x munged || true
-  for _ in $(seq 20); do pgrep -x 'slurmctld|slurmd' >/dev/null || break; sleep 0.5; done
+  for _ in $(seq 20); do pgrep -x slurmctld >/dev/null || pgrep -x slurmd >/dev/null || break; sleep 0.5; done
 }
 trap stop EXIT
 
@@ -34,10 +37,10 @@ trap stop EXIT
 # runs as the munge user (as root it refuses the key). One already running is used as it is.
 if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
   mkdir -p /run/munge && chown munge:munge /run/munge
-  runuser -u munge -- /usr/sbin/munged
+  runuser -u munge -- /usr/sbin/munged || skip "munged does not start"
   STARTED_MUNGE=1
 fi
-munge -n | unmunge >/dev/null
+munge -n | unmunge >/dev/null || skip "munge does not authenticate"
 
 MEM=$(( $(slurmd -C | sed -n 's/.*RealMemory=\([0-9]*\).*/\1/p') * 9 / 10 ))
 mkdir -p "$WORK/state" "$WORK/spool"
@@ -66,15 +69,15 @@ NodeName=$HOST NodeAddr=127.0.0.1 CPUs=$(nproc) RealMemory=$MEM State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
 export SLURM_CONF="$WORK/slurm.conf"
-slurmctld -f "$SLURM_CONF"
-slurmd -f "$SLURM_CONF"
+slurmctld -f "$SLURM_CONF" || skip "slurmctld does not start"
+slurmd -f "$SLURM_CONF" || skip "slurmd does not start"
 for _ in $(seq 60); do
   state=$(sinfo -h -o %T 2>/dev/null | head -1 || true)
   [ "$state" = idle ] && break
   case "$state" in down*|drain*) scontrol update nodename="$HOST" state=resume || true ;; esac
   sleep 1
 done
-[ "$(sinfo -h -o %T | head -1)" = idle ] || { echo "slurm node not idle: $(sinfo)" >&2; exit 1; }
+[ "$(sinfo -h -o %T | head -1)" = idle ] || skip "the slurm node never became idle: $(sinfo)"
 echo "slurm up: $(sinfo -h -o '%P %D %T %C')"
 
 cat > "$WORK/spec.json" <<SPEC
