@@ -22,9 +22,8 @@ use neuromod_critic::{CriticConfig, CriticLoss};
 use neuromod_datasets::generate::MarkovPatterns;
 use neuromod_datasets::tasks::{combined_task, state_task, RewardTask, SwitchTask, TaskData};
 use neuromod_datasets::{DatasetKind, DatasetSpec, SequenceSet, Splits};
-use neuromod_spe::one_step;
+use neuromod_train::{collect_signals, ModelConfig, ModelKind, WorldModel};
 use neuromod_train::{to_batch, train, Checkpoint, SfMode, SfSettings, TrainConfig};
-use neuromod_train::{ModelConfig, ModelKind, WorldModel};
 use serde::{Deserialize, Serialize};
 
 use crate::critic_fit::{fit, rpe_groups, FitSettings, Latents};
@@ -299,6 +298,8 @@ pub fn run_one(
         .iter()
         .map(|r| r.valid_bound)
         .fold(f64::INFINITY, f64::min);
+    // The best snapshot, read back as `neuromod signals` would read it: what is measured is
+    // the checkpoint a user gets, not the weights of the last epoch that happen to be in memory.
     let checkpoint = Checkpoint::open(&run_dir)?;
     let model = checkpoint.load_model(device)?;
     let heads = checkpoint
@@ -351,19 +352,27 @@ pub fn run_one(
         task.continuing(),
         device,
     );
-    let spe = one_step(&traj);
-    let sf_td = heads.sequence_td(&traj, true);
+    // The same signals `neuromod signals` exports, from the library's one collection.
+    let n_eval = splits.test.len();
+    let signals = collect_signals(
+        &splits.test,
+        &model,
+        Some(&heads),
+        n_eval,
+        device,
+        &cfg.model,
+    )?;
     let taus = critic.taus.clone();
     let all: Vec<usize> = (0..taus.len()).collect();
     let optimistic: Vec<usize> = all.iter().copied().filter(|&i| taus[i] > 0.5).collect();
     let pessimistic: Vec<usize> = all.iter().copied().filter(|&i| taus[i] < 0.5).collect();
     let rpes = rpe_groups(&critic, &eval_lat, &[all, optimistic, pessimistic]);
     let names = ScienceConfig::signal_names();
-    let n_eval = splits.test.len();
-    let mut values: Vec<Vec<f32>> = vec![host(spe.norm, "SPE norm")?, host(spe.kl, "KL")?];
-    for rms in sf_td.rms {
+    let signal = |name: &str| signals[name].data.clone();
+    let mut values: Vec<Vec<f32>> = vec![signal("spe/onestep/norm"), signal("spe/onestep/kl")];
+    for g in &heads.gammas {
         // rms[t] is the transition t -> t+1: move it to the step it arrives at.
-        let v = host(rms, "SF TD error")?;
+        let v = signal(&format!("spe/sf/gamma_{g}/rms"));
         let mut shifted = vec![0.0f32; v.len()];
         for i in 0..n_eval {
             shifted[i * steps + 1..(i + 1) * steps]

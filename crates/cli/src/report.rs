@@ -208,7 +208,8 @@ pub fn run(args: ReportArgs) -> Result<()> {
             if let Err(e) = crate::signals::refuse_smoothing(&checkpoint) {
                 notes.push(format!("No SPE figure: {e}."));
             } else {
-                let arrays = crate::signals::collect(&one, &model, sf.as_ref(), 1, &device, m)?;
+                let arrays =
+                    neuromod_train::collect_signals(&one, &model, sf.as_ref(), 1, &device, m)?;
                 let gammas = sf.as_ref().map(|s| s.gammas.clone()).unwrap_or_default();
                 let name = format!("{} sequence {k}", args.split);
                 let figure = crate::signals::traces(&arrays, &gammas, 0, steps, &name);

@@ -7,15 +7,10 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use burn::prelude::*;
 use clap::Args;
-use neuromod_core::Noise;
-use neuromod_datasets::SequenceSet;
 use neuromod_plots::{Figure, Mark, Panel, Raster, Rgb, Series};
-use neuromod_spe::one_step;
 use neuromod_train::{
-    batch_indices, to_batch, write_atomic, Checkpoint, ModelConfig, ModelSpec, NamedArray,
-    WorldModel,
+    collect_signals, write_atomic, Checkpoint, ModelSpec, NamedArray, SignalArray,
 };
 
 use crate::device::{self, DeviceChoice};
@@ -55,49 +50,20 @@ pub struct SignalsArgs {
     plot_sequence: usize,
 }
 
-/// A named float32 array being filled, C order.
-pub(crate) struct Array {
-    shape: Vec<usize>,
-    data: Vec<f32>,
-}
-
-impl Array {
-    fn zeros(shape: Vec<usize>) -> Self {
-        let n = shape.iter().product();
-        Self {
-            shape,
-            data: vec![0.0; n],
-        }
-    }
-
-    /// Copies row `row` of a [batch, t_max, d] batch tensor's values into sequence `seq`,
-    /// first `steps` steps only.
-    fn put(&mut self, seq: usize, values: &[f32], row: usize, t_batch: usize, steps: usize) {
-        let d: usize = self.shape[2..].iter().product();
-        let t_all = self.shape[1];
-        let src = &values[row * t_batch * d..(row * t_batch + steps) * d];
-        self.data[seq * t_all * d..(seq * t_all + steps) * d].copy_from_slice(src);
-    }
-}
-
 /// Every signal reads the posterior as a causal estimate; a smoothing posterior has seen the
 /// future, so its "prediction errors" are not.
 pub(crate) fn refuse_smoothing(checkpoint: &Checkpoint) -> Result<()> {
     let m = &checkpoint.config.model;
     if !m.filtering() {
         bail!(
-            "{}: this {} reads a smoothing posterior (it sees future observations), so it has              no causal state prediction errors; train it with a filtering posterior              (for the DKF, \"guide\": \"filtering\", the default)",
+            "{}: this {} reads a smoothing posterior (it sees future observations), so it has \
+             no causal state prediction errors; train it with a filtering posterior \
+             (for the DKF, \"guide\": \"filtering\", the default)",
             checkpoint.dir.display(),
             m.kind()
         );
     }
     Ok(())
-}
-
-fn host<const D: usize>(t: Tensor<D>, what: &'static str) -> Result<Vec<f32>> {
-    t.into_data()
-        .try_into_vec::<f32>()
-        .map_err(|e| anyhow::anyhow!("reading {what} back from the device failed: {e:?}"))
 }
 
 pub fn run(args: SignalsArgs) -> Result<()> {
@@ -136,7 +102,7 @@ pub fn run(args: SignalsArgs) -> Result<()> {
     }
     let m = &checkpoint.config.model;
     let gammas = sf.as_ref().map(|s| s.gammas.clone()).unwrap_or_default();
-    let arrays = collect(set, &model, sf.as_ref(), args.batch_size, &device, m)?;
+    let arrays = collect_signals(set, &model, sf.as_ref(), args.batch_size, &device, m)?;
 
     let bytes = match ext {
         "npz" => npz(&arrays)?,
@@ -171,81 +137,8 @@ pub fn run(args: SignalsArgs) -> Result<()> {
     Ok(())
 }
 
-/// Runs the model over `set` (posterior means as latents: deterministic) and gathers every
-/// signal into arrays padded to the longest sequence; one host read per batch and tensor.
-pub(crate) fn collect(
-    set: &SequenceSet,
-    model: &WorldModel,
-    sf: Option<&neuromod_spe::SfHeads>,
-    batch_size: usize,
-    device: &Device,
-    config: &ModelConfig,
-) -> Result<BTreeMap<String, Array>> {
-    // The state s_t is [h_t, muq_t]; h_t is whatever the family carries forward in time.
-    let (z, h) = (config.z_dim(), config.state_dim() - config.z_dim());
-    let n = set.len();
-    let t_max = (0..n).map(|i| set.steps(i)).max().unwrap_or(0);
-    let mut arrays = BTreeMap::new();
-    let mut add = |name: &str, shape: Vec<usize>| {
-        arrays.insert(name.to_string(), Array::zeros(shape));
-    };
-    add("x", vec![n, t_max, set.dim]);
-    add("mask", vec![n, t_max]);
-    add("spe/onestep/vec", vec![n, t_max, z]);
-    add("spe/onestep/norm", vec![n, t_max]);
-    add("spe/onestep/kl", vec![n, t_max]);
-    for name in ["prior/mu", "prior/sigma", "posterior/mu", "posterior/sigma"] {
-        add(name, vec![n, t_max, z]);
-    }
-    add("h", vec![n, t_max, h]);
-    if let Some(sf) = sf {
-        for g in &sf.gammas {
-            add(&format!("spe/sf/gamma_{g}/delta"), vec![n, t_max, z]);
-            add(&format!("spe/sf/gamma_{g}/rms"), vec![n, t_max]);
-        }
-    }
-    for idx in batch_indices(set, batch_size, None) {
-        let batch = to_batch(set, &idx, device);
-        let t_batch = batch.x.dims()[1];
-        let traj = model.forward(&batch, Noise::Mean);
-        let spe = one_step(&traj);
-        let mut tensors: Vec<(String, Vec<f32>)> = vec![
-            ("x".into(), host(batch.x.clone(), "x")?),
-            ("mask".into(), host(batch.mask.clone(), "mask")?),
-            ("spe/onestep/vec".into(), host(spe.vec, "SPE")?),
-            ("spe/onestep/norm".into(), host(spe.norm, "SPE norm")?),
-            ("spe/onestep/kl".into(), host(spe.kl, "KL")?),
-            ("prior/mu".into(), host(traj.prior.0.clone(), "prior")?),
-            ("prior/sigma".into(), host(traj.prior.1.clone(), "prior")?),
-            (
-                "posterior/mu".into(),
-                host(traj.posterior.0.clone(), "posterior")?,
-            ),
-            (
-                "posterior/sigma".into(),
-                host(traj.posterior.1.clone(), "posterior")?,
-            ),
-            ("h".into(), host(traj.h.clone(), "h")?),
-        ];
-        if let Some(sf) = sf {
-            let out = sf.sequence_td(&traj, true);
-            for ((g, d), r) in sf.gammas.iter().zip(out.delta).zip(out.rms) {
-                tensors.push((format!("spe/sf/gamma_{g}/delta"), host(d, "SF delta")?));
-                tensors.push((format!("spe/sf/gamma_{g}/rms"), host(r, "SF rms")?));
-            }
-        }
-        for (name, values) in tensors {
-            let array = arrays.get_mut(&name).expect("allocated above");
-            for (row, &seq) in idx.iter().enumerate() {
-                array.put(seq, &values, row, t_batch, set.steps(seq));
-            }
-        }
-    }
-    Ok(arrays)
-}
-
 fn safetensors(
-    arrays: &BTreeMap<String, Array>,
+    arrays: &BTreeMap<String, SignalArray>,
     checkpoint: &Checkpoint,
     split: &str,
     gammas: &[f64],
@@ -268,7 +161,7 @@ fn safetensors(
     safetensors_bytes(&named, meta)
 }
 
-fn npz(arrays: &BTreeMap<String, Array>) -> Result<Vec<u8>> {
+fn npz(arrays: &BTreeMap<String, SignalArray>) -> Result<Vec<u8>> {
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let options =
         zip::write::FileOptions::default().compression_method(zip::CompressionMethod::Stored);
@@ -283,7 +176,7 @@ fn npz(arrays: &BTreeMap<String, Array>) -> Result<Vec<u8>> {
 }
 
 /// Per sequence: steps, mean one-step SPE norm and KL, mean SF RMS per gamma (real steps).
-fn summary_csv(arrays: &BTreeMap<String, Array>, gammas: &[f64]) -> String {
+fn summary_csv(arrays: &BTreeMap<String, SignalArray>, gammas: &[f64]) -> String {
     let mask = &arrays["mask"];
     let (n, t) = (mask.shape[0], mask.shape[1]);
     let mut cols = vec!["spe/onestep/norm".to_string(), "spe/onestep/kl".to_string()];
@@ -311,7 +204,7 @@ fn summary_csv(arrays: &BTreeMap<String, Array>, gammas: &[f64]) -> String {
 
 /// The input of sequence `k` (titled `name`) as a raster above its one-step SPE and SF traces.
 pub(crate) fn traces(
-    arrays: &BTreeMap<String, Array>,
+    arrays: &BTreeMap<String, SignalArray>,
     gammas: &[f64],
     k: usize,
     steps: usize,

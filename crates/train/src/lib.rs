@@ -34,6 +34,7 @@ mod lock;
 mod metrics;
 mod params;
 mod run_state;
+mod signals;
 mod smc;
 mod step;
 
@@ -54,5 +55,6 @@ pub use lock::{RunLock, LOCK_FILE};
 pub use metrics::{metrics_csv, parse_metrics, MetricsRow};
 pub use neuromod_world::{Guide, ModelConfig, ModelKind, ModelSpec, Setting, WorldModel};
 pub use params::{named_parameters, NamedArray};
+pub use signals::{collect_signals, SignalArray};
 pub use smc::{particle_bound, MAX_PARTICLES};
 pub use step::{StepStats, Trainer};
