@@ -43,6 +43,12 @@ pub struct ImportanceBound {
     pub sequences: usize,
 }
 
+/// log sum exp over the last axis, stable: [B, K] -> [B, 1].
+pub(crate) fn log_sum_exp(v: Tensor<2>) -> Tensor<2> {
+    let max = v.clone().max_dim(1);
+    (v - max.clone()).exp().sum_dim(1).log() + max
+}
+
 /// Latent rows (sequences x particles) one pass holds at most; more particles than this run
 /// one sequence at a time in several passes.
 const ROWS_PER_PASS: usize = 2048;
@@ -106,9 +112,7 @@ pub fn importance_bound<M: SequenceModel>(
             let traj = model.forward(&wide, Noise::Given(Box::new(eps.clone())));
             parts.push(log_weights(&traj, eps).reshape([k, b]));
         }
-        let lw = Tensor::cat(parts, 0); // [K, b]
-        let max = lw.clone().max_dim(0); // [1, b]
-        let lse = (lw - max.clone()).exp().sum_dim(0).log() + max;
-        lse.sum() - (particles as f64).ln() * b as f64
+        let lw = Tensor::cat(parts, 0).transpose(); // [b, K]
+        log_sum_exp(lw).sum() - (particles as f64).ln() * b as f64
     })
 }

@@ -15,17 +15,11 @@ use burn::tensor::{Distribution, Int};
 use neuromod_core::{SeqBatch, SequenceModel};
 use neuromod_datasets::SequenceSet;
 
-use crate::iwae::{bound_over_set, ImportanceBound};
+use crate::iwae::{bound_over_set, log_sum_exp, ImportanceBound};
 use crate::TrainError;
 
 /// Most particles per sequence: resampling builds a [sequences, K, K] comparison per step.
 pub const MAX_PARTICLES: usize = 4096;
-
-/// log sum exp over the last axis: [B, K] -> [B, 1].
-fn log_sum_exp(v: Tensor<2>) -> Tensor<2> {
-    let max = v.clone().max_dim(1);
-    (v - max.clone()).exp().sum_dim(1).log() + max
-}
 
 /// Systematic resampling: for each sequence (row of `log_w`, [B, K]) K ancestor indices in
 /// 0..K drawn with probabilities softmax(log_w), from one uniform per sequence.

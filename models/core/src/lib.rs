@@ -46,5 +46,5 @@ pub use gru::{gru_update, GruCell};
 pub use join::{join_last, join_time};
 pub use kl_shaping::KlShaping;
 pub use likelihood::{bernoulli_log_prob, gaussian_log_prob};
-pub use mlp::{linear_parts, Mlp};
+pub use mlp::{batch_rows, linear_parts, Mlp};
 pub use trajectory::{ElboTerms, Noise, StepOutput, Trajectory};

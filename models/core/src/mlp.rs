@@ -52,3 +52,8 @@ pub fn linear_parts(layer: &Linear) -> (Tensor<2>, Tensor<1>) {
     };
     (w, b)
 }
+
+/// A learned vector (an initial state) repeated for every sequence of a batch: [batch, width].
+pub fn batch_rows(p: &burn::module::Param<Tensor<1>>, batch: usize) -> Tensor<2> {
+    p.val().unsqueeze_dim::<2>(0).repeat_dim(0, batch)
+}

@@ -6,8 +6,8 @@ use burn::prelude::*;
 use burn::tensor::activation::tanh;
 use burn::tensor::Distribution;
 use neuromod_core::{
-    join_time, ConfigError, Decoder, DiagGaussian, ElboTerms, FilterStep, GaussianHead, GruCell,
-    Noise, SeqBatch, SequenceModel, Trajectory,
+    batch_rows as rows, join_time, ConfigError, Decoder, DiagGaussian, ElboTerms, FilterStep,
+    GaussianHead, GruCell, Noise, SeqBatch, SequenceModel, Trajectory,
 };
 
 use crate::config::DkfConfig;
@@ -68,11 +68,6 @@ impl DkfConfig {
             z_dim: z,
         })
     }
-}
-
-/// A learned vector repeated for every sequence: [batch, width].
-fn rows(p: &Param<Tensor<1>>, batch: usize) -> Tensor<2> {
-    p.val().unsqueeze_dim::<2>(0).repeat_dim(0, batch)
 }
 
 impl Dkf {

@@ -6,8 +6,8 @@ use burn::nn::{Dropout, DropoutConfig};
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use neuromod_core::{
-    join_last, join_time, ConfigError, Decoder, DiagGaussian, ElboTerms, FilterStep, GaussianHead,
-    GruCell, Guide, Noise, SeqBatch, SequenceModel, Trajectory,
+    batch_rows as rows, join_last, join_time, ConfigError, Decoder, DiagGaussian, ElboTerms,
+    FilterStep, GaussianHead, GruCell, Guide, Noise, SeqBatch, SequenceModel, Trajectory,
 };
 
 use crate::config::SrnnConfig;
@@ -67,11 +67,6 @@ impl SrnnConfig {
             z_dim: z,
         })
     }
-}
-
-/// A learned vector repeated for every sequence: [batch, width].
-fn rows(p: &Param<Tensor<1>>, batch: usize) -> Tensor<2> {
-    p.val().unsqueeze_dim::<2>(0).repeat_dim(0, batch)
 }
 
 /// Step t of a [B, T, W] tensor: [B, W].

@@ -89,7 +89,7 @@ impl VrnnConfig {
 impl Vrnn {
     /// Initial state h_{-1} for `batch` sequences: [batch, h_dim].
     pub fn initial_state(&self, batch: usize) -> Tensor<2> {
-        self.h0.val().unsqueeze_dim::<2>(0).repeat_dim(0, batch)
+        neuromod_core::batch_rows(&self.h0, batch)
     }
 
     fn prior_input(&self, h_prev: Tensor<2>, a_prev: Option<Tensor<2>>) -> Tensor<2> {
