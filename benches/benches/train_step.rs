@@ -8,6 +8,9 @@
 //! those plus a 32-head quantile critic on the latent state, trained on 256 of the batch's
 //! transitions per step (`<device>+spe+critic`).
 //!
+//! The DKF and the SRNN at the same widths (their default layer counts): the world model
+//! alone (`<device>` in the `dkf_...` and `srnn_...` groups).
+//!
 //! ndarray always; wgpu too when `NEUROMOD_BENCH_WGPU=1` (on a GPU-less machine that is
 //! lavapipe, i.e. CPU time).
 
@@ -15,21 +18,32 @@ use burn::prelude::*;
 use burn::tensor::DeviceKind;
 use criterion::{criterion_group, criterion_main, Criterion};
 use neuromod_bench::speed::{Size, Stepper, Variant, CRITIC_TRANSITIONS};
+use neuromod_train::ModelKind;
 
 fn bench_device(c: &mut Criterion, device_name: &str, device: Device) {
-    let mut group = c.benchmark_group("vrnn_train_step_b32_t100_h256_z32");
+    for kind in ModelKind::ALL {
+        bench_family(c, kind, device_name, &device);
+    }
+}
+
+fn bench_family(c: &mut Criterion, kind: ModelKind, device_name: &str, device: &Device) {
+    let mut group = c.benchmark_group(format!("{kind}_train_step_b32_t100_h256_z32"));
     group.sample_size(10);
-    for (variant, tag) in [
-        (Variant::WorldModel, ""),
-        (Variant::WithSpe, "+spe"),
-        (Variant::WithSpeCritic, "+spe+critic"),
-    ] {
+    let variants: &[(Variant, &str)] = match kind {
+        ModelKind::Vrnn => &[
+            (Variant::WorldModel, ""),
+            (Variant::WithSpe, "+spe"),
+            (Variant::WithSpeCritic, "+spe+critic"),
+        ],
+        _ => &[(Variant::WorldModel, "")],
+    };
+    for &(variant, tag) in variants {
         let mut stepper = Stepper::new(
-            &Size::Bench.model(),
+            &Size::Bench.model(kind),
             variant,
             (32, 100),
             CRITIC_TRANSITIONS,
-            &device,
+            device,
         )
         .expect("bench config");
         group.bench_function(format!("{device_name}{tag}"), |b| {

@@ -12,8 +12,10 @@ use neuromod_core::ModelSpec;
 use neuromod_core::SeqBatch;
 use neuromod_critic::{CriticConfig, DistCritic, Transition};
 use neuromod_datasets::DatasetSpec;
-use neuromod_train::ModelConfig;
-use neuromod_train::{sf_config, SfMode, SfSettings, TrainConfig, TrainError, Trainer};
+use neuromod_train::{
+    sf_config, ModelConfig, ModelKind, Setting, SfMode, SfSettings, TrainConfig, TrainError,
+    Trainer,
+};
 use neuromod_vrnn::VrnnConfig;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -64,22 +66,29 @@ pub enum Size {
 }
 
 impl Size {
-    /// The VRNN configuration of this size.
-    pub fn model(self) -> ModelConfig {
+    /// The configuration of family `kind` at this size: the VRNN with the layer counts its
+    /// PyTorch and JAX peers implement, the other families with their defaults at these widths
+    /// (the state, latent and hidden widths are the VRNN's).
+    pub fn model(self, kind: ModelKind) -> ModelConfig {
         let (x, h, z) = match self {
             Size::Bench => (88, 256, 32),
             Size::Small => (16, 64, 8),
         };
-        VrnnConfig::new(x)
-            .with_h_dim(h)
-            .with_z_dim(z)
-            .with_hidden(h)
-            .with_phi_x_layers(2)
-            .with_phi_z_layers(1)
-            .with_prior_layers(1)
-            .with_encoder_layers(2)
-            .with_decoder_layers(2)
-            .into()
+        match kind {
+            ModelKind::Vrnn => VrnnConfig::new(x)
+                .with_h_dim(h)
+                .with_z_dim(z)
+                .with_hidden(h)
+                .with_phi_x_layers(2)
+                .with_phi_z_layers(1)
+                .with_prior_layers(1)
+                .with_encoder_layers(2)
+                .with_decoder_layers(2)
+                .into(),
+            _ => ModelConfig::new(kind, x)
+                .with(&[Setting::HDim(h), Setting::ZDim(z), Setting::Hidden(h)])
+                .expect("every family has these widths"),
+        }
     }
 }
 
@@ -239,6 +248,9 @@ pub struct Timing {
 /// What one timing measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Setup {
+    /// Model family (VRNN when absent, as in setups written before families existed).
+    #[serde(default)]
+    pub model: ModelKind,
     /// Model size.
     pub size: Size,
     /// What is trained.
@@ -258,6 +270,7 @@ pub struct Setup {
 /// what earlier setups freed).
 pub fn time(setup: Setup, device: &Device) -> Result<Timing, BenchError> {
     let Setup {
+        model,
         size,
         variant,
         batch,
@@ -267,7 +280,7 @@ pub fn time(setup: Setup, device: &Device) -> Result<Timing, BenchError> {
     } = setup;
     reset_peak_rss();
     let mut stepper = Stepper::new(
-        &size.model(),
+        &size.model(model),
         variant,
         (batch, steps),
         critic_transitions,
@@ -321,6 +334,8 @@ pub fn linear_fit(points: &[(f64, f64)]) -> (f64, f64, f64) {
 pub struct SpeedResult {
     /// Device name.
     pub device: String,
+    /// Model family.
+    pub model: ModelKind,
     /// Model size.
     pub size: Size,
     /// Transitions the critic trained on per step (0: all).
@@ -355,13 +370,13 @@ pub struct PairedOverhead {
 /// speed drifts from process to process by about 10 %, ratios of fastest steps from separate
 /// processes scatter by as much; these pairs do not.
 pub fn paired_overhead(
-    size: Size,
+    (kind, size): (ModelKind, Size),
     (batch, steps): (usize, usize),
     rounds: usize,
     critic_transitions: usize,
     device: &Device,
 ) -> Result<PairedOverhead, BenchError> {
-    let model = size.model();
+    let model = size.model(kind);
     let make = |v| Stepper::new(&model, v, (batch, steps), critic_transitions, device);
     let mut pair = [make(Variant::WorldModel)?, make(Variant::WithSpeCritic)?];
     for s in pair.iter_mut() {
@@ -400,11 +415,16 @@ pub fn shapes() -> Vec<(usize, usize)> {
 }
 
 /// Every setup of a device's report, cheapest variant first.
-pub fn setups(size: Size, reps: usize, critic_transitions: usize) -> Vec<Setup> {
+pub fn setups(
+    (model, size): (ModelKind, Size),
+    reps: usize,
+    critic_transitions: usize,
+) -> Vec<Setup> {
     Variant::ALL
         .iter()
         .flat_map(|&variant| {
             shapes().into_iter().map(move |(batch, steps)| Setup {
+                model,
                 size,
                 variant,
                 batch,
@@ -421,7 +441,7 @@ pub fn setups(size: Size, reps: usize, critic_transitions: usize) -> Vec<Setup> 
 /// between runs here, minima by 1-6%).
 pub fn summarise(
     device: &str,
-    size: Size,
+    (model, size): (ModelKind, Size),
     critic_transitions: usize,
     timings: Vec<Timing>,
 ) -> SpeedResult {
@@ -455,6 +475,7 @@ pub fn summarise(
         .collect();
     SpeedResult {
         device: device.to_string(),
+        model,
         size,
         critic_transitions,
         timings,
@@ -470,7 +491,8 @@ pub fn markdown(results: &[SpeedResult]) -> String {
     for r in results {
         let _ = writeln!(
             md,
-            "## {} ({:?} size, critic on {} transitions per step)\n\n| variant | batch | T | ms/step (median) | min | peak RSS MiB |\n| --- | --- | --- | --- | --- | --- |",
+            "## {}, {} ({:?} size, critic on {} transitions per step)\n\n| variant | batch | T | ms/step (median) | min | peak RSS MiB |\n| --- | --- | --- | --- | --- | --- |",
+            r.model.name().to_uppercase(),
             r.device,
             r.size,
             if r.critic_transitions == 0 { "all".to_string() } else { r.critic_transitions.to_string() }
@@ -536,8 +558,13 @@ mod tests {
     #[test]
     fn every_variant_trains_and_lowers_its_loss_on_a_fixed_batch() {
         let device = Device::ndarray();
-        for variant in Variant::ALL {
-            let mut s = Stepper::new(&Size::Small.model(), variant, (4, 12), 16, &device).unwrap();
+        for (kind, variant) in ModelKind::ALL
+            .into_iter()
+            .flat_map(|k| Variant::ALL.map(|v| (k, v)))
+        {
+            let config = Size::Small.model(kind);
+            assert_eq!(config.kind(), kind);
+            let mut s = Stepper::new(&config, variant, (4, 12), 16, &device).unwrap();
             let first = s.step().unwrap();
             let mut last = first;
             for _ in 0..15 {
@@ -545,7 +572,7 @@ mod tests {
             }
             assert!(
                 last.is_finite() && last < first,
-                "{variant:?}: {first} -> {last}"
+                "{kind} {variant:?}: {first} -> {last}"
             );
         }
     }
@@ -554,7 +581,7 @@ mod tests {
     #[test]
     fn paired_overhead_reports_ordered_quartiles_of_every_pair() {
         let device = Device::ndarray();
-        let p = paired_overhead(Size::Small, (4, 12), 7, 16, &device).unwrap();
+        let p = paired_overhead((ModelKind::Srnn, Size::Small), (4, 12), 7, 16, &device).unwrap();
         assert_eq!((p.batch, p.steps, p.rounds), (4, 12, 7));
         let [lo, mid, hi] = p.quartiles;
         assert!(lo.is_finite() && hi.is_finite() && lo <= mid && mid <= hi);

@@ -101,6 +101,9 @@ pub struct SpeedArgs {
     /// Model size.
     #[arg(long, value_enum, default_value = "bench")]
     size: SizeArg,
+    /// World-model family to time (the --peers comparison implements the VRNN only).
+    #[arg(long, default_value = "vrnn", value_parser = crate::model_parser())]
+    model: neuromod_train::ModelKind,
     /// Timed steps per configuration (after one warm-up step).
     #[arg(long, default_value_t = 5)]
     reps: usize,
@@ -242,6 +245,12 @@ fn run_speed(a: SpeedArgs) -> Result<()> {
     if a.quick && !a.peers {
         bail!("--quick skips the sweep: give --peers too, or drop --quick");
     }
+    if a.peers && a.model != neuromod_train::ModelKind::Vrnn {
+        bail!(
+            "--peers times the VRNN (the PyTorch and JAX peers implement a VRNN): drop --peers \
+             or use --model vrnn"
+        );
+    }
     if a.peers && a.rounds == 0 {
         bail!("--rounds must be at least 1");
     }
@@ -249,9 +258,9 @@ fn run_speed(a: SpeedArgs) -> Result<()> {
         let mut results = Vec::new();
         for &choice in &a.device {
             let (device, name) = device::select(choice)?;
-            eprintln!("bench speed on {name} ({size:?} size)");
+            eprintln!("bench speed, {} on {name} ({size:?} size)", a.model);
             let mut timings = Vec::new();
-            for setup in speed::setups(size, a.reps, a.critic_transitions) {
+            for setup in speed::setups((a.model, size), a.reps, a.critic_transitions) {
                 let t = if a.in_process {
                     speed::time(setup, &device)?
                 } else {
@@ -267,10 +276,10 @@ fn run_speed(a: SpeedArgs) -> Result<()> {
                 );
                 timings.push(t);
             }
-            let mut result = speed::summarise(name, size, a.critic_transitions, timings);
+            let mut result = speed::summarise(name, (a.model, size), a.critic_transitions, timings);
             if a.pairs > 0 {
                 let p = speed::paired_overhead(
-                    size,
+                    (a.model, size),
                     (32, 100),
                     a.pairs,
                     a.critic_transitions,
@@ -304,6 +313,7 @@ fn run_speed(a: SpeedArgs) -> Result<()> {
 fn compare_with_peers(a: &SpeedArgs) -> Result<()> {
     let (batch, steps) = (32, 100);
     let setup = speed::Setup {
+        model: neuromod_train::ModelKind::Vrnn,
         size: Size::Bench,
         variant: speed::Variant::WorldModel,
         batch,

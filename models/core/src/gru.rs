@@ -4,6 +4,9 @@ use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{sigmoid, tanh};
 
+use crate::gru_scan::gru_sequence;
+use crate::mlp::linear_parts;
+
 /// Gated recurrent unit cell (the PyTorch formulation):
 /// r = σ(W_ir x + W_hr h), u = σ(W_iu x + W_hu h), n = tanh(W_in x + r ⊙ (W_hn h)),
 /// h' = (1 - u) ⊙ n + u ⊙ h.
@@ -31,9 +34,10 @@ impl GruCell {
 
     /// The cell over a whole padded sequence: states after every step, [B, T, H], from
     /// input [B, T, in] and initial state h0 [B, H]. The input projection runs once for all
-    /// steps. Backward in time, padding (mask 0) holds the state at h0, so each sequence's
-    /// pass starts at its own last real step; forward in time, padding comes after every real
-    /// step and changes nothing there.
+    /// steps, the recurrence as [`gru_sequence`] (one fused operation on the CPU backends).
+    /// Backward in time, padding (mask 0) holds the state at h0, so each sequence's pass
+    /// starts at its own last real step; forward in time, padding comes after every real step
+    /// and changes nothing there.
     pub fn run(
         &self,
         input: Tensor<3>,
@@ -42,31 +46,18 @@ impl GruCell {
         backward: bool,
     ) -> Tensor<3> {
         let [b, t_len, d] = input.dims();
-        let h = h0.dims()[1];
-        let gi = self
-            .input
-            .forward(input.reshape([b * t_len, d]))
-            .reshape([b, t_len, 3 * h]);
-        let order: Vec<usize> = if backward {
-            (0..t_len).rev().collect()
-        } else {
-            (0..t_len).collect()
-        };
-        let mut states: Vec<Option<Tensor<2>>> = vec![None; t_len];
-        let mut state = h0.clone();
-        for t in order {
-            let gi_t = gi.clone().narrow(1, t, 1).reshape([b, 3 * h]);
-            let next = gru_update(gi_t, self.hidden.forward(state.clone()), state.clone());
-            state = if backward {
-                let m = mask.clone().narrow(1, t, 1); // [B, 1]
-                next * m.clone() + h0.clone() * m.neg().add_scalar(1.0)
-            } else {
-                next
-            };
-            states[t] = Some(state.clone());
-        }
-        Tensor::stack(states.into_iter().flatten().collect(), 1)
+        let gi = self.input.forward(input.reshape([b * t_len, d])).reshape([
+            b,
+            t_len,
+            d_out(&self.input),
+        ]);
+        gru_sequence(gi, h0, linear_parts(&self.hidden), mask, backward)
     }
+}
+
+/// A linear layer's output width.
+fn d_out(l: &Linear) -> usize {
+    l.weight.dims()[1]
 }
 
 /// The GRU's gate arithmetic given both projections (biases included), each [batch, 3H] in

@@ -27,11 +27,13 @@ mod contract;
 mod decoder;
 mod gaussian;
 mod gru;
+pub mod gru_scan;
 pub mod host;
 mod join;
 mod kl_shaping;
 mod likelihood;
 mod mlp;
+pub mod resq;
 pub mod scan;
 pub mod stack;
 #[cfg(test)]

@@ -5,6 +5,7 @@ use burn::module::Param;
 use burn::nn::{Dropout, DropoutConfig};
 use burn::prelude::*;
 use burn::tensor::Distribution;
+use neuromod_core::resq::{resq_chain, ResqInput, ResqOutput, ResqWeights};
 use neuromod_core::{
     batch_rows as rows, join_last, join_time, ConfigError, Decoder, DiagGaussian, ElboTerms,
     FilterStep, GaussianHead, GruCell, Guide, Noise, SeqBatch, SequenceModel, Trajectory,
@@ -69,6 +70,14 @@ impl SrnnConfig {
     }
 }
 
+/// The one trunk layer of a prior or posterior head: weight [Z + H, W] (z_{t-1} rows first)
+/// and bias.
+fn first_layer(head: &GaussianHead) -> (Tensor<2>, Tensor<1>) {
+    let mut parts = head.trunk.parts();
+    assert_eq!(parts.len(), 1, "the SRNN's heads have one hidden layer");
+    parts.remove(0)
+}
+
 /// Step t of a [B, T, W] tensor: [B, W].
 fn at(v: &Tensor<3>, t: usize) -> Tensor<2> {
     let [b, _, w] = v.dims();
@@ -103,25 +112,22 @@ impl Srnn {
             ),
             None => after.clone(),
         };
-        let mut z_prev = rows(&self.z0, b);
-        let mut out: [Vec<Tensor<2>>; 5] = Default::default();
-        for t in 0..t_len {
-            let p = self
-                .prior
-                .forward(join_last(z_prev.clone(), at(&before, t)));
-            let q = self.posterior.forward(join_last(z_prev, at(&a, t)));
-            // Resq: the posterior mean is the prior mean plus a correction.
-            let mu_q = p.mu.clone() + q.mu;
-            let z = mu_q.clone() + q.sigma.clone() * at(&eps, t);
-            for (list, v) in out
-                .iter_mut()
-                .zip([p.mu, p.sigma, mu_q, q.sigma, z.clone()])
-            {
-                list.push(v);
-            }
-            z_prev = z;
-        }
-        let [mu_p, sigma_p, mu_q, sigma_q, z] = out.map(|v| Tensor::stack::<3>(v, 1));
+        let chain = resq_chain(
+            ResqInput {
+                ctx: self.contexts(&before, &a),
+                eps,
+                z0: rows(&self.z0, b),
+            },
+            &self.chain_weights(),
+            self.prior.sigma_min,
+        );
+        let ResqOutput {
+            mu_p,
+            sigma_p,
+            mu_q,
+            sigma_q,
+            z,
+        } = chain;
         let n = b * t_len;
         let flat = |v: &Tensor<3>| v.clone().reshape([n, v.dims()[2]]);
         let prior = DiagGaussian {
@@ -148,6 +154,33 @@ impl Srnn {
             prior: (mu_p, sigma_p),
             posterior: (mu_q, sigma_q),
             h: after,
+        }
+    }
+
+    /// The context parts of the prior's and the posterior's first layers for every step, biases
+    /// included: [d_t W_pd + b_p | a_t W_qa + b_q], [B, T, 2W] (one product each over all
+    /// steps; only the z_{t-1} parts run step by step).
+    fn contexts(&self, before: &Tensor<3>, a: &Tensor<3>) -> Tensor<3> {
+        let [b, t_len, h] = before.dims();
+        let z = self.z_dim;
+        let part = |head: &GaussianHead, c: &Tensor<3>| {
+            let (w, bias) = first_layer(head);
+            let width = w.dims()[1];
+            (c.clone().reshape([b * t_len, h]).matmul(w.narrow(0, z, h)) + bias.unsqueeze_dim(0))
+                .reshape([b, t_len, width])
+        };
+        join_last(part(&self.prior, before), part(&self.posterior, a))
+    }
+
+    /// The step-by-step weights of the latent chain: the z_{t-1} rows of both first layers side
+    /// by side, and both [mu | sigma] heads.
+    fn chain_weights(&self) -> ResqWeights {
+        let z = self.z_dim;
+        let wz = |head: &GaussianHead| first_layer(head).0.narrow(0, 0, z);
+        ResqWeights {
+            wz: Tensor::cat(vec![wz(&self.prior), wz(&self.posterior)], 1),
+            prior: self.prior.packed_heads(),
+            posterior: self.posterior.packed_heads(),
         }
     }
 

@@ -5,7 +5,9 @@
 pub(crate) mod activation;
 mod data;
 pub mod dense;
+pub(crate) mod gates;
 pub mod gemm;
+pub(crate) mod planes;
 mod stored_grad;
 
 pub use data::{host_ops_available, HostData};

@@ -4,13 +4,12 @@
 
 use rayon::prelude::*;
 
-use super::gates::gru_backward_row;
-use super::host::{
-    chunk_batch, chunk_planes, split, PackedWeights, SavedIdx, ScanGrads, ScanInputs,
-};
+use super::host::{PackedWeights, SavedIdx, ScanGrads, ScanInputs};
 use super::shape::{ScanShape, ThetaLayout};
 use crate::host::dense::{add_col_sums, View};
+use crate::host::gates::gru_backward_row;
 use crate::host::gemm::{matmul, matmul_packed};
+use crate::host::planes::{chunk_batch, chunk_planes, split};
 
 /// Indices of the gradient planes the backward pass writes.
 struct GradIdx {

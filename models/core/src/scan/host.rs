@@ -6,11 +6,12 @@
 
 use rayon::prelude::*;
 
-use super::gates::gru_forward_row;
 use super::shape::{Dense, ScanShape, ThetaLayout};
 use crate::host::activation::sigmoid;
 use crate::host::dense::{add_bias, relu_rows, softplus, View};
+use crate::host::gates::gru_forward_row;
 use crate::host::gemm::{matmul_packed, PackedB};
+use crate::host::planes::{chunk_batch, chunk_planes, pair, split_mut};
 
 /// Inputs of a scan; every per-step tensor is row-major with rows `b * steps + t`.
 pub(crate) struct ScanInputs<'a> {
@@ -32,70 +33,6 @@ pub(crate) struct ScanGrads {
     pub eps: Vec<f32>,
     pub h0: Vec<f32>,
     pub theta: Vec<f32>,
-}
-
-/// Batch rows per chunk: one chunk per rayon thread.
-pub(super) fn chunk_batch(batch: usize) -> usize {
-    batch.div_ceil(rayon::current_num_threads().max(1)).max(1)
-}
-
-/// Cuts planes (each `rows * width` long) into chunks of `chunk_rows` rows: `[chunk][plane]`.
-pub(super) fn chunk_planes(
-    planes: Vec<(&mut [f32], usize)>,
-    chunk_rows: usize,
-    chunks: usize,
-) -> Vec<Vec<&mut [f32]>> {
-    let mut per_chunk: Vec<Vec<&mut [f32]>> = (0..chunks).map(|_| Vec::new()).collect();
-    for (plane, width) in planes {
-        for (c, piece) in plane.chunks_mut(chunk_rows * width).enumerate() {
-            per_chunk[c].push(piece);
-        }
-    }
-    per_chunk
-}
-
-/// Splits a flat buffer into consecutive planes of `rows * width` each.
-pub(super) fn split_mut<'a>(
-    mut buf: &'a mut [f32],
-    widths: &[usize],
-    rows: usize,
-) -> Vec<(&'a mut [f32], usize)> {
-    widths
-        .iter()
-        .map(|&w| {
-            let (plane, rest) = std::mem::take(&mut buf).split_at_mut(rows * w);
-            buf = rest;
-            (plane, w)
-        })
-        .collect()
-}
-
-/// Splits a flat buffer into consecutive read-only planes.
-pub(crate) fn split<'a>(mut buf: &'a [f32], widths: &[usize], rows: usize) -> Vec<&'a [f32]> {
-    widths
-        .iter()
-        .map(|&w| {
-            let (plane, rest) = buf.split_at(rows * w);
-            buf = rest;
-            plane
-        })
-        .collect()
-}
-
-/// A read-only plane and a writable one from the same list.
-pub(super) fn pair<'b>(
-    v: &'b mut [&mut [f32]],
-    src: usize,
-    dst: usize,
-) -> (&'b [f32], &'b mut [f32]) {
-    assert_ne!(src, dst);
-    if src < dst {
-        let (lo, hi) = v.split_at_mut(dst);
-        (&*lo[src], &mut *hi[0])
-    } else {
-        let (lo, hi) = v.split_at_mut(src);
-        (&*hi[0], &mut *lo[dst])
-    }
 }
 
 /// Indices of the saved planes ([`ScanShape::saved_widths`]).

@@ -10,7 +10,6 @@
 
 mod backward;
 mod composed;
-mod gates;
 mod host;
 mod op;
 mod shape;
