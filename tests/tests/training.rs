@@ -3,6 +3,8 @@
 
 #[path = "training/checkpoints.rs"]
 mod checkpoints;
+#[path = "training/objective.rs"]
+mod objective;
 
 use neuromod_datasets::generate::MarkovPatterns;
 use neuromod_datasets::DatasetSpec;

@@ -114,7 +114,7 @@ struct TrainArgs {
         "config", "dataset", "out", "seed", "batch_size", "lr", "lr_final", "lr_plateau",
         "lr_plateau_factor", "weight_decay",
         "transpose", "model", "guide", "h_dim", "z_dim", "hidden", "dropout", "likelihood", "kl_anneal_epochs",
-        "kl_start", "free_nats", "kl_balance", "patience", "sf", "sf_gammas", "ema", "init_from", "sf_weight", "grad_clip",
+        "kl_start", "free_nats", "kl_balance", "train_particles", "patience", "sf", "sf_gammas", "ema", "init_from", "sf_weight", "grad_clip",
         "keep_last",
     ])]
     resume: Option<PathBuf>,
@@ -196,6 +196,10 @@ struct TrainArgs {
     /// prior rather than the posterior.
     #[arg(long)]
     kl_balance: Option<f64>,
+    /// Importance samples per sequence in the training objective: 1 trains the ELBO, K > 1 the
+    /// K-sample importance-weighted bound (IWAE; a step costs about K ELBO steps).
+    #[arg(long)]
+    train_particles: Option<usize>,
     /// Stop after this many epochs without a better validation bound.
     #[arg(long)]
     patience: Option<usize>,

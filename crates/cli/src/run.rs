@@ -158,6 +158,7 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
     set!(args.kl_anneal_epochs, config.kl_anneal_epochs);
     set!(args.kl_start, config.kl_start);
     set!(args.free_nats, config.free_nats);
+    set!(args.train_particles, config.train_particles);
     if args.kl_balance.is_some() {
         config.kl_balance = args.kl_balance;
     }

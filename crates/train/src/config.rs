@@ -174,6 +174,13 @@ pub struct TrainConfig {
     /// (None: off; DreamerV2 uses 0.8).
     #[serde(default)]
     pub kl_balance: Option<f64>,
+    /// Importance samples per sequence in the training objective: 1 trains the one-sample
+    /// ELBO; K > 1 the K-sample importance-weighted bound (IWAE, Burda et al. 2016), each
+    /// weight p(x | z) (p(z) / q(z | x))^beta with the annealed KL weight beta. A step then
+    /// costs about K times an ELBO step. Not with free nats, KL balancing or SF heads (they
+    /// shape or read the ELBO pass).
+    #[serde(default = "default_one")]
+    pub train_particles: usize,
     /// Early stop after this many epochs without a better validation bound (None: never).
     #[serde(default)]
     pub patience: Option<usize>,
@@ -221,6 +228,7 @@ impl TrainConfig {
             kl_start: 0.0,
             free_nats: 0.0,
             kl_balance: None,
+            train_particles: 1,
             patience: None,
             lr_final: None,
             lr_plateau: None,
@@ -367,6 +375,26 @@ impl TrainConfig {
         if let Some(c) = self.grad_clip {
             if !(c.is_finite() && c > 0.0) {
                 return bad("grad_clip", format!("must be positive, got {c}"));
+            }
+        }
+        if self.train_particles == 0 {
+            return bad("train_particles", "must be at least 1".into());
+        }
+        if self.train_particles > 1 {
+            let clash = [
+                (self.free_nats > 0.0, "free_nats"),
+                (self.kl_balance.is_some(), "kl_balance"),
+                (self.sf.is_some(), "sf"),
+            ];
+            if let Some((_, name)) = clash.into_iter().find(|(on, _)| *on) {
+                return bad(
+                    "train_particles",
+                    format!(
+                        "the importance-weighted objective (train_particles {}) does not combine \
+                         with {name}: it shapes or reads the one-sample ELBO pass",
+                        self.train_particles
+                    ),
+                );
             }
         }
         if !(self.free_nats.is_finite() && self.free_nats >= 0.0) {

@@ -14,9 +14,11 @@ use crate::batcher::{batch_indices, to_batch};
 use crate::evaluate::read_stats;
 use crate::TrainError;
 
-/// log p(x_{1:T}, z_{1:T}) - log q(z_{1:T} | x) per sequence, for the latents
-/// z_t = mu_q + sigma_q * eps_t the pass drew: \[batch\]. Padding steps count nothing.
-pub fn log_weights(traj: &Trajectory, eps: Tensor<3>) -> Tensor<1> {
+/// log p(x_{1:T} | z) + beta (log p(z_{1:T}) - log q(z_{1:T} | x)) per sequence, for the latents
+/// z_t = mu_q + sigma_q * eps_t the pass drew: \[batch\]. beta = 1 is the importance weight of
+/// the IWAE bound; beta < 1 anneals the latent part as KL annealing does for the ELBO. Padding
+/// steps count nothing.
+pub fn log_weights(traj: &Trajectory, eps: Tensor<3>, beta: f64) -> Tensor<1> {
     let (mu_q, sigma_q) = &traj.posterior;
     let (mu_p, sigma_p) = &traj.prior;
     let z = mu_q.clone() + sigma_q.clone() * eps.clone();
@@ -25,8 +27,29 @@ pub fn log_weights(traj: &Trajectory, eps: Tensor<3>) -> Tensor<1> {
     let u = (z - mu_p.clone()) / sigma_p.clone();
     let log_p = u.square() * (-0.5) - sigma_p.clone().log();
     let log_ratio: Tensor<2> = (log_p - log_q).sum_dim(2).squeeze_dim(2); // [B, T]
-    let per_step = (log_ratio - traj.elbo.nll.clone()) * traj.elbo.mask.clone();
+    let per_step = (log_ratio * beta - traj.elbo.nll.clone()) * traj.elbo.mask.clone();
     per_step.sum_dim(1).squeeze_dim(1)
+}
+
+/// K copies of every sequence of `batch` (copy-major: row k B + b is copy k of sequence b) and
+/// noise for them, [K B, T, z_dim], from the device's generator.
+pub(crate) fn replicate(batch: &SeqBatch, k: usize, z_dim: usize) -> (SeqBatch, Tensor<3>) {
+    let [b, t, _] = batch.dims();
+    let device = batch.x.device();
+    let wide = SeqBatch::new(
+        batch.x.clone().repeat_dim(0, k),
+        batch.mask.clone().repeat_dim(0, k),
+    );
+    let eps = Tensor::<3>::random([k * b, t, z_dim], Distribution::Normal(0.0, 1.0), &device);
+    (wide, eps)
+}
+
+/// The K-sample bound of every sequence, log (1/K) sum_k w_k, from copy-major log weights
+/// [K B]: \[B\].
+pub(crate) fn per_sequence_bound(log_w: Tensor<1>, k: usize) -> Tensor<1> {
+    let b = log_w.dims()[0] / k;
+    let lw = log_w.reshape([k, b]).transpose(); // [B, K]
+    log_sum_exp(lw).reshape([b]) - (k as f64).ln()
 }
 
 /// The IWAE bound over a whole split.
@@ -96,23 +119,16 @@ pub fn importance_bound<M: SequenceModel>(
 ) -> Result<ImportanceBound, TrainError> {
     let chunk = particles.clamp(1, ROWS_PER_PASS);
     bound_over_set(set, particles, device, |batch| {
-        let [b, t, _] = batch.dims();
-        // log w of every particle, [particles, b], gathered chunk by chunk.
+        // log w of every particle, copy-major [particles b], gathered chunk by chunk.
         let mut parts = Vec::new();
         let mut left = particles;
         while left > 0 {
             let k = left.min(chunk);
             left -= k;
-            let wide = SeqBatch::new(
-                batch.x.clone().repeat_dim(0, k),
-                batch.mask.clone().repeat_dim(0, k),
-            );
-            let eps =
-                Tensor::<3>::random([k * b, t, z_dim], Distribution::Normal(0.0, 1.0), device);
+            let (wide, eps) = replicate(batch, k, z_dim);
             let traj = model.forward(&wide, Noise::Given(Box::new(eps.clone())));
-            parts.push(log_weights(&traj, eps).reshape([k, b]));
+            parts.push(log_weights(&traj, eps, 1.0));
         }
-        let lw = Tensor::cat(parts, 0).transpose(); // [b, K]
-        log_sum_exp(lw).sum() - (particles as f64).ln() * b as f64
+        per_sequence_bound(Tensor::cat(parts, 0), particles).sum()
     })
 }

@@ -1,5 +1,6 @@
-//! The one training step of a world model: forward pass, loss (negative ELBO, plus the
-//! successor-feature TD loss when SF heads train alongside), backward pass and the Adam updates,
+//! The one training step of a world model: forward pass, loss (negative ELBO, or the negative
+//! importance-weighted bound with `train_particles` > 1, plus the successor-feature TD loss when
+//! SF heads train alongside), backward pass and the Adam updates,
 //! with one host read of the step's statistics. `train` runs it for every batch; `bench speed`
 //! and the criterion bench time it.
 
@@ -7,12 +8,13 @@ use burn::optim::decay::WeightDecayConfig;
 use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
-use neuromod_core::{ElboTerms, KlShaping, Noise, SeqBatch};
+use neuromod_core::{ElboTerms, KlShaping, ModelSpec, Noise, SeqBatch, Trajectory};
 use neuromod_spe::SfHeads;
 use neuromod_world::WorldModel;
 
 use crate::config::{SfMode, TrainConfig};
 use crate::evaluate::read_stats;
+use crate::iwae::{log_weights, per_sequence_bound, replicate};
 use crate::TrainError;
 
 /// What one step measured, read back once (sums over the batch's real steps).
@@ -45,6 +47,9 @@ pub struct Trainer {
     sf_weight: f64,
     sf_mode: Option<SfMode>,
     shaping: KlShaping,
+    /// Importance samples per sequence of the objective (1: the ELBO).
+    particles: usize,
+    z_dim: usize,
 }
 
 impl Trainer {
@@ -67,6 +72,8 @@ impl Trainer {
             sf_weight: config.sf.as_ref().map_or(0.0, |s| s.weight),
             sf_mode: config.sf.as_ref().map(|s| s.mode),
             shaping: config.kl_shaping(),
+            particles: config.train_particles.max(1),
+            z_dim: config.model.z_dim(),
         }
     }
 
@@ -100,6 +107,33 @@ impl Trainer {
             .map(|(stats, state)| (stats, state.expect("asked for")))
     }
 
+    /// The negative ELBO per real step with KL weight `beta`, its KL shaped as configured.
+    fn elbo_loss(&self, traj: &Trajectory, beta: f64) -> Tensor<1> {
+        if self.shaping.is_identity() {
+            traj.elbo.loss(beta)
+        } else {
+            ElboTerms {
+                kl: self.shaping.kl(traj),
+                ..traj.elbo.clone()
+            }
+            .loss(beta)
+        }
+    }
+
+    /// The negative K-sample importance-weighted bound per real step (weights tempered by
+    /// `beta`), and the pass over the K copies of the batch it came from (its KL and NLL sums,
+    /// and its step count, are over all K copies).
+    fn importance_weighted(&self, batch: &SeqBatch, beta: f64) -> (Trajectory, Tensor<1>) {
+        let k = self.particles;
+        let (wide, eps) = replicate(batch, k, self.z_dim);
+        let traj = self
+            .model()
+            .forward(&wide, Noise::Given(Box::new(eps.clone())));
+        let bound = per_sequence_bound(log_weights(&traj, eps, beta), k);
+        let loss = bound.sum().neg() / batch.mask.clone().sum().clamp_min(1.0);
+        (traj, loss)
+    }
+
     fn run(
         &mut self,
         batch: &SeqBatch,
@@ -107,17 +141,14 @@ impl Trainer {
         lr: f64,
         want_state: bool,
     ) -> Result<(StepStats, Option<Tensor<3>>), TrainError> {
-        let traj = self.model().forward(batch, Noise::Sample);
-        let state = want_state.then(|| traj.state().detach());
-        let mut loss = if self.shaping.is_identity() {
-            traj.elbo.loss(beta)
+        let (traj, mut loss) = if self.particles > 1 {
+            self.importance_weighted(batch, beta)
         } else {
-            ElboTerms {
-                kl: self.shaping.kl(&traj),
-                ..traj.elbo.clone()
-            }
-            .loss(beta)
+            let traj = self.model().forward(batch, Noise::Sample);
+            let loss = self.elbo_loss(&traj, beta);
+            (traj, loss)
         };
+        let state = want_state.then(|| traj.state().detach());
         if self.frozen() {
             loss = loss.detach();
         }

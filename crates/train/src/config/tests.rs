@@ -124,6 +124,7 @@ fn json_configs_take_defaults_for_missing_fields() {
     assert_eq!((m.x_dim, m.z_dim, m.h_dim), (7, 3, 256));
     assert_eq!(c.data.kind, neuromod_datasets::DatasetKind::Csv);
     assert_eq!((c.lr, c.batch_size, c.epochs), (0.01, 16, 50));
+    assert_eq!(c.train_particles, 1, "configs without it train the ELBO");
     assert!(TrainConfig::from_json(r#"{"model": {"x_dim": "many"}}"#).is_err());
 }
 
@@ -161,4 +162,32 @@ fn check_names_the_bad_field() {
     c.lr = 1e-3;
     c.batch_size = 0;
     assert!(c.check().unwrap_err().to_string().contains("`batch_size`"));
+}
+
+#[test]
+fn the_importance_weighted_objective_refuses_what_shapes_or_reads_the_elbo_pass() {
+    let mut c = TrainConfig::new(
+        VrnnConfig::new(4),
+        DatasetSpec::markov(MarkovPatterns::default()),
+    );
+    c.train_particles = 0;
+    assert!(c
+        .check()
+        .unwrap_err()
+        .to_string()
+        .contains("`train_particles`"));
+    c.train_particles = 8;
+    c.check().unwrap();
+    c.free_nats = 1.0;
+    let err = c.check().unwrap_err().to_string();
+    assert!(
+        err.contains("`train_particles`") && err.contains("free_nats"),
+        "{err}"
+    );
+    c.free_nats = 0.0;
+    c.kl_balance = Some(0.8);
+    assert!(c.check().unwrap_err().to_string().contains("kl_balance"));
+    c.kl_balance = None;
+    c.sf = Some(SfSettings::new(SfMode::Joint));
+    assert!(c.check().unwrap_err().to_string().contains("with sf"));
 }
