@@ -23,6 +23,7 @@
 //! ```
 
 mod batch;
+pub mod combiner;
 mod contract;
 mod decoder;
 mod gaussian;

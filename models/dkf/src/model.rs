@@ -5,9 +5,10 @@ use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::tanh;
 use burn::tensor::Distribution;
+use neuromod_core::combiner::{combiner_chain, CombinerInput, CombinerOutput, CombinerWeights};
 use neuromod_core::{
-    batch_rows as rows, join_time, ConfigError, Decoder, DiagGaussian, ElboTerms, FilterStep,
-    GaussianHead, GruCell, Noise, SeqBatch, SequenceModel, Trajectory,
+    batch_rows as rows, join_time, linear_parts, ConfigError, Decoder, DiagGaussian, ElboTerms,
+    FilterStep, GaussianHead, GruCell, Noise, SeqBatch, SequenceModel, Trajectory,
 };
 
 use crate::config::DkfConfig;
@@ -84,41 +85,37 @@ impl Dkf {
     }
 
     /// Runs the whole batch: the guide's GRU, then the combiner chain z_t ~ q(z_t | z_{t-1},
-    /// g_t) step by step; the transition, the emission and the KL run once over all steps.
+    /// g_t) step by step (one fused operation on the CPU backends); the transition, the emission and the KL run once over all steps.
     pub fn forward(&self, batch: &SeqBatch, noise: Noise) -> Trajectory {
         let [b, t_len, d] = batch.dims();
         let device = batch.x.device();
         let z_dim = self.z_dim;
         let eps = noise.eps([b, t_len, z_dim], &device);
         let g = self.guide_states(batch);
-        let h = g.dims()[2];
-        let (mut mus, mut sigmas, mut zs) = (
-            Vec::with_capacity(t_len),
-            Vec::with_capacity(t_len),
-            Vec::with_capacity(t_len),
+        let chain = combiner_chain(
+            CombinerInput {
+                g: g.clone(),
+                eps,
+                z0: rows(&self.zq0, b),
+            },
+            &CombinerWeights {
+                combine: linear_parts(&self.combine),
+                head: self.posterior.packed_heads(),
+            },
+            self.posterior.sigma_min,
         );
-        let mut z_prev = rows(&self.zq0, b);
-        for t in 0..t_len {
-            let g_t = g.clone().narrow(1, t, 1).reshape([b, h]);
-            let combined = (tanh(self.combine.forward(z_prev)) + g_t) * 0.5;
-            let q = self.posterior.forward(combined);
-            let eps_t = eps.clone().narrow(1, t, 1).reshape([b, z_dim]);
-            let z = q.rsample(eps_t);
-            mus.push(q.mu);
-            sigmas.push(q.sigma);
-            zs.push(z.clone());
-            z_prev = z;
-        }
+        let CombinerOutput {
+            mu: mu_q,
+            sigma: sigma_q,
+            z: z_all,
+        } = chain;
         let rows_n = b * t_len;
-        let z_all = Tensor::stack::<3>(zs, 1); // [B, T, Z]
         let z_start = rows(&self.z0, b).unsqueeze_dim::<3>(1);
         let z_before = match t_len {
             1 => z_start,
             _ => join_time(z_start, z_all.clone().narrow(1, 0, t_len - 1)),
         };
         let prior = self.transition.forward(z_before.reshape([rows_n, z_dim]));
-        let mu_q = Tensor::stack::<3>(mus, 1);
-        let sigma_q = Tensor::stack::<3>(sigmas, 1);
         let posterior = DiagGaussian {
             mu: mu_q.clone().reshape([rows_n, z_dim]),
             sigma: sigma_q.clone().reshape([rows_n, z_dim]),
