@@ -27,3 +27,33 @@ pub(crate) fn values<const D: usize>(t: &Tensor<D>) -> Vec<f32> {
         .try_into_vec::<f32>()
         .unwrap()
 }
+
+/// Asserts `a` equals `b` elementwise within `tol` times b's largest magnitude (at least 1).
+pub(crate) fn assert_close(a: &[f32], b: &[f32], tol: f32, what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}: lengths");
+    let scale = b.iter().fold(0f32, |m, v| m.max(v.abs())).max(1.0);
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!(
+            (x - y).abs() <= tol * scale,
+            "{what}[{i}]: {x} vs {y} (scale {scale})"
+        );
+    }
+}
+
+/// Asserts that central differences of `eval(entry, delta)` (the loss with one packed weight
+/// moved by delta) match the backward pass's `analytic` gradient at every entry, within 2 %.
+pub(crate) fn assert_finite_differences(
+    analytic: &[f32],
+    eval: impl Fn(usize, f32) -> f64,
+    entries: &[usize],
+) {
+    let step = 3e-3f32;
+    for &at in entries {
+        let fd = (eval(at, step) - eval(at, -step)) / (2.0 * step as f64);
+        let an = analytic[at] as f64;
+        assert!(
+            (fd - an).abs() <= 2e-2 * fd.abs().max(an.abs()).max(0.1),
+            "theta[{at}]: finite difference {fd} vs backward {an}"
+        );
+    }
+}

@@ -1,16 +1,15 @@
 //! The combiner chain on the host, forward and backward, one chunk of sequences per rayon
 //! thread; the weight gradients are summed afterwards over all B x T rows.
 
-use rayon::prelude::*;
-
 use super::CombinerShape;
 use crate::host::activation::{sigmoid, tanh};
 use crate::host::dense::{add_col_sums, softplus, View};
+use crate::host::fused::Inputs;
 use crate::host::gemm::{matmul, matmul_packed, PackedB};
-use crate::host::planes::{chunk_batch, chunk_planes, split, split_mut};
+use crate::host::planes::{backward_over_chunks, forward_over_chunks, previous_rows, split};
 
 /// Inputs of a chain; per-step tensors are row-major with rows `b * steps + t`.
-pub(crate) struct CombinerInputs<'a> {
+struct CombinerInputs<'a> {
     /// Guide states: [R, H].
     pub g: &'a [f32],
     /// [R, Z].
@@ -72,28 +71,15 @@ fn saved_widths(s: &CombinerShape) -> [usize; 3] {
 }
 
 /// Runs the chain: (the three output planes, saved activations).
-pub(crate) fn forward(s: &CombinerShape, x: &CombinerInputs) -> (Vec<f32>, Vec<f32>) {
-    let rows = s.rows();
-    let sw = saved_widths(s);
-    let mut out = vec![0.0; OUT * rows * s.z];
-    let mut saved = vec![0.0; rows * sw.iter().sum::<usize>()];
-    if rows == 0 {
-        return (out, saved);
-    }
+fn forward(s: &CombinerShape, x: &CombinerInputs) -> (Vec<f32>, Vec<f32>) {
     let l = Layout::new(s);
     let pw = Packed::new(s, &l, x.theta, false);
-    let nb = chunk_batch(s.batch);
-    let chunks = s.batch.div_ceil(nb);
-    let outs = chunk_planes(split_mut(&mut out, &[s.z; OUT], rows), nb * s.steps, chunks);
-    let saves = chunk_planes(split_mut(&mut saved, &sw, rows), nb * s.steps, chunks);
-    outs.into_par_iter()
-        .zip(saves)
-        .enumerate()
-        .for_each(|(c, (mut o, mut sv))| {
-            let b0 = c * nb;
-            forward_chunk(s, (&l, &pw), x, (b0, nb.min(s.batch - b0)), &mut o, &mut sv);
-        });
-    (out, saved)
+    forward_over_chunks(
+        (s.batch, s.steps),
+        &[s.z; OUT],
+        &saved_widths(s),
+        |rows, o, sv| forward_chunk(s, (&l, &pw), x, rows, o, sv),
+    )
 }
 
 fn forward_chunk(
@@ -146,7 +132,7 @@ fn forward_chunk(
 }
 
 /// Gradients of g, eps, z0 and theta given the gradient `dout` of the output planes.
-pub(crate) fn backward(
+fn backward(
     s: &CombinerShape,
     x: &CombinerInputs,
     out: &[f32],
@@ -155,38 +141,19 @@ pub(crate) fn backward(
 ) -> [Vec<f32>; 4] {
     let (rows, z, h) = (s.rows(), s.z, s.h);
     let l = Layout::new(s);
-    // Per row: the gradients of g, eps, the combiner's pre-activation and the head's output.
-    let widths = [h, z, h, 2 * z];
-    let mut planes: Vec<Vec<f32>> = widths.iter().map(|&k| vec![0.0; rows * k]).collect();
-    let mut dz0 = vec![0.0; s.batch * z];
-    let mut dtheta = vec![0.0; l.len];
-    if rows == 0 {
-        let [dg, deps, ..]: [Vec<f32>; 4] = planes.try_into().expect("four planes");
-        return [dg, deps, dz0, dtheta];
-    }
     let outp = split(out, &[z; OUT], rows);
     let sv = split(saved, &saved_widths(s), rows);
     let dp = split(dout, &[z; OUT], rows);
     let wt = Packed::new(s, &l, x.theta, true);
-    let nb = chunk_batch(s.batch);
-    let chunks = s.batch.div_ceil(nb);
-    {
-        let writable = planes
-            .iter_mut()
-            .zip(widths)
-            .map(|(p, k)| (&mut p[..], k))
-            .collect();
-        chunk_planes(writable, nb * s.steps, chunks)
-            .into_par_iter()
-            .zip(dz0.par_chunks_mut(nb * z))
-            .enumerate()
-            .for_each(|(c, (g, dz0c))| {
-                let b0 = c * nb;
-                let n = nb.min(s.batch - b0);
-                backward_chunk(s, &wt, x, (&outp, &sv, &dp), (b0, n), g, dz0c);
-            });
+    // Per row: the gradients of g, eps, the combiner's pre-activation and the head's output.
+    let (planes, dz0) =
+        backward_over_chunks((s.batch, s.steps), &[h, z, h, 2 * z], z, |rows, g, dz0| {
+            backward_chunk(s, &wt, x, (&outp, &sv, &dp), rows, g, dz0)
+        });
+    let mut dtheta = vec![0.0; l.len];
+    if rows > 0 {
+        weight_grads(s, &l, x, (&outp, &sv), &planes, &mut dtheta);
     }
-    weight_grads(s, &l, x, (&outp, &sv), &planes, &mut dtheta);
     let [dg, deps, ..]: [Vec<f32>; 4] = planes.try_into().expect("four planes");
     [dg, deps, dz0, dtheta]
 }
@@ -249,19 +216,7 @@ fn weight_grads(
 ) {
     let (rows, z, h, tl) = (s.rows(), s.z, s.h, s.steps);
     let threads = rayon::current_num_threads();
-    // z_{t-1} for every row.
-    let mut zprev = vec![0.0; rows * z];
-    for b in 0..s.batch {
-        for t in 0..tl {
-            let r = b * tl + t;
-            let src = if t == 0 {
-                &x.z0[b * z..(b + 1) * z]
-            } else {
-                &outp[Z_OUT][(r - 1) * z..r * z]
-            };
-            zprev[r * z..(r + 1) * z].copy_from_slice(src);
-        }
-    }
+    let zprev = previous_rows(x.z0, outp[Z_OUT], (s.batch, tl, z), false);
     let dpre = View::dense(&g[2], rows, h);
     let zp = View::dense(&zprev, rows, z).t();
     matmul(dtheta, 0, h, zp, dpre, false, threads);
@@ -270,4 +225,23 @@ fn weight_grads(
     let c = View::dense(sv[1], rows, h).t();
     matmul(dtheta, l.hw, 2 * z, c, dhead, false, threads);
     add_col_sums(&mut dtheta[l.hb..l.hb + 2 * z], dhead);
+}
+
+/// The chain as a [`crate::host::fused::Kernel`]: inputs [g, eps, z0, theta].
+pub(crate) fn kernel_forward(
+    s: &CombinerShape,
+    [g, eps, z0, theta]: Inputs,
+) -> (Vec<f32>, Vec<f32>) {
+    forward(s, &CombinerInputs { g, eps, z0, theta })
+}
+
+/// The gradients of [g, eps, z0, theta].
+pub(crate) fn kernel_backward(
+    s: &CombinerShape,
+    [g, eps, z0, theta]: Inputs,
+    out: &[f32],
+    saved: &[f32],
+    dout: &[f32],
+) -> [Vec<f32>; 4] {
+    backward(s, &CombinerInputs { g, eps, z0, theta }, out, saved, dout)
 }

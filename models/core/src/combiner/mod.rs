@@ -5,17 +5,16 @@
 //! operations elsewhere; both give the same values and gradients.
 
 mod host;
-mod op;
 #[cfg(test)]
 mod tests;
 
-use burn::backend::Dispatch;
 use burn::prelude::*;
 use burn::tensor::activation::tanh;
 
-pub use op::CombinerOps;
+pub(crate) use host::{kernel_backward, kernel_forward};
 
 use crate::gaussian::sigma_from;
+use crate::host::fused::{fused_scan, Kernel};
 use crate::host::host_ops_available;
 use crate::stack::Layer;
 
@@ -150,14 +149,15 @@ pub fn combiner_chain_fused(
         h,
         sigma_min: sigma_min as f32,
     };
-    let flat = <Dispatch as CombinerOps>::combiner_chain(
-        g.into_dispatch(),
-        eps.into_dispatch(),
-        z0.into_dispatch(),
-        weights.pack().into_dispatch(),
-        shape,
+    let flat = fused_scan(
+        [
+            g.into_dispatch(),
+            eps.into_dispatch(),
+            z0.into_dispatch(),
+            weights.pack().into_dispatch(),
+        ],
+        Kernel::Combiner(shape),
     );
-    let flat = Tensor::<1>::from_dispatch(flat);
     let plane = shape.rows() * z;
     let [mu, sigma, z] = [0, 1, 2].map(|k| {
         flat.clone()

@@ -8,7 +8,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::*;
-use crate::test_util::{normal, values};
+use crate::test_util::{assert_close, assert_finite_differences, normal, values};
 
 /// (B, T, Z, H).
 type Sizes = (usize, usize, usize, usize);
@@ -83,17 +83,6 @@ fn grads(c: &Case, f: Run) -> (Vec<f32>, Vec<Vec<f32>>) {
     (values(&l), all)
 }
 
-fn assert_close(a: &[f32], b: &[f32], tol: f32, what: &str) {
-    assert_eq!(a.len(), b.len(), "{what}: lengths");
-    let scale = b.iter().fold(0f32, |m, v| m.max(v.abs())).max(1.0);
-    for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!(
-            (x - y).abs() <= tol * scale,
-            "{what}[{i}]: fused {x} vs composed {y} (scale {scale})"
-        );
-    }
-}
-
 const SIZES: [Sizes; 3] = [(3, 5, 2, 4), (2, 1, 3, 3), (5, 4, 4, 6)];
 
 fn fused_equals_composed(device: Device) {
@@ -157,13 +146,9 @@ fn fused_backward_matches_finite_differences() {
     };
     let (bc, hw) = (z * h, z * h + h);
     let hb = hw + h * 2 * z;
-    let step = 3e-3f32;
-    for at in [0, 5, bc, bc + 2, hw + 1, hw + 11, hb, hb + 3] {
-        let fd = (eval(at, step) - eval(at, -step)) / (2.0 * step as f64);
-        let an = analytic[at] as f64;
-        assert!(
-            (fd - an).abs() <= 2e-2 * fd.abs().max(an.abs()).max(0.1),
-            "theta[{at}]: finite difference {fd} vs backward {an}"
-        );
-    }
+    assert_finite_differences(
+        &analytic,
+        eval,
+        &[0, 5, bc, bc + 2, hw + 1, hw + 11, hb, hb + 3],
+    );
 }

@@ -1,13 +1,12 @@
 //! The GRU pass on the host, forward and backward, one chunk of sequences per rayon thread;
 //! the weight gradients are summed afterwards over all B x T rows as one large product.
 
-use rayon::prelude::*;
-
 use super::GruScanShape;
 use crate::host::dense::{add_col_sums, View};
+use crate::host::fused::Inputs;
 use crate::host::gates::{gru_backward_row, gru_forward_row};
 use crate::host::gemm::{matmul, matmul_packed, PackedB};
-use crate::host::planes::{chunk_batch, chunk_planes, split, split_mut};
+use crate::host::planes::{backward_over_chunks, forward_over_chunks, previous_rows, split};
 
 /// Inputs of a pass; per-step tensors are row-major with rows `b * steps + t`.
 pub(crate) struct GruInputs<'a> {
@@ -42,29 +41,10 @@ fn time(s: &GruScanShape, step: usize) -> usize {
 
 /// Runs the pass: (states [R, H], saved gates [4 planes of R x H]).
 pub(crate) fn forward(s: &GruScanShape, x: &GruInputs) -> (Vec<f32>, Vec<f32>) {
-    let (rows, h) = (s.rows(), s.h);
-    let mut out = vec![0.0; rows * h];
-    let mut saved = vec![0.0; SAVED * rows * h];
-    if rows == 0 {
-        return (out, saved);
-    }
-    let w = PackedB::new(View::dense(x.theta, h, 3 * h));
-    let nb = chunk_batch(s.batch);
-    let chunks = s.batch.div_ceil(nb);
-    let outs = chunk_planes(split_mut(&mut out, &[h], rows), nb * s.steps, chunks);
-    let saves = chunk_planes(
-        split_mut(&mut saved, &[h; SAVED], rows),
-        nb * s.steps,
-        chunks,
-    );
-    outs.into_par_iter()
-        .zip(saves)
-        .enumerate()
-        .for_each(|(c, (mut o, mut sv))| {
-            let b0 = c * nb;
-            forward_chunk(s, &w, x, (b0, nb.min(s.batch - b0)), o[0], &mut sv);
-        });
-    (out, saved)
+    let w = PackedB::new(View::dense(x.theta, s.h, 3 * s.h));
+    forward_over_chunks((s.batch, s.steps), &[s.h], &[s.h; SAVED], |rows, o, sv| {
+        forward_chunk(s, &w, x, rows, o[0], sv)
+    })
 }
 
 fn forward_chunk(
@@ -118,11 +98,14 @@ pub(crate) fn backward(
     dout: &[f32],
 ) -> GruGrads {
     let (rows, h, g3) = (s.rows(), s.h, 3 * s.h);
+    let sv = split(saved, &[h; SAVED], rows);
+    let wt = PackedB::new(View::dense(x.theta, h, g3).t());
     // Per row: the input projection's gradient, then the hidden projection's (they differ in
     // the n gate, where the reset gate scales the hidden part).
-    let mut dgi = vec![0.0; rows * g3];
-    let mut dgh = vec![0.0; rows * g3];
-    let mut dh0 = vec![0.0; s.batch * h];
+    let (planes, dh0) = backward_over_chunks((s.batch, s.steps), &[g3, g3], h, |rows, g, dh0| {
+        backward_chunk(s, &wt, x, (out, &sv, dout), rows, g, dh0)
+    });
+    let [dgi, dgh]: [Vec<f32>; 2] = planes.try_into().expect("two planes");
     let mut dtheta = vec![0.0; x.theta.len()];
     if rows == 0 {
         return GruGrads {
@@ -131,36 +114,8 @@ pub(crate) fn backward(
             theta: dtheta,
         };
     }
-    let sv = split(saved, &[h; SAVED], rows);
-    let wt = PackedB::new(View::dense(x.theta, h, g3).t());
-    let nb = chunk_batch(s.batch);
-    let chunks = s.batch.div_ceil(nb);
-    {
-        let planes = vec![(&mut dgi[..], g3), (&mut dgh[..], g3)];
-        chunk_planes(planes, nb * s.steps, chunks)
-            .into_par_iter()
-            .zip(dh0.par_chunks_mut(nb * h))
-            .enumerate()
-            .for_each(|(c, (g, dh0c))| {
-                let b0 = c * nb;
-                let n = nb.min(s.batch - b0);
-                backward_chunk(s, &wt, x, (out, &sv, dout), (b0, n), g, dh0c);
-            });
-    }
     // W_hh's gradient: h_{t-1}^T times the hidden projection's gradient, over every row.
-    let mut hprev = vec![0.0; rows * h];
-    for b in 0..s.batch {
-        for step in 0..s.steps {
-            let r = b * s.steps + time(s, step);
-            let src = if step == 0 {
-                &x.h0[b * h..(b + 1) * h]
-            } else {
-                let p = b * s.steps + time(s, step - 1);
-                &out[p * h..(p + 1) * h]
-            };
-            hprev[r * h..(r + 1) * h].copy_from_slice(src);
-        }
-    }
+    let hprev = previous_rows(x.h0, out, (s.batch, s.steps, h), s.reverse);
     let threads = rayon::current_num_threads();
     let dghv = View::dense(&dgh, rows, g3);
     matmul(
@@ -233,4 +188,43 @@ fn backward_chunk(
     for (d0, d) in dh0.iter_mut().zip(&dcarry) {
         *d0 += d;
     }
+}
+
+/// The pass as a [`crate::host::fused::Kernel`]: inputs [gi, h0, theta, mask].
+pub(crate) fn kernel_forward(
+    s: &GruScanShape,
+    [gi, h0, theta, mask]: Inputs,
+) -> (Vec<f32>, Vec<f32>) {
+    forward(
+        s,
+        &GruInputs {
+            gi,
+            h0,
+            theta,
+            mask,
+        },
+    )
+}
+
+/// The gradients of [gi, h0, theta] (none for the mask: it is data).
+pub(crate) fn kernel_backward(
+    s: &GruScanShape,
+    [gi, h0, theta, mask]: Inputs,
+    out: &[f32],
+    saved: &[f32],
+    dout: &[f32],
+) -> [Vec<f32>; 4] {
+    let g = backward(
+        s,
+        &GruInputs {
+            gi,
+            h0,
+            theta,
+            mask,
+        },
+        out,
+        saved,
+        dout,
+    );
+    [g.gi, g.h0, g.theta, Vec::new()]
 }

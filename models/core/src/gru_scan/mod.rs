@@ -8,16 +8,15 @@
 //! 0) holds the state at h0, so each sequence's pass starts at its own last real step.
 
 mod host;
-mod op;
 #[cfg(test)]
 mod tests;
 
-use burn::backend::Dispatch;
 use burn::prelude::*;
 
-pub use op::GruScanOps;
+pub(crate) use host::{kernel_backward, kernel_forward};
 
 use crate::gru::gru_update;
+use crate::host::fused::{fused_scan, Kernel};
 use crate::host::host_ops_available;
 
 /// Sizes and direction of one GRU pass. Rows of the `[batch, steps, ..]` tensors are indexed
@@ -112,12 +111,14 @@ pub fn gru_sequence_fused(
         reverse,
     };
     let theta = Tensor::cat(vec![w_hh.flatten::<1>(0, 1), b_hh], 0);
-    let out = <Dispatch as GruScanOps>::gru_scan(
-        gi.into_dispatch(),
-        h0.into_dispatch(),
-        theta.into_dispatch(),
-        mask.clone().into_dispatch(),
-        shape,
+    let out = fused_scan(
+        [
+            gi.into_dispatch(),
+            h0.into_dispatch(),
+            theta.into_dispatch(),
+            mask.clone().into_dispatch(),
+        ],
+        Kernel::Gru(shape),
     );
-    Tensor::<1>::from_dispatch(out).reshape([batch, steps, h])
+    out.reshape([batch, steps, h])
 }

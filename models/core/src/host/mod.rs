@@ -5,6 +5,7 @@
 pub(crate) mod activation;
 mod data;
 pub mod dense;
+pub mod fused;
 pub(crate) mod gates;
 pub mod gemm;
 pub(crate) mod planes;

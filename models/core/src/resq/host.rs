@@ -1,16 +1,15 @@
 //! The Resq chain on the host, forward and backward, one chunk of sequences per rayon thread;
 //! the weight gradients are summed afterwards over all B x T rows as a few large products.
 
-use rayon::prelude::*;
-
 use super::ResqShape;
 use crate::host::activation::sigmoid;
 use crate::host::dense::{add_col_sums, softplus, View};
+use crate::host::fused::Inputs;
 use crate::host::gemm::{matmul, matmul_packed, PackedB};
-use crate::host::planes::{chunk_batch, chunk_planes, split, split_mut};
+use crate::host::planes::{backward_over_chunks, forward_over_chunks, previous_rows, split};
 
 /// Inputs of a chain; per-step tensors are row-major with rows `b * steps + t`.
-pub(crate) struct ResqInputs<'a> {
+struct ResqInputs<'a> {
     /// [R, 2W].
     pub ctx: &'a [f32],
     /// [R, Z].
@@ -80,28 +79,15 @@ fn saved_widths(s: &ResqShape) -> [usize; 3] {
 }
 
 /// Runs the chain: (the five output planes, saved activations).
-pub(crate) fn forward(s: &ResqShape, x: &ResqInputs) -> (Vec<f32>, Vec<f32>) {
-    let rows = s.rows();
-    let sw = saved_widths(s);
-    let mut out = vec![0.0; OUT * rows * s.z];
-    let mut saved = vec![0.0; rows * sw.iter().sum::<usize>()];
-    if rows == 0 {
-        return (out, saved);
-    }
+fn forward(s: &ResqShape, x: &ResqInputs) -> (Vec<f32>, Vec<f32>) {
     let l = Layout::new(s);
     let pw = Packed::new(s, &l, x.theta, false);
-    let nb = chunk_batch(s.batch);
-    let chunks = s.batch.div_ceil(nb);
-    let outs = chunk_planes(split_mut(&mut out, &[s.z; OUT], rows), nb * s.steps, chunks);
-    let saves = chunk_planes(split_mut(&mut saved, &sw, rows), nb * s.steps, chunks);
-    outs.into_par_iter()
-        .zip(saves)
-        .enumerate()
-        .for_each(|(c, (mut o, mut sv))| {
-            let b0 = c * nb;
-            forward_chunk(s, (&l, &pw), x, (b0, nb.min(s.batch - b0)), &mut o, &mut sv);
-        });
-    (out, saved)
+    forward_over_chunks(
+        (s.batch, s.steps),
+        &[s.z; OUT],
+        &saved_widths(s),
+        |rows, o, sv| forward_chunk(s, (&l, &pw), x, rows, o, sv),
+    )
 }
 
 fn forward_chunk(
@@ -159,7 +145,7 @@ fn forward_chunk(
 }
 
 /// Gradients of ctx, eps, z0 and theta given the gradient `dout` of the output planes.
-pub(crate) fn backward(
+fn backward(
     s: &ResqShape,
     x: &ResqInputs,
     out: &[f32],
@@ -168,39 +154,22 @@ pub(crate) fn backward(
 ) -> [Vec<f32>; 4] {
     let (rows, z, w) = (s.rows(), s.z, s.w);
     let l = Layout::new(s);
-    // Per row: the gradient of the hidden pre-activations (= of ctx), of eps, and of the two
-    // heads' outputs.
-    let widths = [2 * w, z, 2 * z, 2 * z];
-    let mut planes: Vec<Vec<f32>> = widths.iter().map(|&k| vec![0.0; rows * k]).collect();
-    let mut dz0 = vec![0.0; s.batch * z];
-    let mut dtheta = vec![0.0; l.len];
-    if rows == 0 {
-        let [dctx, deps, ..]: [Vec<f32>; 4] = planes.try_into().expect("four planes");
-        return [dctx, deps, dz0, dtheta];
-    }
     let outp = split(out, &[z; OUT], rows);
     let sv = split(saved, &saved_widths(s), rows);
     let dp = split(dout, &[z; OUT], rows);
     let wt = Packed::new(s, &l, x.theta, true);
-    let nb = chunk_batch(s.batch);
-    let chunks = s.batch.div_ceil(nb);
-    {
-        let writable = planes
-            .iter_mut()
-            .zip(widths)
-            .map(|(p, k)| (&mut p[..], k))
-            .collect();
-        chunk_planes(writable, nb * s.steps, chunks)
-            .into_par_iter()
-            .zip(dz0.par_chunks_mut(nb * z))
-            .enumerate()
-            .for_each(|(c, (g, dz0c))| {
-                let b0 = c * nb;
-                let n = nb.min(s.batch - b0);
-                backward_chunk(s, &wt, x, (&outp, &sv, &dp), (b0, n), g, dz0c);
-            });
+    // Per row: the gradient of the hidden pre-activations (= of ctx), of eps, and of the two
+    // heads' outputs.
+    let (planes, dz0) = backward_over_chunks(
+        (s.batch, s.steps),
+        &[2 * w, z, 2 * z, 2 * z],
+        z,
+        |rows, g, dz0| backward_chunk(s, &wt, x, (&outp, &sv, &dp), rows, g, dz0),
+    );
+    let mut dtheta = vec![0.0; l.len];
+    if rows > 0 {
+        weight_grads(s, &l, x, (&outp, &sv), &planes, &mut dtheta);
     }
-    weight_grads(s, &l, x, (&outp, &sv), &planes, &mut dtheta);
     let [dctx, deps, ..]: [Vec<f32>; 4] = planes.try_into().expect("four planes");
     [dctx, deps, dz0, dtheta]
 }
@@ -266,19 +235,7 @@ fn weight_grads(
     let (rows, z, w, tl) = (s.rows(), s.z, s.w, s.steps);
     let (w2, z2) = (2 * w, 2 * z);
     let threads = rayon::current_num_threads();
-    // z_{t-1} for every row.
-    let mut zprev = vec![0.0; rows * z];
-    for b in 0..s.batch {
-        for t in 0..tl {
-            let r = b * tl + t;
-            let src = if t == 0 {
-                &x.z0[b * z..(b + 1) * z]
-            } else {
-                &outp[Z_OUT][(r - 1) * z..r * z]
-            };
-            zprev[r * z..(r + 1) * z].copy_from_slice(src);
-        }
-    }
+    let zprev = previous_rows(x.z0, outp[Z_OUT], (s.batch, tl, z), false);
     let zp = View::dense(&zprev, rows, z).t();
     matmul(
         dtheta,
@@ -295,4 +252,39 @@ fn weight_grads(
         matmul(dtheta, wo, z2, a, dh, false, threads);
         add_col_sums(&mut dtheta[bo..bo + z2], dh);
     }
+}
+
+/// The chain as a [`crate::host::fused::Kernel`]: inputs [ctx, eps, z0, theta].
+pub(crate) fn kernel_forward(s: &ResqShape, [ctx, eps, z0, theta]: Inputs) -> (Vec<f32>, Vec<f32>) {
+    forward(
+        s,
+        &ResqInputs {
+            ctx,
+            eps,
+            z0,
+            theta,
+        },
+    )
+}
+
+/// The gradients of [ctx, eps, z0, theta].
+pub(crate) fn kernel_backward(
+    s: &ResqShape,
+    [ctx, eps, z0, theta]: Inputs,
+    out: &[f32],
+    saved: &[f32],
+    dout: &[f32],
+) -> [Vec<f32>; 4] {
+    backward(
+        s,
+        &ResqInputs {
+            ctx,
+            eps,
+            z0,
+            theta,
+        },
+        out,
+        saved,
+        dout,
+    )
 }

@@ -9,17 +9,16 @@
 //! for the prior, a_t for the posterior, biases included) arrive precomputed for all steps.
 
 mod host;
-mod op;
 #[cfg(test)]
 mod tests;
 
-use burn::backend::Dispatch;
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 
-pub use op::ResqOps;
+pub(crate) use host::{kernel_backward, kernel_forward};
 
 use crate::gaussian::sigma_from;
+use crate::host::fused::{fused_scan, Kernel};
 use crate::host::host_ops_available;
 use crate::stack::Layer;
 
@@ -163,14 +162,15 @@ pub fn resq_chain_fused(input: ResqInput, weights: &ResqWeights, sigma_min: f64)
         w: w2 / 2,
         sigma_min: sigma_min as f32,
     };
-    let flat = <Dispatch as ResqOps>::resq_chain(
-        ctx.into_dispatch(),
-        eps.into_dispatch(),
-        z0.into_dispatch(),
-        weights.pack().into_dispatch(),
-        shape,
+    let flat = fused_scan(
+        [
+            ctx.into_dispatch(),
+            eps.into_dispatch(),
+            z0.into_dispatch(),
+            weights.pack().into_dispatch(),
+        ],
+        Kernel::Resq(shape),
     );
-    let flat = Tensor::<1>::from_dispatch(flat);
     let plane = shape.rows() * z;
     let [mu_p, sigma_p, mu_q, sigma_q, z] = [0, 1, 2, 3, 4].map(|k| {
         flat.clone()

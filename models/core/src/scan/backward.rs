@@ -2,14 +2,12 @@
 //! activations, one chunk of sequences per thread; the weight gradients are summed afterwards
 //! over all B x T rows at once, as a few large matrix products.
 
-use rayon::prelude::*;
-
 use super::host::{PackedWeights, SavedIdx, ScanGrads, ScanInputs};
 use super::shape::{ScanShape, ThetaLayout};
 use crate::host::dense::{add_col_sums, View};
 use crate::host::gates::gru_backward_row;
 use crate::host::gemm::{matmul, matmul_packed};
-use crate::host::planes::{chunk_batch, chunk_planes, split};
+use crate::host::planes::{backward_over_chunks, previous_rows, split};
 
 /// Indices of the gradient planes the backward pass writes.
 struct GradIdx {
@@ -53,41 +51,17 @@ pub(crate) fn backward(
     let rows = s.rows();
     let th = s.theta();
     let (gidx, gwidths) = GradIdx::new(s);
-    let mut planes: Vec<Vec<f32>> = gwidths.iter().map(|w| vec![0.0; rows * w]).collect();
-    let mut dh0 = vec![0.0; s.batch * s.h];
-    let mut dtheta = vec![0.0; th.len];
-    if rows == 0 {
-        return ScanGrads {
-            xproj: Vec::new(),
-            eps: Vec::new(),
-            h0: dh0,
-            theta: dtheta,
-        };
-    }
     let outp = split(out, &s.out_widths(), rows);
     let sv = split(saved, &s.saved_widths(), rows);
     let dp = split(dout, &s.out_widths(), rows);
-    let nb = chunk_batch(s.batch);
-    let chunks = s.batch.div_ceil(nb);
     let wt = PackedWeights::new(&th, x.theta, true);
-    {
-        let writable = planes
-            .iter_mut()
-            .zip(&gwidths)
-            .map(|(p, &w)| (&mut p[..], w))
-            .collect();
-        let gchunks = chunk_planes(writable, nb * s.steps, chunks);
-        gchunks
-            .into_par_iter()
-            .zip(dh0.par_chunks_mut(nb * s.h))
-            .enumerate()
-            .for_each(|(c, (g, dh0c))| {
-                let b0 = c * nb;
-                let n = nb.min(s.batch - b0);
-                backward_chunk(s, &wt, x, (&outp, &sv, &dp), (b0, n), g, dh0c);
-            });
+    let (planes, dh0) = backward_over_chunks((s.batch, s.steps), &gwidths, s.h, |rows, g, dh0| {
+        backward_chunk(s, &wt, x, (&outp, &sv, &dp), rows, g, dh0)
+    });
+    let mut dtheta = vec![0.0; th.len];
+    if rows > 0 {
+        weight_grads(s, &th, x, &outp, &sv, &planes, &gidx, &mut dtheta);
     }
-    weight_grads(s, &th, x, &outp, &sv, &planes, &gidx, &mut dtheta);
     let mut planes = planes.into_iter();
     let xproj = planes.next().expect("the input projection's plane");
     let _gh = planes.next();
@@ -214,19 +188,7 @@ fn weight_grads(
     let (g3, wcat) = (3 * h, e + 3 * h);
     let idx = SavedIdx::new(s);
     let threads = rayon::current_num_threads();
-    // h_{t-1} for every row.
-    let mut hprev = vec![0.0; rows * h];
-    for b in 0..s.batch {
-        for t in 0..tl {
-            let r = b * tl + t;
-            let src = if t == 0 {
-                &x.h0[b * h..(b + 1) * h]
-            } else {
-                &outp[0][(r - 1) * h..r * h]
-            };
-            hprev[r * h..(r + 1) * h].copy_from_slice(src);
-        }
-    }
+    let hprev = previous_rows(x.h0, outp[0], (s.batch, tl, h), false);
     let hp = View::dense(&hprev, rows, h).t();
     matmul(
         dtheta,

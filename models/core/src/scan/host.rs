@@ -4,14 +4,13 @@
 //! Sequences are independent until the weight gradients, so the batch is cut into one chunk per
 //! rayon thread and each chunk runs all its steps without synchronising.
 
-use rayon::prelude::*;
-
 use super::shape::{Dense, ScanShape, ThetaLayout};
 use crate::host::activation::sigmoid;
 use crate::host::dense::{add_bias, relu_rows, softplus, View};
+use crate::host::fused::Inputs;
 use crate::host::gates::gru_forward_row;
 use crate::host::gemm::{matmul_packed, PackedB};
-use crate::host::planes::{chunk_batch, chunk_planes, pair, split_mut};
+use crate::host::planes::{forward_over_chunks, pair};
 
 /// Inputs of a scan; every per-step tensor is row-major with rows `b * steps + t`.
 pub(crate) struct ScanInputs<'a> {
@@ -58,45 +57,23 @@ impl SavedIdx {
 /// Runs the scan: returns the output planes (h_t, mu_t, sigma_t, phi_z(z_t), one after another)
 /// and the saved activations the backward pass reads.
 pub(crate) fn forward(s: &ScanShape, x: &ScanInputs) -> (Vec<f32>, Vec<f32>) {
-    let rows = s.rows();
-    let saved_widths = s.saved_widths();
-    let mut out = vec![0.0; rows * s.out_width()];
-    let mut saved = vec![0.0; rows * saved_widths.iter().sum::<usize>()];
-    if rows == 0 {
-        return (out, saved);
-    }
     let th = s.theta();
     let pw = PackedWeights::new(&th, x.theta, false);
-    let nb = chunk_batch(s.batch);
-    let chunks = s.batch.div_ceil(nb);
-    let outs = chunk_planes(
-        split_mut(&mut out, &s.out_widths(), rows),
-        nb * s.steps,
-        chunks,
-    );
-    let saves = chunk_planes(
-        split_mut(&mut saved, &saved_widths, rows),
-        nb * s.steps,
-        chunks,
-    );
-    outs.into_par_iter()
-        .zip(saves)
-        .enumerate()
-        .for_each(|(c, (o, sv))| {
-            let b0 = c * nb;
-            forward_chunk(s, (&th, &pw), x, b0, nb.min(s.batch - b0), o, sv);
-        });
-    (out, saved)
+    forward_over_chunks(
+        (s.batch, s.steps),
+        &s.out_widths(),
+        &s.saved_widths(),
+        |rows, o, sv| forward_chunk(s, (&th, &pw), x, rows, o, sv),
+    )
 }
 
 fn forward_chunk(
     s: &ScanShape,
     (th, pw): (&ThetaLayout, &PackedWeights),
     x: &ScanInputs,
-    b0: usize,
-    nb: usize,
-    mut o: Vec<&mut [f32]>,
-    mut sv: Vec<&mut [f32]>,
+    (b0, nb): (usize, usize),
+    o: &mut [&mut [f32]],
+    sv: &mut [&mut [f32]],
 ) {
     let (h, e, z, fz, tl) = (s.h, s.e, s.z, s.fz, s.steps);
     let (g3, wcat, le, lz) = (3 * h, s.e + 3 * s.h, s.enc_layers, s.phiz_layers);
@@ -127,7 +104,7 @@ fn forward_chunk(
         }
         for k in 1..le {
             let d = th.enc[k - 1];
-            let (src, dst) = pair(&mut sv, k - 1, k);
+            let (src, dst) = pair(sv, k - 1, k);
             let a = View::rows(src, t * e, nb, e, tl * e);
             matmul_packed(dst, t * e, tl * e, a, &pw.enc[k - 1], false, 1);
             add_bias(dst, t * e, nb, tl * e, &theta[d.b..d.b + e]);
@@ -154,7 +131,7 @@ fn forward_chunk(
             } else {
                 (idx.f + k - 1, fz)
             };
-            let (from, dst) = pair(&mut sv, src, idx.f + k);
+            let (from, dst) = pair(sv, src, idx.f + k);
             let a = View::rows(from, t * w_in, nb, w_in, tl * w_in);
             matmul_packed(dst, t * fz, tl * fz, a, &pw.phiz[k], false, 1);
             add_bias(dst, t * fz, nb, tl * fz, &theta[d.b..d.b + fz]);
@@ -207,4 +184,38 @@ impl PackedWeights {
             wgz: pack(th.wgz),
         }
     }
+}
+
+/// The scan as a [`crate::host::fused::Kernel`]: inputs [xproj, eps, h0, theta].
+pub(crate) fn kernel_forward(
+    s: &ScanShape,
+    [xproj, eps, h0, theta]: Inputs,
+) -> (Vec<f32>, Vec<f32>) {
+    forward(
+        s,
+        &ScanInputs {
+            xproj,
+            eps,
+            h0,
+            theta,
+        },
+    )
+}
+
+/// The gradients of [xproj, eps, h0, theta].
+pub(crate) fn kernel_backward(
+    s: &ScanShape,
+    [xproj, eps, h0, theta]: Inputs,
+    out: &[f32],
+    saved: &[f32],
+    dout: &[f32],
+) -> [Vec<f32>; 4] {
+    let x = ScanInputs {
+        xproj,
+        eps,
+        h0,
+        theta,
+    };
+    let g = super::backward::backward(s, &x, out, saved, dout);
+    [g.xproj, g.eps, g.h0, g.theta]
 }

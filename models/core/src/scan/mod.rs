@@ -11,15 +11,16 @@
 mod backward;
 mod composed;
 mod host;
-mod op;
 mod shape;
 mod weights;
 
-use burn::backend::Dispatch;
 use burn::prelude::*;
 
+use crate::host::fused::{fused_scan, Kernel};
+
+pub(crate) use host::{kernel_backward, kernel_forward};
+
 pub use composed::latent_gru_scan_composed;
-pub use op::ScanOps;
 pub use shape::ScanShape;
 pub use weights::{Layer, ScanWeights};
 
@@ -72,14 +73,15 @@ pub fn latent_gru_scan_fused(
     let ScanInput { x_proj, eps, h0 } = input;
     let [batch, steps, _] = x_proj.dims();
     let shape = weights.shape(batch, steps, sigma_min);
-    let flat = <Dispatch as ScanOps>::latent_gru_scan(
-        x_proj.into_dispatch(),
-        eps.into_dispatch(),
-        h0.into_dispatch(),
-        weights.pack().into_dispatch(),
-        shape,
+    let flat = fused_scan(
+        [
+            x_proj.into_dispatch(),
+            eps.into_dispatch(),
+            h0.into_dispatch(),
+            weights.pack().into_dispatch(),
+        ],
+        Kernel::LatentGru(shape),
     );
-    let flat = Tensor::<1>::from_dispatch(flat);
     let (rows, mut at) = (shape.rows(), 0);
     let [h, mu, sigma, fz] = shape.out_widths().map(|w| {
         let plane = flat.clone().narrow(0, at, rows * w);

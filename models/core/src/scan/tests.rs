@@ -8,7 +8,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::*;
-use crate::test_util::{normal, values};
+use crate::test_util::{assert_close, assert_finite_differences, normal, values};
 
 /// Sizes: (B, T, H, E, encoder layers, Z, Fz, phi_z layers).
 type Sizes = (usize, usize, usize, usize, usize, usize, usize, usize);
@@ -93,17 +93,6 @@ fn grads(
     }
     all.extend(rest);
     (value, all)
-}
-
-fn assert_close(a: &[f32], b: &[f32], tol: f32, what: &str) {
-    assert_eq!(a.len(), b.len(), "{what}: lengths");
-    let scale = b.iter().fold(0f32, |m, v| m.max(v.abs())).max(1.0);
-    for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!(
-            (x - y).abs() <= tol * scale,
-            "{what}[{i}]: fused {x} vs composed {y} (scale {scale})"
-        );
-    }
 }
 
 const SIZES: [Sizes; 4] = [
@@ -210,15 +199,7 @@ fn finite_differences(device: Device) {
         l.phiz[1].b,
         l.wgz.w + 3,
     ];
-    let step = 3e-3f32;
-    for at in entries {
-        let fd = (eval(at, step) - eval(at, -step)) / (2.0 * step as f64);
-        let an = analytic[at] as f64;
-        assert!(
-            (fd - an).abs() <= 2e-2 * fd.abs().max(an.abs()).max(0.1),
-            "theta[{at}]: finite difference {fd} vs backward {an}"
-        );
-    }
+    assert_finite_differences(&analytic, eval, &entries);
 }
 
 /// Reads consecutive blocks of a packed weight vector.
