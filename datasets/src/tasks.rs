@@ -30,6 +30,9 @@ pub struct TaskData {
     pub reward_surprise: Vec<Vec<bool>>,
     /// `state_surprise[i][t]`: an observation the task's own rule did not predict.
     pub state_surprise: Vec<Vec<bool>>,
+    /// `state[i][t]`: the hidden state of the Markov-chain tasks (state, combined) at step t;
+    /// empty for the others.
+    pub state: Vec<Vec<usize>>,
 }
 
 impl TaskData {
@@ -39,6 +42,7 @@ impl TaskData {
             rewards: Vec::new(),
             reward_surprise: Vec::new(),
             state_surprise: Vec::new(),
+            state: Vec::new(),
         }
     }
 }
@@ -156,6 +160,7 @@ pub fn state_task(chain: &MarkovPatterns, reward: f32) -> TaskData {
         rewards: vec![vec![reward; steps]; chain.sequences],
         reward_surprise: vec![vec![false; steps]; chain.sequences],
         state_surprise: generated.deviant,
+        state: generated.state,
         data: generated.data,
     }
 }
@@ -259,6 +264,7 @@ pub fn combined_task(chain: &MarkovPatterns, reward_seed: u64) -> TaskData {
         rewards,
         reward_surprise: surprise,
         state_surprise: generated.deviant,
+        state: generated.state,
         data: generated.data,
     }
 }

@@ -20,11 +20,14 @@
 pub mod critic_fit;
 pub mod figures;
 pub mod gating;
+pub mod identity;
 pub mod peers;
+pub mod readout;
 pub mod report;
 pub mod science;
 pub mod speed;
 pub mod stats;
+pub mod vector_spe;
 
 use std::path::PathBuf;
 

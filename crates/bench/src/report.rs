@@ -365,6 +365,7 @@ pub fn markdown(result: &ScienceResult, summary: &Summary) -> String {
             g.gate_late.show(2)
         );
     }
+    md.push_str(&crate::vector_spe::markdown(&result.runs));
     md
 }
 
@@ -382,8 +383,8 @@ pub fn read(path: &Path) -> Result<ScienceResult, BenchError> {
     serde_json::from_value(result.clone()).map_err(|e| bad(e.to_string()))
 }
 
-/// Writes `science.md`, `science.json`, `science.<format>` and (with the switch task)
-/// `switch.<format>` into `out`.
+/// Writes `science.md`, `science.json`, `science.<format>`, (with the switch task)
+/// `switch.<format>` and (with the state or combined task) `vector-spe.<format>` into `out`.
 pub fn write(result: &ScienceResult, out: &Path, format: Format) -> Result<Summary, BenchError> {
     let summary = summarise(result);
     write_file(
@@ -406,6 +407,9 @@ pub fn write(result: &ScienceResult, out: &Path, format: Format) -> Result<Summa
     write_file(&out.join(format!("science.{ext}")), &fig.render(format)?)?;
     if let Some(fig) = switch_figure(result) {
         write_file(&out.join(format!("switch.{ext}")), &fig.render(format)?)?;
+    }
+    if let Some(fig) = crate::vector_spe::figure(&result.runs) {
+        write_file(&out.join(format!("vector-spe.{ext}")), &fig.render(format)?)?;
     }
     Ok(summary)
 }

@@ -28,7 +28,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::critic_fit::{fit, rpe_groups, FitSettings, Latents};
 use crate::gating::{self, GatingRun, GatingSettings};
+use crate::identity::IdentityCheck;
 use crate::stats::{mean_abs, response_ratio};
+use crate::vector_spe::{decode_deviants, identity_check, DeviantDecoding};
 use crate::{host, BenchError};
 
 /// A dissociation task (generators in `neuromod_datasets::tasks`).
@@ -220,6 +222,13 @@ pub struct RunResult {
     pub time_course: BTreeMap<String, Vec<f64>>,
     /// The gating experiment (switch task only).
     pub gating: Option<GatingRun>,
+    /// Which deviant occurred, decoded from the SPE vector and from its norm (state and
+    /// combined tasks; absent in results written before it existed).
+    #[serde(default)]
+    pub deviant_decoding: Option<DeviantDecoding>,
+    /// The critic's RPE against w . delta_SF (combined task).
+    #[serde(default)]
+    pub identity: Option<IdentityCheck>,
 }
 
 /// Latent states of `set` (one batch), reward `rewards`, on `device` (no gradient).
@@ -463,6 +472,31 @@ pub fn run_one(
     } else {
         None
     };
+    let deviant_decoding = (!data.state.is_empty())
+        .then(|| {
+            decode_deviants(
+                &signal("spe/onestep/vec"),
+                &signal("spe/onestep/norm"),
+                cfg.model.z_dim(),
+                &data.state_surprise[first_eval..],
+                &data.state[first_eval..],
+            )
+        })
+        .flatten();
+    let identity = match (task, heads.gammas.iter().position(|&g| g == config.gamma)) {
+        (Task::Combined, Some(k)) => {
+            let phi = host(heads.features(train_traj.posterior.0.clone()), "phi")?;
+            let delta = signal(&format!("spe/sf/gamma_{}/delta", heads.gammas[k]));
+            let rpe = &values[names.iter().position(|n| n == "RPE mean").expect("listed")];
+            identity_check(
+                (&phi, train_rewards),
+                (&delta, rpe),
+                steps,
+                cfg.model.z_dim(),
+            )
+        }
+        _ => None,
+    };
     Ok(RunResult {
         task,
         seed,
@@ -471,6 +505,8 @@ pub fn run_one(
         levels,
         time_course,
         gating,
+        deviant_decoding,
+        identity,
     })
 }
 

@@ -1,0 +1,327 @@
+//! The vector SPE in `bench science`: which deviant transition occurred, decoded by a linear
+//! read-out from the SPE vector e_t = muq_t - mup_t against from its norm ||e_t|| (held-out
+//! deviant steps of the state and combined tasks, 5-fold cross-validated); and, on the combined
+//! task, the critic's RPE against w . delta_SF with w from regressing the reward on the SF
+//! features ([`crate::identity`]).
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use neuromod_plots::{Corner, Figure, Mark, Panel, Rgb, Series};
+
+use crate::identity::{correlation_and_slope, fit_reward, project, IdentityCheck, SAMPLE};
+use crate::readout::{cv_accuracy, Accuracy};
+use crate::science::{RunResult, Task};
+use crate::stats::Interval;
+
+/// Folds of the cross-validated read-out.
+pub const FOLDS: usize = 5;
+
+/// Decoding accuracies of which deviant occurred.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DeviantDecoding {
+    /// From the SPE vector e_t (Z features).
+    pub vector: Accuracy,
+    /// From its norm ||e_t|| (one feature).
+    pub norm: Accuracy,
+}
+
+/// The deviant's identity, (state before) x states + (state reached), for every held-out step
+/// reached by a deviant transition, with the step's row index `i * steps + t`.
+fn deviant_rows(deviant: &[Vec<bool>], state: &[Vec<usize>]) -> Vec<(usize, usize)> {
+    let states = state.iter().flatten().max().map_or(0, |m| m + 1);
+    let steps = deviant.first().map_or(0, Vec::len);
+    deviant
+        .iter()
+        .zip(state)
+        .enumerate()
+        .flat_map(|(i, (d, s))| {
+            (1..d.len())
+                .filter(move |&t| d[t])
+                .map(move |t| (i * steps + t, s[t - 1] * states + s[t]))
+        })
+        .collect()
+}
+
+/// Decodes which deviant occurred from `vec` [n, steps, z] and `norm` [n, steps] (the held-out
+/// SPE signals) given the held-out deviant labels and hidden states. None when there are too
+/// few deviants or one kind only.
+pub fn decode_deviants(
+    vec: &[f32],
+    norm: &[f32],
+    z: usize,
+    deviant: &[Vec<bool>],
+    state: &[Vec<usize>],
+) -> Option<DeviantDecoding> {
+    let rows = deviant_rows(deviant, state);
+    let labels: Vec<usize> = rows.iter().map(|&(_, l)| l).collect();
+    let xv: Vec<f64> = rows
+        .iter()
+        .flat_map(|&(r, _)| vec[r * z..(r + 1) * z].iter().map(|&v| v as f64))
+        .collect();
+    let xn: Vec<f64> = rows.iter().map(|&(r, _)| norm[r] as f64).collect();
+    Some(DeviantDecoding {
+        vector: cv_accuracy(&xv, &labels, z, FOLDS)?,
+        norm: cv_accuracy(&xn, &labels, 1, FOLDS)?,
+    })
+}
+
+/// The identity check: w from the training sequences' features `train_phi` [n, steps, f] and
+/// rewards (reward at step t against phi_t, t >= 1), then on the held-out sequences w . delta_t
+/// (`delta` [m, steps, f], the SF TD error of the transition t -> t + 1 at the critic's
+/// discount) against the RPE of the same transition (`rpe` [m, steps], aligned to the step it
+/// arrives at, t + 1).
+pub fn identity_check(
+    (train_phi, train_rewards): (&[f32], &[Vec<f32>]),
+    (delta, rpe): (&[f32], &[f32]),
+    steps: usize,
+    f: usize,
+) -> Option<IdentityCheck> {
+    let mut phi = Vec::new();
+    let mut reward = Vec::new();
+    for (i, r) in train_rewards.iter().enumerate() {
+        for (t, &rt) in r.iter().enumerate().take(steps).skip(1) {
+            let row = i * steps + t;
+            phi.extend(train_phi[row * f..(row + 1) * f].iter().map(|&v| v as f64));
+            reward.push(rt as f64);
+        }
+    }
+    let (w, reward_r2) = fit_reward(&phi, &reward, f)?;
+    let m = rpe.len() / steps;
+    let (mut wd, mut td) = (Vec::new(), Vec::new());
+    for i in 0..m {
+        for t in 0..steps - 1 {
+            let row = i * steps + t;
+            let d: Vec<f64> = delta[row * f..(row + 1) * f]
+                .iter()
+                .map(|&v| v as f64)
+                .collect();
+            wd.push(project(&w, &d, f)[0]);
+            td.push(rpe[row + 1] as f64);
+        }
+    }
+    let (pearson, slope) = correlation_and_slope(&wd, &td)?;
+    Some(IdentityCheck {
+        pearson,
+        slope,
+        reward_r2,
+        transitions: wd.len(),
+        sample: wd
+            .iter()
+            .copied()
+            .zip(td.iter().copied())
+            .take(SAMPLE)
+            .collect(),
+    })
+}
+
+/// The report's section: per task, accuracies over seeds, and the identity check.
+pub fn markdown(runs: &[RunResult]) -> String {
+    let mut md = String::new();
+    let over = |xs: Vec<f64>| Interval::of(&xs).map_or("n/a".into(), |i| i.show(3));
+    let decoded: Vec<(Task, &DeviantDecoding)> = runs
+        .iter()
+        .filter_map(|r| r.deviant_decoding.as_ref().map(|d| (r.task, d)))
+        .collect();
+    if !decoded.is_empty() {
+        let _ = writeln!(
+            md,
+            "\n## Which deviant occurred: the SPE vector against its norm\n\n\
+             Held-out steps reached by a deviant transition, labelled by the transition (state \
+             before x state reached); a linear read-out (ridge to one-hot, argmax), {FOLDS}-fold \
+             cross-validated, from e_t = muq_t - mup_t or from ||e_t||. Mean and 95% interval over \
+             seeds; chance = the most frequent deviant's share.\n\n\
+             | task | seeds | deviants per seed | classes | from e_t | from ‖e_t‖ | chance |\n\
+             | --- | --- | --- | --- | --- | --- | --- |"
+        );
+        for task in Task::ALL {
+            let d: Vec<&DeviantDecoding> = decoded
+                .iter()
+                .filter(|(t, _)| *t == task)
+                .map(|(_, d)| *d)
+                .collect();
+            if d.is_empty() {
+                continue;
+            }
+            let col = |f: &dyn Fn(&DeviantDecoding) -> f64| over(d.iter().map(|x| f(x)).collect());
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                task.name(),
+                d.len(),
+                col(&|x| x.vector.rows as f64),
+                col(&|x| x.vector.classes as f64),
+                col(&|x| x.vector.accuracy),
+                col(&|x| x.norm.accuracy),
+                col(&|x| x.vector.chance),
+            );
+        }
+    }
+    let checks: Vec<&IdentityCheck> = runs.iter().filter_map(|r| r.identity.as_ref()).collect();
+    if !checks.is_empty() {
+        let col = |f: &dyn Fn(&IdentityCheck) -> f64| over(checks.iter().map(|x| f(x)).collect());
+        let _ = writeln!(
+            md,
+            "\n## The RPE against w . delta_SF (combined task)\n\n\
+             w fitted by regressing the reward on the SF features phi (training sequences); on \
+             the held-out transitions, the critic's mean RPE against w . delta at the critic's \
+             discount. The identity predicts slope 1 and correlation 1 when the reward is linear \
+             in phi and both learners are exact.\n\n\
+             | seeds | transitions per seed | reward R^2 on phi | correlation | slope |\n\
+             | --- | --- | --- | --- | --- |\n\
+             | {} | {} | {} | {} | {} |",
+            checks.len(),
+            col(&|c| c.transitions as f64),
+            col(&|c| c.reward_r2),
+            col(&|c| c.pearson),
+            col(&|c| c.slope),
+        );
+    }
+    md
+}
+
+/// A bar series of the figure: its name, colour and value.
+type Getter = (&'static str, Rgb, fn(&DeviantDecoding) -> f64);
+
+/// The figure: decoding accuracies per task (bars: mean over seeds; lines: 95% intervals; dots:
+/// seeds) and, for the combined task's first seed, the RPE against w . delta with the identity
+/// line. None when neither analysis ran.
+pub fn figure(runs: &[RunResult]) -> Option<Figure> {
+    let tasks: Vec<Task> = Task::ALL
+        .into_iter()
+        .filter(|t| {
+            runs.iter()
+                .any(|r| r.task == *t && r.deviant_decoding.is_some())
+        })
+        .collect();
+    let mut panels = Vec::new();
+    if !tasks.is_empty() {
+        let mut panel = Panel::new(
+            "which deviant occurred: linear read-out accuracy (held out)",
+            "task",
+            "accuracy",
+        )
+        .with_categories(tasks.iter().map(|t| format!("{} task", t.name())));
+        panel.legend = Corner::UpperLeft;
+        panel.y_room = 0.35;
+        panel.bar_width = 0.25;
+        let getters: [Getter; 3] = [
+            ("from the SPE vector e_t", Rgb::BLUE, |d| d.vector.accuracy),
+            ("from its norm ||e_t||", Rgb::ORANGE, |d| d.norm.accuracy),
+            ("chance (most frequent deviant)", Rgb::GREY, |d| {
+                d.vector.chance
+            }),
+        ];
+        for (s, (name, color, get)) in getters.into_iter().enumerate() {
+            let mut bars = Vec::new();
+            let mut dots = Vec::new();
+            for (g, task) in tasks.iter().enumerate() {
+                let x = (g + 1) as f64 - 0.3 + 0.25 * (s as f64 + 0.5);
+                let v: Vec<f64> = runs
+                    .iter()
+                    .filter(|r| r.task == *task)
+                    .filter_map(|r| r.deviant_decoding.as_ref().map(get))
+                    .collect();
+                dots.extend(v.iter().map(|&y| (x, y)));
+                if let Some(i) = Interval::of(&v) {
+                    bars.push((x, i.mean));
+                    if let (Some(lo), Some(hi)) = (i.lo, i.hi) {
+                        panel.series.push(Series::unlabelled(
+                            Rgb::BLACK,
+                            Mark::Line,
+                            vec![(x, lo), (x, hi)],
+                        ));
+                    }
+                }
+            }
+            panel
+                .series
+                .push(Series::new(name, color, Mark::Bars, bars));
+            panel
+                .series
+                .push(Series::unlabelled(Rgb::BLACK, Mark::Dots, dots));
+        }
+        panels.push(panel);
+    }
+    if let Some(check) = runs
+        .iter()
+        .filter(|r| r.task == Task::Combined)
+        .find_map(|r| r.identity.as_ref().map(|c| (r.seed, c)))
+    {
+        let (seed, c) = check;
+        let lo = c
+            .sample
+            .iter()
+            .map(|p| p.0.min(p.1))
+            .fold(f64::INFINITY, f64::min);
+        let hi = c
+            .sample
+            .iter()
+            .map(|p| p.0.max(p.1))
+            .fold(f64::NEG_INFINITY, f64::max);
+        let mut panel = Panel::new(
+            format!(
+                "combined task, seed {seed}: RPE against w . delta (r = {:.2}, slope {:.2})",
+                c.pearson, c.slope
+            ),
+            "w . delta_SF (gamma 0.9)",
+            "critic's mean RPE",
+        )
+        .with(Series::new(
+            format!("held-out transitions (first {})", c.sample.len()),
+            Rgb::BLUE,
+            Mark::Dots,
+            c.sample.clone(),
+        ));
+        if lo.is_finite() && hi.is_finite() {
+            panel = panel.with(Series::new(
+                "identity: RPE = w . delta",
+                Rgb::BLACK,
+                Mark::Line,
+                vec![(lo, lo), (hi, hi)],
+            ));
+        }
+        panel.legend = Corner::UpperLeft;
+        panels.push(panel);
+    }
+    (!panels.is_empty()).then_some(Figure {
+        columns: panels.len(),
+        panels,
+        panel_size: (700, 480),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deviants_are_labelled_by_their_transition_at_their_row() {
+        let deviant = vec![vec![false, false, true], vec![false, true, false]];
+        let state = vec![vec![0, 1, 3], vec![2, 0, 1]];
+        // 4 states: sequence 0 step 2 is 1 -> 3 (label 7), sequence 1 step 1 is 2 -> 0 (8).
+        assert_eq!(deviant_rows(&deviant, &state), vec![(2, 7), (4, 8)]);
+    }
+
+    #[test]
+    fn a_vector_that_names_the_deviant_decodes_it_and_a_constant_norm_does_not() {
+        // 60 sequences of 3 steps, each with one deviant at step 2 of one of 3 kinds; the SPE
+        // vector points in the kind's own direction, with the same norm for every kind.
+        let (n, steps, z) = (60, 3, 3);
+        let mut deviant = Vec::new();
+        let mut state = Vec::new();
+        let mut vec = vec![0.0f32; n * steps * z];
+        let norm = vec![1.0f32; n * steps];
+        for i in 0..n {
+            let kind = i % 3;
+            deviant.push(vec![false, false, true]);
+            state.push(vec![0, 1, 2 + kind]);
+            vec[(i * steps + 2) * z + kind] = 1.0;
+        }
+        let d = decode_deviants(&vec, &norm, z, &deviant, &state).unwrap();
+        assert_eq!(d.vector.classes, 3);
+        assert!(d.vector.accuracy > 0.99, "{d:?}");
+        assert!(d.norm.accuracy < 0.5, "{d:?}");
+    }
+}
