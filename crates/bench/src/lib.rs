@@ -4,6 +4,8 @@
 //!   successor-feature heads, then a distributional critic on its latent state, and measure how
 //!   every signal answers each kind of surprise (response ratios with 95% intervals over seeds).
 //! - [`gating`]: SPE-gated reward learning on the contingency-switch task.
+//! - [`vector_spe`]: which deviant occurred, decoded from the SPE vector against its norm
+//!   ([`readout`]), and the RPE against w . delta_SF ([`identity`]).
 //! - [`speed`]: milliseconds per training step of the world model alone, with SPE heads and
 //!   with the critic, scaling in sequence length and batch size, peak memory.
 //! - [`peers`]: the same training step in PyTorch and JAX, timed in the same run.
@@ -27,6 +29,7 @@ pub mod report;
 pub mod science;
 pub mod speed;
 pub mod stats;
+pub mod task;
 pub mod vector_spe;
 
 use std::path::PathBuf;

@@ -19,8 +19,7 @@ use burn::tensor::TensorData;
 use neuromod_core::Noise;
 use neuromod_core::{ModelSpec, Setting};
 use neuromod_critic::{CriticConfig, CriticLoss};
-use neuromod_datasets::generate::MarkovPatterns;
-use neuromod_datasets::tasks::{combined_task, state_task, RewardTask, SwitchTask, TaskData};
+use neuromod_datasets::tasks::SwitchTask;
 use neuromod_datasets::{DatasetKind, DatasetSpec, SequenceSet, Splits};
 use neuromod_train::{collect_signals, ModelConfig, ModelKind, WorldModel};
 use neuromod_train::{to_batch, train, Checkpoint, SfMode, SfSettings, TrainConfig};
@@ -30,79 +29,9 @@ use crate::critic_fit::{fit, rpe_groups, FitSettings, Latents};
 use crate::gating::{self, GatingRun, GatingSettings};
 use crate::identity::IdentityCheck;
 use crate::stats::{mean_abs, response_ratio};
+pub use crate::task::{Surprise, Task};
 use crate::vector_spe::{decode_deviants, identity_check, DeviantDecoding};
 use crate::{host, BenchError};
-
-/// A dissociation task (generators in `neuromod_datasets::tasks`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Task {
-    /// Cue -> delay -> outcome, identical observations, variable-magnitude reward.
-    Reward,
-    /// Markov chain of patterns with deviant transitions (rate 0.05), no reward.
-    State,
-    /// A 5-cycle s -> s+1 that becomes s -> s+2 halfway; reward 1 at state 0.
-    Switch,
-    /// Deviant transitions and variable-magnitude rewards at state 0, independent.
-    Combined,
-}
-
-impl Task {
-    /// Every task, in report order.
-    pub const ALL: [Task; 4] = [Task::Reward, Task::State, Task::Switch, Task::Combined];
-
-    /// True for the Markov-chain tasks: a sequence is a window of a continuing process, so
-    /// the critic bootstraps at its last step; reward-task trials are episodes.
-    pub fn continuing(self) -> bool {
-        self != Task::Reward
-    }
-
-    /// Lower-case name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Task::Reward => "reward",
-            Task::State => "state",
-            Task::Switch => "switch",
-            Task::Combined => "combined",
-        }
-    }
-
-    /// The task's sequences for one seed (the seed also picks the sensory patterns).
-    pub fn generate(self, sequences: usize, seed: u64) -> TaskData {
-        let chain = MarkovPatterns {
-            sequences,
-            seed,
-            ..Default::default()
-        };
-        match self {
-            Task::Reward => RewardTask {
-                trials: sequences,
-                seed,
-                ..Default::default()
-            }
-            .generate(),
-            Task::State => state_task(&chain, 1.0),
-            Task::Switch => SwitchTask {
-                sequences,
-                seed,
-                reward: 1.0,
-                ..Default::default()
-            }
-            .generate(),
-            Task::Combined => combined_task(&chain, seed.wrapping_add(1_000)),
-        }
-    }
-}
-
-/// The kind of surprise a ratio is measured on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Surprise {
-    /// Steps whose reward size could not be predicted.
-    Reward,
-    /// Steps whose observation the task's rule did not predict.
-    State,
-}
 
 /// Everything `bench science` needs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
