@@ -6,7 +6,7 @@ use neuromod_plots::{Corner, Figure, Mark, Panel, Rgb, Series};
 use crate::report::{columns, Summary};
 use crate::science::{ScienceConfig, ScienceResult, Surprise, Task};
 
-const COLORS: [Rgb; 9] = [
+const COLORS: [Rgb; 10] = [
     Rgb(31, 119, 180),
     Rgb(23, 190, 207),
     Rgb(44, 160, 44),
@@ -16,6 +16,7 @@ const COLORS: [Rgb; 9] = [
     Rgb(227, 119, 194),
     Rgb(214, 39, 40),
     Rgb(255, 127, 14),
+    Rgb(127, 127, 127),
 ];
 
 /// Grouped bars of log10 ratios (one group per task and surprise, one bar per signal) with

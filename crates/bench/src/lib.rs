@@ -26,6 +26,7 @@ pub mod identity;
 pub mod peers;
 pub mod readout;
 pub mod report;
+pub mod reward_head;
 pub mod science;
 pub mod speed;
 pub mod stats;

@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::critic_fit::{fit, rpe_groups, FitSettings, Latents};
 use crate::gating::{self, GatingRun, GatingSettings};
 use crate::identity::IdentityCheck;
+use crate::reward_head;
 use crate::stats::{mean_abs, response_ratio};
 pub use crate::task::{Surprise, Task};
 use crate::vector_spe::{decode_deviants, identity_check, DeviantDecoding};
@@ -123,9 +124,14 @@ impl ScienceConfig {
         let mut names = vec!["SPE norm".to_string(), "KL surprise".to_string()];
         names.extend(SF_GAMMAS.iter().map(|g| format!("SF TD g={g}")));
         names.extend(
-            ["RPE mean", "RPE optimistic", "RPE pessimistic"]
-                .iter()
-                .map(|s| s.to_string()),
+            [
+                "RPE mean",
+                "RPE optimistic",
+                "RPE pessimistic",
+                "reward-head PE",
+            ]
+            .iter()
+            .map(|s| s.to_string()),
         );
         names
     }
@@ -322,6 +328,34 @@ pub fn run_one(
         values.push(host(r, "RPE")?);
     }
 
+    let gating = if task == Task::Switch {
+        let switch = SwitchTask::default();
+        let kl_train = host(train_traj.elbo.kl.clone(), "KL")?;
+        Some(gating::run(
+            &critic_cfg,
+            &config.gating,
+            gating::Inputs {
+                train: &ad_lat,
+                train_kl: &kl_train,
+                eval: &eval_lat,
+                eval_kl: traj.elbo.kl.clone().detach(),
+                eval_rewards,
+                switch_step: switch.switch_step,
+                period: switch.states,
+                seed,
+            },
+            &ad,
+        )?)
+    } else {
+        None
+    };
+    // The reward head learns last, so that its draws from the device's generator change nothing
+    // measured before it.
+    let z_dim = cfg.model.z_dim();
+    let head = reward_head::fit(&ad_lat, z_dim, fit_settings);
+    let pe = reward_head::prediction_errors(&head.valid(), &eval_lat, z_dim);
+    values.push(host(pe, "reward-head PE")?);
+
     // Labels: step 0 in neither set.
     let flat = |labels: &[Vec<bool>]| -> Vec<bool> {
         labels
@@ -380,27 +414,6 @@ pub fn run_one(
         })
         .collect();
 
-    let gating = if task == Task::Switch {
-        let switch = SwitchTask::default();
-        let kl_train = host(train_traj.elbo.kl.clone(), "KL")?;
-        Some(gating::run(
-            &critic_cfg,
-            &config.gating,
-            gating::Inputs {
-                train: &ad_lat,
-                train_kl: &kl_train,
-                eval: &eval_lat,
-                eval_kl: traj.elbo.kl.clone().detach(),
-                eval_rewards,
-                switch_step: switch.switch_step,
-                period: switch.states,
-                seed,
-            },
-            &ad,
-        )?)
-    } else {
-        None
-    };
     let deviant_decoding = (!data.state.is_empty())
         .then(|| {
             decode_deviants(
