@@ -17,12 +17,19 @@ pub struct IdentityCheck {
     pub pearson: f64,
     /// Least-squares slope of RPE on w . delta (1 when the identity holds).
     pub slope: f64,
+    /// Pearson correlation of RPE and w . delta plus the reward's residual r - (w . phi + c)
+    /// (the identity's full right-hand side when the reward is not linear in phi).
+    #[serde(default)]
+    pub pearson_with_residual: f64,
+    /// Least-squares slope of RPE on w . delta plus the residual.
+    #[serde(default)]
+    pub slope_with_residual: f64,
     /// R^2 of the reward's linear fit on phi (training transitions): how linear the reward is in
     /// the features, which the identity assumes.
     pub reward_r2: f64,
     /// Held-out transitions compared.
     pub transitions: usize,
-    /// (w . delta, RPE) of the first [`SAMPLE`] of them, for the figure.
+    /// (w . delta + residual, RPE) of the first [`SAMPLE`] of them, for the figure.
     #[serde(default)]
     pub sample: Vec<(f64, f64)>,
 }
@@ -69,7 +76,7 @@ pub fn correlation_and_slope(x: &[f64], y: &[f64]) -> Option<(f64, f64)> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
@@ -77,9 +84,9 @@ mod tests {
     /// A 3-state chain with 2-dimensional features: its exact successor features
     /// psi = sum_{k >= 1} gamma^(k-1) P^k Phi.
     /// Transition matrix, features and successor features of each state.
-    type Chain = ([[f64; 3]; 3], [[f64; 2]; 3], [[f64; 2]; 3]);
+    pub(crate) type Chain = ([[f64; 3]; 3], [[f64; 2]; 3], [[f64; 2]; 3]);
 
-    fn chain() -> Chain {
+    pub(crate) fn chain() -> Chain {
         let p = [[0.1, 0.6, 0.3], [0.5, 0.2, 0.3], [0.3, 0.3, 0.4]];
         let phi = [[1.0, 0.0], [0.0, 1.0], [0.5, -1.0]];
         let gamma = 0.9;

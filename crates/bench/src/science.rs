@@ -430,11 +430,12 @@ pub fn run_one(
             let phi = host(heads.features(train_traj.posterior.0.clone()), "phi")?;
             let delta = signal(&format!("spe/sf/gamma_{}/delta", heads.gammas[k]));
             let rpe = &values[names.iter().position(|n| n == "RPE mean").expect("listed")];
+            let eval_phi = host(heads.features(traj.posterior.0.clone()), "phi")?;
             identity_check(
                 (&phi, train_rewards),
+                (&eval_phi, eval_rewards),
                 (&delta, rpe),
-                steps,
-                cfg.model.z_dim(),
+                (steps, cfg.model.z_dim()),
             )
         }
         _ => None,

@@ -67,29 +67,42 @@ pub fn decode_deviants(
     })
 }
 
-/// The identity check: w from the training sequences' features `train_phi` [n, steps, f] and
-/// rewards (reward at step t against phi_t, t >= 1), then on the held-out sequences w . delta_t
-/// (`delta` [m, steps, f], the SF TD error of the transition t -> t + 1 at the critic's
-/// discount) against the RPE of the same transition (`rpe` [m, steps], aligned to the step it
-/// arrives at, t + 1).
-pub fn identity_check(
-    (train_phi, train_rewards): (&[f32], &[Vec<f32>]),
-    (delta, rpe): (&[f32], &[f32]),
+/// (phi_t, r_t) of steps 1.. of every sequence: features [rows, f] and rewards [rows] in f64.
+fn steps_from_one(
+    phi: &[f32],
+    rewards: &[Vec<f32>],
     steps: usize,
     f: usize,
-) -> Option<IdentityCheck> {
-    let mut phi = Vec::new();
-    let mut reward = Vec::new();
-    for (i, r) in train_rewards.iter().enumerate() {
+) -> (Vec<f64>, Vec<f64>) {
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    for (i, r) in rewards.iter().enumerate() {
         for (t, &rt) in r.iter().enumerate().take(steps).skip(1) {
             let row = i * steps + t;
-            phi.extend(train_phi[row * f..(row + 1) * f].iter().map(|&v| v as f64));
-            reward.push(rt as f64);
+            x.extend(phi[row * f..(row + 1) * f].iter().map(|&v| v as f64));
+            y.push(rt as f64);
         }
     }
+    (x, y)
+}
+
+/// The identity check: w from the training sequences' features `train_phi` [n, steps, f] and
+/// rewards (reward at step t against phi_t, t >= 1); then, on the held-out sequences, w . delta_t
+/// (`delta` [m, steps, f], the SF TD error of the transition t -> t + 1 at the critic's
+/// discount) and w . delta_t plus the reward's residual r_{t+1} - (w . phi_{t+1} + c) (from the
+/// held-out `eval_phi` and rewards) against the RPE of the same transition (`rpe` [m, steps],
+/// aligned to the step it arrives at, t + 1).
+pub fn identity_check(
+    train: (&[f32], &[Vec<f32>]),
+    eval: (&[f32], &[Vec<f32>]),
+    (delta, rpe): (&[f32], &[f32]),
+    (steps, f): (usize, usize),
+) -> Option<IdentityCheck> {
+    let (phi, reward) = steps_from_one(train.0, train.1, steps, f);
     let (w, reward_r2) = fit_reward(&phi, &reward, f)?;
+    let predicted = |row: &[f64]| w[f] + project(&w, row, f)[0];
+    let (eval_phi, eval_reward) = steps_from_one(eval.0, eval.1, steps, f);
     let m = rpe.len() / steps;
-    let (mut wd, mut td) = (Vec::new(), Vec::new());
+    let (mut wd, mut full, mut td) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..m {
         for t in 0..steps - 1 {
             let row = i * steps + t;
@@ -97,17 +110,25 @@ pub fn identity_check(
                 .iter()
                 .map(|&v| v as f64)
                 .collect();
-            wd.push(project(&w, &d, f)[0]);
+            // Step t + 1 of sequence i is row i (steps - 1) + t of the steps-from-one lists.
+            let k = i * (steps - 1) + t;
+            let residual = eval_reward[k] - predicted(&eval_phi[k * f..(k + 1) * f]);
+            let sf_part = project(&w, &d, f)[0];
+            wd.push(sf_part);
+            full.push(sf_part + residual);
             td.push(rpe[row + 1] as f64);
         }
     }
     let (pearson, slope) = correlation_and_slope(&wd, &td)?;
+    let (pearson_with_residual, slope_with_residual) = correlation_and_slope(&full, &td)?;
     Some(IdentityCheck {
         pearson,
         slope,
+        pearson_with_residual,
+        slope_with_residual,
         reward_r2,
         transitions: wd.len(),
-        sample: wd
+        sample: full
             .iter()
             .copied()
             .zip(td.iter().copied())
@@ -164,18 +185,23 @@ pub fn markdown(runs: &[RunResult]) -> String {
         let _ = writeln!(
             md,
             "\n## The RPE against w . delta_SF (combined task)\n\n\
-             w fitted by regressing the reward on the SF features phi (training sequences); on \
-             the held-out transitions, the critic's mean RPE against w . delta at the critic's \
-             discount. The identity predicts slope 1 and correlation 1 when the reward is linear \
-             in phi and both learners are exact.\n\n\
-             | seeds | transitions per seed | reward R^2 on phi | correlation | slope |\n\
-             | --- | --- | --- | --- | --- |\n\
-             | {} | {} | {} | {} | {} |",
+             w and c fitted by regressing the reward on the SF features phi (training \
+             sequences); on the held-out transitions, the critic's mean RPE against w . delta_t at \
+             the critic's discount, and against w . delta_t plus the reward's residual \
+             r_(t+1) - (w . phi_(t+1) + c). With exact learners RPE = w . delta + residual (slope \
+             1, correlation 1); w . delta alone equals the RPE only when the reward is linear in \
+             phi (R^2 = 1).\n\n\
+             | seeds | transitions per seed | reward R^2 on phi | RPE vs w . delta: correlation | \
+             slope | RPE vs w . delta + residual: correlation | slope |\n\
+             | --- | --- | --- | --- | --- | --- | --- |\n\
+             | {} | {} | {} | {} | {} | {} | {} |",
             checks.len(),
             col(&|c| c.transitions as f64),
             col(&|c| c.reward_r2),
             col(&|c| c.pearson),
             col(&|c| c.slope),
+            col(&|c| c.pearson_with_residual),
+            col(&|c| c.slope_with_residual),
         );
     }
     md
@@ -262,10 +288,10 @@ pub fn figure(runs: &[RunResult]) -> Option<Figure> {
             .fold(f64::NEG_INFINITY, f64::max);
         let mut panel = Panel::new(
             format!(
-                "combined task, seed {seed}: RPE against w . delta (r = {:.2}, slope {:.2})",
-                c.pearson, c.slope
+                "combined task, seed {seed}: RPE against w . delta + residual (r = {:.2}, slope {:.2})",
+                c.pearson_with_residual, c.slope_with_residual
             ),
-            "w . delta_SF (gamma 0.9)",
+            "w . delta_SF (gamma 0.9) + r - (w . phi + c)",
             "critic's mean RPE",
         )
         .with(Series::new(
@@ -276,7 +302,7 @@ pub fn figure(runs: &[RunResult]) -> Option<Figure> {
         ));
         if lo.is_finite() && hi.is_finite() {
             panel = panel.with(Series::new(
-                "identity: RPE = w . delta",
+                "identity: slope 1",
                 Rgb::BLACK,
                 Mark::Line,
                 vec![(lo, lo), (hi, hi)],
@@ -323,5 +349,62 @@ mod tests {
         assert_eq!(d.vector.classes, 3);
         assert!(d.vector.accuracy > 0.99, "{d:?}");
         assert!(d.norm.accuracy < 0.5, "{d:?}");
+    }
+
+    #[test]
+    fn with_exact_learners_the_rpe_is_w_dot_delta_plus_the_reward_residual() {
+        use rand::{Rng, SeedableRng};
+        // The known chain of `identity`'s test, rewards 2 phi_0 - phi_1 + 0.7 plus noise on
+        // arrivals in state 0; the RPE of the exact value of the mean reward plus that noise.
+        let (p, phi, psi) = crate::identity::tests::chain();
+        let (gamma, w, c) = (0.9, [2.0, -1.0], 0.7);
+        let v = |s: usize| w[0] * psi[s][0] + w[1] * psi[s][1] + c / (1.0 - gamma);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let (m, steps, f) = (30, 20, 2);
+        let (mut feats, mut rewards, mut delta, mut rpe) = (vec![], vec![], vec![], vec![]);
+        for _ in 0..m {
+            let mut s = rng.random_range(0..3);
+            let mut r_seq = vec![0.0f32];
+            let mut rpe_seq = vec![0.0f32];
+            feats.extend(phi[s].map(|x| x as f32));
+            for _ in 1..steps {
+                let u: f64 = rng.random();
+                let mut acc = 0.0;
+                let next = (0..3)
+                    .find(|&j| {
+                        acc += p[s][j];
+                        u < acc
+                    })
+                    .unwrap_or(2);
+                let noise = if next == 0 {
+                    rng.random_range(-1.0..1.0)
+                } else {
+                    0.0
+                };
+                let r = w[0] * phi[next][0] + w[1] * phi[next][1] + c + noise;
+                delta.extend(
+                    (0..2).map(|j| (phi[next][j] + gamma * psi[next][j] - psi[s][j]) as f32),
+                );
+                feats.extend(phi[next].map(|x| x as f32));
+                r_seq.push(r as f32);
+                rpe_seq.push((r + gamma * v(next) - v(s)) as f32);
+                s = next;
+            }
+            delta.extend([0.0, 0.0]); // no transition out of the last step
+            rewards.push(r_seq);
+            rpe.extend(rpe_seq);
+        }
+        let check = identity_check(
+            (&feats, &rewards),
+            (&feats, &rewards),
+            (&delta, &rpe),
+            (steps, f),
+        )
+        .unwrap();
+        assert_eq!(check.transitions, m * (steps - 1));
+        assert!(check.reward_r2 < 0.99, "{check:?}");
+        assert!(check.pearson < 0.99, "{check:?}");
+        assert!(check.pearson_with_residual > 0.999, "{check:?}");
+        assert!((check.slope_with_residual - 1.0).abs() < 1e-2, "{check:?}");
     }
 }
