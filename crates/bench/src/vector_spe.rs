@@ -140,7 +140,9 @@ pub fn identity_check(
 /// The report's section: per task, accuracies over seeds, and the identity check.
 pub fn markdown(runs: &[RunResult]) -> String {
     let mut md = String::new();
-    let over = |xs: Vec<f64>| Interval::of(&xs).map_or("n/a".into(), |i| i.show(3));
+    let over_to =
+        |xs: Vec<f64>, digits: usize| Interval::of(&xs).map_or("n/a".into(), |i| i.show(digits));
+    let over = |xs: Vec<f64>| over_to(xs, 3);
     let decoded: Vec<(Task, &DeviantDecoding)> = runs
         .iter()
         .filter_map(|r| r.deviant_decoding.as_ref().map(|d| (r.task, d)))
@@ -166,13 +168,15 @@ pub fn markdown(runs: &[RunResult]) -> String {
                 continue;
             }
             let col = |f: &dyn Fn(&DeviantDecoding) -> f64| over(d.iter().map(|x| f(x)).collect());
+            let count =
+                |f: &dyn Fn(&DeviantDecoding) -> f64| over_to(d.iter().map(|x| f(x)).collect(), 0);
             let _ = writeln!(
                 md,
                 "| {} | {} | {} | {} | {} | {} | {} |",
                 task.name(),
                 d.len(),
-                col(&|x| x.vector.rows as f64),
-                col(&|x| x.vector.classes as f64),
+                count(&|x| x.vector.rows as f64),
+                count(&|x| x.vector.classes as f64),
                 col(&|x| x.vector.accuracy),
                 col(&|x| x.norm.accuracy),
                 col(&|x| x.vector.chance),
@@ -196,7 +200,7 @@ pub fn markdown(runs: &[RunResult]) -> String {
              | --- | --- | --- | --- | --- | --- | --- |\n\
              | {} | {} | {} | {} | {} | {} | {} |",
             checks.len(),
-            col(&|c| c.transitions as f64),
+            over_to(checks.iter().map(|c| c.transitions as f64).collect(), 0),
             col(&|c| c.reward_r2),
             col(&|c| c.pearson),
             col(&|c| c.slope),
@@ -288,7 +292,7 @@ pub fn figure(runs: &[RunResult]) -> Option<Figure> {
             .fold(f64::NEG_INFINITY, f64::max);
         let mut panel = Panel::new(
             format!(
-                "combined task, seed {seed}: RPE against w . delta + residual (r = {:.2}, slope {:.2})",
+                "combined, seed {seed}: RPE vs w . delta + residual (r {:.2}, slope {:.2})",
                 c.pearson_with_residual, c.slope_with_residual
             ),
             "w . delta_SF (gamma 0.9) + r - (w . phi + c)",
