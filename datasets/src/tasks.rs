@@ -180,7 +180,7 @@ pub struct SwitchTask {
     pub dim: usize,
     /// Number of states (odd).
     pub states: usize,
-    /// First step under the new rule.
+    /// First step under the new rule (`steps`: the old rule throughout).
     pub switch_step: usize,
     /// Reward on every visit to state 0 (0: no reward).
     #[serde(default)]
@@ -204,14 +204,16 @@ impl Default for SwitchTask {
 }
 
 impl SwitchTask {
-    /// Generates the sequences; panics on an even state count or a switch outside 1..steps.
+    /// Generates the sequences; panics on an even state count or a switch outside 1..=steps.
+    /// The patterns depend on the seed only, so two tasks with one seed and different switch
+    /// steps show the same states the same way.
     pub fn generate(&self) -> TaskData {
         assert!(
             self.states % 2 == 1 && self.states >= 3,
             "states must be odd, >= 3"
         );
         assert!(
-            (1..self.steps).contains(&self.switch_step),
+            (1..=self.steps).contains(&self.switch_step),
             "switch outside the sequence"
         );
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);

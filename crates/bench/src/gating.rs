@@ -83,7 +83,8 @@ pub struct GatingRun {
     pub gate_early_late: (f64, f64),
 }
 
-fn median(values: &mut [f32]) -> f64 {
+/// The median (0 when empty).
+pub(crate) fn median(values: &mut [f32]) -> f64 {
     values.sort_by(f32::total_cmp);
     let n = values.len();
     if n == 0 {

@@ -4,6 +4,8 @@
 //!   successor-feature heads, then a distributional critic on its latent state, and measure how
 //!   every signal answers each kind of surprise (response ratios with 95% intervals over seeds).
 //! - [`gating`]: SPE-gated reward learning on the contingency-switch task.
+//! - [`relearn`]: a real contingency switch: a world model of the old rule relearns online,
+//!   and a critic learns gated by surprise, by uncertainty or not at all ([`relearn_report`]).
 //! - [`vector_spe`]: which deviant occurred, decoded from the SPE vector against its norm
 //!   ([`readout`]), and the RPE against w . delta_SF ([`identity`]).
 //! - [`speed`]: milliseconds per training step of the world model alone, with SPE heads and
@@ -25,6 +27,8 @@ pub mod gating;
 pub mod identity;
 pub mod peers;
 pub mod readout;
+pub mod relearn;
+pub mod relearn_report;
 pub mod report;
 pub mod reward_head;
 pub mod science;

@@ -21,6 +21,36 @@ pub enum BenchCommand {
     /// Milliseconds per training step (world model, + SPE, + critic), scaling in T and batch,
     /// peak memory (Markdown, JSON).
     Speed(SpeedArgs),
+    /// A real contingency switch: a world model of the old rule relearns online after a
+    /// switch at a random step; a critic learns gated by surprise, by uncertainty or not at all
+    /// (Markdown, JSON, PNG).
+    Relearn(RelearnArgs),
+}
+
+/// Arguments of `bench relearn`.
+#[derive(Args, Debug)]
+pub struct RelearnArgs {
+    /// Seeds (0..N).
+    #[arg(long, default_value_t = 10)]
+    seeds: usize,
+    /// World-model family (its filtering posterior).
+    #[arg(long, value_parser = crate::model_parser(), default_value = "vrnn")]
+    model: neuromod_train::ModelKind,
+    /// Adam steps of the world model after each window of the stream (0: it stops learning).
+    #[arg(long, default_value_t = 5)]
+    online_updates: usize,
+    /// Adam learning rate of those steps.
+    #[arg(long, default_value_t = 3e-3)]
+    online_lr: f64,
+    /// The critic's online SGD learning rate (before the gate).
+    #[arg(long, default_value_t = 0.01)]
+    critic_lr: f64,
+    /// Compute device.
+    #[arg(long, value_enum, default_value = "auto")]
+    device: DeviceChoice,
+    /// Output folder (must not hold a previous relearn run).
+    #[arg(long, default_value = "runs/bench-relearn")]
+    out: PathBuf,
 }
 
 /// Tasks accepted by `--tasks`.
@@ -143,7 +173,50 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::Science(a) => run_science(a),
         BenchCommand::Speed(a) => run_speed(a),
+        BenchCommand::Relearn(a) => run_relearn(a),
     }
+}
+
+fn run_relearn(a: RelearnArgs) -> Result<()> {
+    if a.out.join("relearn.json").exists() {
+        bail!(
+            "{} already holds a relearn run: choose another --out",
+            a.out.display()
+        );
+    }
+    std::fs::create_dir_all(&a.out)
+        .with_context(|| format!("{}: cannot create", a.out.display()))?;
+    let config = neuromod_bench::relearn::RelearnConfig {
+        seeds: a.seeds,
+        model: a.model,
+        online_updates: a.online_updates,
+        online_lr: a.online_lr,
+        critic_lr: a.critic_lr,
+        ..Default::default()
+    };
+    let (device, name) = device::select(a.device)?;
+    eprintln!(
+        "bench relearn on {name}: {} seeds -> {}",
+        config.seeds,
+        a.out.display()
+    );
+    let result = neuromod_bench::relearn::run(&config, &a.out, &device, name, &mut |r| {
+        let mean = |v: &[f64], from: usize, to: usize| {
+            v[from..to.min(v.len())].iter().sum::<f64>() / (to.min(v.len()) - from).max(1) as f64
+        };
+        eprintln!(
+            "  seed {}: switch at {}, valid {:.3}; SPE before / at / 50-99 after: {:.2} / {:.2} / {:.2}",
+            r.seed,
+            r.switch,
+            r.valid_bound,
+            mean(&r.spe, r.switch - 10, r.switch),
+            mean(&r.spe, r.switch, r.switch + 5),
+            mean(&r.spe, r.switch + 50, r.switch + 100)
+        );
+    })?;
+    neuromod_bench::relearn_report::write(&result, &a.out, neuromod_plots::Format::Png)?;
+    eprintln!("wrote {}", a.out.join("relearn.md").display());
+    Ok(())
 }
 
 fn run_science(a: ScienceArgs) -> Result<()> {

@@ -1,0 +1,492 @@
+//! `neuromod bench relearn`: a real contingency switch. Per seed, a world model learns the old
+//! rule of the switch task only (a 5-cycle s -> s + 1, reward 1 at state 0); then one long
+//! held-out stream switches to s -> s + 2 at a random step, and the world model keeps learning
+//! online (a few Adam steps on the most recent steps after every window of them). What it
+//! measures, per step of the stream and before any learning on that step: the one-step SPE
+//! (its rise at the switch and its decay as the model relearns, against a world model that stops
+//! learning), the KL surprise and the posterior's uncertainty (mean sigma_q).
+//!
+//! A critic pretrained on the old rule's latents then learns online along the stream (one SGD
+//! step per transition), its learning rate scaled by a gate g(u) = c / (1 + u / kappa) of the
+//! arriving step's KL surprise, or of its posterior uncertainty, or not at all (kappa: the median
+//! of u over the stream's steps before the earliest possible switch; c: makes g average 1 there,
+//! so every condition has the same mean learning rate under the old rule). The measure is the value error
+//! |mean_i V_i(s_t) - G_t| against the exact discounted return of the stream.
+
+use std::path::Path;
+
+use burn::optim::{GradientsParams, SgdConfig};
+use burn::prelude::*;
+use burn::tensor::TensorData;
+use neuromod_core::{ModelSpec, Noise, SeqBatch, Setting};
+use neuromod_critic::{CriticConfig, CriticLoss, DistCritic};
+use neuromod_datasets::tasks::SwitchTask;
+use neuromod_datasets::{DatasetKind, DatasetSpec, SequenceSet, Splits};
+use neuromod_spe::one_step;
+use neuromod_train::{to_batch, train, Checkpoint, ModelConfig, ModelKind, TrainConfig, Trainer};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::critic_fit::{fit, returns, select, FitSettings, Latents};
+use crate::gating::{gate, median};
+use crate::relearn_report::RelearnResult;
+use crate::{host, BenchError};
+
+/// Settings of the experiment.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RelearnConfig {
+    /// Seeds 0..seeds (patterns, switch step, initialisation, noise).
+    pub seeds: usize,
+    /// World-model family (its filtering posterior).
+    pub model: ModelKind,
+    /// Old-rule sequences the world model trains on (80 % train, 20 % validation).
+    pub train_sequences: usize,
+    /// Steps per training sequence.
+    pub train_steps: usize,
+    /// Steps of the held-out stream.
+    pub stream_steps: usize,
+    /// The switch step is drawn uniformly from this range.
+    pub switch_range: (usize, usize),
+    /// Stream steps read per window before the world model learns on them.
+    pub window: usize,
+    /// Steps the online world model reads and learns on: the last `context` up to the window's end.
+    pub context: usize,
+    /// Adam steps of the world model after each window (0: it stops learning).
+    pub online_updates: usize,
+    /// Adam learning rate of those steps.
+    pub online_lr: f64,
+    /// World-model epochs on the old rule.
+    pub epochs: usize,
+    /// World-model recurrent width.
+    pub h_dim: usize,
+    /// World-model latent width.
+    pub z_dim: usize,
+    /// World-model MLP width.
+    pub hidden: usize,
+    /// Critic heads; discount.
+    pub heads: usize,
+    /// Critic discount.
+    pub gamma: f64,
+    /// Critic pretraining passes over the old rule's transitions.
+    pub pretrain_epochs: usize,
+    /// Critic pretraining Adam learning rate.
+    pub pretrain_lr: f64,
+    /// Critic online SGD learning rate (before the gate).
+    pub critic_lr: f64,
+}
+
+impl Default for RelearnConfig {
+    fn default() -> Self {
+        Self {
+            seeds: 10,
+            model: ModelKind::Vrnn,
+            train_sequences: 100,
+            train_steps: 60,
+            stream_steps: 300,
+            switch_range: (100, 200),
+            window: 10,
+            context: 40,
+            online_updates: 5,
+            online_lr: 3e-3,
+            epochs: 60,
+            h_dim: 64,
+            z_dim: 8,
+            hidden: 64,
+            heads: 32,
+            gamma: 0.9,
+            pretrain_epochs: 60,
+            pretrain_lr: 1e-3,
+            critic_lr: 0.01,
+        }
+    }
+}
+
+/// The gates compared, in report order.
+pub const CONDITIONS: [&str; 4] = [
+    "ungated",
+    "KL-gated",
+    "uncertainty-gated",
+    "no online learning",
+];
+
+/// One seed's result; per-step vectors cover the whole stream.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RelearnRun {
+    /// Seed.
+    pub seed: u64,
+    /// First step under the new rule.
+    pub switch: usize,
+    /// Best validation bound of the old-rule world model.
+    pub valid_bound: f64,
+    /// One-step SPE norm per stream step, the world model learning online.
+    pub spe: Vec<f64>,
+    /// The same with a world model that does not learn online.
+    pub spe_frozen: Vec<f64>,
+    /// KL surprise per step (learning world model).
+    pub kl: Vec<f64>,
+    /// Mean posterior standard deviation per step (learning world model).
+    pub sigma: Vec<f64>,
+    /// (kappa, c) of the KL gate and of the uncertainty gate.
+    pub gates: [(f64, f64); 2],
+    /// Value error per transition t - 1 -> t (t = 1..T), per condition of [`CONDITIONS`].
+    pub errors: Vec<Vec<f64>>,
+}
+
+/// (kappa, c) of a gate from the values of its signal on the old rule's steps: kappa their
+/// median and c the scale that makes the gate average 1 over them.
+pub fn normalise(values: &[f32]) -> (f64, f64) {
+    let kappa = median(&mut values.to_vec());
+    let mean = values
+        .iter()
+        .map(|&u| gate(u as f64, kappa, 1.0))
+        .sum::<f64>()
+        / values.len().max(1) as f64;
+    (kappa, 1.0 / mean.max(1e-12))
+}
+
+/// Windows of the online phase: (first step read, window start, window end) with the context
+/// running from the first step read to the window's end.
+pub fn windows(steps: usize, window: usize, context: usize) -> Vec<(usize, usize, usize)> {
+    (0..steps)
+        .step_by(window.max(1))
+        .map(|t0| {
+            let end = (t0 + window).min(steps);
+            (end.saturating_sub(context.max(end - t0)), t0, end)
+        })
+        .collect()
+}
+
+/// Rows `from..to` of a one-sequence set as a batch [1, to - from, D] on `device`.
+fn slice(stream: &SequenceSet, (from, to): (usize, usize), device: &Device) -> SeqBatch {
+    let d = stream.dim;
+    let x = &stream.sequences[0][from * d..to * d];
+    let x = Tensor::<3>::from_data(TensorData::new(x.to_vec(), [1, to - from, d]), device);
+    SeqBatch::new(x, Tensor::ones([1, to - from], device))
+}
+
+/// Per-step signals of the stream, each read before the world model learns on its step.
+struct Online {
+    spe: Vec<f64>,
+    kl: Vec<f64>,
+    sigma: Vec<f64>,
+    /// Latent states s_t: [1, T, S] (inner device).
+    state: Tensor<3>,
+}
+
+/// Runs the stream window by window: the model reads the context, its signals on the window's
+/// steps are kept, then it takes `updates` Adam steps on the context. One host read per window.
+fn online(
+    trainer: &mut Trainer,
+    stream: &SequenceSet,
+    c: &RelearnConfig,
+    device: &Device,
+) -> Result<Online, BenchError> {
+    let ad = device.clone().autodiff();
+    let (mut spe, mut kl, mut sigma, mut states) = (vec![], vec![], vec![], vec![]);
+    for (from, t0, end) in windows(c.stream_steps, c.window, c.context) {
+        let batch = slice(stream, (from, end), device);
+        let traj = trainer.model().valid().forward(&batch, Noise::Mean);
+        let keep = |t: Tensor<2>| t.narrow(1, t0 - from, end - t0).reshape([end - t0]);
+        let sig = traj
+            .posterior
+            .1
+            .clone()
+            .mean_dim(2)
+            .reshape([1, end - from]);
+        let one = one_step(&traj);
+        let read = host(
+            Tensor::cat(vec![keep(one.norm), keep(one.kl), keep(sig)], 0),
+            "online signals",
+        )?;
+        let n = end - t0;
+        spe.extend(read[..n].iter().map(|&v| v as f64));
+        kl.extend(read[n..2 * n].iter().map(|&v| v as f64));
+        sigma.extend(read[2 * n..].iter().map(|&v| v as f64));
+        states.push(traj.state().narrow(1, t0 - from, n));
+        let batch = slice(stream, (from, end), &ad);
+        for _ in 0..c.online_updates {
+            trainer.step(&batch, 1.0, c.online_lr)?;
+        }
+    }
+    Ok(Online {
+        spe,
+        kl,
+        sigma,
+        state: Tensor::cat(states, 1),
+    })
+}
+
+/// The critic along the stream under each condition of [`CONDITIONS`]: value errors per
+/// transition (t = 1..T), before each update.
+fn critic_online(
+    pretrained: &DistCritic,
+    lat: &Latents,
+    returns: &Tensor<1>,
+    gates: [Option<&[f32]>; 4],
+    lr: f64,
+) -> Result<Vec<Vec<f64>>, BenchError> {
+    let [_, steps] = lat.dims();
+    let device = lat.state.device();
+    let all = lat.transitions(1, steps);
+    let mut out = Vec::new();
+    for (k, g) in gates.into_iter().enumerate() {
+        let learns = k + 1 < CONDITIONS.len();
+        let mut critic = pretrained.clone();
+        let mut optim = SgdConfig::new().init();
+        let mut errors = Vec::with_capacity(steps - 1);
+        for t in 1..steps {
+            let mut tr = select(&all, &[t - 1]);
+            let v = critic
+                .values(tr.state.clone())
+                .detach()
+                .mean_dim(1)
+                .reshape([1]);
+            errors.push((v - returns.clone().narrow(0, t - 1, 1)).abs());
+            if learns {
+                if let Some(g) = g {
+                    tr.weight = Some(Tensor::from_data(TensorData::new(vec![g[t]], [1]), &device));
+                }
+                let loss = critic.td(&tr).loss;
+                let grads = GradientsParams::from_grads(loss.backward(), &critic);
+                critic = optim.step(lr, critic, grads);
+            }
+        }
+        let e = host(Tensor::cat(errors, 0), "value errors")?;
+        out.push(e.into_iter().map(f64::from).collect());
+    }
+    Ok(out)
+}
+
+/// Runs one seed; the world model's checkpoint goes to `out/runs/relearn-seed<k>`.
+pub fn run_one(
+    c: &RelearnConfig,
+    seed: u64,
+    out: &Path,
+    device: &Device,
+) -> Result<RelearnRun, BenchError> {
+    let bad = |field, reason: String| BenchError::Config { field, reason };
+    let (lo, hi) = c.switch_range;
+    if !(1 <= lo && lo < hi && hi <= c.stream_steps) || c.window == 0 || c.context < c.window {
+        return Err(bad(
+            "relearn",
+            "needs 1 <= switch_range.0 < switch_range.1 <= stream_steps and window <= context"
+                .into(),
+        ));
+    }
+    let switch = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed).random_range(lo..hi);
+    let task = |sequences, steps, switch_step| SwitchTask {
+        sequences,
+        steps,
+        switch_step,
+        reward: 1.0,
+        seed,
+        ..Default::default()
+    };
+    let old = task(c.train_sequences, c.train_steps, c.train_steps).generate();
+    let stream = task(1, c.stream_steps, switch).generate();
+
+    // The world model learns the old rule only.
+    let tag = format!("relearn-seed{seed}");
+    let data_dir = out.join("data");
+    std::fs::create_dir_all(&data_dir).map_err(|source| BenchError::Io {
+        path: data_dir.clone(),
+        source,
+    })?;
+    let npy = data_dir.join(format!("{tag}.npy"));
+    neuromod_datasets::npy::save(&old.data, &npy)?;
+    let splits = Splits::by_fraction(old.data.clone(), 0.8, 0.2, &npy)?;
+    let model_cfg = ModelConfig::new(c.model, old.data.dim)
+        .with(&[
+            Setting::HDim(c.h_dim),
+            Setting::ZDim(c.z_dim),
+            Setting::Hidden(c.hidden),
+        ])
+        .map_err(|e| bad("model", e.to_string()))?;
+    let mut cfg = TrainConfig::new(model_cfg, DatasetSpec::file(DatasetKind::Npy, &npy));
+    (cfg.epochs, cfg.batch_size, cfg.seed, cfg.keep_last) = (c.epochs, 16, seed, 1);
+    let run_dir = out.join("runs").join(&tag);
+    let rows = train(&cfg, &splits, &run_dir, device, &mut |_| {})?;
+    let valid_bound = rows
+        .iter()
+        .map(|r| r.valid_bound)
+        .fold(f64::INFINITY, f64::min);
+    let checkpoint = Checkpoint::open(&run_dir)?;
+
+    // Old-rule latents: the gates' normalisation and the critic's pretraining.
+    let model = checkpoint.load_model(device)?;
+    let n_train = splits.train.len();
+    let idx: Vec<usize> = (0..n_train).collect();
+    let traj = model.forward(&to_batch(&splits.train, &idx, device), Noise::Mean);
+    let steps = c.train_steps;
+    let ad = device.clone().autodiff();
+    ad.seed(seed);
+    let flat: Vec<f32> = old.rewards[..n_train].iter().flatten().copied().collect();
+    let train_lat = Latents {
+        state: Tensor::from_data(traj.state().detach().to_data(), &ad),
+        reward: Tensor::from_data(TensorData::new(flat, [n_train, steps]), &ad),
+        continuing: true,
+    };
+    let critic_cfg = CriticConfig::new(cfg.model.state_dim())
+        .with_heads(c.heads)
+        .with_gamma(c.gamma)
+        .with_loss(CriticLoss::Quantile)
+        .with_zero_init(true);
+    let critic = critic_cfg
+        .init(&ad)
+        .map_err(|e| bad("critic", e.to_string()))?;
+    let pretrained = fit(
+        critic,
+        &train_lat.transitions(1, steps),
+        FitSettings {
+            epochs: c.pretrain_epochs,
+            batch: 256,
+            lr: c.pretrain_lr,
+            seed,
+        },
+    );
+
+    // The stream: a world model that stops learning, then one that keeps learning.
+    let frozen = online(
+        &mut Trainer::new(&cfg, checkpoint.load_model(&ad)?, None),
+        &stream.data,
+        &RelearnConfig {
+            online_updates: 0,
+            ..c.clone()
+        },
+        device,
+    )?;
+    let learning = online(
+        &mut Trainer::new(&cfg, checkpoint.load_model(&ad)?, None),
+        &stream.data,
+        c,
+        device,
+    )?;
+
+    // The critic along the learning model's latents.
+    let t = c.stream_steps;
+    let g = returns(&stream.rewards, c.gamma, Some(SwitchTask::default().states));
+    let g: Vec<f32> = g[0].iter().map(|&v| v as f32).collect();
+    let g = Tensor::<1>::from_data(TensorData::new(g, [t]), &ad);
+    let lat = Latents {
+        state: Tensor::from_data(learning.state.to_data(), &ad),
+        reward: Tensor::from_data(TensorData::new(stream.rewards[0].clone(), [1, t]), &ad),
+        continuing: true,
+    };
+    // The gates are calibrated on the stream's steps before the earliest possible switch (all
+    // under the old rule, all in the past when the switch comes): the online model's surprise
+    // and uncertainty are not those of the trained model on its training sequences.
+    let calibrate = |u: &[f64]| normalise(&u[1..lo].iter().map(|&v| v as f32).collect::<Vec<_>>());
+    let (kl_gate, sigma_gate) = (calibrate(&learning.kl), calibrate(&learning.sigma));
+    let gate_of = |u: &[f64], (kappa, scale): (f64, f64)| -> Vec<f32> {
+        u.iter().map(|&v| gate(v, kappa, scale) as f32).collect()
+    };
+    let (kl_g, sigma_g) = (
+        gate_of(&learning.kl, kl_gate),
+        gate_of(&learning.sigma, sigma_gate),
+    );
+    let errors = critic_online(
+        &pretrained,
+        &lat,
+        &g,
+        [None, Some(&kl_g), Some(&sigma_g), None],
+        c.critic_lr,
+    )?;
+    Ok(RelearnRun {
+        seed,
+        switch,
+        valid_bound,
+        spe: learning.spe,
+        spe_frozen: frozen.spe,
+        kl: learning.kl,
+        sigma: learning.sigma,
+        gates: [kl_gate, sigma_gate],
+        errors,
+    })
+}
+
+/// Runs every seed, reporting each finished one through `progress`.
+pub fn run(
+    c: &RelearnConfig,
+    out: &Path,
+    device: &Device,
+    device_name: &str,
+    progress: &mut dyn FnMut(&RelearnRun),
+) -> Result<RelearnResult, BenchError> {
+    if c.seeds == 0 {
+        return Err(BenchError::Config {
+            field: "seeds",
+            reason: "must be at least 1".into(),
+        });
+    }
+    let start = std::time::Instant::now();
+    let mut runs = Vec::new();
+    for seed in 0..c.seeds as u64 {
+        let r = run_one(c, seed, out, device)?;
+        progress(&r);
+        runs.push(r);
+    }
+    Ok(RelearnResult {
+        config: c.clone(),
+        device: device_name.to_string(),
+        runs,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_constant_signal_gates_nothing() {
+        // Constant posterior uncertainty (or surprise): kappa is that value, c = 2, g = 1.
+        let (kappa, scale) = normalise(&[0.3; 50]);
+        assert_eq!((kappa, scale), (0.30000001192092896, 2.0));
+        assert_eq!(gate(0.3f32 as f64, kappa, scale), 1.0);
+        // A varying one averages 1 over its own values, lower where it is larger.
+        let v: Vec<f32> = (0..40).map(|k| k as f32 / 10.0).collect();
+        let (kappa, scale) = normalise(&v);
+        let mean = v.iter().map(|&u| gate(u as f64, kappa, scale)).sum::<f64>() / 40.0;
+        assert!((mean - 1.0).abs() < 1e-12);
+        assert!(gate(3.9, kappa, scale) < gate(0.1, kappa, scale));
+    }
+
+    #[test]
+    fn windows_cover_the_stream_once_with_their_context() {
+        let w = windows(25, 10, 15);
+        assert_eq!(w, vec![(0, 0, 10), (5, 10, 20), (10, 20, 25)]);
+        // Every step is read in exactly one window.
+        let read: usize = w.iter().map(|(_, a, b)| b - a).sum();
+        assert_eq!(read, 25);
+    }
+
+    #[test]
+    fn the_stream_switches_at_its_step_and_shows_the_training_patterns() {
+        let old = SwitchTask {
+            sequences: 3,
+            steps: 20,
+            switch_step: 20,
+            seed: 4,
+            ..Default::default()
+        }
+        .generate();
+        assert!(old.state_surprise.iter().flatten().all(|&s| !s));
+        let stream = SwitchTask {
+            sequences: 1,
+            steps: 50,
+            switch_step: 33,
+            seed: 4,
+            ..Default::default()
+        }
+        .generate();
+        let first = stream.state_surprise[0].iter().position(|&s| s);
+        assert_eq!(first, Some(33));
+        // Same seed, same five patterns: every stream step shows one the training data shows.
+        let d = old.data.dim;
+        let seen: Vec<&[f32]> = old.data.sequences[0].chunks(d).collect();
+        assert!(stream.data.sequences[0]
+            .chunks(d)
+            .all(|p| seen.contains(&p)));
+    }
+}
