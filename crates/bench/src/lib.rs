@@ -36,6 +36,7 @@ pub mod speed;
 pub mod stats;
 pub mod task;
 pub mod vector_spe;
+pub mod world_fit;
 
 use std::path::PathBuf;
 

@@ -18,12 +18,12 @@ use std::path::Path;
 use burn::optim::{GradientsParams, SgdConfig};
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use neuromod_core::{ModelSpec, Noise, SeqBatch, Setting};
+use neuromod_core::{ModelSpec, Noise, SeqBatch};
 use neuromod_critic::{CriticConfig, CriticLoss, DistCritic};
 use neuromod_datasets::tasks::SwitchTask;
-use neuromod_datasets::{DatasetKind, DatasetSpec, SequenceSet, Splits};
+use neuromod_datasets::SequenceSet;
 use neuromod_spe::one_step;
-use neuromod_train::{to_batch, train, Checkpoint, ModelConfig, ModelKind, TrainConfig, Trainer};
+use neuromod_train::{to_batch, ModelKind, Trainer};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use crate::critic_fit::{fit, returns, select, FitSettings, Latents};
 use crate::gating::{gate, median};
 use crate::relearn_report::RelearnResult;
+use crate::world_fit::{fit_world, Fitted, WorldSpec};
 use crate::{host, BenchError};
 
 /// Settings of the experiment.
@@ -287,31 +288,21 @@ pub fn run_one(
     let stream = task(1, c.stream_steps, switch).generate();
 
     // The world model learns the old rule only.
+    let spec = WorldSpec {
+        kind: c.model,
+        widths: (c.h_dim, c.z_dim, c.hidden),
+        epochs: c.epochs,
+        batch_size: 16,
+        fractions: (0.8, 0.2),
+        sf: None,
+    };
     let tag = format!("relearn-seed{seed}");
-    let data_dir = out.join("data");
-    std::fs::create_dir_all(&data_dir).map_err(|source| BenchError::Io {
-        path: data_dir.clone(),
-        source,
-    })?;
-    let npy = data_dir.join(format!("{tag}.npy"));
-    neuromod_datasets::npy::save(&old.data, &npy)?;
-    let splits = Splits::by_fraction(old.data.clone(), 0.8, 0.2, &npy)?;
-    let model_cfg = ModelConfig::new(c.model, old.data.dim)
-        .with(&[
-            Setting::HDim(c.h_dim),
-            Setting::ZDim(c.z_dim),
-            Setting::Hidden(c.hidden),
-        ])
-        .map_err(|e| bad("model", e.to_string()))?;
-    let mut cfg = TrainConfig::new(model_cfg, DatasetSpec::file(DatasetKind::Npy, &npy));
-    (cfg.epochs, cfg.batch_size, cfg.seed, cfg.keep_last) = (c.epochs, 16, seed, 1);
-    let run_dir = out.join("runs").join(&tag);
-    let rows = train(&cfg, &splits, &run_dir, device, &mut |_| {})?;
-    let valid_bound = rows
-        .iter()
-        .map(|r| r.valid_bound)
-        .fold(f64::INFINITY, f64::min);
-    let checkpoint = Checkpoint::open(&run_dir)?;
+    let Fitted {
+        config: cfg,
+        splits,
+        valid_bound,
+        checkpoint,
+    } = fit_world(&spec, &old.data, (out, &tag), seed, device)?;
 
     // Old-rule latents: the gates' normalisation and the critic's pretraining.
     let model = checkpoint.load_model(device)?;

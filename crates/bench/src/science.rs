@@ -16,13 +16,13 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
+use neuromod_core::ModelSpec;
 use neuromod_core::Noise;
-use neuromod_core::{ModelSpec, Setting};
 use neuromod_critic::{CriticConfig, CriticLoss};
 use neuromod_datasets::tasks::SwitchTask;
-use neuromod_datasets::{DatasetKind, DatasetSpec, SequenceSet, Splits};
-use neuromod_train::{collect_signals, ModelConfig, ModelKind, WorldModel};
-use neuromod_train::{to_batch, train, Checkpoint, SfMode, SfSettings, TrainConfig};
+use neuromod_datasets::SequenceSet;
+use neuromod_train::{collect_signals, ModelKind, WorldModel};
+use neuromod_train::{to_batch, SfMode, SfSettings};
 use serde::{Deserialize, Serialize};
 
 use crate::critic_fit::{fit, rpe_groups, FitSettings, Latents};
@@ -32,6 +32,7 @@ use crate::reward_head;
 use crate::stats::{mean_abs, response_ratio};
 pub use crate::task::{Surprise, Task};
 use crate::vector_spe::{decode_deviants, identity_check, DeviantDecoding};
+use crate::world_fit::{fit_world, Fitted, WorldSpec};
 use crate::{host, BenchError};
 
 /// Everything `bench science` needs.
@@ -203,54 +204,34 @@ pub fn run_one(
     let data = task.generate(config.sequences, seed);
     let steps = data.data.steps(0);
     let tag = format!("{}-seed{seed}", task.name());
-    let data_dir = out.join("data");
-    std::fs::create_dir_all(&data_dir).map_err(|source| BenchError::Io {
-        path: data_dir.clone(),
-        source,
-    })?;
-    let npy = data_dir.join(format!("{tag}.npy"));
-    neuromod_datasets::npy::save(&data.data, &npy)?;
-    let mut spec = DatasetSpec::file(DatasetKind::Npy, &npy);
-    (spec.train_fraction, spec.valid_fraction) = (0.7, 0.1);
-    // Rewards and labels follow the observations' split: train, validation, held out.
-    let splits = Splits::by_fraction(data.data.clone(), 0.7, 0.1, &npy)?;
-    let (n_train, n_valid) = (splits.train.len(), splits.valid.len());
-
-    // World model, with SF heads learning on its detached state.
-    let model_cfg = ModelConfig::new(config.model, data.data.dim)
-        .with(&[
-            Setting::HDim(config.h_dim),
-            Setting::ZDim(config.z_dim),
-            Setting::Hidden(config.hidden),
-        ])
-        .map_err(|e| BenchError::Config {
-            field: "model",
-            reason: e.to_string(),
-        })?;
-    let state_dim = model_cfg.state_dim();
-    let mut cfg = TrainConfig::new(model_cfg, spec);
-    cfg.epochs = config.epochs;
-    cfg.batch_size = config.batch_size;
-    cfg.seed = seed;
-    cfg.keep_last = 1;
+    // World model, with SF heads learning on its detached state. Rewards and labels follow the
+    // observations' split: train, validation, held out.
     let mut sf = SfSettings::new(SfMode::Detached);
     sf.gammas = SF_GAMMAS.to_vec();
-    cfg.sf = Some(sf);
-    let run_dir = out.join("runs").join(&tag);
-    let rows = train(&cfg, &splits, &run_dir, device, &mut |_| {})?;
-    let valid_bound = rows
-        .iter()
-        .map(|r| r.valid_bound)
-        .fold(f64::INFINITY, f64::min);
+    let spec = WorldSpec {
+        kind: config.model,
+        widths: (config.h_dim, config.z_dim, config.hidden),
+        epochs: config.epochs,
+        batch_size: config.batch_size,
+        fractions: (0.7, 0.1),
+        sf: Some(sf),
+    };
+    let Fitted {
+        config: cfg,
+        splits,
+        valid_bound,
+        checkpoint,
+    } = fit_world(&spec, &data.data, (out, &tag), seed, device)?;
+    let (n_train, n_valid) = (splits.train.len(), splits.valid.len());
+    let state_dim = cfg.model.state_dim();
     // The best snapshot, read back as `neuromod signals` would read it: what is measured is
     // the checkpoint a user gets, not the weights of the last epoch that happen to be in memory.
-    let checkpoint = Checkpoint::open(&run_dir)?;
     let model = checkpoint.load_model(device)?;
     let heads = checkpoint
         .load_sf(device)?
         .ok_or_else(|| BenchError::Config {
             field: "sf",
-            reason: format!("{} has no SF heads", run_dir.display()),
+            reason: format!("{} has no SF heads", out.join("runs").join(&tag).display()),
         })?;
 
     // Critic on the latent state of the training sequences.
