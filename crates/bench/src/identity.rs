@@ -86,6 +86,18 @@ pub(crate) mod tests {
     /// Transition matrix, features and successor features of each state.
     pub(crate) type Chain = ([[f64; 3]; 3], [[f64; 2]; 3], [[f64; 2]; 3]);
 
+    /// The next state of a chain from the row of its transition matrix.
+    pub(crate) fn step(row: &[f64; 3], rng: &mut ChaCha8Rng) -> usize {
+        let u: f64 = rng.random();
+        let mut acc = 0.0;
+        (0..3)
+            .find(|&j| {
+                acc += row[j];
+                u < acc
+            })
+            .unwrap_or(2)
+    }
+
     pub(crate) fn chain() -> Chain {
         let p = [[0.1, 0.6, 0.3], [0.5, 0.2, 0.3], [0.3, 0.3, 0.4]];
         let phi = [[1.0, 0.0], [0.0, 1.0], [0.5, -1.0]];
@@ -122,14 +134,7 @@ pub(crate) mod tests {
         let mut s = 0usize;
         let (mut feats, mut rewards, mut deltas, mut tds) = (vec![], vec![], vec![], vec![]);
         for _ in 0..400 {
-            let u: f64 = rng.random();
-            let mut acc = 0.0;
-            let next = (0..3)
-                .find(|&j| {
-                    acc += p[s][j];
-                    u < acc
-                })
-                .unwrap_or(2);
+            let next = step(&p[s], &mut rng);
             feats.extend(phi[next]);
             rewards.push(r(next));
             deltas.extend((0..2).map(|j| phi[next][j] + gamma * psi[next][j] - psi[s][j]));

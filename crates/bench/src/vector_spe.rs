@@ -372,14 +372,7 @@ mod tests {
             let mut rpe_seq = vec![0.0f32];
             feats.extend(phi[s].map(|x| x as f32));
             for _ in 1..steps {
-                let u: f64 = rng.random();
-                let mut acc = 0.0;
-                let next = (0..3)
-                    .find(|&j| {
-                        acc += p[s][j];
-                        u < acc
-                    })
-                    .unwrap_or(2);
+                let next = crate::identity::tests::step(&p[s], &mut rng);
                 let noise = if next == 0 {
                     rng.random_range(-1.0..1.0)
                 } else {

@@ -57,3 +57,17 @@ pub(crate) fn assert_finite_differences(
         );
     }
 }
+
+/// A fused operation's loss and the gradients of every leaf, against its composed version's:
+/// the loss within 1e-5 and each gradient within 1e-4 (relative to its largest magnitude).
+pub(crate) fn assert_same_loss_and_gradients(
+    (fused_loss, fused_grads): &(Vec<f32>, Vec<Vec<f32>>),
+    (composed_loss, composed_grads): &(Vec<f32>, Vec<Vec<f32>>),
+    what: &str,
+) {
+    assert_close(fused_loss, composed_loss, 1e-5, &format!("loss, {what}"));
+    assert_eq!(fused_grads.len(), composed_grads.len(), "{what}: gradients");
+    for (j, (a, b)) in fused_grads.iter().zip(composed_grads).enumerate() {
+        assert_close(a, b, 1e-4, &format!("gradient {j}, {what}"));
+    }
+}

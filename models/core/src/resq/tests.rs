@@ -8,7 +8,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::*;
-use crate::test_util::{assert_close, assert_finite_differences, normal, values};
+use crate::test_util::{assert_finite_differences, assert_same_loss_and_gradients, normal, values};
 
 /// (B, T, Z, W).
 type Sizes = (usize, usize, usize, usize);
@@ -100,12 +100,8 @@ const SIZES: [Sizes; 3] = [(3, 5, 2, 4), (2, 1, 3, 3), (5, 4, 4, 6)];
 fn fused_equals_composed(device: Device) {
     for (k, sizes) in SIZES.into_iter().enumerate() {
         let c = case(sizes, &device, 60 + k as u64);
-        let (fv, fg) = grads(&c, resq_chain_fused);
-        let (cv, cg) = grads(&c, resq_chain_composed);
-        assert_close(&fv, &cv, 1e-5, &format!("loss, sizes {sizes:?}"));
-        for (j, (a, b)) in fg.iter().zip(&cg).enumerate() {
-            assert_close(a, b, 1e-4, &format!("gradient {j}, sizes {sizes:?}"));
-        }
+        let (fused, composed) = (grads(&c, resq_chain_fused), grads(&c, resq_chain_composed));
+        assert_same_loss_and_gradients(&fused, &composed, &format!("sizes {sizes:?}"));
     }
 }
 

@@ -8,7 +8,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::*;
-use crate::test_util::{assert_close, assert_finite_differences, normal, values};
+use crate::test_util::{assert_finite_differences, assert_same_loss_and_gradients, normal, values};
 
 /// Sizes: (B, T, H, E, encoder layers, Z, Fz, phi_z layers).
 type Sizes = (usize, usize, usize, usize, usize, usize, usize, usize);
@@ -105,14 +105,10 @@ const SIZES: [Sizes; 4] = [
 fn fused_equals_composed(device: Device) {
     for (k, sizes) in SIZES.into_iter().enumerate() {
         let c = case(sizes, &device, 40 + k as u64);
-        let (fv, fg) = grads(&c, |i, w| latent_gru_scan_fused(i, w, 1e-4));
+        let fused = grads(&c, |i, w| latent_gru_scan_fused(i, w, 1e-4));
         let c2 = case(sizes, &device, 40 + k as u64);
-        let (cv, cg) = grads(&c2, |i, w| latent_gru_scan_composed(i, w, 1e-4));
-        assert_close(&fv, &cv, 1e-5, &format!("loss, sizes {sizes:?}"));
-        assert_eq!(fg.len(), cg.len());
-        for (j, (a, b)) in fg.iter().zip(&cg).enumerate() {
-            assert_close(a, b, 1e-4, &format!("gradient {j}, sizes {sizes:?}"));
-        }
+        let composed = grads(&c2, |i, w| latent_gru_scan_composed(i, w, 1e-4));
+        assert_same_loss_and_gradients(&fused, &composed, &format!("sizes {sizes:?}"));
     }
 }
 
