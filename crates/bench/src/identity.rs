@@ -17,19 +17,19 @@ pub struct IdentityCheck {
     pub pearson: f64,
     /// Least-squares slope of RPE on w . delta (1 when the identity holds).
     pub slope: f64,
-    /// Pearson correlation of RPE and w . delta plus the reward's residual r - (w . phi + c)
-    /// (the identity's full right-hand side when the reward is not linear in phi).
+    /// Pearson correlation of the value parts, the critic's gamma V' - V = RPE - r' against the
+    /// SF heads' w . (gamma psi' - psi) = w . delta - w . phi' (the reward out of both).
     #[serde(default)]
-    pub pearson_with_residual: f64,
-    /// Least-squares slope of RPE on w . delta plus the residual.
+    pub pearson_values: f64,
+    /// Least-squares slope of the critic's value part on the SF heads'.
     #[serde(default)]
-    pub slope_with_residual: f64,
+    pub slope_values: f64,
     /// R^2 of the reward's linear fit on phi (training transitions): how linear the reward is in
     /// the features, which the identity assumes.
     pub reward_r2: f64,
     /// Held-out transitions compared.
     pub transitions: usize,
-    /// (w . delta + residual, RPE) of the first [`SAMPLE`] of them, for the figure.
+    /// (SF value part, critic value part) of the first [`SAMPLE`] of them, for the figure.
     #[serde(default)]
     pub sample: Vec<(f64, f64)>,
 }

@@ -105,12 +105,34 @@ pub struct Accuracy {
     pub classes: usize,
 }
 
-/// Accuracy of a linear read-out (ridge regression to one-hot targets, argmax) of `labels` from
-/// features `x` [rows, d], `folds`-fold cross-validated (row r in fold r mod folds; features
-/// standardised on each fold's training rows). None with fewer rows than folds or one class.
-pub fn cv_accuracy(x: &[f64], labels: &[usize], d: usize, folds: usize) -> Option<Accuracy> {
+/// A fitted read-out's score of a (standardised) row for a class: higher is more that class.
+type Score = Box<dyn Fn(&[f64], usize) -> f64>;
+
+/// How a read-out classifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readout {
+    /// Ridge regression to one-hot targets, then argmax (a linear read-out).
+    Linear,
+    /// The class whose training mean is nearest (Euclidean, standardised features): on one
+    /// feature it can give any class its own interval, where a linear read-out with argmax
+    /// rarely lets a middle class win.
+    NearestMean,
+}
+
+/// Cross-validated accuracy of `readout` classifying `labels` from features `x` [rows, d]:
+/// `folds` folds by group (row r is in fold `groups[r] % folds`, so rows of one sequence never
+/// straddle training and testing); features standardised on each fold's training rows. None
+/// with fewer rows than folds or one class.
+pub fn cv_accuracy(
+    x: &[f64],
+    (labels, groups): (&[usize], &[usize]),
+    d: usize,
+    folds: usize,
+    readout: Readout,
+) -> Option<Accuracy> {
     let rows = labels.len();
     assert_eq!(x.len(), rows * d, "features and labels disagree");
+    assert_eq!(groups.len(), rows, "groups and labels disagree");
     let mut classes: Vec<usize> = labels.to_vec();
     classes.sort_unstable();
     classes.dedup();
@@ -121,7 +143,8 @@ pub fn cv_accuracy(x: &[f64], labels: &[usize], d: usize, folds: usize) -> Optio
     let class_of = |l: usize| classes.binary_search(&l).expect("a listed class");
     let mut correct = 0;
     for f in 0..folds {
-        let (train, test): (Vec<usize>, Vec<usize>) = (0..rows).partition(|r| r % folds != f);
+        let (train, test): (Vec<usize>, Vec<usize>) =
+            (0..rows).partition(|&r| groups[r] % folds != f);
         if train.is_empty() || test.is_empty() {
             continue;
         }
@@ -139,19 +162,49 @@ pub fn cv_accuracy(x: &[f64], labels: &[usize], d: usize, folds: usize) -> Optio
                 .collect()
         };
         let (scaled_train, scaled_test) = (scale(pick(&train)), scale(pick(&test)));
-        let mut y = vec![0.0; nt * k];
-        for (i, &r) in train.iter().enumerate() {
-            y[i * k + class_of(labels[r])] = 1.0;
-        }
-        let Some(w) = ridge(&scaled_train, &y, (nt, d, k), RIDGE) else {
-            continue;
+        // score(row, c): higher is more c.
+        let score: Score = match readout {
+            Readout::Linear => {
+                let mut y = vec![0.0; nt * k];
+                for (i, &r) in train.iter().enumerate() {
+                    y[i * k + class_of(labels[r])] = 1.0;
+                }
+                let Some(w) = ridge(&scaled_train, &y, (nt, d, k), RIDGE) else {
+                    continue;
+                };
+                Box::new(move |row, c| {
+                    w[d * k + c] + (0..d).map(|j| row[j] * w[j * k + c]).sum::<f64>()
+                })
+            }
+            Readout::NearestMean => {
+                let mut means = vec![0.0; k * d];
+                let mut counts = vec![0usize; k];
+                for (i, &r) in train.iter().enumerate() {
+                    let c = class_of(labels[r]);
+                    counts[c] += 1;
+                    for j in 0..d {
+                        means[c * d + j] += scaled_train[i * d + j];
+                    }
+                }
+                for c in 0..k {
+                    for j in 0..d {
+                        means[c * d + j] /= counts[c].max(1) as f64;
+                    }
+                }
+                Box::new(move |row, c| {
+                    if counts[c] == 0 {
+                        return f64::NEG_INFINITY;
+                    }
+                    -(0..d)
+                        .map(|j| (row[j] - means[c * d + j]).powi(2))
+                        .sum::<f64>()
+                })
+            }
         };
         for (i, &r) in test.iter().enumerate() {
             let row = &scaled_test[i * d..(i + 1) * d];
-            let score =
-                |c: usize| w[d * k + c] + (0..d).map(|j| row[j] * w[j * k + c]).sum::<f64>();
             let best = (0..k)
-                .max_by(|&a, &b| score(a).total_cmp(&score(b)))
+                .max_by(|&a, &b| score(row, a).total_cmp(&score(row, b)))
                 .expect("two or more classes");
             correct += usize::from(classes[best] == labels[r]);
         }
@@ -213,15 +266,41 @@ mod tests {
             })
             .map(|v| v + rng.random_range(-0.05..0.05))
             .collect();
-        let a = cv_accuracy(&x, &labels, d, 5).unwrap();
+        let groups: Vec<usize> = (0..rows).collect();
+        let a = cv_accuracy(&x, (&labels, &groups), d, 5, Readout::Linear).unwrap();
         assert_eq!((a.rows, a.classes), (rows, k));
         assert!(a.accuracy > 0.99, "{a:?}");
         // Features that say nothing about the labels decode near chance (1/6).
         let noise: Vec<f64> = (0..rows * d).map(|_| rng.random_range(-1.0..1.0)).collect();
-        let n = cv_accuracy(&noise, &labels, d, 5).unwrap();
+        let n = cv_accuracy(&noise, (&labels, &groups), d, 5, Readout::Linear).unwrap();
         assert!(n.accuracy < 0.3, "{n:?}");
         assert!((n.chance - 1.0 / 6.0).abs() < 1e-9);
         // One class, or too few rows: no answer.
-        assert!(cv_accuracy(&x[..4 * d], &[1, 1, 1, 1], d, 2).is_none());
+        assert!(cv_accuracy(
+            &x[..4 * d],
+            (&[1, 1, 1, 1], &[0, 1, 2, 3]),
+            d,
+            2,
+            Readout::Linear
+        )
+        .is_none());
+    }
+
+    #[test]
+    fn on_one_feature_the_nearest_mean_gives_a_middle_class_its_interval() {
+        // Three classes at 0, 1 and 2 on one feature: the middle class sits between the others.
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let labels: Vec<usize> = (0..150).map(|r| r % 3).collect();
+        let groups: Vec<usize> = (0..150).collect();
+        let x: Vec<f64> = labels
+            .iter()
+            .map(|&c| c as f64 + rng.random_range(-0.2..0.2))
+            .collect();
+        let near = cv_accuracy(&x, (&labels, &groups), 1, 5, Readout::NearestMean).unwrap();
+        assert!(near.accuracy > 0.99, "{near:?}");
+        // Folds follow groups: one group per class puts every test row's class out of training.
+        let by_class = labels.clone();
+        let held = cv_accuracy(&x, (&labels, &by_class), 1, 3, Readout::NearestMean).unwrap();
+        assert_eq!(held.accuracy, 0.0);
     }
 }

@@ -398,8 +398,11 @@ pub fn run_one(
     let deviant_decoding = (!data.state.is_empty())
         .then(|| {
             decode_deviants(
-                &signal("spe/onestep/vec"),
-                &signal("spe/onestep/norm"),
+                (
+                    &signal("spe/onestep/vec"),
+                    &signal("spe/onestep/norm"),
+                    &signal("posterior/mu"),
+                ),
                 cfg.model.z_dim(),
                 &data.state_surprise[first_eval..],
                 &data.state[first_eval..],

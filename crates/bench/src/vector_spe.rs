@@ -1,8 +1,9 @@
-//! The vector SPE in `bench science`: which deviant transition occurred, decoded by a linear
-//! read-out from the SPE vector e_t = muq_t - mup_t against from its norm ||e_t|| (held-out
-//! deviant steps of the state and combined tasks, 5-fold cross-validated); and, on the combined
-//! task, the critic's RPE against w . delta_SF with w from regressing the reward on the SF
-//! features ([`crate::identity`]).
+//! The vector SPE in `bench science`: which deviant transition occurred, decoded from the SPE
+//! vector e_t = (muq_t - mup_t) / sigma_p,t by a linear read-out, against from its norm ||e_t||
+//! by the nearest class mean (the fairer read-out of one feature), and from the posterior mean
+//! muq_t alone as a control (held-out deviant steps of the state and combined tasks, 5-fold
+//! cross-validated by sequence); and, on the combined task, the critic's RPE against
+//! w . delta_SF with w from regressing the reward on the SF features ([`crate::identity`]).
 
 use std::fmt::Write as _;
 
@@ -11,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use neuromod_plots::{Corner, Figure, Mark, Panel, Rgb, Series};
 
 use crate::identity::{correlation_and_slope, fit_reward, project, IdentityCheck, SAMPLE};
-use crate::readout::{cv_accuracy, Accuracy};
+use crate::readout::{cv_accuracy, Accuracy, Readout};
 use crate::science::{RunResult, Task};
 use crate::stats::Interval;
 
@@ -21,14 +22,19 @@ pub const FOLDS: usize = 5;
 /// Decoding accuracies of which deviant occurred.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct DeviantDecoding {
-    /// From the SPE vector e_t (Z features).
+    /// From the SPE vector e_t (Z features), linear read-out.
     pub vector: Accuracy,
-    /// From its norm ||e_t|| (one feature).
+    /// From its norm ||e_t|| (one feature), nearest class mean.
     pub norm: Accuracy,
+    /// From the posterior mean muq_t alone (Z features), linear read-out: what the state of the
+    /// step tells without the prediction it is compared with.
+    #[serde(default)]
+    pub posterior: Option<Accuracy>,
 }
 
 /// The deviant's identity, (state before) x states + (state reached), for every held-out step
-/// reached by a deviant transition, with the step's row index `i * steps + t`.
+/// reached by a deviant transition, with the step's row index `i * steps + t` (its sequence is
+/// `row / steps`).
 fn deviant_rows(deviant: &[Vec<bool>], state: &[Vec<usize>]) -> Vec<(usize, usize)> {
     let states = state.iter().flatten().max().map_or(0, |m| m + 1);
     let steps = deviant.first().map_or(0, Vec::len);
@@ -45,25 +51,37 @@ fn deviant_rows(deviant: &[Vec<bool>], state: &[Vec<usize>]) -> Vec<(usize, usiz
 }
 
 /// Decodes which deviant occurred from `vec` [n, steps, z] and `norm` [n, steps] (the held-out
-/// SPE signals) given the held-out deviant labels and hidden states. None when there are too
-/// few deviants or one kind only.
+/// SPE signals) and, as a control, from `muq` [n, steps, z] (the posterior means), given the
+/// held-out deviant labels and hidden states. None when there are too few deviants or one kind
+/// only.
 pub fn decode_deviants(
-    vec: &[f32],
-    norm: &[f32],
+    (vec, norm, muq): (&[f32], &[f32], &[f32]),
     z: usize,
     deviant: &[Vec<bool>],
     state: &[Vec<usize>],
 ) -> Option<DeviantDecoding> {
     let rows = deviant_rows(deviant, state);
+    let steps = deviant.first().map_or(1, Vec::len);
     let labels: Vec<usize> = rows.iter().map(|&(_, l)| l).collect();
-    let xv: Vec<f64> = rows
-        .iter()
-        .flat_map(|&(r, _)| vec[r * z..(r + 1) * z].iter().map(|&v| v as f64))
-        .collect();
-    let xn: Vec<f64> = rows.iter().map(|&(r, _)| norm[r] as f64).collect();
+    let groups: Vec<usize> = rows.iter().map(|&(r, _)| r / steps).collect();
+    let features = |v: &[f32], width: usize| -> Vec<f64> {
+        rows.iter()
+            .flat_map(|&(r, _)| v[r * width..(r + 1) * width].iter().map(|&x| x as f64))
+            .collect()
+    };
+    let decode = |v: &[f32], width: usize, readout| {
+        cv_accuracy(
+            &features(v, width),
+            (&labels, &groups),
+            width,
+            FOLDS,
+            readout,
+        )
+    };
     Some(DeviantDecoding {
-        vector: cv_accuracy(&xv, &labels, z, FOLDS)?,
-        norm: cv_accuracy(&xn, &labels, 1, FOLDS)?,
+        vector: decode(vec, z, Readout::Linear)?,
+        norm: decode(norm, 1, Readout::NearestMean)?,
+        posterior: decode(muq, z, Readout::Linear),
     })
 }
 
@@ -86,11 +104,13 @@ fn steps_from_one(
 }
 
 /// The identity check: w from the training sequences' features `train_phi` [n, steps, f] and
-/// rewards (reward at step t against phi_t, t >= 1); then, on the held-out sequences, w . delta_t
-/// (`delta` [m, steps, f], the SF TD error of the transition t -> t + 1 at the critic's
-/// discount) and w . delta_t plus the reward's residual r_{t+1} - (w . phi_{t+1} + c) (from the
-/// held-out `eval_phi` and rewards) against the RPE of the same transition (`rpe` [m, steps],
-/// aligned to the step it arrives at, t + 1).
+/// rewards (reward at step t against phi_t, t >= 1); then, on the held-out sequences (features
+/// `eval_phi` and rewards), the SF TD error `delta` [m, steps, f] of each transition t -> t + 1 at
+/// the critic's discount against the RPE of the same transition (`rpe` [m, steps], aligned to
+/// the step it arrives at, t + 1): the RPE against w . delta_t, and the value parts alone, the
+/// critic's gamma V(s_{t+1}) - V(s_t) = RPE - r_{t+1} against w . (gamma psi_{t+1} - psi_t) =
+/// w . delta_t - w . phi_{t+1} (the reward, which both sides of the full identity contain, is
+/// taken out of both, so learners that learnt nothing do not pass).
 pub fn identity_check(
     train: (&[f32], &[Vec<f32>]),
     eval: (&[f32], &[Vec<f32>]),
@@ -99,10 +119,10 @@ pub fn identity_check(
 ) -> Option<IdentityCheck> {
     let (phi, reward) = steps_from_one(train.0, train.1, steps, f);
     let (w, reward_r2) = fit_reward(&phi, &reward, f)?;
-    let predicted = |row: &[f64]| w[f] + project(&w, row, f)[0];
     let (eval_phi, eval_reward) = steps_from_one(eval.0, eval.1, steps, f);
     let m = rpe.len() / steps;
-    let (mut wd, mut full, mut td) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut wd, mut td, mut sf_values, mut critic_values) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for i in 0..m {
         for t in 0..steps - 1 {
             let row = i * steps + t;
@@ -112,26 +132,27 @@ pub fn identity_check(
                 .collect();
             // Step t + 1 of sequence i is row i (steps - 1) + t of the steps-from-one lists.
             let k = i * (steps - 1) + t;
-            let residual = eval_reward[k] - predicted(&eval_phi[k * f..(k + 1) * f]);
             let sf_part = project(&w, &d, f)[0];
+            let reward_part = project(&w, &eval_phi[k * f..(k + 1) * f], f)[0];
             wd.push(sf_part);
-            full.push(sf_part + residual);
             td.push(rpe[row + 1] as f64);
+            sf_values.push(sf_part - reward_part);
+            critic_values.push(rpe[row + 1] as f64 - eval_reward[k]);
         }
     }
     let (pearson, slope) = correlation_and_slope(&wd, &td)?;
-    let (pearson_with_residual, slope_with_residual) = correlation_and_slope(&full, &td)?;
+    let (pearson_values, slope_values) = correlation_and_slope(&sf_values, &critic_values)?;
     Some(IdentityCheck {
         pearson,
         slope,
-        pearson_with_residual,
-        slope_with_residual,
+        pearson_values,
+        slope_values,
         reward_r2,
         transitions: wd.len(),
-        sample: full
+        sample: sf_values
             .iter()
             .copied()
-            .zip(td.iter().copied())
+            .zip(critic_values.iter().copied())
             .take(SAMPLE)
             .collect(),
     })
@@ -152,11 +173,13 @@ pub fn markdown(runs: &[RunResult]) -> String {
             md,
             "\n## Which deviant occurred: the SPE vector against its norm\n\n\
              Held-out steps reached by a deviant transition, labelled by the transition (state \
-             before x state reached); a linear read-out (ridge to one-hot, argmax), {FOLDS}-fold \
-             cross-validated, from e_t = muq_t - mup_t or from ||e_t||. Mean and 95% interval over \
-             seeds; chance = the most frequent deviant's share.\n\n\
-             | task | seeds | deviants per seed | classes | from e_t | from ‖e_t‖ | chance |\n\
-             | --- | --- | --- | --- | --- | --- | --- |"
+             before x state reached); {FOLDS}-fold cross-validated by sequence: a linear read-out \
+             (ridge to one-hot, argmax) from the SPE vector e_t = (muq_t - mup_t) / sigma_p,t, the \
+             nearest class mean from its norm ||e_t||, and (control) a linear read-out from the \
+             posterior mean muq_t alone. Mean and 95% interval over seeds; chance = the most \
+             frequent deviant's share.\n\n\
+             | task | seeds | deviants per seed | classes | from e_t | from ‖e_t‖ | from muq_t | chance |\n\
+             | --- | --- | --- | --- | --- | --- | --- | --- |"
         );
         for task in Task::ALL {
             let d: Vec<&DeviantDecoding> = decoded
@@ -172,13 +195,14 @@ pub fn markdown(runs: &[RunResult]) -> String {
                 |f: &dyn Fn(&DeviantDecoding) -> f64| over_to(d.iter().map(|x| f(x)).collect(), 0);
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
                 task.name(),
                 d.len(),
                 count(&|x| x.vector.rows as f64),
                 count(&|x| x.vector.classes as f64),
                 col(&|x| x.vector.accuracy),
                 col(&|x| x.norm.accuracy),
+                col(&|x| x.posterior.map_or(f64::NAN, |p| p.accuracy)),
                 col(&|x| x.vector.chance),
             );
         }
@@ -190,13 +214,14 @@ pub fn markdown(runs: &[RunResult]) -> String {
             md,
             "\n## The RPE against w . delta_SF (combined task)\n\n\
              w and c fitted by regressing the reward on the SF features phi (training \
-             sequences); on the held-out transitions, the critic's mean RPE against w . delta_t at \
-             the critic's discount, and against w . delta_t plus the reward's residual \
-             r_(t+1) - (w . phi_(t+1) + c). With exact learners RPE = w . delta + residual (slope \
-             1, correlation 1); w . delta alone equals the RPE only when the reward is linear in \
-             phi (R^2 = 1).\n\n\
+             sequences); on the held-out transitions, the critic's mean RPE against w . delta_t \
+             at the critic's discount, and the value parts alone: the critic's gamma V(s_(t+1)) - \
+             V(s_t) = RPE - r_(t+1) against w . (gamma psi_(t+1) - psi_t) = w . delta_t - w . \
+             phi_(t+1). With exact learners and a reward linear in phi both have slope 1 and \
+             correlation 1; with a reward that phi explains only in part, the first falls and the \
+             second does not (the reward is out of both of its sides, so it cannot carry it).\n\n\
              | seeds | transitions per seed | reward R^2 on phi | RPE vs w . delta: correlation | \
-             slope | RPE vs w . delta + residual: correlation | slope |\n\
+             slope | value parts: correlation | slope |\n\
              | --- | --- | --- | --- | --- | --- | --- |\n\
              | {} | {} | {} | {} | {} | {} | {} |",
             checks.len(),
@@ -204,8 +229,8 @@ pub fn markdown(runs: &[RunResult]) -> String {
             col(&|c| c.reward_r2),
             col(&|c| c.pearson),
             col(&|c| c.slope),
-            col(&|c| c.pearson_with_residual),
-            col(&|c| c.slope_with_residual),
+            col(&|c| c.pearson_values),
+            col(&|c| c.slope_values),
         );
     }
     md
@@ -235,7 +260,7 @@ pub fn figure(runs: &[RunResult]) -> Option<Figure> {
         .with_categories(tasks.iter().map(|t| format!("{} task", t.name())));
         panel.legend = Corner::UpperLeft;
         panel.y_room = 0.35;
-        panel.bar_width = 0.25;
+        panel.bar_width = 0.2;
         let getters: [Getter; 3] = [
             ("from the SPE vector e_t", Rgb::BLUE, |d| d.vector.accuracy),
             ("from its norm ||e_t||", Rgb::ORANGE, |d| d.norm.accuracy),
@@ -247,7 +272,7 @@ pub fn figure(runs: &[RunResult]) -> Option<Figure> {
             let mut bars = Vec::new();
             let mut dots = Vec::new();
             for (g, task) in tasks.iter().enumerate() {
-                let x = (g + 1) as f64 - 0.3 + 0.25 * (s as f64 + 0.5);
+                let x = (g + 1) as f64 - 0.4 + 0.2 * (s as f64 + 0.5);
                 let v: Vec<f64> = runs
                     .iter()
                     .filter(|r| r.task == *task)
@@ -292,11 +317,11 @@ pub fn figure(runs: &[RunResult]) -> Option<Figure> {
             .fold(f64::NEG_INFINITY, f64::max);
         let mut panel = Panel::new(
             format!(
-                "combined, seed {seed}: RPE vs w . delta + residual (r {:.2}, slope {:.2})",
-                c.pearson_with_residual, c.slope_with_residual
+                "combined, seed {seed}: value parts (r {:.2}, slope {:.2})",
+                c.pearson_values, c.slope_values
             ),
-            "w . delta_SF (gamma 0.9) + r - (w . phi + c)",
-            "critic's mean RPE",
+            "SF heads: w . (gamma psi' - psi)",
+            "critic: gamma V' - V (mean RPE - r')",
         )
         .with(Series::new(
             format!("held-out transitions (first {})", c.sample.len()),
@@ -349,29 +374,26 @@ mod tests {
             state.push(vec![0, 1, 2 + kind]);
             vec[(i * steps + 2) * z + kind] = 1.0;
         }
-        let d = decode_deviants(&vec, &norm, z, &deviant, &state).unwrap();
+        let d = decode_deviants((&vec, &norm, &vec), z, &deviant, &state).unwrap();
         assert_eq!(d.vector.classes, 3);
         assert!(d.vector.accuracy > 0.99, "{d:?}");
         assert!(d.norm.accuracy < 0.5, "{d:?}");
     }
 
-    #[test]
-    fn with_exact_learners_the_rpe_is_w_dot_delta_plus_the_reward_residual() {
+    /// Held-out arrays of the known chain (`identity`'s test), rewards 2 phi_0 - phi_1 + 0.7 plus
+    /// noise on arrivals in state 0, and the RPE of the value function `v`: (phi, rewards,
+    /// delta, rpe) in the benchmark's layout, 30 sequences of 20 steps.
+    fn chain_arrays(v: impl Fn(usize) -> f64) -> (Vec<f32>, Vec<Vec<f32>>, Vec<f32>, Vec<f32>) {
         use rand::{Rng, SeedableRng};
-        // The known chain of `identity`'s test, rewards 2 phi_0 - phi_1 + 0.7 plus noise on
-        // arrivals in state 0; the RPE of the exact value of the mean reward plus that noise.
         let (p, phi, psi) = crate::identity::tests::chain();
         let (gamma, w, c) = (0.9, [2.0, -1.0], 0.7);
-        let v = |s: usize| w[0] * psi[s][0] + w[1] * psi[s][1] + c / (1.0 - gamma);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
-        let (m, steps, f) = (30, 20, 2);
         let (mut feats, mut rewards, mut delta, mut rpe) = (vec![], vec![], vec![], vec![]);
-        for _ in 0..m {
+        for _ in 0..30 {
             let mut s = rng.random_range(0..3);
-            let mut r_seq = vec![0.0f32];
-            let mut rpe_seq = vec![0.0f32];
+            let (mut r_seq, mut rpe_seq) = (vec![0.0f32], vec![0.0f32]);
             feats.extend(phi[s].map(|x| x as f32));
-            for _ in 1..steps {
+            for _ in 1..20 {
                 let next = crate::identity::tests::step(&p[s], &mut rng);
                 let noise = if next == 0 {
                     rng.random_range(-1.0..1.0)
@@ -391,17 +413,35 @@ mod tests {
             rewards.push(r_seq);
             rpe.extend(rpe_seq);
         }
-        let check = identity_check(
-            (&feats, &rewards),
-            (&feats, &rewards),
-            (&delta, &rpe),
-            (steps, f),
-        )
-        .unwrap();
-        assert_eq!(check.transitions, m * (steps - 1));
-        assert!(check.reward_r2 < 0.99, "{check:?}");
-        assert!(check.pearson < 0.99, "{check:?}");
-        assert!(check.pearson_with_residual > 0.999, "{check:?}");
-        assert!((check.slope_with_residual - 1.0).abs() < 1e-2, "{check:?}");
+        (feats, rewards, delta, rpe)
+    }
+
+    #[test]
+    fn the_value_parts_agree_for_exact_learners_and_not_for_a_wrong_critic() {
+        let (_, _, psi) = crate::identity::tests::chain();
+        let (gamma, w, c) = (0.9, [2.0, -1.0], 0.7);
+        let exact = |s: usize| w[0] * psi[s][0] + w[1] * psi[s][1] + c / (1.0 - gamma);
+        let check = |v: &dyn Fn(usize) -> f64| {
+            let (feats, rewards, delta, rpe) = chain_arrays(v);
+            identity_check(
+                (&feats, &rewards),
+                (&feats, &rewards),
+                (&delta, &rpe),
+                (20, 2),
+            )
+            .unwrap()
+        };
+        let good = check(&exact);
+        assert_eq!(good.transitions, 30 * 19);
+        // The reward is linear in phi only up to its noise: w . delta alone falls short...
+        assert!(good.reward_r2 < 0.99 && good.pearson < 0.99, "{good:?}");
+        // ...while the value parts, the reward out of both, agree exactly.
+        assert!(good.pearson_values > 0.999, "{good:?}");
+        assert!((good.slope_values - 1.0).abs() < 1e-2, "{good:?}");
+        // A critic with the wrong values fails the value parts, although its RPE still contains
+        // the reward (which made the older "RPE against w . delta + residual" pass it).
+        let wrong = [3.0, -2.0, 1.0];
+        let bad = check(&|s| wrong[s]);
+        assert!(bad.pearson_values < 0.5, "{bad:?}");
     }
 }
