@@ -9,8 +9,8 @@
 //! A critic pretrained on the old rule's latents then learns online along the stream (one SGD
 //! step per transition), its learning rate scaled by a gate g(u) = c / (1 + u / kappa) of the
 //! arriving step's KL surprise, or of its posterior uncertainty, or not at all (kappa: the median
-//! of u over the stream's steps before the earliest possible switch; c: makes g average 1 there,
-//! so every condition has the same mean learning rate under the old rule). The measure is the value error
+//! of u over the stream's steps so far; c: makes g average 1 over them, so no gate reads the
+//! future and under a stable rule every condition has about the same mean learning rate). The measure is the value error
 //! |mean_i V_i(s_t) - G_t| against the exact discounted return of the stream.
 
 use std::path::Path;
@@ -128,8 +128,10 @@ pub struct RelearnRun {
     pub kl: Vec<f64>,
     /// Mean posterior standard deviation per step (learning world model).
     pub sigma: Vec<f64>,
-    /// (kappa, c) of the KL gate and of the uncertainty gate.
-    pub gates: [(f64, f64); 2],
+    /// The KL gate per step.
+    pub gate_kl: Vec<f64>,
+    /// The uncertainty gate per step.
+    pub gate_sigma: Vec<f64>,
     /// Value error per transition t - 1 -> t (t = 1..T), per condition of [`CONDITIONS`].
     pub errors: Vec<Vec<f64>>,
 }
@@ -144,6 +146,23 @@ pub fn normalise(values: &[f32]) -> (f64, f64) {
         .sum::<f64>()
         / values.len().max(1) as f64;
     (kappa, 1.0 / mean.max(1e-12))
+}
+
+/// The gate of every step from its own past: g_0 = 1, and for t >= 1 the gate of u_t with
+/// kappa and c normalised (by [`normalise`]) on u_1 .. u_{t-1}, so no step's gate reads the
+/// future and, under a stable rule, the gate averages about 1 (exactly 1 everywhere when u is
+/// constant). With fewer than two past values the gate is 1.
+pub fn running_gates(u: &[f64]) -> Vec<f64> {
+    (0..u.len())
+        .map(|t| {
+            if t < 3 {
+                return 1.0;
+            }
+            let past: Vec<f32> = u[1..t].iter().map(|&v| v as f32).collect();
+            let (kappa, scale) = normalise(&past);
+            gate(u[t], kappa, scale)
+        })
+        .collect()
 }
 
 /// Windows of the online phase: (first step read, window start, window end) with the context
@@ -364,18 +383,11 @@ pub fn run_one(
         reward: Tensor::from_data(TensorData::new(stream.rewards[0].clone(), [1, t]), &ad),
         continuing: true,
     };
-    // The gates are calibrated on the stream's steps before the earliest possible switch (all
-    // under the old rule, all in the past when the switch comes): the online model's surprise
-    // and uncertainty are not those of the trained model on its training sequences.
-    let calibrate = |u: &[f64]| normalise(&u[1..lo].iter().map(|&v| v as f32).collect::<Vec<_>>());
-    let (kl_gate, sigma_gate) = (calibrate(&learning.kl), calibrate(&learning.sigma));
-    let gate_of = |u: &[f64], (kappa, scale): (f64, f64)| -> Vec<f32> {
-        u.iter().map(|&v| gate(v, kappa, scale) as f32).collect()
-    };
-    let (kl_g, sigma_g) = (
-        gate_of(&learning.kl, kl_gate),
-        gate_of(&learning.sigma, sigma_gate),
-    );
+    // Each step's gate is normalised on the stream's own past (causal).
+    let gate_kl = running_gates(&learning.kl);
+    let gate_sigma = running_gates(&learning.sigma);
+    let as_f32 = |g: &[f64]| -> Vec<f32> { g.iter().map(|&v| v as f32).collect() };
+    let (kl_g, sigma_g) = (as_f32(&gate_kl), as_f32(&gate_sigma));
     let errors = critic_online(
         &pretrained,
         &lat,
@@ -391,7 +403,8 @@ pub fn run_one(
         spe_frozen: frozen.spe,
         kl: learning.kl,
         sigma: learning.sigma,
-        gates: [kl_gate, sigma_gate],
+        gate_kl,
+        gate_sigma,
         errors,
     })
 }
@@ -441,6 +454,19 @@ mod tests {
         let mean = v.iter().map(|&u| gate(u as f64, kappa, scale)).sum::<f64>() / 40.0;
         assert!((mean - 1.0).abs() < 1e-12);
         assert!(gate(3.9, kappa, scale) < gate(0.1, kappa, scale));
+    }
+
+    #[test]
+    fn running_gates_read_only_the_past_and_are_1_for_a_constant_signal() {
+        assert!(running_gates(&[0.7; 30]).iter().all(|&g| g == 1.0));
+        // A jump at step 20 closes the gate there; changing later values changes no earlier gate.
+        let mut u = vec![0.1; 30];
+        u[20] = 5.0;
+        let g = running_gates(&u);
+        assert!(g[20] < 0.1 && g[19] == 1.0, "{g:?}");
+        let mut later = u.clone();
+        later[25] = 9.0;
+        assert_eq!(running_gates(&later)[..25], g[..25]);
     }
 
     #[test]

@@ -129,13 +129,12 @@ pub fn markdown(res: &RelearnResult) -> String {
         );
     }
     let gate_at = |r: &RelearnRun, k: usize, from: isize, to: isize| {
-        let (kappa, scale) = r.gates[k];
-        let u = if k == 0 { &r.kl } else { &r.sigma };
-        let g: Vec<f64> = u
-            .iter()
-            .map(|&v| crate::gating::gate(v, kappa, scale))
-            .collect();
-        around(&g, r.switch, from, to)
+        around(
+            if k == 0 { &r.gate_kl } else { &r.gate_sigma },
+            r.switch,
+            from,
+            to,
+        )
     };
     let _ = writeln!(
         md,

@@ -14,7 +14,8 @@ use crate::batcher::{batch_indices, to_batch};
 use crate::evaluate::read_stats;
 use crate::TrainError;
 
-/// log p(x_{1:T} | z) + beta (log p(z_{1:T}) - log q(z_{1:T} | x)) per sequence, for the latents
+/// log p(x_{1:T} | z) (and log p(r_{1:T} | z) when the model predicts rewards) + beta (log
+/// p(z_{1:T}) - log q(z_{1:T} | x)) per sequence, for the latents
 /// z_t = mu_q + sigma_q * eps_t the pass drew: \[batch\]. beta = 1 is the importance weight of
 /// the IWAE bound; beta < 1 anneals the latent part as KL annealing does for the ELBO. Padding
 /// steps count nothing.
@@ -27,19 +28,26 @@ pub fn log_weights(traj: &Trajectory, eps: Tensor<3>, beta: f64) -> Tensor<1> {
     let u = (z - mu_p.clone()) / sigma_p.clone();
     let log_p = u.square() * (-0.5) - sigma_p.clone().log();
     let log_ratio: Tensor<2> = (log_p - log_q).sum_dim(2).squeeze_dim(2); // [B, T]
-    let per_step = (log_ratio * beta - traj.elbo.nll.clone()) * traj.elbo.mask.clone();
+    let mut log_lik = traj.elbo.nll.clone().neg();
+    if let Some(r) = &traj.elbo.reward_nll {
+        log_lik = log_lik - r.clone();
+    }
+    let per_step = (log_ratio * beta + log_lik) * traj.elbo.mask.clone();
     per_step.sum_dim(1).squeeze_dim(1)
 }
 
-/// K copies of every sequence of `batch` (copy-major: row k B + b is copy k of sequence b) and
+/// K copies of every sequence of `batch` (copy-major: row k B + b is copy k of sequence b; its
+/// actions and rewards too) and
 /// noise for them, [K B, T, z_dim], from the device's generator.
 pub(crate) fn replicate(batch: &SeqBatch, k: usize, z_dim: usize) -> (SeqBatch, Tensor<3>) {
     let [b, t, _] = batch.dims();
     let device = batch.x.device();
-    let wide = SeqBatch::new(
-        batch.x.clone().repeat_dim(0, k),
-        batch.mask.clone().repeat_dim(0, k),
-    );
+    let wide = SeqBatch {
+        x: batch.x.clone().repeat_dim(0, k),
+        mask: batch.mask.clone().repeat_dim(0, k),
+        actions: batch.actions.clone().map(|a| a.repeat_dim(0, k)),
+        rewards: batch.rewards.clone().map(|r| r.repeat_dim(0, k)),
+    };
     let eps = Tensor::<3>::random([k * b, t, z_dim], Distribution::Normal(0.0, 1.0), &device);
     (wide, eps)
 }

@@ -121,8 +121,8 @@ impl Trainer {
     }
 
     /// The negative K-sample importance-weighted bound per real step (weights tempered by
-    /// `beta`), and the pass over the K copies of the batch it came from (its KL and NLL sums,
-    /// and its step count, are over all K copies).
+    /// `beta`), and the pass over the K copies of the batch it came from (each copy draws its own
+    /// latents and, with dropout, its own dropout mask).
     fn importance_weighted(&self, batch: &SeqBatch, beta: f64) -> (Trajectory, Tensor<1>) {
         let k = self.particles;
         let (wide, eps) = replicate(batch, k, self.z_dim);
@@ -148,7 +148,9 @@ impl Trainer {
             let loss = self.elbo_loss(&traj, beta);
             (traj, loss)
         };
-        let state = want_state.then(|| traj.state().detach());
+        // With K copies of the batch, the state and the statistics are the first copy's share.
+        let (b, k) = (batch.dims()[0], self.particles.max(1));
+        let state = want_state.then(|| traj.state().detach().narrow(0, 0, b));
         if self.frozen() {
             loss = loss.detach();
         }
@@ -173,11 +175,12 @@ impl Trainer {
             ],
             0,
         ))?;
+        let per_copy = 1.0 / k as f32;
         let stats = StepStats {
             loss: loss_v,
-            kl,
-            rec,
-            steps,
+            kl: kl * per_copy,
+            rec: rec * per_copy,
+            steps: steps * per_copy,
             sf,
         };
         if !loss_v.is_finite() {
