@@ -160,7 +160,8 @@ pub fn running_gates(u: &[f64]) -> Vec<f64> {
             }
             let past: Vec<f32> = u[1..t].iter().map(|&v| v as f32).collect();
             let (kappa, scale) = normalise(&past);
-            gate(u[t], kappa, scale)
+            // In f32 like the past it is normalised on.
+            gate(u[t] as f32 as f64, kappa, scale)
         })
         .collect()
 }
