@@ -1,7 +1,8 @@
 //! A supervised reward-prediction signal (the third kind of teaching signal beside the RPE and
-//! the SPE): a reward head E[r_t | z_t, h_{t-1}] on the world model's detached latent, as the
-//! VRNN's own reward head reads it ([h_{t-1}, muq_t]: the carried state before the step and the
-//! posterior mean of the step), and its prediction error r_t - E[r_t | ..] per step.
+//! the SPE): a reward head E[r_t | z_t, h_{t-1}] on the world model's detached latent, reading
+//! [h_{t-1}, muq_t] (the carried state before the step and the posterior mean of the step; the
+//! VRNN's own reward head reads phi_z(z_t) and h_{t-1}, the same information through its
+//! feature network), and its prediction error r_t - E[r_t | ..] per step.
 //!
 //! The head learns after the world model, from its latent, so that the world model in `bench
 //! science` still never sees a reward and the SPE's results do not depend on this signal. It is
