@@ -253,7 +253,7 @@ pub fn figure(runs: &[RunResult]) -> Option<Figure> {
     let mut panels = Vec::new();
     if !tasks.is_empty() {
         let mut panel = Panel::new(
-            "which deviant occurred: linear read-out accuracy (held out)",
+            "which deviant occurred: read-out accuracy (held out)",
             "task",
             "accuracy",
         )
@@ -261,9 +261,16 @@ pub fn figure(runs: &[RunResult]) -> Option<Figure> {
         panel.legend = Corner::UpperLeft;
         panel.y_room = 0.35;
         panel.bar_width = 0.2;
-        let getters: [Getter; 3] = [
-            ("from the SPE vector e_t", Rgb::BLUE, |d| d.vector.accuracy),
-            ("from its norm ||e_t||", Rgb::ORANGE, |d| d.norm.accuracy),
+        let getters: [Getter; 4] = [
+            ("from the SPE vector e_t (linear)", Rgb::BLUE, |d| {
+                d.vector.accuracy
+            }),
+            ("from its norm ||e_t|| (nearest mean)", Rgb::ORANGE, |d| {
+                d.norm.accuracy
+            }),
+            ("from muq_t alone (linear)", Rgb::GREEN, |d| {
+                d.posterior.map_or(f64::NAN, |p| p.accuracy)
+            }),
             ("chance (most frequent deviant)", Rgb::GREY, |d| {
                 d.vector.chance
             }),
@@ -331,7 +338,7 @@ pub fn figure(runs: &[RunResult]) -> Option<Figure> {
         ));
         if lo.is_finite() && hi.is_finite() {
             panel = panel.with(Series::new(
-                "identity: slope 1",
+                "slope 1 (reference; the identity predicts an offset of -c)",
                 Rgb::BLACK,
                 Mark::Line,
                 vec![(lo, lo), (hi, hi)],
