@@ -92,6 +92,10 @@ impl Dkf {
         let z_dim = self.z_dim;
         let eps = noise.eps([b, t_len, z_dim], &device);
         let g = self.guide_states(batch);
+        assert!(
+            self.posterior.trunk.layers.is_empty(),
+            "the DKF's combiner head is linear (no hidden layer)"
+        );
         let chain = combiner_chain(
             CombinerInput {
                 g: g.clone(),
