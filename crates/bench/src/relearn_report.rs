@@ -41,7 +41,7 @@ fn over(runs: &[RelearnRun], f: impl Fn(&RelearnRun) -> f64) -> String {
     Interval::of(&v).map_or("n/a".into(), |i| i.show(3))
 }
 
-/// The errors of condition `k` indexed by arrival step (errors[k][t - 1] is the transition
+/// The errors of condition `k` indexed by arrival step (`errors[k][t - 1]` is the transition
 /// t - 1 -> t): prepend the unused step 0.
 fn by_step(r: &RelearnRun, k: usize) -> Vec<f64> {
     std::iter::once(f64::NAN)

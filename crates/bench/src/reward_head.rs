@@ -22,7 +22,7 @@ use crate::critic_fit::{FitSettings, Latents};
 /// Hidden width of the reward head.
 pub const HIDDEN: usize = 64;
 
-/// The reward head: [h_{t-1}, muq_t] -> E[r_t].
+/// The reward head: [h_{t-1}, muq_t] -> E(r_t).
 #[derive(Module, Debug)]
 pub struct RewardHead {
     hidden: Linear,
@@ -38,7 +38,7 @@ impl RewardHead {
         }
     }
 
-    /// Predicted rewards of inputs [rows, input]: [rows].
+    /// Predicted rewards of inputs [rows, input]: \[rows\].
     pub fn forward(&self, x: Tensor<2>) -> Tensor<1> {
         let rows = x.dims()[0];
         self.out

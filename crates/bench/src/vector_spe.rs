@@ -85,7 +85,7 @@ pub fn decode_deviants(
     })
 }
 
-/// (phi_t, r_t) of steps 1.. of every sequence: features [rows, f] and rewards [rows] in f64.
+/// (phi_t, r_t) of steps 1.. of every sequence: features [rows, f] and rewards \[rows\] in f64.
 fn steps_from_one(
     phi: &[f32],
     rewards: &[Vec<f32>],

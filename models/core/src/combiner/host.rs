@@ -16,7 +16,7 @@ struct CombinerInputs<'a> {
     pub eps: &'a [f32],
     /// [B, Z].
     pub z0: &'a [f32],
-    /// W_c [Z, H], b_c [H], head [H, 2Z], head bias [2Z].
+    /// W_c [Z, H], b_c \[H\], head [H, 2Z], head bias \[2Z\].
     pub theta: &'a [f32],
 }
 

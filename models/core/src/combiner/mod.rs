@@ -54,9 +54,9 @@ pub struct CombinerInput {
 /// Weights of the chain.
 #[derive(Debug, Clone)]
 pub struct CombinerWeights {
-    /// The combiner's layer on z_{t-1}: [Z, H] and [H].
+    /// The combiner's layer on z_{t-1}: [Z, H] and \[H\].
     pub combine: Layer,
-    /// The [mu | pre-softplus sigma] head on the average: [H, 2Z] and [2Z].
+    /// The [mu | pre-softplus sigma] head on the average: [H, 2Z] and \[2Z\].
     pub head: Layer,
 }
 

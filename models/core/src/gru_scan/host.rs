@@ -14,7 +14,7 @@ pub(crate) struct GruInputs<'a> {
     pub gi: &'a [f32],
     /// Initial state: [B, H].
     pub h0: &'a [f32],
-    /// W_hh (row-major [H, 3H]) then b_hh [3H].
+    /// W_hh (row-major [H, 3H]) then b_hh \[3H\].
     pub theta: &'a [f32],
     /// Padding mask [B, T] (read only in reverse).
     pub mask: &'a [f32],

@@ -42,7 +42,7 @@ impl GruScanShape {
 
 /// The GRU's states after every step, [B, T, H], from the input projections `gi` = x_t W_ih +
 /// b_ih of every step [B, T, 3H] (gate order [r, u, n]), the initial state `h0` [B, H], the
-/// hidden projection `w_hh` [H, 3H] with its bias `b_hh` [3H], and the padding `mask` [B, T]
+/// hidden projection `w_hh` [H, 3H] with its bias `b_hh` \[3H\], and the padding `mask` [B, T]
 /// (read only when `reverse`: there a state is `m h_t + (1 - m) h0`). Fused on the CPU
 /// backends, composed elsewhere.
 pub fn gru_sequence(

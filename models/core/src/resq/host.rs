@@ -16,7 +16,7 @@ struct ResqInputs<'a> {
     pub eps: &'a [f32],
     /// [B, Z].
     pub z0: &'a [f32],
-    /// wz [Z, 2W], prior head [W, 2Z] + [2Z], posterior head [W, 2Z] + [2Z].
+    /// wz [Z, 2W], prior head [W, 2Z] + \[2Z\], posterior head [W, 2Z] + \[2Z\].
     pub theta: &'a [f32],
 }
 

@@ -61,9 +61,9 @@ pub struct ResqInput {
 pub struct ResqWeights {
     /// The z_{t-1} rows of the prior's first layer beside those of the posterior's: [Z, 2W].
     pub wz: Tensor<2>,
-    /// The prior's [mu | pre-softplus sigma] head: [W, 2Z] and [2Z].
+    /// The prior's [mu | pre-softplus sigma] head: [W, 2Z] and \[2Z\].
     pub prior: Layer,
-    /// The posterior's [mean correction | pre-softplus sigma] head: [W, 2Z] and [2Z].
+    /// The posterior's [mean correction | pre-softplus sigma] head: [W, 2Z] and \[2Z\].
     pub posterior: Layer,
 }
 
