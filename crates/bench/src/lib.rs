@@ -25,6 +25,7 @@ pub mod critic_fit;
 pub mod figures;
 pub mod gating;
 pub mod identity;
+pub mod memory;
 pub mod peers;
 pub mod readout;
 pub mod relearn;
