@@ -103,6 +103,39 @@ impl Default for RelearnConfig {
     }
 }
 
+impl RelearnConfig {
+    /// Rejects settings that cannot run, naming them.
+    pub fn check(&self) -> Result<(), BenchError> {
+        let bad = |field, reason: &str| {
+            Err(BenchError::Config {
+                field,
+                reason: reason.into(),
+            })
+        };
+        let (lo, hi) = self.switch_range;
+        if self.seeds == 0 {
+            return bad("seeds", "must be at least 1");
+        }
+        if !(1 <= lo && lo < hi && hi <= self.stream_steps) {
+            return bad(
+                "switch_range",
+                "needs 1 <= switch_range.0 < switch_range.1 <= stream_steps",
+            );
+        }
+        if self.window == 0 || self.context < self.window {
+            return bad("window", "needs 1 <= window <= context");
+        }
+        let rate = |v: f64| v.is_finite() && v >= 0.0;
+        if !(rate(self.online_lr) && rate(self.critic_lr) && rate(self.pretrain_lr)) {
+            return bad(
+                "online_lr / critic_lr / pretrain_lr",
+                "learning rates must be finite and >= 0",
+            );
+        }
+        Ok(())
+    }
+}
+
 /// The gates compared, in report order.
 pub const CONDITIONS: [&str; 4] = [
     "ungated",
@@ -287,14 +320,8 @@ pub fn run_one(
     device: &Device,
 ) -> Result<RelearnRun, BenchError> {
     let bad = |field, reason: String| BenchError::Config { field, reason };
+    c.check()?;
     let (lo, hi) = c.switch_range;
-    if !(1 <= lo && lo < hi && hi <= c.stream_steps) || c.window == 0 || c.context < c.window {
-        return Err(bad(
-            "relearn",
-            "needs 1 <= switch_range.0 < switch_range.1 <= stream_steps and window <= context"
-                .into(),
-        ));
-    }
     let switch = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed).random_range(lo..hi);
     let task = |sequences, steps, switch_step| SwitchTask {
         sequences,
@@ -418,12 +445,7 @@ pub fn run(
     device_name: &str,
     progress: &mut dyn FnMut(&RelearnRun),
 ) -> Result<RelearnResult, BenchError> {
-    if c.seeds == 0 {
-        return Err(BenchError::Config {
-            field: "seeds",
-            reason: "must be at least 1".into(),
-        });
-    }
+    c.check()?;
     let start = std::time::Instant::now();
     let mut runs = Vec::new();
     for seed in 0..c.seeds as u64 {
@@ -468,6 +490,39 @@ mod tests {
         let mut later = u.clone();
         later[25] = 9.0;
         assert_eq!(running_gates(&later)[..25], g[..25]);
+    }
+
+    #[test]
+    fn bad_settings_are_refused_by_name() {
+        RelearnConfig::default().check().unwrap();
+        let refused = |c: RelearnConfig, field: &str| {
+            let err = c.check().unwrap_err().to_string();
+            assert!(err.contains(field), "{err}");
+        };
+        let d = RelearnConfig::default;
+        refused(RelearnConfig { seeds: 0, ..d() }, "seeds");
+        refused(
+            RelearnConfig {
+                switch_range: (200, 100),
+                ..d()
+            },
+            "switch_range",
+        );
+        refused(RelearnConfig { context: 5, ..d() }, "window");
+        refused(
+            RelearnConfig {
+                critic_lr: -1.0,
+                ..d()
+            },
+            "critic_lr",
+        );
+        refused(
+            RelearnConfig {
+                online_lr: f64::NAN,
+                ..d()
+            },
+            "online_lr",
+        );
     }
 
     #[test]

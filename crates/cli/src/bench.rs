@@ -209,7 +209,7 @@ fn run_relearn(a: RelearnArgs) -> Result<()> {
             r.seed,
             r.switch,
             r.valid_bound,
-            mean(&r.spe, r.switch - 10, r.switch),
+            mean(&r.spe, r.switch.saturating_sub(10), r.switch),
             mean(&r.spe, r.switch, r.switch + 5),
             mean(&r.spe, r.switch + 50, r.switch + 100)
         );
