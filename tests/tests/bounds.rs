@@ -5,7 +5,7 @@
 
 use burn::prelude::*;
 use neuromod_core::{
-    DiagGaussian, ElboTerms, FilterStep, Noise, SeqBatch, SequenceModel, Trajectory,
+    DiagGaussian, ElboTerms, FilterStep, Noise, SeqBatch, SequenceModel, StateLayout, Trajectory,
 };
 use neuromod_datasets::SequenceSet;
 use neuromod_tests::{cpu, serial};
@@ -108,6 +108,22 @@ impl SequenceModel for Lgssm {
             nll,
         }
     }
+
+    fn z_dim(&self) -> usize {
+        1
+    }
+
+    /// A placeholder state of zeros (width 1) beside z.
+    fn state_layout(&self) -> StateLayout {
+        StateLayout {
+            deterministic: 1,
+            z: 1,
+        }
+    }
+
+    fn weight_layout(&self) -> &'static str {
+        "no weights: A, Q, C, R and P0 are constants"
+    }
 }
 
 /// Exact log p(x_{1:T}) by the Kalman filter.
@@ -187,7 +203,7 @@ fn gaps(bound: impl Fn(&SequenceSet, usize, &Device) -> f64, ks: &[usize]) -> Ve
 fn the_iwae_bound_lies_below_the_kalman_likelihood_and_closes_in_as_k_grows() {
     let gaps = gaps(
         |set, k, device| {
-            importance_bound(&Lgssm, set, k, 1, device)
+            importance_bound(&Lgssm, set, k, device)
                 .unwrap()
                 .nll_per_step
         },
@@ -207,16 +223,12 @@ fn the_iwae_bound_lies_below_the_kalman_likelihood_and_closes_in_as_k_grows() {
 fn the_particle_filter_bound_does_too_and_beats_iwae_at_equal_k() {
     let ks = [1, 10, 100];
     let smc = gaps(
-        |set, k, device| {
-            particle_bound(&Lgssm, set, k, 1, device)
-                .unwrap()
-                .nll_per_step
-        },
+        |set, k, device| particle_bound(&Lgssm, set, k, device).unwrap().nll_per_step,
         &ks,
     );
     let iwae = gaps(
         |set, k, device| {
-            importance_bound(&Lgssm, set, k, 1, device)
+            importance_bound(&Lgssm, set, k, device)
                 .unwrap()
                 .nll_per_step
         },

@@ -17,6 +17,8 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use neuromod_core::StateLayout;
+
 use crate::critic_fit::{FitSettings, Latents};
 
 /// Hidden width of the reward head.
@@ -47,15 +49,14 @@ impl RewardHead {
     }
 }
 
-/// The head's inputs [n (T - 1), H + Z] for steps 1..T, sequence-major: h_{t-1} (the first
-/// `state_dim - z_dim` columns of s_{t-1}) beside muq_t (the last `z_dim` columns of s_t); and
-/// the rewards r_t of the same steps.
-pub fn inputs(lat: &Latents, z_dim: usize) -> (Tensor<2>, Tensor<1>) {
+/// The head's inputs [n (T - 1), H + Z] for steps 1..T, sequence-major: h_{t-1} (the
+/// deterministic part of s_{t-1}) beside muq_t (the posterior mean of s_t); and the rewards r_t
+/// of the same steps.
+pub fn inputs(lat: &Latents, layout: StateLayout) -> (Tensor<2>, Tensor<1>) {
     let [n, t] = lat.dims();
-    let d = lat.state.dims()[2];
-    let h = d - z_dim;
-    let prev = lat.state.clone().narrow(1, 0, t - 1).narrow(2, 0, h);
-    let now = lat.state.clone().narrow(1, 1, t - 1).narrow(2, h, z_dim);
+    let d = layout.width();
+    let prev = layout.deterministic_part(lat.state.clone().narrow(1, 0, t - 1));
+    let now = layout.posterior_mean(lat.state.clone().narrow(1, 1, t - 1));
     let x = Tensor::cat(vec![prev, now], 2).reshape([n * (t - 1), d]);
     let r = lat
         .reward
@@ -67,8 +68,8 @@ pub fn inputs(lat: &Latents, z_dim: usize) -> (Tensor<2>, Tensor<1>) {
 
 /// Fits a head (on the autodiff device of `lat`) to the training latents' rewards by Adam on
 /// shuffled mini-batches of the squared error; no host read.
-pub fn fit(lat: &Latents, z_dim: usize, s: FitSettings) -> RewardHead {
-    let (x, r) = inputs(lat, z_dim);
+pub fn fit(lat: &Latents, layout: StateLayout, s: FitSettings) -> RewardHead {
+    let (x, r) = inputs(lat, layout);
     let device = x.device();
     let rows = r.dims()[0];
     let mut head = RewardHead::new(x.dims()[1], &device);
@@ -91,9 +92,9 @@ pub fn fit(lat: &Latents, z_dim: usize, s: FitSettings) -> RewardHead {
 
 /// Prediction errors r_t - E[r_t | h_{t-1}, muq_t] along latent trajectories: [n, T], 0 at
 /// t = 0 (no step before it).
-pub fn prediction_errors(head: &RewardHead, lat: &Latents, z_dim: usize) -> Tensor<2> {
+pub fn prediction_errors(head: &RewardHead, lat: &Latents, layout: StateLayout) -> Tensor<2> {
     let [n, t] = lat.dims();
-    let (x, r) = inputs(lat, z_dim);
+    let (x, r) = inputs(lat, layout);
     let pe = (r - head.forward(x)).reshape([n, t - 1]);
     Tensor::cat(vec![Tensor::zeros([n, 1], &pe.device()), pe], 1)
 }
@@ -101,6 +102,12 @@ pub fn prediction_errors(head: &RewardHead, lat: &Latents, z_dim: usize) -> Tens
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The test latents' state: [h, z], one column each.
+    const LAYOUT: StateLayout = StateLayout {
+        deterministic: 1,
+        z: 1,
+    };
 
     /// Latents of `n` sequences of `t` steps on `device`: state [h, z] with h = step parity and
     /// z = a random draw; reward `reward(h_{t-1}, z_t, u)` with u uniform noise.
@@ -149,9 +156,9 @@ mod tests {
         };
         // r_t = 2 z_t + h_{t-1}: a function of the head's inputs.
         let known = |h: f32, z: f32, _u: f32| 2.0 * z + h;
-        let head = fit(&latents((40, 10), known, &ad, 2), 1, settings);
+        let head = fit(&latents((40, 10), known, &ad, 2), LAYOUT, settings);
         let held = latents((20, 10), known, &ad.clone().inner(), 3);
-        let pe = prediction_errors(&head.valid(), &held, 1);
+        let pe = prediction_errors(&head.valid(), &held, LAYOUT);
         assert_eq!(pe.dims(), [20, 10]);
         let small = mean_abs(pe.clone());
         assert!(small < 0.1, "predictable reward, mean |PE| {small}");
@@ -160,9 +167,9 @@ mod tests {
         // r_t = u, noise independent of the inputs: the error is the reward itself (mean |u|
         // = 0.5), whatever the head learnt (it can only learn the mean, 0).
         let noise = |_h: f32, _z: f32, u: f32| u;
-        let head = fit(&latents((40, 10), noise, &ad, 4), 1, settings);
+        let head = fit(&latents((40, 10), noise, &ad, 4), LAYOUT, settings);
         let held = latents((20, 10), noise, &ad.clone().inner(), 5);
-        let big = mean_abs(prediction_errors(&head.valid(), &held, 1).narrow(1, 1, 9));
+        let big = mean_abs(prediction_errors(&head.valid(), &held, LAYOUT).narrow(1, 1, 9));
         assert!(
             (big - 0.5).abs() < 0.08,
             "unpredictable reward, mean |PE| {big}"

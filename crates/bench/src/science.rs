@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use neuromod_core::ModelSpec;
-use neuromod_core::Noise;
+use neuromod_core::{Noise, SequenceModel};
 use neuromod_critic::{CriticConfig, CriticLoss};
 use neuromod_datasets::tasks::SwitchTask;
 use neuromod_datasets::SequenceSet;
@@ -279,14 +279,7 @@ pub fn run_one(
     );
     // The same signals `neuromod signals` exports, from the library's one collection.
     let n_eval = splits.test.len();
-    let signals = collect_signals(
-        &splits.test,
-        &model,
-        Some(&heads),
-        n_eval,
-        device,
-        &cfg.model,
-    )?;
+    let signals = collect_signals(&splits.test, &model, Some(&heads), n_eval, device)?;
     let taus = critic.taus.clone();
     let all: Vec<usize> = (0..taus.len()).collect();
     let optimistic: Vec<usize> = all.iter().copied().filter(|&i| taus[i] > 0.5).collect();
@@ -332,9 +325,9 @@ pub fn run_one(
     };
     // The reward head learns last, so that its draws from the device's generator change nothing
     // measured before it.
-    let z_dim = cfg.model.z_dim();
-    let head = reward_head::fit(&ad_lat, z_dim, fit_settings);
-    let pe = reward_head::prediction_errors(&head.valid(), &eval_lat, z_dim);
+    let layout = model.state_layout();
+    let head = reward_head::fit(&ad_lat, layout, fit_settings);
+    let pe = reward_head::prediction_errors(&head.valid(), &eval_lat, layout);
     values.push(host(pe, "reward-head PE")?);
 
     // Labels: step 0 in neither set.

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use burn::prelude::*;
 use clap::{Args, ValueEnum};
+use neuromod_core::{SequenceModel, WEIGHT_CONVENTIONS};
 use neuromod_train::{named_parameters, write_atomic, Checkpoint, NamedArray, WEIGHTS_FILE};
 
 /// Which snapshot to export.
@@ -85,11 +86,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
     }
     meta.insert(
         "layout".into(),
-        "Linear weights are [in, out] (y = x @ W + b), as burn stores them; \
-         transpose for torch.nn.Linear. vrnn.rnn.{input,hidden} hold the GRU gates \
-         [r, u, n] side by side along the output axis (PyTorch's formulation and order); \
-         vrnn.h0 is the learned initial state"
-            .into(),
+        format!("{WEIGHT_CONVENTIONS} {}", model.weight_layout()),
     );
     let bytes = safetensors_bytes(&arrays, meta)?;
     write_atomic(&args.out, &bytes)

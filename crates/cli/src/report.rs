@@ -209,7 +209,7 @@ pub fn run(args: ReportArgs) -> Result<()> {
                 notes.push(format!("No SPE figure: {e}."));
             } else {
                 let arrays =
-                    neuromod_train::collect_signals(&one, &model, sf.as_ref(), 1, &device, m)?;
+                    neuromod_train::collect_signals(&one, &model, sf.as_ref(), 1, &device)?;
                 let gammas = sf.as_ref().map(|s| s.gammas.clone()).unwrap_or_default();
                 let name = format!("{} sequence {k}", args.split);
                 let figure = crate::signals::traces(&arrays, &gammas, 0, steps, &name);

@@ -277,7 +277,7 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         bail!("--samples must be at least 1");
     }
     if args.bound != BoundArg::Elbo {
-        return eval_sampled(&args, &model, set, checkpoint.config.model.z_dim(), &device);
+        return eval_sampled(&args, &model, set, &device);
     }
     // Each pass draws its own latent noise (seed, seed + 1, ...); their mean estimates the
     // same bound (the expected negative ELBO) with less noise than one pass.
@@ -321,15 +321,14 @@ fn eval_sampled(
     args: &EvalArgs,
     model: &neuromod_train::WorldModel,
     set: &SequenceSet,
-    z_dim: usize,
     device: &burn::prelude::Device,
 ) -> Result<()> {
     let mut passes = Vec::with_capacity(args.samples);
     for k in 0..args.samples as u64 {
         device.seed(args.seed.wrapping_add(k));
         passes.push(match args.bound {
-            BoundArg::Smc => particle_bound(model, set, args.particles, z_dim, device)?,
-            _ => importance_bound(model, set, args.particles, z_dim, device)?,
+            BoundArg::Smc => particle_bound(model, set, args.particles, device)?,
+            _ => importance_bound(model, set, args.particles, device)?,
         });
     }
     let values: Vec<f64> = passes.iter().map(|b| b.nll_per_step).collect();

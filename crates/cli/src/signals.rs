@@ -100,9 +100,8 @@ pub fn run(args: SignalsArgs) -> Result<()> {
             set.len()
         );
     }
-    let m = &checkpoint.config.model;
     let gammas = sf.as_ref().map(|s| s.gammas.clone()).unwrap_or_default();
-    let arrays = collect_signals(set, &model, sf.as_ref(), args.batch_size, &device, m)?;
+    let arrays = collect_signals(set, &model, sf.as_ref(), args.batch_size, &device)?;
 
     let bytes = match ext {
         "npz" => npz(&arrays)?,

@@ -122,9 +122,9 @@ pub fn importance_bound<M: SequenceModel>(
     model: &M,
     set: &SequenceSet,
     particles: usize,
-    z_dim: usize,
     device: &Device,
 ) -> Result<ImportanceBound, TrainError> {
+    let z_dim = model.z_dim();
     let chunk = particles.clamp(1, ROWS_PER_PASS);
     bound_over_set(set, particles, device, |batch| {
         // log w of every particle, copy-major [particles b], gathered chunk by chunk.

@@ -10,7 +10,7 @@ use burn::prelude::*;
 use neuromod_core::Noise;
 use neuromod_datasets::SequenceSet;
 use neuromod_spe::{one_step, SfHeads};
-use neuromod_world::{ModelConfig, ModelSpec, WorldModel};
+use neuromod_world::{SequenceModel, WorldModel};
 
 use crate::batcher::{batch_indices, to_batch};
 use crate::TrainError;
@@ -53,7 +53,7 @@ fn host<const D: usize>(t: Tensor<D>, what: &'static str) -> Result<Vec<f32>, Tr
         })
 }
 
-/// The signals of `model` (built from `config`) over `set`, by name: `x`, `mask`,
+/// The signals of `model` over `set`, by name: `x`, `mask`,
 /// `spe/onestep/{vec,norm,kl}`, `prior/{mu,sigma}`, `posterior/{mu,sigma}`, `h`, and with SF
 /// heads `spe/sf/gamma_<g>/{delta,rms}` (the TD error of the transition t -> t+1 at step t).
 /// The model's posterior must be causal (the caller checks `filtering()`).
@@ -63,10 +63,10 @@ pub fn collect_signals(
     sf: Option<&SfHeads>,
     batch_size: usize,
     device: &Device,
-    config: &ModelConfig,
 ) -> Result<BTreeMap<String, SignalArray>, TrainError> {
     // The state s_t is [h_t, muq_t]; h_t is whatever the family carries forward in time.
-    let (z, h) = (config.z_dim(), config.state_dim() - config.z_dim());
+    let layout = model.state_layout();
+    let (z, h) = (layout.z, layout.deterministic);
     let n = set.len();
     let t_max = (0..n).map(|i| set.steps(i)).max().unwrap_or(0);
     let mut arrays = BTreeMap::new();

@@ -48,9 +48,9 @@ fn batch_bound<M: SequenceModel>(
     model: &M,
     batch: &SeqBatch,
     k: usize,
-    z_dim: usize,
     device: &Device,
 ) -> Tensor<1> {
+    let z_dim = model.z_dim();
     let [b, t_len, d] = batch.dims();
     let rows = b * k;
     // Rows b * K + j: particle j of sequence b.
@@ -111,7 +111,6 @@ pub fn particle_bound<M: SequenceModel>(
     model: &M,
     set: &SequenceSet,
     particles: usize,
-    z_dim: usize,
     device: &Device,
 ) -> Result<ImportanceBound, TrainError> {
     if particles > MAX_PARTICLES {
@@ -132,6 +131,6 @@ pub fn particle_bound<M: SequenceModel>(
         });
     }
     bound_over_set(set, particles, device, |batch| {
-        batch_bound(model, batch, particles, z_dim, device)
+        batch_bound(model, batch, particles, device)
     })
 }

@@ -8,7 +8,7 @@ use burn::optim::decay::WeightDecayConfig;
 use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
-use neuromod_core::{ElboTerms, KlShaping, ModelSpec, Noise, SeqBatch, Trajectory};
+use neuromod_core::{ElboTerms, KlShaping, Noise, SeqBatch, SequenceModel, Trajectory};
 use neuromod_spe::SfHeads;
 use neuromod_world::WorldModel;
 
@@ -49,7 +49,6 @@ pub struct Trainer {
     shaping: KlShaping,
     /// Importance samples per sequence of the objective (1: the ELBO).
     particles: usize,
-    z_dim: usize,
 }
 
 impl Trainer {
@@ -73,7 +72,6 @@ impl Trainer {
             sf_mode: config.sf.as_ref().map(|s| s.mode),
             shaping: config.kl_shaping(),
             particles: config.train_particles.max(1),
-            z_dim: config.model.z_dim(),
         }
     }
 
@@ -125,10 +123,9 @@ impl Trainer {
     /// latents and, with dropout, its own dropout mask).
     fn importance_weighted(&self, batch: &SeqBatch, beta: f64) -> (Trajectory, Tensor<1>) {
         let k = self.particles;
-        let (wide, eps) = replicate(batch, k, self.z_dim);
-        let traj = self
-            .model()
-            .forward(&wide, Noise::Given(Box::new(eps.clone())));
+        let model = self.model();
+        let (wide, eps) = replicate(batch, k, model.z_dim());
+        let traj = model.forward(&wide, Noise::Given(Box::new(eps.clone())));
         let bound = per_sequence_bound(log_weights(&traj, eps, beta), k);
         let loss = bound.sum().neg() / batch.mask.clone().sum().clamp_min(1.0);
         (traj, loss)

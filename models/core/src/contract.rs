@@ -1,4 +1,4 @@
-//! The world-model contract: what every model family (VRNN, DKF, ...) provides, and all the
+//! The world-model contract: what every model family provides, and all the
 //! rest of neuromod (training, SPE, critic, benchmarks, export) relies on.
 
 use burn::prelude::*;
@@ -40,6 +40,84 @@ pub trait SequenceModel {
     /// of it gives the same terms as [`SequenceModel::forward`] on unpadded sequences. Only
     /// meaningful when [`SequenceModel::filtering`] holds; callers check it.
     fn filter_step(&self, state: Vec<Tensor<2>>, x: Tensor<2>, eps: Tensor<2>) -> FilterStep;
+
+    /// Latent width Z (the width of eps in [`SequenceModel::filter_step`] and of every prior
+    /// and posterior).
+    fn z_dim(&self) -> usize;
+
+    /// How the state s_t the signal heads read ([`Trajectory::state`]) is laid out.
+    fn state_layout(&self) -> StateLayout;
+
+    /// Width of the state s_t.
+    fn state_dim(&self) -> usize {
+        self.state_layout().width()
+    }
+
+    /// What the family's weights are, by the names an export gives them (prefixed by the
+    /// family's name), for a reader in another language: their meaning, beside the
+    /// conventions every family shares ([`WEIGHT_CONVENTIONS`]).
+    fn weight_layout(&self) -> &'static str;
+}
+
+/// How every family's weights are stored, for a reader of an export in another language.
+pub const WEIGHT_CONVENTIONS: &str = "Linear weights are [in, out] (y = x @ W + b), as burn \
+     stores them; transpose for torch.nn.Linear. GRU cells ({input,hidden}) hold the gates \
+     [r, u, n] side by side along the output axis (PyTorch's formulation and order). A Gaussian \
+     head's last layer outputs [mu | pre-softplus sigma]; sigma = softplus + sigma_min.";
+
+/// The layout of the state s_t = [d_t, muq_t] a family hands to the signal heads: its
+/// deterministic part d_t (what the family carries forward in time: a GRU's state, a guide's
+/// state) and then the posterior mean muq_t.
+///
+/// ```
+/// use burn::prelude::*;
+/// use neuromod_core::StateLayout;
+///
+/// # #[allow(deprecated)]
+/// let device = Device::ndarray();
+/// let layout = StateLayout { deterministic: 3, z: 2 };
+/// let s = Tensor::<2>::from_floats([[1.0, 2.0, 3.0, 4.0, 5.0]], &device);
+/// assert_eq!(layout.width(), 5);
+/// let muq: Vec<f32> = layout.posterior_mean(s.clone()).into_data().to_vec().unwrap();
+/// assert_eq!(muq, vec![4.0, 5.0]);
+/// assert_eq!(layout.deterministic_part(s).dims(), [1, 3]);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StateLayout {
+    /// Width of the deterministic part d_t.
+    pub deterministic: usize,
+    /// Width of the posterior mean (the latent width Z).
+    pub z: usize,
+}
+
+impl StateLayout {
+    /// Width of the whole state.
+    pub fn width(&self) -> usize {
+        self.deterministic + self.z
+    }
+
+    /// The deterministic part d_t of states laid out along the last axis: [.., deterministic].
+    pub fn deterministic_part<const D: usize>(&self, state: Tensor<D>) -> Tensor<D> {
+        self.check(&state);
+        state.narrow(D - 1, 0, self.deterministic)
+    }
+
+    /// The posterior mean muq_t of states laid out along the last axis: [.., z].
+    pub fn posterior_mean<const D: usize>(&self, state: Tensor<D>) -> Tensor<D> {
+        self.check(&state);
+        state.narrow(D - 1, self.deterministic, self.z)
+    }
+
+    fn check<const D: usize>(&self, state: &Tensor<D>) {
+        let w = state.dims()[D - 1];
+        assert_eq!(
+            w,
+            self.width(),
+            "a state of width {w} is not laid out as [{} deterministic, {} posterior mean]",
+            self.deterministic,
+            self.z
+        );
+    }
 }
 
 /// What one filtering step produces.
@@ -62,8 +140,13 @@ pub trait ModelSpec {
     fn x_dim(&self) -> usize;
     /// Latent width Z.
     fn z_dim(&self) -> usize;
-    /// Width of the state s_t the signal heads read ([`Trajectory::state`]).
-    fn state_dim(&self) -> usize;
+    /// Layout of the state s_t the signal heads read ([`Trajectory::state`]) in the model built
+    /// from this config.
+    fn state_layout(&self) -> StateLayout;
+    /// Width of the state s_t.
+    fn state_dim(&self) -> usize {
+        self.state_layout().width()
+    }
     /// Whether the model built from this config has a filtering (causal) posterior.
     fn filtering(&self) -> bool;
     /// Sets one shared setting from the command line; a setting the family does not have is
@@ -124,7 +207,7 @@ impl Setting {
 /// own arms (each returns `Result<(), ConfigError>`).
 ///
 /// ```text
-/// neuromod_core::model_spec!(DkfConfig, |c| filtering: c.guide == Guide::Filtering, set: {
+/// neuromod_core::model_spec!(MyConfig, |c| filtering: c.guide == Guide::Filtering, set: {
 ///     Setting::Guide(g) => { c.guide = g; Ok(()) },
 ///     Setting::Dropout(_) => Err(..),
 /// });
@@ -141,8 +224,11 @@ macro_rules! model_spec {
                 self.z_dim
             }
 
-            fn state_dim(&self) -> usize {
-                self.h_dim + self.z_dim
+            fn state_layout(&self) -> $crate::StateLayout {
+                $crate::StateLayout {
+                    deterministic: self.h_dim,
+                    z: self.z_dim,
+                }
             }
 
             fn filtering(&self) -> bool {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::gaussian::sigma_from;
 use crate::likelihood::{bernoulli_log_prob, gaussian_log_prob};
 use crate::mlp::{linear_parts, Mlp};
-use crate::stack::dense_stack;
+use neuromod_kernels::dense_stack;
 
 /// Observation model of the decoder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

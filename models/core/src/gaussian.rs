@@ -5,7 +5,7 @@ use burn::prelude::*;
 use burn::tensor::activation::softplus;
 
 use crate::mlp::{linear_parts, Mlp};
-use crate::stack::dense_stack;
+use neuromod_kernels::dense_stack;
 
 /// A diagonal Gaussian N(mu, diag sigma^2); both [batch, dim].
 #[derive(Debug, Clone)]

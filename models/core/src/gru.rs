@@ -1,11 +1,11 @@
-//! GRU cell with a one-step API (a VRNN needs z_t before h_t, so no sequence GRU).
+//! GRU cell with a one-step API (a model whose input at t depends on the state at t - 1 steps
+//! one at a time) and a pass over a whole sequence whose inputs are known in advance.
 
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::{sigmoid, tanh};
 
-use crate::gru_scan::gru_sequence;
 use crate::mlp::linear_parts;
+use neuromod_kernels::{gru_sequence, gru_update};
 
 /// Gated recurrent unit cell (the PyTorch formulation):
 /// r = σ(W_ir x + W_hr h), u = σ(W_iu x + W_hu h), n = tanh(W_in x + r ⊙ (W_hn h)),
@@ -58,16 +58,4 @@ impl GruCell {
 /// A linear layer's output width.
 fn d_out(l: &Linear) -> usize {
     l.weight.dims()[1]
-}
-
-/// The GRU's gate arithmetic given both projections (biases included), each [batch, 3H] in
-/// gate order [r, u, n]: the one place the update is written for tensors.
-pub fn gru_update(gi: Tensor<2>, gh: Tensor<2>, h: Tensor<2>) -> Tensor<2> {
-    let gi = gi.chunk(3, 1);
-    let gh = gh.chunk(3, 1);
-    let r = sigmoid(gi[0].clone() + gh[0].clone());
-    let u = sigmoid(gi[1].clone() + gh[1].clone());
-    let n = tanh(gi[2].clone() + r * gh[2].clone());
-    let one_minus_u = u.clone().neg().add_scalar(1.0);
-    one_minus_u * n + u * h
 }

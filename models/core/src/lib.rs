@@ -1,11 +1,11 @@
 //! What every neuromod world model is built from: shared layers ([`Mlp`], [`GruCell`],
-//! [`GaussianHead`], observation likelihoods), the padded [`SeqBatch`] a model reads, the
-//! [`Trajectory`] it returns (per-step [`ElboTerms`], prior and posterior, recurrent states),
-//! and fused recurrent scans ([`scan`]) that run the step-by-step part of a filtering pass as
-//! one operation with a hand-written backward pass.
+//! [`GaussianHead`], observation likelihoods), the padded [`SeqBatch`] a model reads, and the
+//! [`Trajectory`] it returns (per-step [`ElboTerms`], prior and posterior, recurrent states).
+//! The fused operations these layers run on the CPU (dense stacks, GRU passes, joins) and the
+//! machinery a family's own fused chain uses live in `neuromod-kernels`.
 //!
-//! Model crates (`neuromod-vrnn`, ...) depend on this crate and never on each other; the signal
-//! crates (SPE, critic) read [`Trajectory`]s and need no particular model.
+//! Model crates (one folder per family under `models/`) depend on this crate and never on each
+//! other; the signal crates (SPE, critic) read [`Trajectory`]s and need no particular model.
 //!
 //! The world-model contract ([`SequenceModel`], [`ModelSpec`]) lives here too. The KL of two
 //! diagonal Gaussians, a known answer (1/2 per unit of mean difference squared):
@@ -22,32 +22,28 @@
 //! assert!((kl - 1.0).abs() < 1e-6); // 0.5 nats in each of the two dimensions
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod batch;
-pub mod combiner;
 mod contract;
 mod decoder;
 mod gaussian;
 mod gru;
-pub mod gru_scan;
-pub mod host;
-mod join;
 mod kl_shaping;
 mod likelihood;
 mod mlp;
-pub mod resq;
-pub mod scan;
-pub mod stack;
-#[cfg(test)]
-mod test_util;
 mod trajectory;
 
 pub use batch::SeqBatch;
-pub use contract::{ConfigError, FilterStep, Guide, ModelSpec, SequenceModel, Setting};
+pub use contract::{
+    ConfigError, FilterStep, Guide, ModelSpec, SequenceModel, Setting, StateLayout,
+    WEIGHT_CONVENTIONS,
+};
 pub use decoder::{Decoder, Likelihood};
 pub use gaussian::{sigma_from, DiagGaussian, GaussianHead};
-pub use gru::{gru_update, GruCell};
-pub use join::{join_last, join_time};
+pub use gru::GruCell;
 pub use kl_shaping::KlShaping;
 pub use likelihood::{bernoulli_log_prob, gaussian_log_prob};
 pub use mlp::{batch_rows, linear_parts, Mlp};
+pub use neuromod_kernels::{gru_update, join_last, join_time};
 pub use trajectory::{ElboTerms, Noise, StepOutput, Trajectory};

@@ -3,7 +3,7 @@
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 
-use crate::stack::{dense_stack, Layer};
+use neuromod_kernels::{dense_stack, Layer};
 
 /// A stack of `Linear` + ReLU layers; zero layers is the identity.
 #[derive(Module, Debug)]

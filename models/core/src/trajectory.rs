@@ -3,6 +3,7 @@
 
 use burn::prelude::*;
 
+use crate::contract::StateLayout;
 use crate::gaussian::DiagGaussian;
 
 /// Where the reparameterisation noise eps ~ N(0, I) of the posterior comes from.
@@ -93,9 +94,17 @@ pub struct Trajectory {
 }
 
 impl Trajectory {
+    /// How [`Trajectory::state`] is laid out: [h_t, muq_t].
+    pub fn state_layout(&self) -> StateLayout {
+        StateLayout {
+            deterministic: self.h.dims()[2],
+            z: self.posterior.0.dims()[2],
+        }
+    }
+
     /// The latent state s_t = [h_t, muq_t] the signal heads read (successor features, critic):
     /// [batch, time, h_dim + z_dim].
     pub fn state(&self) -> Tensor<3> {
-        crate::join::join_last(self.h.clone(), self.posterior.0.clone())
+        neuromod_kernels::join_last(self.h.clone(), self.posterior.0.clone())
     }
 }

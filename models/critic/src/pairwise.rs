@@ -7,16 +7,9 @@
 //! operations this is about 20 passes over an [n, N, N] tensor and as many again backward;
 //! here it is one pass forward and one backward, no [n, N, N] tensor ever exists, and only V
 //! receives a gradient (targets and weights carry none, as the TD rule requires).
-#![allow(deprecated)] // burn's ndarray backend is deprecated upstream; it is our CPU fallback.
 
-use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
-use burn::backend::autodiff::ops::{Backward, OpsKind};
-use burn::backend::tensor::FloatTensor;
-use burn::backend::{
-    backend_extension, Autodiff, Backend, Dispatch, Flex, NdArray, TensorMetadata,
-};
 use burn::prelude::*;
-use neuromod_core::host::{host_ops_available, HostData, StoredGradient};
+use neuromod_kernels::{fused, run, Backprop, Chain, Inputs, Kernel};
 
 /// The per-pair penalty rho(u).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -53,23 +46,53 @@ pub struct PairwiseSpec {
     pub penalty: Penalty,
 }
 
-/// The loss \[1\]; gradient to `values` only. Fused on the CPU backends, composed elsewhere.
+/// The loss \[1\]; gradient to `values` only, the way the device's route says.
 pub fn pairwise_loss(
     values: Tensor<2>,
     samples: Tensor<2>,
     weight: Tensor<1>,
     spec: &PairwiseSpec,
 ) -> Tensor<1> {
-    if !host_ops_available(&values.device()) {
-        return pairwise_loss_composed(values, samples, weight, spec);
+    let device = values.device();
+    run(spec, (values, samples, weight), &device)
+}
+
+impl Chain for PairwiseSpec {
+    /// values [n, N], samples [n, N], weight \[n\].
+    type Input = (Tensor<2>, Tensor<2>, Tensor<1>);
+    /// The loss \[1\].
+    type Output = Tensor<1>;
+
+    fn composed(&self, (values, samples, weight): Self::Input) -> Tensor<1> {
+        pairwise_loss_composed(values, samples, weight, self)
     }
-    let out = <Dispatch as PairwiseOps>::pairwise_loss(
-        values.into_dispatch(),
-        samples.detach().into_dispatch(),
-        weight.detach().into_dispatch(),
-        spec.clone(),
-    );
-    Tensor::from_dispatch(out)
+
+    /// One pass over the pairs; the gradient is computed in the same pass as the loss (it
+    /// costs no extra pass over the pairs) and kept until the backward pass scales it.
+    fn host(&self, (values, samples, weight): Self::Input) -> Tensor<1> {
+        fused(
+            self.clone(),
+            vec![
+                values.into(),
+                samples.detach().into(),
+                weight.detach().into(),
+            ],
+        )
+    }
+}
+
+impl Kernel for PairwiseSpec {
+    /// Inputs [values, samples, weight]: the loss \[1\]; saved: d loss / d values when
+    /// tracked.
+    fn forward(&self, [v, s, w, _]: Inputs, tracked: bool) -> (Vec<f32>, Vec<f32>) {
+        let (loss, grad) = host_pass(v, s, w, self, tracked);
+        (vec![loss], grad)
+    }
+
+    /// The stored gradient scaled by the incoming one; values only.
+    fn backward(&self, p: Backprop) -> [Vec<f32>; 4] {
+        p.stored_gradient()
+    }
 }
 
 /// [`pairwise_loss`] from tensor operations (every device).
@@ -101,18 +124,6 @@ pub fn pairwise_loss_composed(
     // Mean over target samples, sum over heads: [batch].
     let per_item = (asym * per_pair).mean_dim(2).sum_dim(1).reshape([batch]);
     (per_item * weight.detach()).mean()
-}
-
-/// The loss as a backend operation: values [n, N], samples [n, N], weight [n] -> [1].
-#[backend_extension(NdArray, Flex, Autodiff)]
-pub trait PairwiseOps: Backend {
-    /// The loss.
-    fn pairwise_loss(
-        values: FloatTensor<Self>,
-        samples: FloatTensor<Self>,
-        weight: FloatTensor<Self>,
-        spec: PairwiseSpec,
-    ) -> FloatTensor<Self>;
 }
 
 /// Loss and, when asked, d loss / d values, on the host.
@@ -147,57 +158,4 @@ fn host_pass(
         loss += f64::from(item * w[b] * scale);
     }
     (loss as f32, grad)
-}
-
-macro_rules! host_pairwise {
-    ($($backend:ty),*) => {$(
-        impl PairwiseOps for $backend {
-            fn pairwise_loss(
-                values: FloatTensor<Self>,
-                samples: FloatTensor<Self>,
-                weight: FloatTensor<Self>,
-                spec: PairwiseSpec,
-            ) -> FloatTensor<Self> {
-                let (loss, _) = host_pass(
-                    &Self::read(&values),
-                    &Self::read(&samples),
-                    &Self::read(&weight),
-                    &spec,
-                    false,
-                );
-                Self::write(vec![loss], vec![1])
-            }
-        }
-    )*};
-}
-
-host_pairwise!(NdArray, Flex);
-
-impl<B: PairwiseOps + HostData, C: CheckpointStrategy> PairwiseOps for Autodiff<B, C> {
-    fn pairwise_loss(
-        values: FloatTensor<Self>,
-        samples: FloatTensor<Self>,
-        weight: FloatTensor<Self>,
-        spec: PairwiseSpec,
-    ) -> FloatTensor<Self> {
-        let node = values.node();
-        let (v, s, w) = (
-            values.into_primitive(),
-            samples.into_primitive(),
-            weight.into_primitive(),
-        );
-        match <StoredGradient as Backward<B, 1>>::prepare::<C>(StoredGradient, [node])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => {
-                // The gradient is computed in the same pass as the loss (it costs no extra
-                // pass over the pairs) and kept until the backward pass scales it.
-                let shape = v.shape().to_vec();
-                let (loss, grad) = host_pass(&B::read(&v), &B::read(&s), &B::read(&w), &spec, true);
-                prep.finish((grad, shape), B::write(vec![loss], vec![1]))
-            }
-            OpsKind::UnTracked(prep) => prep.finish(B::pairwise_loss(v, s, w, spec)),
-        }
-    }
 }

@@ -21,6 +21,7 @@
 //! assert_eq!(traj.state().dims(), [3, 5, 8 + 2]); // s_t = [g_t, muq_t]
 //! ```
 
+pub mod combiner;
 mod config;
 mod model;
 mod transition;

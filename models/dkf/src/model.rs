@@ -1,14 +1,14 @@
 //! The DKF itself: the guide's GRU, the combiner chain, the sequence ELBO, generation.
 
+use crate::combiner::{combiner_chain, CombinerInput, CombinerOutput, CombinerWeights};
 use burn::module::Param;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::tanh;
 use burn::tensor::Distribution;
-use neuromod_core::combiner::{combiner_chain, CombinerInput, CombinerOutput, CombinerWeights};
 use neuromod_core::{
     batch_rows as rows, join_time, linear_parts, ConfigError, Decoder, DiagGaussian, ElboTerms,
-    FilterStep, GaussianHead, GruCell, Noise, SeqBatch, SequenceModel, Trajectory,
+    FilterStep, GaussianHead, GruCell, Noise, SeqBatch, SequenceModel, StateLayout, Trajectory,
 };
 
 use crate::config::DkfConfig;
@@ -171,6 +171,16 @@ impl Dkf {
     }
 }
 
+/// The family's weights as an export names them ([`SequenceModel::weight_layout`]; the
+/// conventions every family shares are `neuromod_core::WEIGHT_CONVENTIONS`).
+const WEIGHT_LAYOUT: &str =
+    "dkf.transition is the gated transition p(z_t | z_{t-1}) (gate_hidden, gate_out, \
+     proposal_hidden, proposal_out, linear, sigma); dkf.emission is p(x_t | z_t); dkf.rnn is \
+     the guide's GRU over x (backward in time when smoothing); dkf.combine and dkf.posterior \
+     are the combiner (q reads (tanh(z_{t-1} W_c + b_c) + g_t) / 2); dkf.z0 and dkf.zq0 are \
+     z_0 of the generative and the guide's chains, dkf.g0 the guide GRU's initial state. The \
+     state s_t is [g_t, muq_t].";
+
 impl SequenceModel for Dkf {
     fn forward(&self, batch: &SeqBatch, noise: Noise) -> Trajectory {
         Dkf::forward(self, batch, noise)
@@ -215,5 +225,21 @@ impl SequenceModel for Dkf {
             posterior,
             nll,
         }
+    }
+
+    fn z_dim(&self) -> usize {
+        self.z_dim
+    }
+
+    /// s_t = [g_t, muq_t]: the guide's GRU state, then the posterior mean.
+    fn state_layout(&self) -> StateLayout {
+        StateLayout {
+            deterministic: self.g0.val().dims()[0],
+            z: self.z_dim,
+        }
+    }
+
+    fn weight_layout(&self) -> &'static str {
+        WEIGHT_LAYOUT
     }
 }

@@ -32,15 +32,15 @@
 use burn::module::RunningState;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
-use neuromod_core::stack::{dense_stack, grouped_dense_stack, Layer};
 use neuromod_core::{linear_parts, Mlp, Trajectory};
+use neuromod_kernels::{dense_stack, grouped_dense_stack, Layer};
 
 mod sequence_td;
 #[cfg(test)]
 mod tests;
 
 use sequence_td::{gamma_row, shifted};
-pub use sequence_td::{sequence_td_loss, sequence_td_loss_composed};
+pub use sequence_td::{sequence_td_loss, sequence_td_loss_composed, SequenceTd};
 
 /// One-step SPE of every step: padding steps are zero.
 #[derive(Debug, Clone)]

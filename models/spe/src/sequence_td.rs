@@ -7,34 +7,56 @@
 //! loss = sum_{b, t, g, j} pair_bt (phi_{b,t+1,j} + gamma_g psi_{b,t+1,gj} - psi_{b,t,gj})^2
 //! / (F max(sum pair, 1e-12)). Semi-gradient: only psi(s_t) receives a gradient, psi(s_{t+1})
 //! and phi are targets.
-#![allow(deprecated)] // burn's ndarray backend is deprecated upstream; it is our CPU fallback.
 
-use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
-use burn::backend::autodiff::ops::{Backward, OpsKind};
-use burn::backend::tensor::FloatTensor;
-use burn::backend::{
-    backend_extension, Autodiff, Backend, Dispatch, Flex, NdArray, TensorMetadata,
-};
 use burn::prelude::*;
-use neuromod_core::host::{host_ops_available, HostData, StoredGradient};
+use neuromod_kernels::{fused, run, Backprop, Chain, Inputs, Kernel};
 
-/// The loss \[1\] (gradient to psi only). Fused on the CPU backends, composed elsewhere.
+/// The loss \[1\] (gradient to psi only), the way the device's route says ([`SequenceTd`]).
 pub fn sequence_td_loss(
     psi: Tensor<3>,
     phi: Tensor<3>,
     pair: Tensor<2>,
     gammas: &[f64],
 ) -> Tensor<1> {
-    if !host_ops_available(&psi.device()) {
-        return sequence_td_loss_composed(psi, phi, pair, gammas);
+    let device = psi.device();
+    run(&SequenceTd { gammas }, (psi, phi, pair), &device)
+}
+
+/// The loss with its discounts, one head each.
+#[derive(Debug, Clone, Copy)]
+pub struct SequenceTd<'a> {
+    /// Discount of each head.
+    pub gammas: &'a [f64],
+}
+
+impl Chain for SequenceTd<'_> {
+    /// psi [B, T, G F], phi [B, T, F], pair [B, T - 1].
+    type Input = (Tensor<3>, Tensor<3>, Tensor<2>);
+    /// The loss \[1\].
+    type Output = Tensor<1>;
+
+    fn composed(&self, (psi, phi, pair): Self::Input) -> Tensor<1> {
+        sequence_td_loss_composed(psi, phi, pair, self.gammas)
     }
-    let out = <Dispatch as SequenceTdOps>::sequence_td_loss(
-        psi.into_dispatch(),
-        phi.detach().into_dispatch(),
-        pair.detach().into_dispatch(),
-        gammas.iter().map(|&g| g as f32).collect(),
-    );
-    Tensor::from_dispatch(out)
+
+    /// One pass over the transitions; the gradient comes out of the loss's own pass and waits
+    /// for the backward pass to scale it.
+    fn host(&self, (psi, phi, pair): Self::Input) -> Tensor<1> {
+        let heads = self.gammas.len();
+        let (sp, sf) = (psi.dims(), phi.dims());
+        assert!(
+            sp[0] == sf[0] && sp[1] == sf[1] && sp[2] == heads * sf[2],
+            "psi {sp:?} holds {heads} heads of the features {sf:?}"
+        );
+        let kernel = TdKernel {
+            dims: sf,
+            gammas: self.gammas.iter().map(|&g| g as f32).collect(),
+        };
+        fused(
+            kernel,
+            vec![psi.into(), phi.detach().into(), pair.detach().into()],
+        )
+    }
 }
 
 /// [`sequence_td_loss`] from tensor operations (every device).
@@ -84,16 +106,24 @@ pub(crate) fn gamma_row(gammas: &[f64], f: usize, device: &Device) -> Tensor<2> 
     Tensor::<1>::from_floats(row.as_slice(), device).reshape([1, gammas.len() * f])
 }
 
-/// The loss as a backend operation: psi [B, T, G F], phi [B, T, F], pair [B, T - 1] -> [1].
-#[backend_extension(NdArray, Flex, Autodiff)]
-pub trait SequenceTdOps: Backend {
-    /// The loss.
-    fn sequence_td_loss(
-        psi: FloatTensor<Self>,
-        phi: FloatTensor<Self>,
-        pair: FloatTensor<Self>,
-        gammas: Vec<f32>,
-    ) -> FloatTensor<Self>;
+/// The loss on host buffers: sizes [B, T, F] of phi and the heads' discounts.
+#[derive(Debug, Clone)]
+struct TdKernel {
+    dims: [usize; 3],
+    gammas: Vec<f32>,
+}
+
+impl Kernel for TdKernel {
+    /// Inputs [psi, phi, pair]: the loss \[1\]; saved: d loss / d psi when tracked.
+    fn forward(&self, [psi, phi, pair, _]: Inputs, tracked: bool) -> (Vec<f32>, Vec<f32>) {
+        let (loss, grad) = host_pass(psi, phi, pair, self.dims, &self.gammas, tracked);
+        (vec![loss], grad)
+    }
+
+    /// The stored gradient scaled by the incoming one; psi only.
+    fn backward(&self, p: Backprop) -> [Vec<f32>; 4] {
+        p.stored_gradient()
+    }
 }
 
 /// Loss and, when asked, d loss / d psi, on the host.
@@ -133,77 +163,4 @@ fn host_pass(
         }
     }
     ((loss * scale) as f32, grad)
-}
-
-/// Shape [B, T, F] of phi, checked against psi [B, T, G F].
-fn dims<B: Backend>(psi: &FloatTensor<B>, phi: &FloatTensor<B>, heads: usize) -> [usize; 3] {
-    let (sp, sf) = (psi.shape(), phi.shape());
-    assert!(
-        sp[0] == sf[0] && sp[1] == sf[1] && sp[2] == heads * sf[2],
-        "psi {sp:?} holds {heads} heads of the features {sf:?}"
-    );
-    [sf[0], sf[1], sf[2]]
-}
-
-macro_rules! host_td {
-    ($($backend:ty),*) => {$(
-        impl SequenceTdOps for $backend {
-            fn sequence_td_loss(
-                psi: FloatTensor<Self>,
-                phi: FloatTensor<Self>,
-                pair: FloatTensor<Self>,
-                gammas: Vec<f32>,
-            ) -> FloatTensor<Self> {
-                let shape = dims::<Self>(&psi, &phi, gammas.len());
-                let (loss, _) = host_pass(
-                    &Self::read(&psi),
-                    &Self::read(&phi),
-                    &Self::read(&pair),
-                    shape,
-                    &gammas,
-                    false,
-                );
-                Self::write(vec![loss], vec![1])
-            }
-        }
-    )*};
-}
-
-host_td!(NdArray, Flex);
-
-impl<B: SequenceTdOps + HostData, C: CheckpointStrategy> SequenceTdOps for Autodiff<B, C> {
-    fn sequence_td_loss(
-        psi: FloatTensor<Self>,
-        phi: FloatTensor<Self>,
-        pair: FloatTensor<Self>,
-        gammas: Vec<f32>,
-    ) -> FloatTensor<Self> {
-        let node = psi.node();
-        let (psi, phi, pair) = (
-            psi.into_primitive(),
-            phi.into_primitive(),
-            pair.into_primitive(),
-        );
-        match <StoredGradient as Backward<B, 1>>::prepare::<C>(StoredGradient, [node])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => {
-                // The gradient comes out of the loss's own pass and waits for the backward
-                // pass to scale it.
-                let shape = dims::<B>(&psi, &phi, gammas.len());
-                let (loss, grad) = host_pass(
-                    &B::read(&psi),
-                    &B::read(&phi),
-                    &B::read(&pair),
-                    shape,
-                    &gammas,
-                    true,
-                );
-                let psi_shape = psi.shape().to_vec();
-                prep.finish((grad, psi_shape), B::write(vec![loss], vec![1]))
-            }
-            OpsKind::UnTracked(prep) => prep.finish(B::sequence_td_loss(psi, phi, pair, gammas)),
-        }
-    }
 }

@@ -23,6 +23,7 @@
 
 mod config;
 mod model;
+pub mod resq;
 
 pub use config::SrnnConfig;
 pub use model::Srnn;

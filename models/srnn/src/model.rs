@@ -1,14 +1,15 @@
 //! The SRNN itself: the deterministic GRU, the latent chain with its residual posterior, the
 //! sequence ELBO, generation.
 
+use crate::resq::{resq_chain, ResqInput, ResqOutput, ResqWeights};
 use burn::module::Param;
 use burn::nn::{Dropout, DropoutConfig};
 use burn::prelude::*;
 use burn::tensor::Distribution;
-use neuromod_core::resq::{resq_chain, ResqInput, ResqOutput, ResqWeights};
 use neuromod_core::{
     batch_rows as rows, join_last, join_time, ConfigError, Decoder, DiagGaussian, ElboTerms,
-    FilterStep, GaussianHead, GruCell, Guide, Noise, SeqBatch, SequenceModel, Trajectory,
+    FilterStep, GaussianHead, GruCell, Guide, Noise, SeqBatch, SequenceModel, StateLayout,
+    Trajectory,
 };
 
 use crate::config::SrnnConfig;
@@ -209,6 +210,16 @@ impl Srnn {
     }
 }
 
+/// The family's weights as an export names them ([`SequenceModel::weight_layout`]; the
+/// conventions every family shares are `neuromod_core::WEIGHT_CONVENTIONS`).
+const WEIGHT_LAYOUT: &str =
+    "srnn.rnn is the deterministic GRU d_{t+1} = GRU(x_t, d_t), srnn.d0 its first state; \
+     srnn.smoother (smoothing only) the backward GRU over [d_t, x_t], srnn.a0 its state after \
+     the last step; srnn.prior reads [z_{t-1}, d_t]; srnn.posterior reads [z_{t-1}, a_t] (a_t \
+     = d_t when filtering) and outputs the correction of the prior mean (muq = mu_p + delta) \
+     and sigma_q; srnn.emission reads [z_t, d_t]; srnn.z0 is z_0. The state s_t is [d_t, \
+     muq_t].";
+
 impl SequenceModel for Srnn {
     fn forward(&self, batch: &SeqBatch, noise: Noise) -> Trajectory {
         Srnn::forward(self, batch, noise)
@@ -252,5 +263,21 @@ impl SequenceModel for Srnn {
             posterior,
             nll,
         }
+    }
+
+    fn z_dim(&self) -> usize {
+        self.z_dim
+    }
+
+    /// s_t = [d_t, muq_t]: the deterministic GRU's state, then the posterior mean.
+    fn state_layout(&self) -> StateLayout {
+        StateLayout {
+            deterministic: self.d0.val().dims()[0],
+            z: self.z_dim,
+        }
+    }
+
+    fn weight_layout(&self) -> &'static str {
+        WEIGHT_LAYOUT
     }
 }

@@ -2,7 +2,7 @@
 //! decoder p(x_t|z_t,h_{t-1}) and a GRU recurrence, trained by the ELBO.
 //!
 //! Data flows one way: a [`neuromod_core::SeqBatch`] enters [`Vrnn::forward`], which runs the filtering chain
-//! over time (one fused scan on the CPU backends, [`neuromod_core::scan`]) and returns per-step
+//! over time (one fused scan on the CPU backends, [`scan`]) and returns per-step
 //! [`neuromod_core::ElboTerms`] plus everything the signal crates read (prior and posterior parameters,
 //! recurrent states). [`Vrnn::step`] is the same chain one step at a time.
 //!
@@ -23,6 +23,7 @@
 
 mod config;
 mod model;
+pub mod scan;
 
 pub use config::VrnnConfig;
 pub use model::Vrnn;

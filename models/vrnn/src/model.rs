@@ -1,15 +1,16 @@
 //! The VRNN itself: one-step API, sequence ELBO, open-loop generation.
 
+use crate::scan::{latent_gru_scan, ScanInput, ScanOutput, ScanWeights};
 use burn::module::Param;
 use burn::nn::{Dropout, DropoutConfig};
 use burn::prelude::*;
 use burn::tensor::Distribution;
-use neuromod_core::scan::{latent_gru_scan, ScanInput, ScanOutput, ScanWeights};
-use neuromod_core::stack::dense_stack;
 use neuromod_core::{
     gaussian_log_prob, join_last, join_time, linear_parts, Decoder, DiagGaussian, ElboTerms,
-    FilterStep, GaussianHead, GruCell, Mlp, Noise, SeqBatch, SequenceModel, StepOutput, Trajectory,
+    FilterStep, GaussianHead, GruCell, Mlp, Noise, SeqBatch, SequenceModel, StateLayout,
+    StepOutput, Trajectory,
 };
+use neuromod_kernels::dense_stack;
 
 use crate::config::VrnnConfig;
 use neuromod_core::ConfigError;
@@ -287,6 +288,14 @@ impl Vrnn {
     }
 }
 
+/// The family's weights as an export names them ([`SequenceModel::weight_layout`]; the
+/// conventions every family shares are `neuromod_core::WEIGHT_CONVENTIONS`).
+const WEIGHT_LAYOUT: &str =
+    "vrnn.phi_x and vrnn.phi_z are the feature extractors; vrnn.prior reads h_{t-1}, \
+     vrnn.encoder [phi_x(x_t), h_{t-1}], vrnn.decoder [phi_z(z_t), h_{t-1}]; vrnn.rnn is the \
+     GRU over [phi_x(x_t), phi_z(z_t)]; vrnn.h0 is the learned initial state h_{-1}; \
+     vrnn.reward (if present) the reward head. The state s_t is [h_t, muq_t].";
+
 impl SequenceModel for Vrnn {
     fn forward(&self, batch: &SeqBatch, noise: Noise) -> Trajectory {
         Vrnn::forward(self, batch, noise)
@@ -321,5 +330,21 @@ impl SequenceModel for Vrnn {
             posterior: out.posterior,
             nll: out.nll,
         }
+    }
+
+    fn z_dim(&self) -> usize {
+        self.z_dim
+    }
+
+    /// s_t = [h_t, muq_t].
+    fn state_layout(&self) -> StateLayout {
+        StateLayout {
+            deterministic: self.h0.val().dims()[0],
+            z: self.z_dim,
+        }
+    }
+
+    fn weight_layout(&self) -> &'static str {
+        WEIGHT_LAYOUT
     }
 }
