@@ -1,5 +1,7 @@
 //! End-to-end tests live in `tests/`; this library holds what they share.
 
+#![forbid(unsafe_code)]
+
 use burn::prelude::Device;
 
 /// The ndarray CPU device.

@@ -3,7 +3,7 @@
 //! encoder 2, decoder 2, hidden width H, ReLU; GRU cell on [phi_x, phi_z].
 //!
 //! Three variants per device, the same kernels `neuromod bench speed` times
-//! (`neuromod_bench::speed::Stepper`): the world model alone (`<device>`), with the SPE
+//! (`neuromod_experiments::speed::Stepper`): the world model alone (`<device>`), with the SPE
 //! signals and successor-feature heads for gammas 0, 0.5, 0.9, 0.99 (`<device>+spe`), and with
 //! those plus a 32-head quantile critic on the latent state, trained on 256 of the batch's
 //! transitions per step (`<device>+spe+critic`).
@@ -17,7 +17,7 @@
 use burn::prelude::*;
 use burn::tensor::DeviceKind;
 use criterion::{criterion_group, criterion_main, Criterion};
-use neuromod_bench::speed::{Size, Stepper, Variant, CRITIC_TRANSITIONS};
+use neuromod_experiments::speed::{Size, Stepper, Variant, CRITIC_TRANSITIONS};
 use neuromod_train::ModelKind;
 
 fn bench_device(c: &mut Criterion, device_name: &str, device: Device) {

@@ -17,6 +17,8 @@
 //! assert_eq!(splits.test.sequences[0].len(), splits.test.steps(0) * 88);
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod csv;
 mod error;
 pub mod generate;

@@ -35,7 +35,9 @@ fn run(seed: u64) -> Vec<MetricsRow> {
     let dir = tempfile::tempdir().unwrap();
     let c = config(seed);
     let splits = c.data.load().unwrap();
-    let mut rows = train(&c, &splits, dir.path(), &cpu(), &mut |_| {}).unwrap();
+    let mut rows = train(&c, &splits, dir.path(), &cpu(), &mut |_| {})
+        .unwrap()
+        .rows;
     // The checkpoint reloads and its metrics file matches what training returned.
     let ck = Checkpoint::open(dir.path()).unwrap();
     ck.load_model(&cpu()).unwrap();
@@ -72,7 +74,9 @@ fn early_stop_ends_the_run_when_validation_stalls() {
     c.lr = 1e-12; // nothing is learned, so the validation bound only wobbles
     c.patience = Some(2);
     let splits = c.data.load().unwrap();
-    let rows = train(&c, &splits, dir.path(), &cpu(), &mut |_| {}).unwrap();
+    let rows = train(&c, &splits, dir.path(), &cpu(), &mut |_| {})
+        .unwrap()
+        .rows;
     assert!(rows.len() < 30, "ran all {} epochs", rows.len());
     let best = rows
         .iter()
@@ -113,7 +117,9 @@ fn ema_weights_are_validated_and_saved_and_training_is_unchanged() {
         let dir = tempfile::tempdir().unwrap();
         let mut c = config(5);
         c.ema = ema;
-        let rows = train(&c, &splits, dir.path(), &cpu(), &mut |_| {}).unwrap();
+        let rows = train(&c, &splits, dir.path(), &cpu(), &mut |_| {})
+            .unwrap()
+            .rows;
         let saved = Checkpoint::open(dir.path())
             .unwrap()
             .load_model(&cpu())

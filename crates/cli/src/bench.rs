@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use neuromod_bench::science::{ScienceConfig, Task};
-use neuromod_bench::speed::{self, Size};
-use neuromod_bench::{peers, report, science, write_file};
+use neuromod_experiments::science::{ScienceConfig, Task};
+use neuromod_experiments::speed::{self, Size};
+use neuromod_experiments::{peers, report, science, write_file};
 
 use crate::device::{self, DeviceChoice};
 
@@ -186,7 +186,7 @@ fn run_relearn(a: RelearnArgs) -> Result<()> {
     }
     std::fs::create_dir_all(&a.out)
         .with_context(|| format!("{}: cannot create", a.out.display()))?;
-    let config = neuromod_bench::relearn::RelearnConfig {
+    let config = neuromod_experiments::relearn::RelearnConfig {
         seeds: a.seeds,
         model: a.model,
         online_updates: a.online_updates,
@@ -200,7 +200,7 @@ fn run_relearn(a: RelearnArgs) -> Result<()> {
         config.seeds,
         a.out.display()
     );
-    let result = neuromod_bench::relearn::run(&config, &a.out, &device, name, &mut |r| {
+    let result = neuromod_experiments::relearn::run(&config, &a.out, &device, name, &mut |r| {
         let mean = |v: &[f64], from: usize, to: usize| {
             v[from..to.min(v.len())].iter().sum::<f64>() / (to.min(v.len()) - from).max(1) as f64
         };
@@ -214,7 +214,7 @@ fn run_relearn(a: RelearnArgs) -> Result<()> {
             mean(&r.spe, r.switch + 50, r.switch + 100)
         );
     })?;
-    neuromod_bench::relearn_report::write(&result, &a.out, neuromod_plots::Format::Png)?;
+    neuromod_experiments::relearn_report::write(&result, &a.out, neuromod_plots::Format::Png)?;
     eprintln!("wrote {}", a.out.join("relearn.md").display());
     Ok(())
 }

@@ -243,12 +243,9 @@ pub fn train(args: TrainArgs) -> Result<()> {
         resume: args.resume.is_some(),
         stop_after: None,
     };
-    let rows = neuromod_train::run(&config, &splits, &out, &device, options, &mut on_event)?;
+    let fit = neuromod_train::run(&config, &splits, &out, &device, options, &mut on_event)?;
     bar.finish_and_clear();
-    let best = rows
-        .iter()
-        .map(|r| r.valid_bound)
-        .fold(f64::INFINITY, f64::min);
+    let best = fit.best_valid_bound();
     eprintln!(
         "done: best valid bound {best:.3} nats/step; checkpoint {}",
         out.display()

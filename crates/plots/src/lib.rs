@@ -18,6 +18,8 @@
 //! std::fs::write("curve.png", png).unwrap();
 //! ```
 
+#![forbid(unsafe_code)]
+
 use plotters::prelude::*;
 
 mod draw;

@@ -6,6 +6,7 @@ use std::time::Instant;
 use burn::prelude::*;
 use neuromod_core::ModelSpec;
 use neuromod_datasets::Splits;
+use neuromod_spe::SfHeads;
 use neuromod_world::WorldModel;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -54,15 +55,39 @@ pub struct RunOptions {
     pub stop_after: Option<usize>,
 }
 
-/// Trains `config` on `splits`, writing the checkpoint folder `out`; returns the metrics.
-/// Stops with [`TrainError::Diverged`] on a non-finite loss, leaving the last good weights.
+/// What a run leaves in memory: its metrics and the weights its best snapshot holds (the
+/// checkpoint folder holds them too; callers that go on measuring need not read them back).
+#[derive(Debug)]
+pub struct Fit {
+    /// One row per epoch, this session's and any resumed before it.
+    pub rows: Vec<MetricsRow>,
+    /// The world model of the best epoch of this session (None when no epoch ran in it, as
+    /// when a resumed run had already stopped), on the run's device without autodiff.
+    pub model: Option<WorldModel>,
+    /// The SF heads saved with that epoch, if the run trains any.
+    pub sf: Option<SfHeads>,
+}
+
+impl Fit {
+    /// The best validation bound of the run (nats per step).
+    pub fn best_valid_bound(&self) -> f64 {
+        self.rows
+            .iter()
+            .map(|r| r.valid_bound)
+            .fold(f64::INFINITY, f64::min)
+    }
+}
+
+/// Trains `config` on `splits`, writing the checkpoint folder `out`; returns the metrics and
+/// the best weights. Stops with [`TrainError::Diverged`] on a non-finite loss, leaving the last
+/// good weights.
 pub fn train(
     config: &TrainConfig,
     splits: &Splits,
     out: &Path,
     device: &Device,
     on_event: &mut dyn FnMut(Event),
-) -> Result<Vec<MetricsRow>, TrainError> {
+) -> Result<Fit, TrainError> {
     run(config, splits, out, device, RunOptions::default(), on_event)
 }
 
@@ -97,7 +122,7 @@ pub fn run(
     device: &Device,
     options: RunOptions,
     on_event: &mut dyn FnMut(Event),
-) -> Result<Vec<MetricsRow>, TrainError> {
+) -> Result<Fit, TrainError> {
     config.check()?;
     let data_path = config
         .data
@@ -117,8 +142,14 @@ pub fn run(
     let first = progress.rows.len() + 1;
     let seconds_before = progress.rows.last().map_or(0.0, |r| r.seconds);
     let start = Instant::now();
+    let mut fit = Fit {
+        rows: Vec::new(),
+        model: None,
+        sf: None,
+    };
     if config.patience.is_some_and(|p| progress.since_best >= p) {
-        return Ok(progress.rows);
+        fit.rows = progress.rows;
+        return Ok(fit);
     }
 
     for epoch in first..=config.epochs {
@@ -159,6 +190,10 @@ pub fn run(
         // With a frozen world model the bound cannot improve; the SF heads are kept every epoch.
         let improved = progress.record(row.clone(), trainer.frozen());
         save_epoch(&checkpoint, config, &trainer, &weights, &progress, improved)?;
+        if improved {
+            fit.sf = trainer.sf.as_ref().map(|h| h.valid());
+            fit.model = Some(weights);
+        }
         tracing::info!(
             epoch,
             train = row.train_bound,
@@ -178,7 +213,8 @@ pub fn run(
             break;
         }
     }
-    Ok(progress.rows)
+    fit.rows = progress.rows;
+    Ok(fit)
 }
 
 /// What one epoch of optimiser steps summed.

@@ -21,6 +21,8 @@
 //! assert_eq!(config.batch_size, 16); // a default
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod atomic;
 mod batcher;
 mod checkpoint;
@@ -49,7 +51,7 @@ pub use config::{LrPlateau, SfMode, SfSettings, TrainConfig};
 pub use ema::{ema_decay, ema_update};
 pub use error::TrainError;
 pub use evaluate::{evaluate, Bound};
-pub use fit::{epoch_seed, run, train, Event, RunOptions};
+pub use fit::{epoch_seed, run, train, Event, Fit, RunOptions};
 pub use iwae::{importance_bound, log_weights, ImportanceBound};
 pub use lock::{RunLock, LOCK_FILE};
 pub use metrics::{metrics_csv, parse_metrics, MetricsRow};

@@ -28,6 +28,8 @@
 //! Targets carry no gradient. Each step also returns the per-head RPE
 //! delta_i = r + gamma V_i(s') - V_i(s): the "cell" responses of the dopamine model.
 
+#![forbid(unsafe_code)]
+
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::prelude::*;
 use neuromod_core::Mlp;

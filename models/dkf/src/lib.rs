@@ -21,6 +21,8 @@
 //! assert_eq!(traj.state().dims(), [3, 5, 8 + 2]); // s_t = [g_t, muq_t]
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod combiner;
 mod config;
 mod model;

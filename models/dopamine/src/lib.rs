@@ -16,6 +16,8 @@
 //! assert!(v[0] < 5.0 && v[4] > 5.0);
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod cells;
 mod cues;
 mod decode;

@@ -29,6 +29,8 @@
 //!   [`SfHeads::td`] works on any batch of transitions (the tabular check path feeds one-hot
 //!   states of a Markov chain); [`SfHeads::sequence_td`] on a world-model trajectory.
 
+#![forbid(unsafe_code)]
+
 use burn::module::RunningState;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;

@@ -21,6 +21,8 @@
 //! assert_eq!(traj.state().dims(), [3, 5, 8 + 2]); // s_t = [d_{t+1}, muq_t]
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod config;
 mod model;
 pub mod resq;

@@ -20,6 +20,8 @@
 //! assert_eq!(json["model"]["x_dim"], 88);
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod registry;
 
 pub use neuromod_core::{Guide, ModelSpec, SequenceModel, Setting};

@@ -1,7 +1,7 @@
 //! `bench science` end to end on a small budget: the dissociation shows in the right signals.
 
-use neuromod_bench::report;
-use neuromod_bench::science::{self, ScienceConfig, Surprise, Task};
+use neuromod_experiments::report;
+use neuromod_experiments::science::{self, ScienceConfig, Surprise, Task};
 use neuromod_tests::{cpu, serial};
 
 #[test]

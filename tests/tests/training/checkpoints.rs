@@ -7,7 +7,7 @@ use neuromod_datasets::generate::MarkovPatterns;
 use neuromod_datasets::DatasetSpec;
 use neuromod_tests::{cpu, serial};
 use neuromod_train::{
-    named_parameters, run, sf_config, train, Checkpoint, LrPlateau, MetricsRow, NamedArray,
+    named_parameters, run, sf_config, train, Checkpoint, Fit, LrPlateau, MetricsRow, NamedArray,
     RunOptions, SfMode, SfSettings, TrainConfig, TrainError, SF_FILE, TRAIN_WEIGHTS_FILE,
     WEIGHTS_FILE,
 };
@@ -93,11 +93,30 @@ fn latest_parameters(dir: &Path) -> Vec<NamedArray> {
     out
 }
 
+/// The weights a run hands back in memory are those its best snapshot holds, to the bit.
+fn assert_best_in_memory_is_the_best_snapshot(fit: &Fit, dir: &Path) {
+    let ck = Checkpoint::open(dir).unwrap();
+    let on_disk = named_parameters(&ck.load_model(&cpu()).unwrap(), WEIGHTS_FILE).unwrap();
+    let in_memory = named_parameters(fit.model.as_ref().unwrap(), WEIGHTS_FILE).unwrap();
+    assert_eq!(
+        on_disk, in_memory,
+        "the best model in memory is not the best snapshot's"
+    );
+    let disk_sf = ck.load_sf(&cpu()).unwrap();
+    assert_eq!(disk_sf.is_some(), fit.sf.is_some());
+    if let (Some(a), Some(b)) = (disk_sf, &fit.sf) {
+        let (a, b) = (named_parameters(&a, SF_FILE), named_parameters(b, SF_FILE));
+        assert_eq!(a.unwrap(), b.unwrap(), "the SF heads in memory differ");
+    }
+}
+
 fn check_resume_is_exact(c: &TrainConfig, interrupt_after: &[usize]) {
     let splits = c.data.load().unwrap();
     let whole = tempfile::tempdir().unwrap();
-    let rows = train(c, &splits, whole.path(), &cpu(), &mut |_| {}).unwrap();
+    let fit = train(c, &splits, whole.path(), &cpu(), &mut |_| {}).unwrap();
+    let rows = fit.rows.clone();
     assert_eq!(rows.len(), c.epochs);
+    assert_best_in_memory_is_the_best_snapshot(&fit, whole.path());
 
     let broken = tempfile::tempdir().unwrap();
     let mut resume = false;
@@ -107,7 +126,7 @@ fn check_resume_is_exact(c: &TrainConfig, interrupt_after: &[usize]) {
             stop_after: Some(stop),
         };
         let part = run(c, &splits, broken.path(), &cpu(), options, &mut |_| {}).unwrap();
-        assert_eq!(part.len(), stop);
+        assert_eq!(part.rows.len(), stop);
         resume = true;
     }
     let options = RunOptions {
@@ -115,7 +134,7 @@ fn check_resume_is_exact(c: &TrainConfig, interrupt_after: &[usize]) {
         stop_after: None,
     };
     let resumed = run(c, &splits, broken.path(), &cpu(), options, &mut |_| {}).unwrap();
-    assert_eq!(without_time(&resumed), without_time(&rows));
+    assert_eq!(without_time(&resumed.rows), without_time(&rows));
     // Equal training bounds over the epochs after each resume already need the Adam moments
     // restored exactly; the weights must match to the bit too.
     let (a, b) = (
@@ -175,7 +194,9 @@ fn a_plateau_schedule_resumes_exactly_and_its_rates_follow_the_validation_histor
     check_resume_is_exact(&c, &[3]);
     let splits = c.data.load().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let rows = train(&c, &splits, dir.path(), &cpu(), &mut |_| {}).unwrap();
+    let rows = train(&c, &splits, dir.path(), &cpu(), &mut |_| {})
+        .unwrap()
+        .rows;
     let plateau = c.lr_plateau.clone().unwrap();
     for (i, r) in rows.iter().enumerate() {
         let expected = plateau.replay(c.lr, rows[..i].iter().map(|r| r.valid_bound));

@@ -94,7 +94,9 @@ fn a_run_with_the_importance_weighted_objective_is_deterministic_and_reports_the
     let splits = c.data.load().unwrap();
     let go = || {
         let dir = tempfile::tempdir().unwrap();
-        let mut rows = train(&c, &splits, dir.path(), &cpu(), &mut |_| {}).unwrap();
+        let mut rows = train(&c, &splits, dir.path(), &cpu(), &mut |_| {})
+            .unwrap()
+            .rows;
         for r in &mut rows {
             r.seconds = 0.0;
         }

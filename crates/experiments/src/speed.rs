@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::critic_fit::critic_step;
 use crate::memory::{peak_rss_mib, reset_peak_rss};
-use crate::{host, BenchError};
+use crate::{host, ExperimentError};
 
 /// What a timed step trains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,8 +119,8 @@ impl Stepper {
         (batch, steps): (usize, usize),
         critic_transitions: usize,
         device: &Device,
-    ) -> Result<Self, BenchError> {
-        let bad = |field, e: String| BenchError::Config { field, reason: e };
+    ) -> Result<Self, ExperimentError> {
+        let bad = |field, e: String| ExperimentError::Config { field, reason: e };
         let ad = device.clone().autodiff();
         ad.seed(0);
         let mut train_config =
@@ -159,8 +159,8 @@ impl Stepper {
 
     /// One training step of everything; returns the world model's loss (read once by the
     /// trainer; the critic's step reads its loss once more).
-    pub fn step(&mut self) -> Result<f32, BenchError> {
-        let failed = |e: TrainError| BenchError::Config {
+    pub fn step(&mut self) -> Result<f32, ExperimentError> {
+        let failed = |e: TrainError| ExperimentError::Config {
             field: "speed",
             reason: e.to_string(),
         };
@@ -256,7 +256,7 @@ pub struct Setup {
 /// Times `reps` steps after one warm-up step; the peak memory is this process's since the
 /// start of the call (run each setup in a fresh process for a clean figure: the allocator keeps
 /// what earlier setups freed).
-pub fn time(setup: Setup, device: &Device) -> Result<Timing, BenchError> {
+pub fn time(setup: Setup, device: &Device) -> Result<Timing, ExperimentError> {
     let Setup {
         model,
         size,
@@ -281,7 +281,7 @@ pub fn time(setup: Setup, device: &Device) -> Result<Timing, BenchError> {
         let loss = stepper.step()?;
         ms.push(t0.elapsed().as_secs_f64() * 1e3);
         if !loss.is_finite() {
-            return Err(BenchError::Config {
+            return Err(ExperimentError::Config {
                 field: "speed",
                 reason: format!("loss became {loss} while timing"),
             });
@@ -363,7 +363,7 @@ pub fn paired_overhead(
     rounds: usize,
     critic_transitions: usize,
     device: &Device,
-) -> Result<PairedOverhead, BenchError> {
+) -> Result<PairedOverhead, ExperimentError> {
     let model = size.model(kind);
     let make = |v| Stepper::new(&model, v, (batch, steps), critic_transitions, device);
     let mut pair = [make(Variant::WorldModel)?, make(Variant::WithSpeCritic)?];

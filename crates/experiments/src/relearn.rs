@@ -31,8 +31,8 @@ use serde::{Deserialize, Serialize};
 use crate::critic_fit::{fit, returns, select, FitSettings, Latents};
 use crate::gating::{gate, median};
 use crate::relearn_report::RelearnResult;
-use crate::world_fit::{fit_world, Fitted, WorldSpec};
-use crate::{host, BenchError};
+use crate::world_fit::{fit_world, WorldSpec};
+use crate::{host, ExperimentError};
 
 /// Settings of the experiment.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -105,9 +105,9 @@ impl Default for RelearnConfig {
 
 impl RelearnConfig {
     /// Rejects settings that cannot run, naming them.
-    pub fn check(&self) -> Result<(), BenchError> {
+    pub fn check(&self) -> Result<(), ExperimentError> {
         let bad = |field, reason: &str| {
-            Err(BenchError::Config {
+            Err(ExperimentError::Config {
                 field,
                 reason: reason.into(),
             })
@@ -235,7 +235,7 @@ fn online(
     stream: &SequenceSet,
     c: &RelearnConfig,
     device: &Device,
-) -> Result<Online, BenchError> {
+) -> Result<Online, ExperimentError> {
     let ad = device.clone().autodiff();
     let (mut spe, mut kl, mut sigma, mut states) = (vec![], vec![], vec![], vec![]);
     for (from, t0, end) in windows(c.stream_steps, c.window, c.context) {
@@ -279,7 +279,7 @@ fn critic_online(
     returns: &Tensor<1>,
     gates: [Option<&[f32]>; 4],
     lr: f64,
-) -> Result<Vec<Vec<f64>>, BenchError> {
+) -> Result<Vec<Vec<f64>>, ExperimentError> {
     let [_, steps] = lat.dims();
     let device = lat.state.device();
     let all = lat.transitions(1, steps);
@@ -318,8 +318,8 @@ pub fn run_one(
     seed: u64,
     out: &Path,
     device: &Device,
-) -> Result<RelearnRun, BenchError> {
-    let bad = |field, reason: String| BenchError::Config { field, reason };
+) -> Result<RelearnRun, ExperimentError> {
+    let bad = |field, reason: String| ExperimentError::Config { field, reason };
     c.check()?;
     let (lo, hi) = c.switch_range;
     let switch = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed).random_range(lo..hi);
@@ -344,15 +344,11 @@ pub fn run_one(
         sf: None,
     };
     let tag = format!("relearn-seed{seed}");
-    let Fitted {
-        config: cfg,
-        splits,
-        valid_bound,
-        checkpoint,
-    } = fit_world(&spec, &old.data, (out, &tag), seed, device)?;
+    let fitted = fit_world(&spec, &old.data, (out, &tag), seed, device)?;
+    let (cfg, splits, valid_bound) = (&fitted.config, &fitted.splits, fitted.valid_bound);
 
     // Old-rule latents: the gates' normalisation and the critic's pretraining.
-    let model = checkpoint.load_model(device)?;
+    let model = &fitted.model;
     let n_train = splits.train.len();
     let idx: Vec<usize> = (0..n_train).collect();
     let traj = model.forward(&to_batch(&splits.train, &idx, device), Noise::Mean);
@@ -386,7 +382,7 @@ pub fn run_one(
 
     // The stream: a world model that stops learning, then one that keeps learning.
     let frozen = online(
-        &mut Trainer::new(&cfg, checkpoint.load_model(&ad)?, None),
+        &mut Trainer::new(cfg, fitted.model_on(&ad)?, None),
         &stream.data,
         &RelearnConfig {
             online_updates: 0,
@@ -395,7 +391,7 @@ pub fn run_one(
         device,
     )?;
     let learning = online(
-        &mut Trainer::new(&cfg, checkpoint.load_model(&ad)?, None),
+        &mut Trainer::new(cfg, fitted.model_on(&ad)?, None),
         &stream.data,
         c,
         device,
@@ -444,7 +440,7 @@ pub fn run(
     device: &Device,
     device_name: &str,
     progress: &mut dyn FnMut(&RelearnRun),
-) -> Result<RelearnResult, BenchError> {
+) -> Result<RelearnResult, ExperimentError> {
     c.check()?;
     let start = std::time::Instant::now();
     let mut runs = Vec::new();

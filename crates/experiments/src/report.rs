@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::science::{ScienceConfig, ScienceResult, Surprise, Task};
 use crate::stats::Interval;
-use crate::{write_file, BenchError};
+use crate::{write_file, ExperimentError};
 
 /// One cell of the ratio table.
 #[derive(Debug, Clone, Serialize)]
@@ -370,8 +370,8 @@ pub fn markdown(result: &ScienceResult, summary: &Summary) -> String {
 }
 
 /// Reads the result back from a `science.json` written by [`write()`].
-pub fn read(path: &Path) -> Result<ScienceResult, BenchError> {
-    let bad = |reason: String| BenchError::Config {
+pub fn read(path: &Path) -> Result<ScienceResult, ExperimentError> {
+    let bad = |reason: String| ExperimentError::Config {
         field: "science.json",
         reason: format!("{}: {reason}", path.display()),
     };
@@ -385,7 +385,11 @@ pub fn read(path: &Path) -> Result<ScienceResult, BenchError> {
 
 /// Writes `science.md`, `science.json`, `science.<format>`, (with the switch task)
 /// `switch.<format>` and (with the state or combined task) `vector-spe.<format>` into `out`.
-pub fn write(result: &ScienceResult, out: &Path, format: Format) -> Result<Summary, BenchError> {
+pub fn write(
+    result: &ScienceResult,
+    out: &Path,
+    format: Format,
+) -> Result<Summary, ExperimentError> {
     let summary = summarise(result);
     write_file(
         &out.join("science.md"),

@@ -23,7 +23,7 @@ use neuromod_critic::{CriticConfig, DistCritic, Transition};
 use serde::{Deserialize, Serialize};
 
 use crate::critic_fit::{fit, returns, select, FitSettings, Latents};
-use crate::{host, BenchError};
+use crate::{host, ExperimentError};
 
 /// Settings of the gating experiment.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -108,11 +108,11 @@ pub fn run(
     settings: &GatingSettings,
     inp: Inputs<'_>,
     ad: &Device,
-) -> Result<GatingRun, BenchError> {
+) -> Result<GatingRun, ExperimentError> {
     let [n_train, steps] = inp.train.dims();
     let switch = inp.switch_step;
     if !(2..steps).contains(&switch) {
-        return Err(BenchError::Config {
+        return Err(ExperimentError::Config {
             field: "switch_step",
             reason: format!("{switch} is not inside 2..{steps}"),
         });
@@ -130,7 +130,7 @@ pub fn run(
 
     // Pretrain on the old contingency.
     let pre = inp.train.transitions(1, switch);
-    let critic = critic_cfg.init(ad).map_err(|e| BenchError::Config {
+    let critic = critic_cfg.init(ad).map_err(|e| ExperimentError::Config {
         field: "critic",
         reason: e.to_string(),
     })?;
@@ -180,7 +180,7 @@ pub fn run(
     let online = eval.transitions(1, steps);
 
     let run_online =
-        |mut critic: DistCritic, gated: Option<bool>| -> Result<Vec<f64>, BenchError> {
+        |mut critic: DistCritic, gated: Option<bool>| -> Result<Vec<f64>, ExperimentError> {
             let mut optim = SgdConfig::new().init();
             let mut errors = Vec::with_capacity(steps - switch);
             for t in switch..steps {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::relearn::{RelearnConfig, RelearnRun, CONDITIONS};
 use crate::stats::Interval;
-use crate::{write_file, BenchError};
+use crate::{write_file, ExperimentError};
 
 /// Every seed of a run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -215,7 +215,7 @@ pub fn figure(res: &RelearnResult) -> Figure {
 }
 
 /// Writes `relearn.md`, `relearn.json` and `relearn.<format>` into `out`.
-pub fn write(res: &RelearnResult, out: &Path, format: Format) -> Result<(), BenchError> {
+pub fn write(res: &RelearnResult, out: &Path, format: Format) -> Result<(), ExperimentError> {
     write_file(&out.join("relearn.md"), markdown(res).as_bytes())?;
     let json = serde_json::to_string_pretty(res).expect("plain data serialises");
     write_file(&out.join("relearn.json"), json.as_bytes())?;

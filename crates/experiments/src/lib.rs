@@ -13,13 +13,15 @@
 //! - [`peers`]: the same training step in PyTorch and JAX, timed in the same run.
 //!
 //! ```
-//! use neuromod_bench::science::ScienceConfig;
+//! use neuromod_experiments::science::ScienceConfig;
 //!
 //! // `bench science`'s defaults: four tasks, five seeds, a VRNN world model.
 //! let config = ScienceConfig::default();
 //! config.check().unwrap();
 //! assert_eq!((config.tasks.len(), config.seeds), (4, 5));
 //! ```
+
+#![forbid(unsafe_code)]
 
 pub mod critic_fit;
 pub mod figures;
@@ -43,7 +45,7 @@ use std::path::PathBuf;
 
 /// Why a benchmark could not run.
 #[derive(Debug, thiserror::Error)]
-pub enum BenchError {
+pub enum ExperimentError {
     /// Training or reading a checkpoint failed.
     #[error(transparent)]
     Train(#[from] neuromod_train::TrainError),
@@ -78,15 +80,15 @@ pub enum BenchError {
 pub fn host<const D: usize>(
     t: burn::prelude::Tensor<D>,
     what: &'static str,
-) -> Result<Vec<f32>, BenchError> {
+) -> Result<Vec<f32>, ExperimentError> {
     t.into_data()
         .try_into_vec::<f32>()
-        .map_err(|_| BenchError::Readback(what))
+        .map_err(|_| ExperimentError::Readback(what))
 }
 
 /// Writes `bytes` to `path` atomically (temp file + rename).
-pub fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<(), BenchError> {
-    neuromod_train::write_atomic(path, bytes).map_err(|source| BenchError::Io {
+pub fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<(), ExperimentError> {
+    neuromod_train::write_atomic(path, bytes).map_err(|source| ExperimentError::Io {
         path: path.to_path_buf(),
         source,
     })

@@ -33,7 +33,7 @@ use crate::stats::{mean_abs, response_ratio};
 pub use crate::task::{Surprise, Task};
 use crate::vector_spe::{decode_deviants, identity_check, DeviantDecoding};
 use crate::world_fit::{fit_world, Fitted, WorldSpec};
-use crate::{host, BenchError};
+use crate::{host, ExperimentError};
 
 /// Everything `bench science` needs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -92,9 +92,9 @@ impl Default for ScienceConfig {
 
 impl ScienceConfig {
     /// Rejects settings that cannot run, naming them.
-    pub fn check(&self) -> Result<(), BenchError> {
+    pub fn check(&self) -> Result<(), ExperimentError> {
         let bad = |field, reason: &str| {
-            Err(BenchError::Config {
+            Err(ExperimentError::Config {
                 field,
                 reason: reason.into(),
             })
@@ -200,7 +200,7 @@ pub fn run_one(
     seed: u64,
     out: &Path,
     device: &Device,
-) -> Result<RunResult, BenchError> {
+) -> Result<RunResult, ExperimentError> {
     let data = task.generate(config.sequences, seed);
     let steps = data.data.steps(0);
     let tag = format!("{}-seed{seed}", task.name());
@@ -220,19 +220,17 @@ pub fn run_one(
         config: cfg,
         splits,
         valid_bound,
-        checkpoint,
+        model,
+        sf,
     } = fit_world(&spec, &data.data, (out, &tag), seed, device)?;
     let (n_train, n_valid) = (splits.train.len(), splits.valid.len());
     let state_dim = cfg.model.state_dim();
-    // The best snapshot, read back as `neuromod signals` would read it: what is measured is
-    // the checkpoint a user gets, not the weights of the last epoch that happen to be in memory.
-    let model = checkpoint.load_model(device)?;
-    let heads = checkpoint
-        .load_sf(device)?
-        .ok_or_else(|| BenchError::Config {
-            field: "sf",
-            reason: format!("{} has no SF heads", out.join("runs").join(&tag).display()),
-        })?;
+    // The best epoch's weights, kept in memory: what the run folder's best snapshot holds, the
+    // checkpoint a user gets, not the weights of the last epoch.
+    let heads = sf.ok_or_else(|| ExperimentError::Config {
+        field: "sf",
+        reason: format!("{} has no SF heads", out.join("runs").join(&tag).display()),
+    })?;
 
     // Critic on the latent state of the training sequences.
     let ad = device.clone().autodiff();
@@ -261,7 +259,7 @@ pub fn run_one(
         lr: config.critic_lr,
         seed,
     };
-    let critic = critic_cfg.init(&ad).map_err(|e| BenchError::Config {
+    let critic = critic_cfg.init(&ad).map_err(|e| ExperimentError::Config {
         field: "critic",
         reason: e.to_string(),
     })?;
@@ -450,7 +448,7 @@ pub fn run(
     device: &Device,
     device_name: &str,
     progress: &mut dyn FnMut(&RunResult),
-) -> Result<ScienceResult, BenchError> {
+) -> Result<ScienceResult, ExperimentError> {
     config.check()?;
     let start = std::time::Instant::now();
     let mut runs = Vec::new();

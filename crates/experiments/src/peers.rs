@@ -10,7 +10,7 @@ use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 
-use crate::BenchError;
+use crate::ExperimentError;
 
 /// The peer scripts: (file name, contents).
 const SCRIPTS: [(&str, &str); 3] = [
@@ -75,9 +75,9 @@ pub struct PeerScripts {
 
 impl PeerScripts {
     /// Writes the scripts.
-    pub fn write() -> Result<Self, BenchError> {
+    pub fn write() -> Result<Self, ExperimentError> {
         let dir = std::env::temp_dir().join(format!("neuromod-peers-{}", std::process::id()));
-        let io = |path: &Path, source| BenchError::Io {
+        let io = |path: &Path, source| ExperimentError::Io {
             path: path.to_path_buf(),
             source,
         };
@@ -95,8 +95,8 @@ impl PeerScripts {
         script: &str,
         (batch, steps): (usize, usize),
         reps: usize,
-    ) -> Result<PeerOutcome, BenchError> {
-        let failed = |reason: String| BenchError::Config {
+    ) -> Result<PeerOutcome, ExperimentError> {
+        let failed = |reason: String| ExperimentError::Config {
             field: "peers",
             reason: format!("{script}: {reason}"),
         };
