@@ -10,6 +10,7 @@ use crate::{DataError, Splits};
 /// The kind of dataset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum DatasetKind {
     /// JSB Chorales JSON (standard splits, 88-key piano rolls).
     Jsb,

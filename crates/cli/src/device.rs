@@ -120,3 +120,8 @@ pub fn select(choice: DeviceChoice) -> anyhow::Result<(Device, &'static str)> {
         DeviceChoice::Auto => (Device::flex(), "flex"),
     })
 }
+
+/// The name [`select`] gives `choice` (what reports print and child processes take).
+pub fn name(choice: DeviceChoice) -> anyhow::Result<&'static str> {
+    select(choice).map(|(_, name)| name)
+}

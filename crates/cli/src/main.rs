@@ -4,11 +4,7 @@ mod allocator;
 mod bench;
 mod collect;
 mod device;
-mod dopamine;
-mod dopamine_cues;
-mod dopamine_noise;
 mod export;
-mod figure_format;
 mod report;
 mod run;
 mod signals;
@@ -45,7 +41,7 @@ enum Command {
     /// A checkpoint's weights as `.safetensors` for Python, config in the metadata.
     Export(export::ExportArgs),
     /// Simulate distributional dopamine cells: reversal points, decoding, classic-TD null.
-    Dopamine(dopamine::DopamineArgs),
+    Dopamine(bench::DopamineArgs),
     /// SPE vs RPE benchmarks: `science` (which signal answers which surprise) and `speed`.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -55,54 +51,12 @@ enum Command {
     Collect(collect::CollectArgs),
 }
 
-/// Dataset kinds accepted by `--dataset`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DatasetArg {
-    /// JSB Chorales JSON (standard split).
-    Jsb,
-    /// NumPy float32 [N, T, D].
-    Npy,
-    /// CSV with columns sequence,time,f1..fD.
-    Csv,
-    /// Generated Markov chain of binary patterns (no file needed).
-    Markov,
-}
-
 /// `--model` values: every family the registry holds, by name (a new family needs no change
 /// here).
 fn model_parser() -> impl clap::builder::TypedValueParser<Value = ModelKind> {
     use clap::builder::TypedValueParser;
     clap::builder::PossibleValuesParser::new(ModelKind::ALL.map(ModelKind::name))
         .map(|name: String| ModelKind::from_name(&name).expect("a listed name"))
-}
-
-/// Posteriors accepted by `--guide`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum GuideArg {
-    /// Causal: q(z_t | x_{<=t}, ..) (what the signals read; the default).
-    Filtering,
-    /// Also reads the future: a tighter bound, no signals (DKF, SRNN).
-    Smoothing,
-}
-
-/// Decoder likelihoods accepted by `--likelihood`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum LikelihoodArg {
-    /// Binary data.
-    Bernoulli,
-    /// Real-valued data.
-    Gaussian,
-}
-
-/// SF training modes accepted by `--sf`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum SfArg {
-    /// The SF TD loss also trains the world model.
-    Joint,
-    /// Only the SF heads learn, on a fixed world model (--init-from).
-    Frozen,
-    /// The SF heads learn alongside the world model, on its detached state.
-    Detached,
 }
 
 #[derive(Args, Debug)]
@@ -123,7 +77,7 @@ struct TrainArgs {
     config: Option<PathBuf>,
     /// Dataset kind.
     #[arg(long, value_enum)]
-    dataset: Option<DatasetArg>,
+    dataset: Option<neuromod_datasets::DatasetKind>,
     /// Data file (JSB JSON, NPY or CSV); `--dataset jsb` without it reads the JSB Chorales
     /// bundled in the binary.
     #[arg(long)]
@@ -167,7 +121,7 @@ struct TrainArgs {
     model: Option<ModelKind>,
     /// Posterior of the world model (DKF and SRNN offer smoothing).
     #[arg(long, value_enum)]
-    guide: Option<GuideArg>,
+    guide: Option<neuromod_core::Guide>,
     /// Recurrent state width H.
     #[arg(long)]
     h_dim: Option<usize>,
@@ -182,7 +136,7 @@ struct TrainArgs {
     dropout: Option<f64>,
     /// Decoder likelihood (default: bernoulli for jsb/markov, gaussian for npy/csv).
     #[arg(long, value_enum)]
-    likelihood: Option<LikelihoodArg>,
+    likelihood: Option<neuromod_core::Likelihood>,
     /// Epochs of linear KL annealing from --kl-start to 1 (0: off).
     #[arg(long)]
     kl_anneal_epochs: Option<usize>,
@@ -207,7 +161,7 @@ struct TrainArgs {
     /// detached (they learn alongside, on the model's detached state) or frozen (only they
     /// learn, on the world model of --init-from).
     #[arg(long, value_enum)]
-    sf: Option<SfArg>,
+    sf: Option<neuromod_train::SfMode>,
     /// Discounts of the SF heads, comma-separated.
     #[arg(long, value_delimiter = ',')]
     sf_gammas: Option<Vec<f64>>,
@@ -318,7 +272,7 @@ fn main() -> ExitCode {
         Command::Train(args) => run::train(*args),
         Command::Eval(args) => run::eval(args),
         Command::Sample(args) => run::sample(args),
-        Command::Dopamine(args) => dopamine::run(args),
+        Command::Dopamine(args) => bench::dopamine(args),
         Command::Signals(args) => signals::run(args),
         Command::Export(args) => export::run(args),
         Command::Report(args) => report::run(args),

@@ -5,7 +5,6 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::figure_format::FigureFormat;
 use anyhow::{Context, Result};
 use clap::Args;
 use neuromod_datasets::SequenceSet;
@@ -25,7 +24,7 @@ pub struct ReportArgs {
     out: PathBuf,
     /// Figure file format.
     #[arg(long, value_enum, default_value = "png")]
-    format: crate::figure_format::FigureFormat,
+    format: neuromod_plots::Format,
     /// Data file, if it moved since training.
     #[arg(long)]
     data: Option<PathBuf>,
@@ -122,8 +121,13 @@ fn html_escape(s: &str) -> String {
 }
 
 /// Writes `figure` as `<stem>.<format>` into `out`; returns the file name.
-fn save_figure(out: &Path, stem: &str, figure: &Figure, format: FigureFormat) -> Result<String> {
-    let name = crate::figure_format::file_name(stem, format);
+fn save_figure(
+    out: &Path,
+    stem: &str,
+    figure: &Figure,
+    format: neuromod_plots::Format,
+) -> Result<String> {
+    let name = format!("{stem}.{}", format.extension());
     let path = out.join(&name);
     write_atomic(&path, &figure.render(format.into())?)
         .with_context(|| format!("{}: cannot write", path.display()))?;

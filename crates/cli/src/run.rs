@@ -2,27 +2,14 @@
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use neuromod_core::Guide;
 use neuromod_core::Likelihood;
 use neuromod_datasets::{generate::MarkovPatterns, DatasetKind, DatasetSpec, SequenceSet};
 use neuromod_train::{
     evaluate, importance_bound, particle_bound, Checkpoint, Event, LrPlateau, ModelConfig,
-    ModelSpec, RunOptions, Setting, SfMode, SfSettings, TrainConfig,
+    ModelSpec, RunOptions, Setting, SfSettings, TrainConfig,
 };
 
-use crate::{
-    device, BoundArg, DatasetArg, EvalArgs, GuideArg, LikelihoodArg, SampleArgs, SfArg, TrainArgs,
-};
-
-/// The datasets crate's kind for a `--dataset` value.
-pub fn dataset_kind(arg: DatasetArg) -> DatasetKind {
-    match arg {
-        DatasetArg::Jsb => DatasetKind::Jsb,
-        DatasetArg::Npy => DatasetKind::Npy,
-        DatasetArg::Csv => DatasetKind::Csv,
-        DatasetArg::Markov => DatasetKind::Markov,
-    }
-}
+use crate::{device, BoundArg, EvalArgs, SampleArgs, TrainArgs};
 
 /// Builds the run config from `--config` and the flags (flags win).
 fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
@@ -34,7 +21,7 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
                 .with_context(|| format!("{}: not a training config", path.display()))?
         }
         None => {
-            let Some(kind) = args.dataset.map(dataset_kind) else {
+            let Some(kind) = args.dataset else {
                 bail!("--dataset is required without --config (jsb, npy, csv or markov)");
             };
             let data = match (kind, &args.data) {
@@ -59,7 +46,7 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
     };
     if args.config.is_some() {
         if let Some(kind) = args.dataset {
-            config.data.kind = dataset_kind(kind);
+            config.data.kind = kind;
         }
         if let Some(path) = &args.data {
             config.data.path = Some(path.clone());
@@ -78,18 +65,8 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
         args.z_dim.map(Setting::ZDim),
         args.hidden.map(Setting::Hidden),
         args.dropout.map(Setting::Dropout),
-        args.guide.map(|g| {
-            Setting::Guide(match g {
-                GuideArg::Filtering => Guide::Filtering,
-                GuideArg::Smoothing => Guide::Smoothing,
-            })
-        }),
-        args.likelihood.map(|l| {
-            Setting::Likelihood(match l {
-                LikelihoodArg::Bernoulli => Likelihood::Bernoulli,
-                LikelihoodArg::Gaussian => Likelihood::Gaussian,
-            })
-        }),
+        args.guide.map(Setting::Guide),
+        args.likelihood.map(Setting::Likelihood),
     ]
     .into_iter()
     .flatten()
@@ -114,11 +91,6 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
     set!(args.weight_decay, config.weight_decay);
     set!(args.transpose, config.transpose);
     if let Some(mode) = args.sf {
-        let mode = match mode {
-            SfArg::Joint => SfMode::Joint,
-            SfArg::Frozen => SfMode::Frozen,
-            SfArg::Detached => SfMode::Detached,
-        };
         match &mut config.sf {
             Some(sf) => sf.mode = mode,
             None => config.sf = Some(SfSettings::new(mode)),

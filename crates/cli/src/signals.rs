@@ -15,8 +15,6 @@ use neuromod_train::{
 
 use crate::device::{self, DeviceChoice};
 use crate::export::safetensors_bytes;
-use crate::run::dataset_kind;
-use crate::DatasetArg;
 
 /// Arguments of `neuromod signals`.
 #[derive(Args, Debug)]
@@ -26,7 +24,7 @@ pub struct SignalsArgs {
     checkpoint: PathBuf,
     /// Dataset kind, if not the checkpoint's.
     #[arg(long, value_enum)]
-    dataset: Option<DatasetArg>,
+    dataset: Option<neuromod_datasets::DatasetKind>,
     /// Data file, if not the checkpoint's.
     #[arg(long)]
     data: Option<PathBuf>,
@@ -38,7 +36,7 @@ pub struct SignalsArgs {
     out: PathBuf,
     /// Figure file format.
     #[arg(long, value_enum, default_value = "png")]
-    format: crate::figure_format::FigureFormat,
+    format: neuromod_plots::Format,
     /// Compute device.
     #[arg(long, value_enum, default_value = "auto")]
     device: DeviceChoice,
@@ -77,7 +75,7 @@ pub fn run(args: SignalsArgs) -> Result<()> {
     let mut checkpoint = Checkpoint::open(&args.checkpoint)?;
     refuse_smoothing(&checkpoint)?;
     if let Some(kind) = args.dataset {
-        checkpoint.config.data.kind = dataset_kind(kind);
+        checkpoint.config.data.kind = kind;
     }
     if let Some(path) = &args.data {
         checkpoint.config.data.path = Some(path.clone());

@@ -3,7 +3,7 @@
 
 use neuromod_plots::{Corner, Figure, Mark, Panel, Rgb, Series};
 
-use crate::report::{columns, Summary};
+use crate::science::report::{columns, Summary};
 use crate::science::{ScienceConfig, ScienceResult, Surprise, Task};
 
 const COLORS: [Rgb; 10] = [
@@ -148,7 +148,7 @@ pub fn switch_figure(result: &ScienceResult) -> Option<Figure> {
     let gating: Vec<_> = runs.iter().filter_map(|r| r.gating.as_ref()).collect();
     let mut panels = vec![course];
     if !gating.is_empty() {
-        let avg = |f: &dyn Fn(&crate::gating::GatingRun) -> &Vec<f64>| -> Vec<(f64, f64)> {
+        let avg = |f: &dyn Fn(&crate::science::gating::GatingRun) -> &Vec<f64>| -> Vec<(f64, f64)> {
             let len = f(gating[0]).len();
             (0..len)
                 .map(|k| {

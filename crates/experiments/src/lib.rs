@@ -1,80 +1,48 @@
-//! The SPE vs RPE benchmarks; see `docs/science.md`.
+//! neuromod's experiments, each a config -> units (seeds, tasks x seeds, timing setups) ->
+//! result -> report through one [`runner`], and the library's answer to "what does the project
+//! measure": see `docs/science.md`, `docs/dopamine.md` and `docs/speed.md`.
 //!
-//! - [`science`]: per dissociation task and seed, train a VRNN world model with
-//!   successor-feature heads, then a distributional critic on its latent state, and measure how
-//!   every signal answers each kind of surprise (response ratios with 95% intervals over seeds).
-//! - [`gating`]: SPE-gated reward learning on the contingency-switch task.
+//! - [`science`]: per dissociation task and seed, train a world model with successor-feature
+//!   heads, then a distributional critic on its latent state, and measure how every signal
+//!   answers each kind of surprise (response ratios with 95% intervals over seeds); SPE-gated
+//!   reward learning, the vector SPE and the RPE against w . delta_SF.
 //! - [`relearn`]: a real contingency switch: a world model of the old rule relearns online,
-//!   and a critic learns gated by surprise, by uncertainty or not at all ([`relearn_report`]).
-//! - [`vector_spe`]: which deviant occurred, decoded from the SPE vector against its norm
-//!   ([`readout`]), and the RPE against w . delta_SF ([`identity`]).
+//!   and a critic learns gated by surprise, by uncertainty or not at all.
+//! - [`dopamine`]: distributional dopamine cells on a reward task: reversal points, decoding,
+//!   the classic-TD null, the three-cue task, decoding against firing noise.
 //! - [`speed`]: milliseconds per training step of the world model alone, with SPE heads and
-//!   with the critic, scaling in sequence length and batch size, peak memory.
-//! - [`peers`]: the same training step in PyTorch and JAX, timed in the same run.
+//!   with the critic, scaling in sequence length and batch size, peak memory, and the same
+//!   step in PyTorch and JAX.
+//!
+//! A world model an experiment trains stays in memory between fitting and measuring
+//! ([`world_fit`]).
 //!
 //! ```
-//! use neuromod_experiments::science::ScienceConfig;
+//! use neuromod_experiments::{science::ScienceConfig, Experiment};
 //!
 //! // `bench science`'s defaults: four tasks, five seeds, a VRNN world model.
 //! let config = ScienceConfig::default();
 //! config.check().unwrap();
 //! assert_eq!((config.tasks.len(), config.seeds), (4, 5));
+//! assert_eq!(config.units().len(), 4 * 5);
 //! ```
 
 #![forbid(unsafe_code)]
 
 pub mod critic_fit;
+pub mod dopamine;
+mod error;
 pub mod figures;
-pub mod gating;
-pub mod identity;
-pub mod memory;
-pub mod peers;
-pub mod readout;
 pub mod relearn;
-pub mod relearn_report;
-pub mod report;
-pub mod reward_head;
+pub mod runner;
 pub mod science;
 pub mod speed;
 pub mod stats;
 pub mod task;
-pub mod vector_spe;
 pub mod world_fit;
 
-use std::path::PathBuf;
-
-/// Why a benchmark could not run.
-#[derive(Debug, thiserror::Error)]
-pub enum ExperimentError {
-    /// Training or reading a checkpoint failed.
-    #[error(transparent)]
-    Train(#[from] neuromod_train::TrainError),
-    /// Writing or reading task data failed.
-    #[error(transparent)]
-    Data(#[from] neuromod_datasets::DataError),
-    /// A figure could not be drawn.
-    #[error(transparent)]
-    Plot(#[from] neuromod_plots::PlotError),
-    /// A bad benchmark setting, named.
-    #[error("bench setting `{field}`: {reason}")]
-    Config {
-        /// The offending setting.
-        field: &'static str,
-        /// Why it is rejected.
-        reason: String,
-    },
-    /// A file could not be written.
-    #[error("{path}: cannot write: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// Values could not be read back from the device.
-    #[error("reading {0} back from the device failed")]
-    Readback(&'static str),
-}
+pub use error::ExperimentError;
+pub use runner::{redraw, run, run_unit_json, Context, Experiment, Invocation, Isolate};
 
 /// Reads a tensor back to the host (once per batch, never inside a per-step loop).
 pub fn host<const D: usize>(
@@ -86,10 +54,15 @@ pub fn host<const D: usize>(
         .map_err(|_| ExperimentError::Readback(what))
 }
 
+/// `value` as indented JSON.
+pub fn pretty<T: serde::Serialize>(
+    what: &'static str,
+    value: &T,
+) -> Result<String, ExperimentError> {
+    serde_json::to_string_pretty(value).map_err(|source| ExperimentError::Json { what, source })
+}
+
 /// Writes `bytes` to `path` atomically (temp file + rename).
 pub fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<(), ExperimentError> {
-    neuromod_train::write_atomic(path, bytes).map_err(|source| ExperimentError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+    neuromod_train::write_atomic(path, bytes).map_err(ExperimentError::io(path, "write"))
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// A dissociation task (generators in `neuromod_datasets::tasks`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Task {
     /// Cue -> delay -> outcome, identical observations, variable-magnitude reward.
     Reward,

@@ -78,10 +78,7 @@ pub fn fit_world(
     device: &Device,
 ) -> Result<Fitted, ExperimentError> {
     let data_dir = out.join("data");
-    std::fs::create_dir_all(&data_dir).map_err(|source| ExperimentError::Io {
-        path: data_dir.clone(),
-        source,
-    })?;
+    std::fs::create_dir_all(&data_dir).map_err(ExperimentError::io(&data_dir, "create"))?;
     let npy = data_dir.join(format!("{tag}.npy"));
     neuromod_datasets::npy::save(data, &npy)?;
     let (train_fraction, valid_fraction) = spec.fractions;

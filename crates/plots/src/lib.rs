@@ -45,6 +45,7 @@ pub enum PlotError {
 
 /// File format of a figure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Format {
     /// PNG raster (the default).
     #[default]

@@ -29,6 +29,7 @@ fn default_keep() -> usize {
 /// How successor-feature heads train alongside the world model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum SfMode {
     /// The SF TD loss also trains the world model (through s_t = [h_t, muq_t]).
     Joint,

@@ -159,6 +159,7 @@ pub trait ModelSpec {
 /// Which way a model's inference network reads the observations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Guide {
     /// Causal: the posterior of z_t reads x_{<=t} only (what the signals need).
     Filtering,

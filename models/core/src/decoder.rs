@@ -14,6 +14,7 @@ use neuromod_kernels::dense_stack;
 /// Observation model of the decoder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Likelihood {
     /// Independent Bernoulli per feature, from logits (binary data: piano rolls, pixels).
     Bernoulli,

@@ -7,6 +7,7 @@ use crate::DistributionError;
 /// How a cell turns its TD error into a value change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Rule {
     /// V += a+ delta (delta > 0) or a- delta: converges to the tau-expectile.
     Expectile,

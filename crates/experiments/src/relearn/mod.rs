@@ -13,6 +13,9 @@
 //! future and under a stable rule every condition has about the same mean learning rate). The measure is the value error
 //! |mean_i V_i(s_t) - G_t| against the exact discounted return of the stream.
 
+mod experiment;
+pub mod report;
+
 use std::path::Path;
 
 use burn::optim::{GradientsParams, SgdConfig};
@@ -29,8 +32,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::critic_fit::{fit, returns, select, FitSettings, Latents};
-use crate::gating::{gate, median};
-use crate::relearn_report::RelearnResult;
+use crate::science::gating::{gate, median};
 use crate::world_fit::{fit_world, WorldSpec};
 use crate::{host, ExperimentError};
 
@@ -430,30 +432,6 @@ pub fn run_one(
         gate_kl,
         gate_sigma,
         errors,
-    })
-}
-
-/// Runs every seed, reporting each finished one through `progress`.
-pub fn run(
-    c: &RelearnConfig,
-    out: &Path,
-    device: &Device,
-    device_name: &str,
-    progress: &mut dyn FnMut(&RelearnRun),
-) -> Result<RelearnResult, ExperimentError> {
-    c.check()?;
-    let start = std::time::Instant::now();
-    let mut runs = Vec::new();
-    for seed in 0..c.seeds as u64 {
-        let r = run_one(c, seed, out, device)?;
-        progress(&r);
-        runs.push(r);
-    }
-    Ok(RelearnResult {
-        config: c.clone(),
-        device: device_name.to_string(),
-        runs,
-        seconds: start.elapsed().as_secs_f64(),
     })
 }
 

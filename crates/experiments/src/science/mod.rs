@@ -11,8 +11,16 @@
 //! SPE and KL of step t, the SF TD error of the transition t-1 -> t, and the RPE
 //! r_t + gamma V(s_t) - V(s_{t-1}) of the same transition.
 
+mod experiment;
+pub mod gating;
+pub mod identity;
+pub mod readout;
+pub mod report;
+pub mod reward_head;
+pub mod vector_spe;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
@@ -26,14 +34,13 @@ use neuromod_train::{to_batch, SfMode, SfSettings};
 use serde::{Deserialize, Serialize};
 
 use crate::critic_fit::{fit, rpe_groups, FitSettings, Latents};
-use crate::gating::{self, GatingRun, GatingSettings};
-use crate::identity::IdentityCheck;
-use crate::reward_head;
 use crate::stats::{mean_abs, response_ratio};
 pub use crate::task::{Surprise, Task};
-use crate::vector_spe::{decode_deviants, identity_check, DeviantDecoding};
 use crate::world_fit::{fit_world, Fitted, WorldSpec};
 use crate::{host, ExperimentError};
+use gating::{GatingRun, GatingSettings};
+use identity::IdentityCheck;
+use vector_spe::{decode_deviants, identity_check, DeviantDecoding};
 
 /// Everything `bench science` needs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -439,39 +446,4 @@ pub struct ScienceResult {
     pub runs: Vec<RunResult>,
     /// Wall time in seconds.
     pub seconds: f64,
-}
-
-/// Runs every task for every seed, reporting each finished run through `progress`.
-pub fn run(
-    config: &ScienceConfig,
-    out: &Path,
-    device: &Device,
-    device_name: &str,
-    progress: &mut dyn FnMut(&RunResult),
-) -> Result<ScienceResult, ExperimentError> {
-    config.check()?;
-    let start = std::time::Instant::now();
-    let mut runs = Vec::new();
-    for &task in &config.tasks {
-        for seed in 0..config.seeds as u64 {
-            let r = run_one(config, task, seed, out, device)?;
-            progress(&r);
-            runs.push(r);
-        }
-    }
-    Ok(ScienceResult {
-        config: config.clone(),
-        device: device_name.to_string(),
-        runs,
-        seconds: start.elapsed().as_secs_f64(),
-    })
-}
-
-/// Where the report files of a science run go.
-pub fn report_paths(out: &Path) -> [PathBuf; 3] {
-    [
-        out.join("science.md"),
-        out.join("science.json"),
-        out.join("science.png"),
-    ]
 }

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::readout::ridge;
+use crate::science::readout::ridge;
 
 /// How the critic's RPE follows w . delta.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

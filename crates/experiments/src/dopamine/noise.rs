@@ -1,4 +1,4 @@
-//! `neuromod dopamine`'s decoding-against-noise sweep: how far the distribution decoded from
+//! The reward task's decoding-against-noise sweep: how far the distribution decoded from
 //! measured reversal points and asymmetries lies from the truth as firing noise grows, beside
 //! decoding from the cells' internal values (which noise cannot reach) and a Gaussian of the
 //! true mean and variance (which knows nothing of the shape).
@@ -11,6 +11,7 @@ use neuromod_dopamine::{
 use neuromod_plots::{Figure, Mark, Panel, Rgb, Series};
 
 /// One noise level's result.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct NoisePoint {
     /// Firing-noise standard deviation.
     pub noise: f64,

@@ -188,7 +188,7 @@ fn gating_summary(result: &ScienceResult) -> Option<GatingSummary> {
         return None;
     }
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-    let over = |f: &dyn Fn(&crate::gating::GatingRun) -> f64| {
+    let over = |f: &dyn Fn(&crate::science::gating::GatingRun) -> f64| {
         Interval::of(&runs.iter().map(|r| f(r)).collect::<Vec<_>>())
     };
     Some(GatingSummary {
@@ -365,22 +365,8 @@ pub fn markdown(result: &ScienceResult, summary: &Summary) -> String {
             g.gate_late.show(2)
         );
     }
-    md.push_str(&crate::vector_spe::markdown(&result.runs));
+    md.push_str(&crate::science::vector_spe::markdown(&result.runs));
     md
-}
-
-/// Reads the result back from a `science.json` written by [`write()`].
-pub fn read(path: &Path) -> Result<ScienceResult, ExperimentError> {
-    let bad = |reason: String| ExperimentError::Config {
-        field: "science.json",
-        reason: format!("{}: {reason}", path.display()),
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
-    let result = value
-        .get("result")
-        .ok_or_else(|| bad("no `result` object".into()))?;
-    serde_json::from_value(result.clone()).map_err(|e| bad(e.to_string()))
 }
 
 /// Writes `science.md`, `science.json`, `science.<format>`, (with the switch task)
@@ -412,7 +398,7 @@ pub fn write(
     if let Some(fig) = switch_figure(result) {
         write_file(&out.join(format!("switch.{ext}")), &fig.render(format)?)?;
     }
-    if let Some(fig) = crate::vector_spe::figure(&result.runs) {
+    if let Some(fig) = crate::science::vector_spe::figure(&result.runs) {
         write_file(&out.join(format!("vector-spe.{ext}")), &fig.render(format)?)?;
     }
     Ok(summary)

@@ -3,7 +3,7 @@
 //! by the nearest class mean (the fairer read-out of one feature), and from the posterior mean
 //! muq_t alone as a control (held-out deviant steps of the state and combined tasks, 5-fold
 //! cross-validated by sequence); and, on the combined task, the critic's RPE against
-//! w . delta_SF with w from regressing the reward on the SF features ([`crate::identity`]).
+//! w . delta_SF with w from regressing the reward on the SF features ([`crate::science::identity`]).
 
 use std::fmt::Write as _;
 
@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use neuromod_plots::{Corner, Figure, Mark, Panel, Rgb, Series};
 
-use crate::identity::{correlation_and_slope, fit_reward, project, IdentityCheck, SAMPLE};
-use crate::readout::{cv_accuracy, Accuracy, Readout};
+use crate::science::identity::{correlation_and_slope, fit_reward, project, IdentityCheck, SAMPLE};
+use crate::science::readout::{cv_accuracy, Accuracy, Readout};
 use crate::science::{RunResult, Task};
 use crate::stats::Interval;
 
@@ -392,7 +392,7 @@ mod tests {
     /// delta, rpe) in the benchmark's layout, 30 sequences of 20 steps.
     fn chain_arrays(v: impl Fn(usize) -> f64) -> (Vec<f32>, Vec<Vec<f32>>, Vec<f32>, Vec<f32>) {
         use rand::{Rng, SeedableRng};
-        let (p, phi, psi) = crate::identity::tests::chain();
+        let (p, phi, psi) = crate::science::identity::tests::chain();
         let (gamma, w, c) = (0.9, [2.0, -1.0], 0.7);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
         let (mut feats, mut rewards, mut delta, mut rpe) = (vec![], vec![], vec![], vec![]);
@@ -401,7 +401,7 @@ mod tests {
             let (mut r_seq, mut rpe_seq) = (vec![0.0f32], vec![0.0f32]);
             feats.extend(phi[s].map(|x| x as f32));
             for _ in 1..20 {
-                let next = crate::identity::tests::step(&p[s], &mut rng);
+                let next = crate::science::identity::tests::step(&p[s], &mut rng);
                 let noise = if next == 0 {
                     rng.random_range(-1.0..1.0)
                 } else {
@@ -425,7 +425,7 @@ mod tests {
 
     #[test]
     fn the_value_parts_agree_for_exact_learners_and_not_for_a_wrong_critic() {
-        let (_, _, psi) = crate::identity::tests::chain();
+        let (_, _, psi) = crate::science::identity::tests::chain();
         let (gamma, w, c) = (0.9, [2.0, -1.0], 0.7);
         let exact = |s: usize| w[0] * psi[s][0] + w[1] * psi[s][1] + c / (1.0 - gamma);
         let check = |v: &dyn Fn(usize) -> f64| {

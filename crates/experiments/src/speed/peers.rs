@@ -5,7 +5,7 @@
 //! Python package is missing exits with code 3 and is reported as skipped.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use serde::{Deserialize, Serialize};
@@ -16,15 +16,15 @@ use crate::ExperimentError;
 const SCRIPTS: [(&str, &str); 3] = [
     (
         "vrnn_torch.py",
-        include_str!("../../../benches/peers/vrnn_torch.py"),
+        include_str!("../../../../benches/peers/vrnn_torch.py"),
     ),
     (
         "vrnn_jax.py",
-        include_str!("../../../benches/peers/vrnn_jax.py"),
+        include_str!("../../../../benches/peers/vrnn_jax.py"),
     ),
     (
         "vrnn_reference.py",
-        include_str!("../../../benches/peers/vrnn_reference.py"),
+        include_str!("../../../../benches/peers/vrnn_reference.py"),
     ),
 ];
 
@@ -77,14 +77,10 @@ impl PeerScripts {
     /// Writes the scripts.
     pub fn write() -> Result<Self, ExperimentError> {
         let dir = std::env::temp_dir().join(format!("neuromod-peers-{}", std::process::id()));
-        let io = |path: &Path, source| ExperimentError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
+        std::fs::create_dir_all(&dir).map_err(ExperimentError::io(&dir, "create"))?;
         for (name, text) in SCRIPTS {
             let path = dir.join(name);
-            std::fs::write(&path, text).map_err(|e| io(&path, e))?;
+            std::fs::write(&path, text).map_err(ExperimentError::io(&path, "write"))?;
         }
         Ok(Self { dir })
     }
