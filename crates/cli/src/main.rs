@@ -2,7 +2,6 @@
 
 mod allocator;
 mod bench;
-mod collect;
 mod device;
 mod export;
 mod report;
@@ -48,7 +47,7 @@ enum Command {
     /// A grid of training runs (settings x seeds) by local workers or as a Slurm array job.
     Sweep(sweep::SweepArgs),
     /// A sweep's runs in one CSV and one Markdown table; failed and missing runs listed.
-    Collect(collect::CollectArgs),
+    Collect(sweep::CollectArgs),
 }
 
 /// `--model` values: every family the registry holds, by name (a new family needs no change
@@ -278,7 +277,7 @@ fn main() -> ExitCode {
         Command::Report(args) => report::run(args),
         Command::Bench(cmd) => bench::run(cmd),
         Command::Sweep(args) => sweep::run(args),
-        Command::Collect(args) => collect::run(args),
+        Command::Collect(args) => sweep::collect(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,22 +1,13 @@
-//! `neuromod collect DIR`: every run of a sweep in one CSV (a row per run) and one Markdown
+//! A sweep's table (`neuromod collect DIR`): every run of a sweep in one CSV (a row per run) and one Markdown
 //! table (mean and standard deviation per setting over the seeds). A run that failed, was
 //! interrupted, is still running or never started is listed as such, never dropped.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use anyhow::{Context, Result};
-use clap::Args;
 use neuromod_train::{write_atomic, Checkpoint, RunLock};
 
-use crate::sweep::{read_status, run_dir, training_in, RunSpec, Status, SweepSpec};
-
-/// Arguments of `neuromod collect`.
-#[derive(Args, Debug)]
-pub struct CollectArgs {
-    /// Sweep folder (as given to `neuromod sweep --out`).
-    dir: PathBuf,
-}
+use crate::{read_status, run_dir, training_in, RunSpec, Status, SweepError, SweepSpec};
 
 /// Where one run stands, as `collect` reports it.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,7 +44,7 @@ struct Row {
     test: Option<f64>,
 }
 
-fn state_of(folder: &Path) -> Result<State> {
+fn state_of(folder: &Path) -> Result<State, SweepError> {
     Ok(match read_status(folder)? {
         None => State::Missing,
         Some(Status::Done) => State::Done,
@@ -83,7 +74,7 @@ fn field(s: &str) -> String {
     }
 }
 
-fn row(dir: &Path, run: &RunSpec) -> Result<Row> {
+fn row(dir: &Path, run: &RunSpec) -> Result<Row, SweepError> {
     let folder = run_dir(dir, run);
     let state = state_of(&folder)?;
     let metrics = Checkpoint::open(&folder.join("checkpoint"))
@@ -127,12 +118,12 @@ fn cell(v: Option<f64>) -> String {
 }
 
 /// The CSV and the Markdown of a sweep folder.
-fn tables(dir: &Path, spec: &SweepSpec) -> Result<(String, String)> {
+pub fn tables(dir: &Path, spec: &SweepSpec) -> Result<(String, String), SweepError> {
     let rows: Vec<Row> = spec
         .runs()
         .iter()
         .map(|r| row(dir, r))
-        .collect::<Result<_>>()?;
+        .collect::<Result<_, _>>()?;
     let flags: Vec<&String> = spec.grid.keys().collect();
     let mut csv = String::from("run,");
     for f in &flags {
@@ -215,19 +206,22 @@ fn tables(dir: &Path, spec: &SweepSpec) -> Result<(String, String)> {
     Ok((csv, md))
 }
 
-/// Runs `neuromod collect`.
-pub fn run(args: CollectArgs) -> Result<()> {
-    let spec_path = args.dir.join("sweep.json");
-    let spec = SweepSpec::load(&spec_path)
-        .with_context(|| format!("{}: not a sweep folder", args.dir.display()))?;
-    let (csv, md) = tables(&args.dir, &spec)?;
+/// Tabulates the sweep folder `dir` into `sweep.csv` and `sweep.md`; returns the Markdown.
+pub fn collect(dir: &Path) -> Result<String, SweepError> {
+    let spec_path = dir.join("sweep.json");
+    let spec = SweepSpec::load(&spec_path).map_err(|e| match e {
+        SweepError::Io { .. } => SweepError::Setting(format!(
+            "{}: not a sweep folder (no readable sweep.json)",
+            dir.display()
+        )),
+        e => e,
+    })?;
+    let (csv, md) = tables(dir, &spec)?;
     for (name, text) in [("sweep.csv", &csv), ("sweep.md", &md)] {
-        let path = args.dir.join(name);
-        write_atomic(&path, text.as_bytes())
-            .with_context(|| format!("{}: cannot write", path.display()))?;
+        let path = dir.join(name);
+        write_atomic(&path, text.as_bytes()).map_err(SweepError::io(&path, "write"))?;
     }
-    print!("{md}");
-    Ok(())
+    Ok(md)
 }
 
 #[cfg(test)]
