@@ -27,6 +27,17 @@ pub enum TrainError {
         /// What went wrong.
         reason: String,
     },
+    /// A file the library writes for the user (an export, a report) could not be made.
+    #[error("{path}: {reason}")]
+    Output {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A figure could not be drawn.
+    #[error(transparent)]
+    Plot(#[from] neuromod_plots::PlotError),
     /// Values could not be read back from the device.
     #[error("reading {what} back from the device failed: {reason}")]
     Readback {
@@ -50,6 +61,14 @@ pub enum TrainError {
 }
 
 impl TrainError {
+    /// A failed output file.
+    pub(crate) fn output(path: &std::path::Path, reason: impl std::fmt::Display) -> Self {
+        TrainError::Output {
+            path: path.to_path_buf(),
+            reason: reason.to_string(),
+        }
+    }
+
     pub(crate) fn checkpoint(path: &std::path::Path, reason: impl std::fmt::Display) -> Self {
         TrainError::Checkpoint {
             path: path.to_path_buf(),
