@@ -38,10 +38,10 @@ fn deviant_ratios(seed: u64) -> (f64, f64, f64) {
         .with_z_dim(8)
         .with_hidden(32);
     let mut config = TrainConfig::new(model, DatasetSpec::markov(generator.clone()));
-    config.epochs = 60;
-    config.batch_size = 8;
-    config.kl_anneal_epochs = 3;
-    config.seed = seed;
+    config.schedule.epochs = 60;
+    config.schedule.batch_size = 8;
+    config.kl.anneal_epochs = 3;
+    config.schedule.seed = seed;
     config.sf = Some(SfSettings::new(SfMode::Joint));
     let splits = config.data.load().unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -113,7 +113,7 @@ fn one_step_spe_is_finite_on_every_jsb_test_sequence_of_a_trained_checkpoint() {
         .with_z_dim(8)
         .with_hidden(32);
     let mut config = TrainConfig::new(model, data);
-    config.epochs = 2;
+    config.schedule.epochs = 2;
     let dir = tempfile::tempdir().unwrap();
     let device = cpu();
     train(&config, &splits, dir.path(), &device, &mut |_| {}).unwrap();

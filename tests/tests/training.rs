@@ -24,10 +24,10 @@ fn config(seed: u64) -> TrainConfig {
         .with_z_dim(4)
         .with_hidden(16);
     let mut c = TrainConfig::new(model, data);
-    c.epochs = 3;
-    c.batch_size = 8;
-    c.seed = seed;
-    c.kl_anneal_epochs = 2;
+    c.schedule.epochs = 3;
+    c.schedule.batch_size = 8;
+    c.schedule.seed = seed;
+    c.kl.anneal_epochs = 2;
     c
 }
 
@@ -70,9 +70,9 @@ fn early_stop_ends_the_run_when_validation_stalls() {
     let _rng = serial();
     let dir = tempfile::tempdir().unwrap();
     let mut c = config(3);
-    c.epochs = 30;
-    c.lr = 1e-12; // nothing is learned, so the validation bound only wobbles
-    c.patience = Some(2);
+    c.schedule.epochs = 30;
+    c.optimiser.lr = 1e-12; // nothing is learned, so the validation bound only wobbles
+    c.schedule.patience = Some(2);
     let splits = c.data.load().unwrap();
     let rows = train(&c, &splits, dir.path(), &cpu(), &mut |_| {})
         .unwrap()
@@ -116,7 +116,7 @@ fn ema_weights_are_validated_and_saved_and_training_is_unchanged() {
     let fit = |ema: Option<f64>| {
         let dir = tempfile::tempdir().unwrap();
         let mut c = config(5);
-        c.ema = ema;
+        c.optimiser.ema = ema;
         let rows = train(&c, &splits, dir.path(), &cpu(), &mut |_| {})
             .unwrap()
             .rows;

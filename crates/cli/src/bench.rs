@@ -321,8 +321,8 @@ fn experiment<E: Experiment>(
 /// names).
 fn flag_error(e: ExperimentError) -> anyhow::Error {
     match e {
-        ExperimentError::Config { field, reason } => {
-            anyhow::anyhow!("--{} {reason}", field.replace('_', "-"))
+        ExperimentError::Config(e) => {
+            anyhow::anyhow!("--{} {}", e.field.replace('_', "-"), e.reason)
         }
         e => e.into(),
     }

@@ -14,14 +14,9 @@ pub enum ExperimentError {
     /// A figure could not be drawn.
     #[error(transparent)]
     Plot(#[from] neuromod_plots::PlotError),
-    /// A bad setting, named.
-    #[error("setting `{field}`: {reason}")]
-    Config {
-        /// The offending setting.
-        field: &'static str,
-        /// Why it is rejected.
-        reason: String,
-    },
+    /// A setting that cannot work, named by its path.
+    #[error(transparent)]
+    Config(#[from] neuromod_core::ConfigError),
     /// A file or folder could not be read or written.
     #[error("{path}: cannot {action}: {source}")]
     Io {

@@ -6,6 +6,7 @@
 //! [`Isolate`], in a fresh process (a timing's peak memory is then its own): the unit travels
 //! as JSON and comes back as JSON, and [`run_unit_json`] is what that process calls.
 
+use neuromod_core::ConfigError;
 use std::fmt::Debug;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -156,13 +157,13 @@ impl<'a> Context<'a> {
                 })
             }
             None if device == self.device_name => exp.run_unit(unit, self),
-            None => Err(ExperimentError::Config {
-                field: "device",
-                reason: format!(
+            None => Err(ExperimentError::Config(ConfigError::new(
+                "device",
+                format!(
                     "a unit on {device} cannot run in this process, which runs {}",
                     self.device_name
                 ),
-            }),
+            ))),
         }
     }
 }
@@ -178,14 +179,14 @@ pub fn run<E: Experiment>(
 ) -> Result<(E::Result, Vec<String>), ExperimentError> {
     exp.check()?;
     if E::outputs(&ctx.out).iter().any(|p| p.exists()) {
-        return Err(ExperimentError::Config {
-            field: "out",
-            reason: format!(
+        return Err(ExperimentError::Config(ConfigError::new(
+            "out",
+            format!(
                 "{} already holds a {} run: choose another folder",
                 ctx.out.display(),
                 E::NAME
             ),
-        });
+        )));
     }
     std::fs::create_dir_all(&ctx.out).map_err(ExperimentError::io(&ctx.out, "create"))?;
     let mut runs = Vec::new();

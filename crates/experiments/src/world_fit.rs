@@ -4,6 +4,7 @@
 //! measurements that follow (the same weights that folder's best snapshot holds). Shared by
 //! `bench science` and `bench relearn`.
 
+use neuromod_core::ConfigError;
 use std::path::Path;
 
 use burn::prelude::*;
@@ -55,16 +56,13 @@ impl Fitted {
             .config
             .model
             .init(device)
-            .map_err(|e| ExperimentError::Config {
-                field: "model",
-                reason: e.to_string(),
-            })?;
-        fresh
-            .load(self.model.record())
-            .map_err(|e| ExperimentError::Config {
-                field: "model",
-                reason: format!("the fitted weights do not load: {e:?}"),
-            })
+            .map_err(|e| ExperimentError::Config(ConfigError::new("model", e.to_string())))?;
+        fresh.load(self.model.record()).map_err(|e| {
+            ExperimentError::Config(ConfigError::new(
+                "model",
+                format!("the fitted weights do not load: {e:?}"),
+            ))
+        })
     }
 }
 
@@ -88,24 +86,23 @@ pub fn fit_world(
     let (h, z, hidden) = spec.widths;
     let model = ModelConfig::new(spec.kind, data.dim)
         .with(&[Setting::HDim(h), Setting::ZDim(z), Setting::Hidden(hidden)])
-        .map_err(|e| ExperimentError::Config {
-            field: "model",
-            reason: e.to_string(),
-        })?;
+        .map_err(|e| ExperimentError::Config(ConfigError::new("model", e.to_string())))?;
     let mut config = TrainConfig::new(model, file);
     (
-        config.epochs,
-        config.batch_size,
-        config.seed,
-        config.keep_last,
+        config.schedule.epochs,
+        config.schedule.batch_size,
+        config.schedule.seed,
+        config.schedule.keep_last,
     ) = (spec.epochs, spec.batch_size, seed, 1);
     config.sf = spec.sf.clone();
     let run_dir = out.join("runs").join(tag);
     let fit = train(&config, &splits, &run_dir, device, &mut |_| {})?;
     let valid_bound = fit.best_valid_bound();
-    let model = fit.model.ok_or_else(|| ExperimentError::Config {
-        field: "epochs",
-        reason: format!("{}: no epoch ran", run_dir.display()),
+    let model = fit.model.ok_or_else(|| {
+        ExperimentError::Config(ConfigError::new(
+            "epochs",
+            format!("{}: no epoch ran", run_dir.display()),
+        ))
     })?;
     Ok(Fitted {
         config,

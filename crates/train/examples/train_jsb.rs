@@ -31,7 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_z_dim(8)
         .with_hidden(64);
     let mut config = TrainConfig::new(model, data);
-    config.epochs = epochs;
+    config.schedule.epochs = epochs;
     // SF heads trained alongside (gammas 0, 0.5, 0.9, 0.99), so the checkpoint also gives
     // successor-feature TD errors.
     config.sf = Some(SfSettings::new(SfMode::Joint));

@@ -432,7 +432,7 @@ impl Checkpoint {
         let Ok(entries) = std::fs::read_dir(&root) else {
             return Ok(());
         };
-        let keep = self.config.keep_last.max(1);
+        let keep = self.config.schedule.keep_last.max(1);
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             let path = entry.path();

@@ -8,17 +8,9 @@ pub enum TrainError {
     /// Bad data (file, row, field named inside).
     #[error(transparent)]
     Data(#[from] neuromod_datasets::DataError),
-    /// Bad model configuration.
+    /// A setting that cannot work, named by its path.
     #[error(transparent)]
-    Model(#[from] neuromod_core::ConfigError),
-    /// Bad training configuration value.
-    #[error("invalid training config: field `{field}` {reason}")]
-    Config {
-        /// The offending field.
-        field: &'static str,
-        /// Why it is rejected.
-        reason: String,
-    },
+    Config(#[from] neuromod_core::ConfigError),
     /// A checkpoint file or folder is missing, unreadable or inconsistent.
     #[error("checkpoint {path}: {reason}")]
     Checkpoint {

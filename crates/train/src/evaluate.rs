@@ -2,8 +2,8 @@
 
 use burn::prelude::*;
 use neuromod_core::Noise;
+use neuromod_core::SequenceModel;
 use neuromod_datasets::SequenceSet;
-use neuromod_world::WorldModel;
 use serde::Serialize;
 
 use crate::batcher::{batch_indices, to_batch};
@@ -26,8 +26,8 @@ pub struct Bound {
 
 /// One-sample negative ELBO of `set` under `model` (latents drawn from the device RNG).
 /// Reads values back once per batch.
-pub fn evaluate(
-    model: &WorldModel,
+pub fn evaluate<M: SequenceModel>(
+    model: &M,
     set: &SequenceSet,
     batch_size: usize,
     device: &Device,

@@ -147,12 +147,16 @@ pub fn run(
         model: None,
         sf: None,
     };
-    if config.patience.is_some_and(|p| progress.since_best >= p) {
+    if config
+        .schedule
+        .patience
+        .is_some_and(|p| progress.since_best >= p)
+    {
         fit.rows = progress.rows;
         return Ok(fit);
     }
 
-    for epoch in first..=config.epochs {
+    for epoch in first..=config.schedule.epochs {
         let lr = config.lr_at(epoch, &progress.rows);
         let sums = train_epoch(
             config,
@@ -164,7 +168,7 @@ pub fn run(
         )?;
         // The weights that are validated and saved: the average when there is one.
         let weights = ema.clone().unwrap_or_else(|| trainer.model().valid());
-        let valid = evaluate(&weights, &splits.valid, config.batch_size, device)?;
+        let valid = evaluate(&weights, &splits.valid, config.schedule.batch_size, device)?;
         let per = |v: f64| v / sums.steps.max(1.0);
         let row = MetricsRow {
             epoch,
@@ -201,7 +205,11 @@ pub fn run(
             "epoch done"
         );
         on_event(Event::Epoch { row, improved });
-        if config.patience.is_some_and(|p| progress.since_best >= p) {
+        if config
+            .schedule
+            .patience
+            .is_some_and(|p| progress.since_best >= p)
+        {
             tracing::info!(
                 epoch,
                 "early stop: no better validation bound for {} epochs",
@@ -237,11 +245,11 @@ fn train_epoch(
     on_event: &mut dyn FnMut(Event),
 ) -> Result<EpochSums, TrainError> {
     if epoch > 1 {
-        ad.seed(epoch_seed(config.seed, epoch));
+        ad.seed(epoch_seed(config.schedule.seed, epoch));
     }
-    let mut rng = epoch_rng(config.seed, epoch);
+    let mut rng = epoch_rng(config.schedule.seed, epoch);
     let beta = config.beta(epoch);
-    let batches = batch_indices(&splits.train, config.batch_size, Some(&mut rng));
+    let batches = batch_indices(&splits.train, config.schedule.batch_size, Some(&mut rng));
     let mut sums = EpochSums {
         kl: 0.0,
         rec: 0.0,
@@ -252,7 +260,7 @@ fn train_epoch(
     for (i, idx) in batches.iter().enumerate() {
         let t0 = Instant::now();
         *step += 1;
-        let k = config.transpose as i32;
+        let k = config.schedule.transpose as i32;
         let shifts: Vec<i32> = idx
             .iter()
             .map(|_| if k > 0 { rng.random_range(-k..=k) } else { 0 })
@@ -273,7 +281,7 @@ fn train_epoch(
                 dir: out.to_path_buf(),
             });
         }
-        if let (Some(decay), false) = (config.ema, trainer.frozen()) {
+        if let (Some(decay), false) = (config.optimiser.ema, trainer.frozen()) {
             *ema = Some(match ema.take() {
                 Some(avg) => ema_update(avg, &trainer.model().valid(), ema_decay(decay, *step)),
                 None => trainer.model().valid(),

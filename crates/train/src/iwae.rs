@@ -6,6 +6,7 @@
 
 use burn::prelude::*;
 use burn::tensor::Distribution;
+use neuromod_core::ConfigError;
 use neuromod_core::{Noise, SeqBatch, SequenceModel, Trajectory};
 use neuromod_datasets::SequenceSet;
 use serde::Serialize;
@@ -94,10 +95,10 @@ pub(crate) fn bound_over_set(
     mut per_batch: impl FnMut(&SeqBatch) -> Tensor<1>,
 ) -> Result<ImportanceBound, TrainError> {
     if particles == 0 {
-        return Err(TrainError::Config {
-            field: "particles",
-            reason: "must be at least 1".into(),
-        });
+        return Err(TrainError::Config(ConfigError::new(
+            "particles",
+            "must be at least 1",
+        )));
     }
     let sequences_per_pass = (ROWS_PER_PASS / particles).max(1);
     let (mut total, mut steps) = (0.0f64, 0.0f64);

@@ -5,20 +5,24 @@
 //! benches choose the device.
 //!
 //! A run is one [`TrainConfig`], saved as the checkpoint's `config.json`: the world model's
-//! family in `kind` beside its settings in `model`; what a config leaves out takes its default.
+//! family in `kind` beside its settings in `model`, the data, and the sections `optimiser`,
+//! `schedule`, `kl`, `objective` and `sf`; what a config leaves out takes its default.
 //!
 //! ```
 //! use neuromod_train::{ModelKind, ModelSpec, TrainConfig};
 //!
 //! let config = TrainConfig::from_json(
 //!     r#"{"kind": "srnn", "model": {"x_dim": 88, "z_dim": 16}, "data": {"kind": "jsb"},
-//!         "epochs": 200, "free_nats": 0.5}"#,
+//!         "schedule": {"epochs": 200}, "kl": {"free_nats": 0.5}}"#,
 //! )
 //! .unwrap();
 //! config.check().unwrap();
 //! assert_eq!(config.model.kind(), ModelKind::Srnn);
 //! assert_eq!(config.model.state_dim(), 256 + 16); // the SRNN's default h_dim is 256
-//! assert_eq!(config.batch_size, 16); // a default
+//! assert_eq!(config.schedule.batch_size, 16); // a default
+//! let mut bad = config.clone();
+//! bad.optimiser.lr = -1.0;
+//! assert!(bad.check().unwrap_err().to_string().contains("`optimiser.lr`"));
 //! ```
 
 #![forbid(unsafe_code)]
@@ -29,6 +33,7 @@ mod checkpoint;
 mod config;
 mod ema;
 mod error;
+mod estimate;
 mod evaluate;
 mod export;
 pub mod figures;
@@ -50,9 +55,13 @@ pub use checkpoint::{
     LATEST_FILE, METRICS_FILE, OPTIM_FILE, SF_FILE, SF_OPTIM_FILE, SNAPSHOTS_DIR, STATE_FILE,
     TRAIN_WEIGHTS_FILE, WEIGHTS_FILE,
 };
-pub use config::{LrPlateau, SfMode, SfSettings, TrainConfig};
+pub use config::{
+    KlConfig, LrPlateau, ObjectiveConfig, OptimiserConfig, ScheduleConfig, SfMode, SfSettings,
+    TrainConfig,
+};
 pub use ema::{ema_decay, ema_update};
 pub use error::TrainError;
+pub use estimate::{estimate, mean_and_error, BoundKind, Estimate};
 pub use evaluate::{evaluate, Bound};
 pub use export::{export_weights, safetensors_bytes, write_signals, Exported};
 pub use fit::{epoch_seed, run, train, Event, Fit, RunOptions};

@@ -7,6 +7,7 @@ use std::path::Path;
 use burn::optim::AdamConfig;
 use burn::prelude::*;
 use burn::store::ModuleRecord;
+use neuromod_core::ConfigError;
 use neuromod_world::WorldModel;
 
 use crate::checkpoint::{
@@ -117,10 +118,10 @@ pub(crate) fn begin(
     } else {
         (Checkpoint::create(out, config)?, None)
     };
-    ad.seed(config.seed);
+    ad.seed(config.schedule.seed);
     let model: WorldModel = match (&resume_from, &config.init_from) {
         (Some(snap), _) => {
-            let file = if config.ema.is_some() {
+            let file = if config.optimiser.ema.is_some() {
                 TRAIN_WEIGHTS_FILE
             } else {
                 WEIGHTS_FILE
@@ -148,17 +149,14 @@ pub(crate) fn begin(
     };
     // Created after the first step: parameters initialise lazily, and copying them earlier
     // would change the order in which they draw from the seeded generator.
-    let ema = match (&resume_from, config.ema) {
+    let ema = match (&resume_from, config.optimiser.ema) {
         (Some(snap), Some(_)) => Some(snap.load_model(WEIGHTS_FILE, config.model.init(device)?)?),
         _ => None,
     };
     let sf = sf_config(config)
         .map(|c| c.init(ad))
         .transpose()
-        .map_err(|e| TrainError::Config {
-            field: "sf",
-            reason: e.to_string(),
-        })?;
+        .map_err(|e| TrainError::Config(ConfigError::new("sf", e.to_string())))?;
     let mut trainer = Trainer::new(config, model, sf);
     let progress = match &resume_from {
         None => Progress::new(),
@@ -204,7 +202,7 @@ pub(crate) fn save_epoch(
 ) -> Result<(), TrainError> {
     let snap_dir = checkpoint.dir.join(crate::checkpoint::SNAPSHOTS_DIR);
     let mut files = vec![(WEIGHTS_FILE, record_bytes(weights.record(), &snap_dir)?)];
-    if config.ema.is_some() {
+    if config.optimiser.ema.is_some() {
         files.push((
             TRAIN_WEIGHTS_FILE,
             record_bytes(trainer.model().record(), &snap_dir)?,

@@ -12,6 +12,7 @@
 
 use burn::prelude::*;
 use burn::tensor::{Distribution, Int};
+use neuromod_core::ConfigError;
 use neuromod_core::{SeqBatch, SequenceModel};
 use neuromod_datasets::SequenceSet;
 
@@ -114,21 +115,20 @@ pub fn particle_bound<M: SequenceModel>(
     device: &Device,
 ) -> Result<ImportanceBound, TrainError> {
     if particles > MAX_PARTICLES {
-        return Err(TrainError::Config {
-            field: "particles",
-            reason: format!(
+        return Err(TrainError::Config(ConfigError::new(
+            "particles",
+            format!(
                 "the particle filter takes at most {MAX_PARTICLES} particles (its resampling \
                  compares every pair of a sequence's particles), got {particles}"
             ),
-        });
+        )));
     }
     if !model.filtering() {
-        return Err(TrainError::Config {
-            field: "bound",
-            reason: "the particle filter needs a filtering posterior (its proposal runs forward \
-                     in time); this model's posterior is smoothing: use the IWAE bound"
-                .into(),
-        });
+        return Err(TrainError::Config(ConfigError::new(
+            "bound",
+            "the particle filter needs a filtering posterior (its proposal runs forward \
+                     in time); this model's posterior is smoothing: use the IWAE bound",
+        )));
     }
     bound_over_set(set, particles, device, |batch| {
         batch_bound(model, batch, particles, device)

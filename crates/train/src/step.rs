@@ -54,12 +54,12 @@ pub struct Trainer {
 impl Trainer {
     /// Optimisers as `config` sets them (Adam, per-tensor gradient clipping, weight decay).
     pub fn new(config: &TrainConfig, model: WorldModel, sf: Option<SfHeads>) -> Self {
-        let clip = config.grad_clip.map(GradientClippingConfig::Norm);
+        let clip = config.optimiser.grad_clip.map(GradientClippingConfig::Norm);
         let optim = AdamConfig::new()
             .with_grad_clipping(clip.clone())
             .with_weight_decay(
-                (config.weight_decay > 0.0)
-                    .then(|| WeightDecayConfig::new(config.weight_decay as f32)),
+                (config.optimiser.weight_decay > 0.0)
+                    .then(|| WeightDecayConfig::new(config.optimiser.weight_decay as f32)),
             )
             .init();
         let sf_optim = AdamConfig::new().with_grad_clipping(clip).init();
@@ -71,7 +71,7 @@ impl Trainer {
             sf_weight: config.sf.as_ref().map_or(0.0, |s| s.weight),
             sf_mode: config.sf.as_ref().map(|s| s.mode),
             shaping: config.kl_shaping(),
-            particles: config.train_particles.max(1),
+            particles: config.objective.particles.max(1),
         }
     }
 

@@ -257,51 +257,62 @@ macro_rules! model_spec {
     };
 }
 
-/// A configuration value that cannot build a model.
-#[derive(Debug, thiserror::Error, PartialEq)]
-#[error("invalid {model} config: field `{field}` {reason}")]
+/// A setting that cannot work, named by its path in the config it belongs to (`h_dim`;
+/// `model.h_dim`, `optimiser.lr`, `sf.gammas` in a training config): the one error type every
+/// config check of the project returns.
+///
+/// ```
+/// use neuromod_core::ConfigError;
+///
+/// let e = ConfigError::positive(&[("h_dim", 0)]).unwrap_err().within("model");
+/// assert_eq!(e.to_string(), "invalid setting `model.h_dim`: must be at least 1");
+/// ```
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("invalid setting `{field}`: {reason}")]
 pub struct ConfigError {
-    /// The model family.
-    pub model: &'static str,
-    /// The offending field.
-    pub field: &'static str,
+    /// The offending setting's path (dot-separated).
+    pub field: String,
     /// Why it is rejected.
     pub reason: String,
 }
 
 impl ConfigError {
-    /// A field of `model`'s config that must be at least 1.
-    pub fn positive(model: &'static str, fields: &[(&'static str, usize)]) -> Result<(), Self> {
+    /// `field` rejected for `reason`.
+    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The same error seen from the config that holds this one under `section`.
+    pub fn within(mut self, section: &str) -> Self {
+        self.field = format!("{section}.{}", self.field);
+        self
+    }
+
+    /// The first of `fields` that is 0, which must be at least 1.
+    pub fn positive(fields: &[(&str, usize)]) -> Result<(), Self> {
         match fields.iter().find(|(_, v)| *v == 0) {
-            Some((field, _)) => Err(Self {
-                model,
-                field,
-                reason: "must be at least 1".into(),
-            }),
+            Some((field, _)) => Err(Self::new(*field, "must be at least 1")),
             None => Ok(()),
         }
     }
 
     /// Checks a dropout probability and a sigma floor, the two real-valued fields every family
     /// has.
-    pub fn dropout_and_floor(
-        model: &'static str,
-        dropout: f64,
-        sigma_min: f64,
-    ) -> Result<(), Self> {
+    pub fn dropout_and_floor(dropout: f64, sigma_min: f64) -> Result<(), Self> {
         if !(0.0..1.0).contains(&dropout) {
-            return Err(Self {
-                model,
-                field: "dropout",
-                reason: format!("must lie in [0, 1), got {dropout}"),
-            });
+            return Err(Self::new(
+                "dropout",
+                format!("must lie in [0, 1), got {dropout}"),
+            ));
         }
         if !(sigma_min.is_finite() && sigma_min > 0.0) {
-            return Err(Self {
-                model,
-                field: "sigma_min",
-                reason: format!("must be a positive number, got {sigma_min}"),
-            });
+            return Err(Self::new(
+                "sigma_min",
+                format!("must be a positive number, got {sigma_min}"),
+            ));
         }
         Ok(())
     }

@@ -32,21 +32,17 @@ pub struct DkfConfig {
 }
 
 /// The family's name in error messages.
-const MODEL: &str = "DKF";
 
 impl DkfConfig {
     /// Rejects values that cannot build a working model, naming the field.
     pub fn check(&self) -> Result<(), ConfigError> {
-        ConfigError::positive(
-            MODEL,
-            &[
-                ("x_dim", self.x_dim),
-                ("h_dim", self.h_dim),
-                ("z_dim", self.z_dim),
-                ("hidden", self.hidden),
-            ],
-        )?;
-        ConfigError::dropout_and_floor(MODEL, 0.0, self.sigma_min)
+        ConfigError::positive(&[
+            ("x_dim", self.x_dim),
+            ("h_dim", self.h_dim),
+            ("z_dim", self.z_dim),
+            ("hidden", self.hidden),
+        ])?;
+        ConfigError::dropout_and_floor(0.0, self.sigma_min)
     }
 }
 
@@ -56,11 +52,9 @@ neuromod_core::model_spec!(DkfConfig, |c| filtering: c.guide == Guide::Filtering
         c.guide = v;
         Ok(())
     },
-    Setting::Dropout(_) => Err(ConfigError {
-        model: MODEL,
-        field: "dropout",
-        reason: "is not a DKF setting (the DKF has no recurrent state in its generative model \
-                 to drop)"
-            .into(),
-    }),
+    Setting::Dropout(_) => Err(ConfigError::new(
+        "dropout",
+        "is not a DKF setting (the DKF has no recurrent state in its generative model \
+                 to drop)",
+    )),
 });

@@ -35,21 +35,17 @@ pub struct SrnnConfig {
 }
 
 /// The family's name in error messages.
-const MODEL: &str = "SRNN";
 
 impl SrnnConfig {
     /// Rejects values that cannot build a working model, naming the field.
     pub fn check(&self) -> Result<(), ConfigError> {
-        ConfigError::positive(
-            MODEL,
-            &[
-                ("x_dim", self.x_dim),
-                ("h_dim", self.h_dim),
-                ("z_dim", self.z_dim),
-                ("hidden", self.hidden),
-            ],
-        )?;
-        ConfigError::dropout_and_floor(MODEL, self.dropout, self.sigma_min)
+        ConfigError::positive(&[
+            ("x_dim", self.x_dim),
+            ("h_dim", self.h_dim),
+            ("z_dim", self.z_dim),
+            ("hidden", self.hidden),
+        ])?;
+        ConfigError::dropout_and_floor(self.dropout, self.sigma_min)
     }
 }
 

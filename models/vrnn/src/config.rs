@@ -53,25 +53,19 @@ pub struct VrnnConfig {
 impl VrnnConfig {
     /// Rejects values that cannot build a working model, naming the field.
     pub fn check(&self) -> Result<(), ConfigError> {
-        ConfigError::positive(
-            MODEL,
-            &[
-                ("x_dim", self.x_dim),
-                ("h_dim", self.h_dim),
-                ("z_dim", self.z_dim),
-                ("hidden", self.hidden),
-                ("phi_x_layers", self.phi_x_layers),
-                ("phi_z_layers", self.phi_z_layers),
-                // The encoder's first layer is where x_t and h_{t-1} meet (split by the scan).
-                ("encoder_layers", self.encoder_layers),
-            ],
-        )?;
-        ConfigError::dropout_and_floor(MODEL, self.dropout, self.sigma_min)
+        ConfigError::positive(&[
+            ("x_dim", self.x_dim),
+            ("h_dim", self.h_dim),
+            ("z_dim", self.z_dim),
+            ("hidden", self.hidden),
+            ("phi_x_layers", self.phi_x_layers),
+            ("phi_z_layers", self.phi_z_layers),
+            // The encoder's first layer is where x_t and h_{t-1} meet (split by the scan).
+            ("encoder_layers", self.encoder_layers),
+        ])?;
+        ConfigError::dropout_and_floor(self.dropout, self.sigma_min)
     }
 }
-
-/// The family's name in error messages.
-const MODEL: &str = "VRNN";
 
 // s_t = [h_t, muq_t]; the encoder reads x_t and h_{t-1} only, so the posterior filters.
 neuromod_core::model_spec!(VrnnConfig, |c| filtering: { let _ = c; true }, set: {
@@ -80,11 +74,9 @@ neuromod_core::model_spec!(VrnnConfig, |c| filtering: { let _ = c; true }, set: 
         Ok(())
     },
     Setting::Guide(Guide::Filtering) => Ok(()),
-    Setting::Guide(Guide::Smoothing) => Err(ConfigError {
-        model: MODEL,
-        field: "guide",
-        reason: "smoothing is not available: the VRNN's encoder reads x_t and h_{t-1} only \
-                 (filtering)"
-            .into(),
-    }),
+    Setting::Guide(Guide::Smoothing) => Err(ConfigError::new(
+        "guide",
+        "smoothing is not available: the VRNN's encoder reads x_t and h_{t-1} only \
+                 (filtering)",
+    )),
 });

@@ -1,7 +1,7 @@
 //! `bench science` end to end on a small budget: the dissociation shows in the right signals.
 
-use neuromod_experiments::report;
-use neuromod_experiments::science::{self, ScienceConfig, Surprise, Task};
+use neuromod_experiments::science::{report, ScienceConfig, Surprise, Task};
+use neuromod_experiments::{redraw, run, Context, Experiment};
 use neuromod_tests::{cpu, serial};
 
 #[test]
@@ -22,11 +22,13 @@ fn science_bench_separates_reward_and_state_surprise_and_writes_its_report() {
     };
     let out = tempfile::tempdir().unwrap();
     let mut seen = Vec::new();
-    let result = science::run(&config, out.path(), &cpu(), "ndarray", &mut |r| {
-        seen.push(r.task)
+    let ctx = Context::new(cpu(), "ndarray", out.path());
+    let (result, lines) = run(&config, &ctx, neuromod_plots::Format::Png, &mut |line| {
+        seen.push(line.to_string())
     })
     .unwrap();
-    assert_eq!(seen, vec![Task::Reward, Task::State]);
+    assert_eq!(seen.len(), 2);
+    assert!(seen[0].starts_with("reward seed 0") && seen[1].starts_with("state seed 0"));
     let ratio = |task, kind, signal: &str| {
         result
             .runs
@@ -54,7 +56,11 @@ fn science_bench_separates_reward_and_state_surprise_and_writes_its_report() {
     eprintln!("RPE ratio {rpe:.2}, KL ratio {kl:.2}");
     assert!(kl > 20.0, "KL ratio on state surprise {kl}");
 
-    let summary = report::write(&result, out.path(), neuromod_plots::Format::Png).unwrap();
+    // The runner wrote the report; its lines are the targets' verdicts.
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with("RPE mean on the state task")));
+    let summary = report::summarise(&result);
     let rpe_check = summary
         .criteria
         .iter()
@@ -74,10 +80,26 @@ fn science_bench_separates_reward_and_state_surprise_and_writes_its_report() {
     let png = std::fs::read(out.path().join("science.png")).unwrap();
     assert_eq!(&png[1..4], b"PNG");
     // The JSON holds everything the report needs: reading it back redraws the same table.
-    let back = report::read(&out.path().join("science.json")).unwrap();
+    let text = std::fs::read_to_string(out.path().join("science.json")).unwrap();
+    let back = ScienceConfig::read(&text).unwrap();
     let again = report::markdown(&back, &report::summarise(&back));
     let skip_header = |t: &str| t.lines().skip(3).collect::<Vec<_>>().join("\n");
     assert_eq!(skip_header(&again), skip_header(&md));
+    let redrawn = out.path().join("redrawn");
+    redraw::<ScienceConfig>(
+        &out.path().join("science.json"),
+        &redrawn,
+        neuromod_plots::Format::Png,
+    )
+    .unwrap();
+    let md2 = std::fs::read_to_string(redrawn.join("science.md")).unwrap();
+    assert_eq!(md2, md, "a redrawn report is the same report");
+    // A second run into the same folder is refused, and nothing is overwritten.
+    let err = run(&config, &ctx, neuromod_plots::Format::Png, &mut |_| {}).unwrap_err();
+    assert!(
+        err.to_string().contains("already holds a science run"),
+        "{err}"
+    );
     // Each run left a checkpoint that the other commands can open.
     assert!(out.path().join("runs/state-seed0/latest").exists());
 }

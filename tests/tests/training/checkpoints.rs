@@ -26,12 +26,12 @@ fn config() -> TrainConfig {
         .with_hidden(16)
         .with_dropout(0.2);
     let mut c = TrainConfig::new(model, data);
-    c.epochs = 5;
-    c.batch_size = 8;
-    c.seed = 11;
-    c.kl_anneal_epochs = 3;
-    c.lr_final = Some(1e-4);
-    c.keep_last = 2;
+    c.schedule.epochs = 5;
+    c.schedule.batch_size = 8;
+    c.schedule.seed = 11;
+    c.kl.anneal_epochs = 3;
+    c.schedule.lr_final = Some(1e-4);
+    c.schedule.keep_last = 2;
     c
 }
 
@@ -115,7 +115,7 @@ fn check_resume_is_exact(c: &TrainConfig, interrupt_after: &[usize]) {
     let whole = tempfile::tempdir().unwrap();
     let fit = train(c, &splits, whole.path(), &cpu(), &mut |_| {}).unwrap();
     let rows = fit.rows.clone();
-    assert_eq!(rows.len(), c.epochs);
+    assert_eq!(rows.len(), c.schedule.epochs);
     assert_best_in_memory_is_the_best_snapshot(&fit, whole.path());
 
     let broken = tempfile::tempdir().unwrap();
@@ -155,7 +155,7 @@ fn check_resume_is_exact(c: &TrainConfig, interrupt_after: &[usize]) {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     kept.sort();
-    let mut expect: Vec<String> = [best, c.epochs - 1, c.epochs]
+    let mut expect: Vec<String> = [best, c.schedule.epochs - 1, c.schedule.epochs]
         .iter()
         .map(|e| format!("epoch-{e:06}"))
         .collect();
@@ -174,9 +174,9 @@ fn an_interrupted_run_resumes_bit_identical() {
 fn resume_is_exact_with_moving_average_and_sf_heads_interrupted_twice() {
     let _rng = serial();
     let mut c = config();
-    c.ema = Some(0.9);
+    c.optimiser.ema = Some(0.9);
     c.sf = Some(SfSettings::new(SfMode::Joint));
-    c.epochs = 4;
+    c.schedule.epochs = 4;
     check_resume_is_exact(&c, &[1, 3]);
 }
 
@@ -184,25 +184,25 @@ fn resume_is_exact_with_moving_average_and_sf_heads_interrupted_twice() {
 fn a_plateau_schedule_resumes_exactly_and_its_rates_follow_the_validation_history() {
     let _rng = serial();
     let mut c = config();
-    c.lr_final = None;
-    c.lr_plateau = Some(LrPlateau {
+    c.schedule.lr_final = None;
+    c.schedule.lr_plateau = Some(LrPlateau {
         patience: 1,
         factor: 0.5,
         min_lr: 1e-6,
     });
-    c.epochs = 6;
+    c.schedule.epochs = 6;
     check_resume_is_exact(&c, &[3]);
     let splits = c.data.load().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let rows = train(&c, &splits, dir.path(), &cpu(), &mut |_| {})
         .unwrap()
         .rows;
-    let plateau = c.lr_plateau.clone().unwrap();
+    let plateau = c.schedule.lr_plateau.clone().unwrap();
     for (i, r) in rows.iter().enumerate() {
-        let expected = plateau.replay(c.lr, rows[..i].iter().map(|r| r.valid_bound));
+        let expected = plateau.replay(c.optimiser.lr, rows[..i].iter().map(|r| r.valid_bound));
         assert_eq!(r.lr, expected, "epoch {}", r.epoch);
     }
-    assert_eq!(rows[0].lr, c.lr);
+    assert_eq!(rows[0].lr, c.optimiser.lr);
 }
 
 #[test]
@@ -252,7 +252,7 @@ fn a_poisoned_batch_stops_training_and_keeps_the_last_checkpoint() {
 /// A finished one-epoch run to break in various ways.
 fn small_run() -> tempfile::TempDir {
     let mut c = config();
-    c.epochs = 1;
+    c.schedule.epochs = 1;
     let splits = c.data.load().unwrap();
     let dir = tempfile::tempdir().unwrap();
     train(&c, &splits, dir.path(), &cpu(), &mut |_| {}).unwrap();

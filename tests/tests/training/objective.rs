@@ -19,11 +19,11 @@ fn config(kind: ModelKind, particles: usize) -> TrainConfig {
         .with(&[Setting::HDim(16), Setting::ZDim(4), Setting::Hidden(16)])
         .unwrap();
     let mut c = TrainConfig::new(model, data);
-    c.epochs = 2;
-    c.batch_size = 16;
-    c.seed = 3;
-    c.kl_anneal_epochs = 0;
-    c.train_particles = particles;
+    c.schedule.epochs = 2;
+    c.schedule.batch_size = 16;
+    c.schedule.seed = 3;
+    c.kl.anneal_epochs = 0;
+    c.objective.particles = particles;
     c
 }
 

@@ -63,7 +63,10 @@ fn every_family_trains_evaluates_samples_reads_signals_and_exports() {
                 .unwrap();
         assert_eq!(config["kind"], model);
         assert_eq!(
-            (config["free_nats"].as_f64(), config["kl_balance"].as_f64()),
+            (
+                config["kl"]["free_nats"].as_f64(),
+                config["kl"]["balance"].as_f64()
+            ),
             (Some(0.05), Some(0.8))
         );
 
@@ -226,7 +229,7 @@ fn a_smoothing_posterior_has_no_signals_and_settings_a_family_lacks_are_refused(
             "--out",
             out,
         ],
-        &["`kl_balance`", "[0, 1]"],
+        &["--kl-balance", "`kl.balance`", "[0, 1]"],
     );
     fails_with(
         &[
@@ -237,7 +240,7 @@ fn a_smoothing_posterior_has_no_signals_and_settings_a_family_lacks_are_refused(
             "--out",
             out,
         ],
-        &["`free_nats`"],
+        &["--free-nats", "`kl.free_nats`"],
     );
     fails_with(
         &[

@@ -56,7 +56,7 @@ fn a_two_model_three_seed_sweep_runs_with_two_workers_and_collects_into_one_tabl
     let config = std::fs::read_to_string(run.join("checkpoint/config.json")).unwrap();
     let config: serde_json::Value = serde_json::from_str(&config).unwrap();
     assert_eq!(
-        (config["kind"].as_str(), config["seed"].as_u64()),
+        (config["kind"].as_str(), config["schedule"]["seed"].as_u64()),
         (Some("dkf"), Some(2))
     );
     assert!(run.join("eval.json").exists());
@@ -95,7 +95,10 @@ fn a_failed_run_and_a_killed_worker_are_listed_and_the_next_sweep_resumes_the_ki
         "{csv}"
     );
     let log = std::fs::read_to_string(out.join("runs/kl-balance-2/stderr.log")).unwrap();
-    assert!(log.contains("kl_balance"), "{log}");
+    assert!(
+        log.contains("--kl-balance") && log.contains("kl.balance"),
+        "{log}"
+    );
     // A flag given both in `args` and in the grid is refused before anything runs.
     let twice = spec(dir.path(), "twice.json", 1, r#"{"z-dim": [2]}"#);
     let o = neuromod(&[

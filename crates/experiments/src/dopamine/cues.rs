@@ -4,6 +4,7 @@
 //! (`relative_response`: 0.5 for classic TD), and compared with the asymmetry measured from the
 //! same cells in a separate variable-magnitude session (two magnitudes cannot give one).
 
+use neuromod_core::ConfigError;
 use std::fmt::Write as _;
 
 use neuromod_dopamine::{
@@ -47,10 +48,7 @@ pub fn run(config: &DopamineConfig) -> Result<CuesRun, ExperimentError> {
         .iter()
         .map(|&p| RewardDistribution::variable_probability(p, 1.0))
         .collect::<Result<_, _>>()
-        .map_err(|e| ExperimentError::Config {
-            field: "task",
-            reason: e.to_string(),
-        })?;
+        .map_err(|e| ExperimentError::Config(ConfigError::new("task", e.to_string())))?;
     let relative = |sim: &neuromod_dopamine::CueSimulation, i: usize| {
         let r = |c: usize| sim.cue_response[c][i];
         relative_response(r(0), r(1), r(2))

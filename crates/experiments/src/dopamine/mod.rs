@@ -12,6 +12,7 @@ mod nan;
 pub mod noise;
 pub mod reward;
 
+use neuromod_core::ConfigError;
 use std::path::Path;
 
 use neuromod_dopamine::{Cells, RewardDistribution, Rule, TrialConfig};
@@ -83,9 +84,8 @@ impl DopamineConfig {
     /// The task's reward distribution (the three-cue task's is only checked here; its cues are
     /// set in [`cues`]).
     pub fn distribution(&self) -> Result<RewardDistribution, ExperimentError> {
-        let bad = |field, e: neuromod_dopamine::DistributionError| ExperimentError::Config {
-            field,
-            reason: e.to_string(),
+        let bad = |field, e: neuromod_dopamine::DistributionError| {
+            ExperimentError::Config(ConfigError::new(field, e.to_string()))
         };
         match self.task {
             DopamineTask::VariableMagnitude => Ok(RewardDistribution::variable_magnitude()),
@@ -98,10 +98,10 @@ impl DopamineConfig {
             }
             DopamineTask::Custom => {
                 let Some(text) = &self.rewards else {
-                    return Err(ExperimentError::Config {
-                        field: "rewards",
-                        reason: "the custom task needs value:prob,value:prob,...".into(),
-                    });
+                    return Err(ExperimentError::Config(ConfigError::new(
+                        "rewards",
+                        "the custom task needs value:prob,value:prob,...",
+                    )));
                 };
                 RewardDistribution::parse(text).map_err(|e| bad("rewards", e))
             }
@@ -122,9 +122,8 @@ impl DopamineConfig {
     /// 0.5).
     pub fn populations(&self) -> Result<(Cells, Cells), ExperimentError> {
         let lr = self.trial_config().lr;
-        let bad = |e: neuromod_dopamine::DistributionError| ExperimentError::Config {
-            field: "cells",
-            reason: e.to_string(),
+        let bad = |e: neuromod_dopamine::DistributionError| {
+            ExperimentError::Config(ConfigError::new("cells", e.to_string()))
         };
         Ok((
             Cells::spread(self.cells, lr).map_err(bad)?,
@@ -151,7 +150,8 @@ impl Experiment for DopamineConfig {
     type Result = DopamineResult;
 
     fn check(&self) -> Result<(), ExperimentError> {
-        let bad = |field, reason: String| Err(ExperimentError::Config { field, reason });
+        let bad =
+            |field, reason: String| Err(ExperimentError::Config(ConfigError::new(field, reason)));
         if self.trials < 10 {
             return bad(
                 "trials",
@@ -206,9 +206,8 @@ impl Experiment for DopamineConfig {
         mut runs: Vec<DopamineResult>,
         _ctx: &Context,
     ) -> Result<DopamineResult, ExperimentError> {
-        runs.pop().ok_or_else(|| ExperimentError::Config {
-            field: "seed",
-            reason: "no population was simulated".into(),
+        runs.pop().ok_or_else(|| {
+            ExperimentError::Config(ConfigError::new("seed", "no population was simulated"))
         })
     }
 

@@ -16,6 +16,7 @@
 mod experiment;
 pub mod report;
 
+use neuromod_core::ConfigError;
 use std::path::Path;
 
 use burn::optim::{GradientsParams, SgdConfig};
@@ -108,12 +109,8 @@ impl Default for RelearnConfig {
 impl RelearnConfig {
     /// Rejects settings that cannot run, naming them.
     pub fn check(&self) -> Result<(), ExperimentError> {
-        let bad = |field, reason: &str| {
-            Err(ExperimentError::Config {
-                field,
-                reason: reason.into(),
-            })
-        };
+        let bad =
+            |field, reason: &str| Err(ExperimentError::Config(ConfigError::new(field, reason)));
         let (lo, hi) = self.switch_range;
         if self.seeds == 0 {
             return bad("seeds", "must be at least 1");
@@ -321,7 +318,7 @@ pub fn run_one(
     out: &Path,
     device: &Device,
 ) -> Result<RelearnRun, ExperimentError> {
-    let bad = |field, reason: String| ExperimentError::Config { field, reason };
+    let bad = |field, reason: String| ExperimentError::Config(ConfigError::new(field, reason));
     c.check()?;
     let (lo, hi) = c.switch_range;
     let switch = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed).random_range(lo..hi);

@@ -19,6 +19,7 @@
 use burn::optim::{GradientsParams, SgdConfig};
 use burn::prelude::*;
 use burn::tensor::TensorData;
+use neuromod_core::ConfigError;
 use neuromod_critic::{CriticConfig, DistCritic, Transition};
 use serde::{Deserialize, Serialize};
 
@@ -112,10 +113,10 @@ pub fn run(
     let [n_train, steps] = inp.train.dims();
     let switch = inp.switch_step;
     if !(2..steps).contains(&switch) {
-        return Err(ExperimentError::Config {
-            field: "switch_step",
-            reason: format!("{switch} is not inside 2..{steps}"),
-        });
+        return Err(ExperimentError::Config(ConfigError::new(
+            "switch_step",
+            format!("{switch} is not inside 2..{steps}"),
+        )));
     }
     // kappa and the scale, from the training steps (t >= 1).
     let mut kls: Vec<f32> = (0..n_train)
@@ -130,10 +131,9 @@ pub fn run(
 
     // Pretrain on the old contingency.
     let pre = inp.train.transitions(1, switch);
-    let critic = critic_cfg.init(ad).map_err(|e| ExperimentError::Config {
-        field: "critic",
-        reason: e.to_string(),
-    })?;
+    let critic = critic_cfg
+        .init(ad)
+        .map_err(|e| ExperimentError::Config(ConfigError::new("critic", e.to_string())))?;
     let pretrained = fit(
         critic,
         &pre,

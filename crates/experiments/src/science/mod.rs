@@ -19,6 +19,7 @@ pub mod report;
 pub mod reward_head;
 pub mod vector_spe;
 
+use neuromod_core::ConfigError;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -100,12 +101,8 @@ impl Default for ScienceConfig {
 impl ScienceConfig {
     /// Rejects settings that cannot run, naming them.
     pub fn check(&self) -> Result<(), ExperimentError> {
-        let bad = |field, reason: &str| {
-            Err(ExperimentError::Config {
-                field,
-                reason: reason.into(),
-            })
-        };
+        let bad =
+            |field, reason: &str| Err(ExperimentError::Config(ConfigError::new(field, reason)));
         if self.tasks.is_empty() {
             return bad("tasks", "give at least one task");
         }
@@ -234,9 +231,11 @@ pub fn run_one(
     let state_dim = cfg.model.state_dim();
     // The best epoch's weights, kept in memory: what the run folder's best snapshot holds, the
     // checkpoint a user gets, not the weights of the last epoch.
-    let heads = sf.ok_or_else(|| ExperimentError::Config {
-        field: "sf",
-        reason: format!("{} has no SF heads", out.join("runs").join(&tag).display()),
+    let heads = sf.ok_or_else(|| {
+        ExperimentError::Config(ConfigError::new(
+            "sf",
+            format!("{} has no SF heads", out.join("runs").join(&tag).display()),
+        ))
     })?;
 
     // Critic on the latent state of the training sequences.
@@ -266,10 +265,9 @@ pub fn run_one(
         lr: config.critic_lr,
         seed,
     };
-    let critic = critic_cfg.init(&ad).map_err(|e| ExperimentError::Config {
-        field: "critic",
-        reason: e.to_string(),
-    })?;
+    let critic = critic_cfg
+        .init(&ad)
+        .map_err(|e| ExperimentError::Config(ConfigError::new("critic", e.to_string())))?;
     let critic = fit(critic, &ad_lat.transitions(1, steps), fit_settings).valid();
 
     // Signals on the held-out sequences.

@@ -4,6 +4,7 @@
 //! unit names its device; with an isolating context each runs in a fresh process, so its peak
 //! memory is its own.
 
+use neuromod_core::ConfigError;
 use std::path::Path;
 
 use neuromod_plots::Format;
@@ -142,12 +143,8 @@ impl Experiment for SpeedConfig {
     type Result = SpeedReport;
 
     fn check(&self) -> Result<(), ExperimentError> {
-        let bad = |field, reason: &str| {
-            Err(ExperimentError::Config {
-                field,
-                reason: reason.into(),
-            })
-        };
+        let bad =
+            |field, reason: &str| Err(ExperimentError::Config(ConfigError::new(field, reason)));
         if self.devices.is_empty() {
             return bad("device", "give at least one device");
         }

@@ -7,6 +7,7 @@ pub mod memory;
 pub mod peers;
 mod report;
 
+use neuromod_core::ConfigError;
 use std::time::Instant;
 
 use burn::optim::{AdamConfig, ModuleOptimizer};
@@ -129,7 +130,7 @@ impl Stepper {
         critic_transitions: usize,
         device: &Device,
     ) -> Result<Self, ExperimentError> {
-        let bad = |field, e: String| ExperimentError::Config { field, reason: e };
+        let bad = |field, e: String| ExperimentError::Config(ConfigError::new(field, e));
         let ad = device.clone().autodiff();
         ad.seed(0);
         let mut train_config =
@@ -169,10 +170,8 @@ impl Stepper {
     /// One training step of everything; returns the world model's loss (read once by the
     /// trainer; the critic's step reads its loss once more).
     pub fn step(&mut self) -> Result<f32, ExperimentError> {
-        let failed = |e: TrainError| ExperimentError::Config {
-            field: "speed",
-            reason: e.to_string(),
-        };
+        let failed =
+            |e: TrainError| ExperimentError::Config(ConfigError::new("speed", e.to_string()));
         let Some((critic, optim)) = self.critic.take() else {
             return Ok(self
                 .trainer
@@ -290,10 +289,10 @@ pub fn time(setup: Setup, device: &Device) -> Result<Timing, ExperimentError> {
         let loss = stepper.step()?;
         ms.push(t0.elapsed().as_secs_f64() * 1e3);
         if !loss.is_finite() {
-            return Err(ExperimentError::Config {
-                field: "speed",
-                reason: format!("loss became {loss} while timing"),
-            });
+            return Err(ExperimentError::Config(ConfigError::new(
+                "speed",
+                format!("loss became {loss} while timing"),
+            )));
         }
     }
     ms.sort_by(f64::total_cmp);

@@ -4,6 +4,7 @@
 //! `python3 <script> --json --batch B --steps T --reps R` and prints one JSON line; a peer whose
 //! Python package is missing exits with code 3 and is reported as skipped.
 
+use neuromod_core::ConfigError;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::Command;
@@ -92,9 +93,8 @@ impl PeerScripts {
         (batch, steps): (usize, usize),
         reps: usize,
     ) -> Result<PeerOutcome, ExperimentError> {
-        let failed = |reason: String| ExperimentError::Config {
-            field: "peers",
-            reason: format!("{script}: {reason}"),
+        let failed = |reason: String| {
+            ExperimentError::Config(ConfigError::new("peers", format!("{script}: {reason}")))
         };
         let out = Command::new("python3")
             .arg(self.dir.join(script))

@@ -10,14 +10,14 @@ fn beta_rises_linearly_then_stays_at_one() {
         VrnnConfig::new(4),
         DatasetSpec::markov(MarkovPatterns::default()),
     );
-    c.kl_anneal_epochs = 4;
-    c.kl_start = 0.2;
+    c.kl.anneal_epochs = 4;
+    c.kl.start = 0.2;
     let betas: Vec<f64> = (1..=6).map(|e| c.beta(e)).collect();
     let expected = [0.2, 0.4, 0.6, 0.8, 1.0, 1.0];
     for (b, e) in betas.iter().zip(expected) {
         assert!((b - e).abs() < 1e-12, "{betas:?}");
     }
-    c.kl_anneal_epochs = 0;
+    c.kl.anneal_epochs = 0;
     assert_eq!(c.beta(1), 1.0);
 }
 
@@ -27,10 +27,10 @@ fn cosine_lr_runs_from_lr_to_lr_final() {
         VrnnConfig::new(4),
         DatasetSpec::markov(MarkovPatterns::default()),
     );
-    c.epochs = 5;
-    c.lr = 1.0;
+    c.schedule.epochs = 5;
+    c.optimiser.lr = 1.0;
     assert_eq!(c.lr_at(3, &[]), 1.0);
-    c.lr_final = Some(0.2);
+    c.schedule.lr_final = Some(0.2);
     let lrs: Vec<f64> = (1..=5).map(|e| c.lr_at(e, &[])).collect();
     // 0.2 + 0.8 * (1 + cos(pi * k / 4)) / 2 for k = 0..4.
     let expected = [
@@ -43,12 +43,12 @@ fn cosine_lr_runs_from_lr_to_lr_final() {
     for (l, e) in lrs.iter().zip(expected) {
         assert!((l - e).abs() < 1e-12, "{lrs:?}");
     }
-    c.weight_decay = -1.0;
+    c.optimiser.weight_decay = -1.0;
     assert!(c
         .check()
         .unwrap_err()
         .to_string()
-        .contains("`weight_decay`"));
+        .contains("`optimiser.weight_decay`"));
 }
 
 #[test]
@@ -72,8 +72,8 @@ fn plateau_lr_halves_after_patience_stalled_epochs_down_to_its_floor() {
         VrnnConfig::new(4),
         DatasetSpec::markov(MarkovPatterns::default()),
     );
-    c.lr = 1.0;
-    c.lr_plateau = Some(p);
+    c.optimiser.lr = 1.0;
+    c.schedule.lr_plateau = Some(p);
     let rows: Vec<MetricsRow> = [5.0, 5.0, 6.0]
         .iter()
         .enumerate()
@@ -94,16 +94,20 @@ fn plateau_lr_halves_after_patience_stalled_epochs_down_to_its_floor() {
     assert_eq!(c.lr_at(4, &rows), 0.5);
     assert_eq!(c.lr_at(3, &rows[..2]), 1.0);
     assert!(c.check().is_ok());
-    c.lr_final = Some(0.1);
-    assert!(c.check().unwrap_err().to_string().contains("`lr_plateau`"));
-    c.lr_final = None;
-    c.lr_plateau = Some(LrPlateau::new(0));
+    c.schedule.lr_final = Some(0.1);
     assert!(c
         .check()
         .unwrap_err()
         .to_string()
-        .contains("`lr_plateau.patience`"));
-    c.lr_plateau = Some(LrPlateau {
+        .contains("`schedule.lr_plateau`"));
+    c.schedule.lr_final = None;
+    c.schedule.lr_plateau = Some(LrPlateau::new(0));
+    assert!(c
+        .check()
+        .unwrap_err()
+        .to_string()
+        .contains("`schedule.lr_plateau.patience`"));
+    c.schedule.lr_plateau = Some(LrPlateau {
         factor: 1.0,
         ..LrPlateau::new(3)
     });
@@ -111,7 +115,7 @@ fn plateau_lr_halves_after_patience_stalled_epochs_down_to_its_floor() {
         .check()
         .unwrap_err()
         .to_string()
-        .contains("`lr_plateau.factor`"));
+        .contains("`schedule.lr_plateau.factor`"));
 }
 
 #[test]
@@ -123,8 +127,14 @@ fn json_configs_take_defaults_for_missing_fields() {
     let m = c.model.as_vrnn().expect("no kind means a VRNN");
     assert_eq!((m.x_dim, m.z_dim, m.h_dim), (7, 3, 256));
     assert_eq!(c.data.kind, neuromod_datasets::DatasetKind::Csv);
-    assert_eq!((c.lr, c.batch_size, c.epochs), (0.01, 16, 50));
-    assert_eq!(c.train_particles, 1, "configs without it train the ELBO");
+    assert_eq!(
+        (c.optimiser.lr, c.schedule.batch_size, c.schedule.epochs),
+        (0.01, 16, 50)
+    );
+    assert_eq!(
+        c.objective.particles, 1,
+        "configs without it train the ELBO"
+    );
     assert!(TrainConfig::from_json(r#"{"model": {"x_dim": "many"}}"#).is_err());
 }
 
@@ -157,11 +167,19 @@ fn check_names_the_bad_field() {
         VrnnConfig::new(4),
         DatasetSpec::markov(MarkovPatterns::default()),
     );
-    c.lr = f64::NAN;
-    assert!(c.check().unwrap_err().to_string().contains("`lr`"));
-    c.lr = 1e-3;
-    c.batch_size = 0;
-    assert!(c.check().unwrap_err().to_string().contains("`batch_size`"));
+    c.optimiser.lr = f64::NAN;
+    assert!(c
+        .check()
+        .unwrap_err()
+        .to_string()
+        .contains("`optimiser.lr`"));
+    c.optimiser.lr = 1e-3;
+    c.schedule.batch_size = 0;
+    assert!(c
+        .check()
+        .unwrap_err()
+        .to_string()
+        .contains("`schedule.batch_size`"));
 }
 
 #[test]
@@ -170,24 +188,62 @@ fn the_importance_weighted_objective_refuses_what_shapes_or_reads_the_elbo_pass(
         VrnnConfig::new(4),
         DatasetSpec::markov(MarkovPatterns::default()),
     );
-    c.train_particles = 0;
+    c.objective.particles = 0;
     assert!(c
         .check()
         .unwrap_err()
         .to_string()
-        .contains("`train_particles`"));
-    c.train_particles = 8;
+        .contains("`objective.particles`"));
+    c.objective.particles = 8;
     c.check().unwrap();
-    c.free_nats = 1.0;
+    c.kl.free_nats = 1.0;
     let err = c.check().unwrap_err().to_string();
     assert!(
-        err.contains("`train_particles`") && err.contains("free_nats"),
+        err.contains("`objective.particles`") && err.contains("free_nats"),
         "{err}"
     );
-    c.free_nats = 0.0;
-    c.kl_balance = Some(0.8);
-    assert!(c.check().unwrap_err().to_string().contains("kl_balance"));
-    c.kl_balance = None;
+    c.kl.free_nats = 0.0;
+    c.kl.balance = Some(0.8);
+    assert!(c.check().unwrap_err().to_string().contains("kl.balance"));
+    c.kl.balance = None;
     c.sf = Some(SfSettings::new(SfMode::Joint));
     assert!(c.check().unwrap_err().to_string().contains("with sf"));
+}
+
+#[test]
+fn configs_written_with_every_field_at_the_top_level_load_into_the_sections() {
+    // The layout of every config.json before the sections existed.
+    let flat = r#"{"kind": "vrnn", "model": {"x_dim": 88}, "data": {"kind": "jsb"},
+        "epochs": 140, "batch_size": 8, "lr": 0.003, "weight_decay": 1e-5, "grad_clip": null,
+        "seed": 4, "kl_anneal_epochs": 20, "kl_start": 0.1, "free_nats": 0.5,
+        "kl_balance": 0.8, "train_particles": 1, "patience": 25, "lr_final": 0.0001,
+        "transpose": 3, "ema": 0.999, "keep_last": 2}"#;
+    let nested = r#"{"kind": "vrnn", "model": {"x_dim": 88}, "data": {"kind": "jsb"},
+        "optimiser": {"lr": 0.003, "weight_decay": 1e-5, "grad_clip": null, "ema": 0.999},
+        "schedule": {"epochs": 140, "batch_size": 8, "seed": 4, "patience": 25,
+                     "lr_final": 0.0001, "transpose": 3, "keep_last": 2},
+        "kl": {"anneal_epochs": 20, "start": 0.1, "free_nats": 0.5, "balance": 0.8},
+        "objective": {"particles": 1}}"#;
+    let (a, b) = (
+        TrainConfig::from_json(flat).unwrap(),
+        TrainConfig::from_json(nested).unwrap(),
+    );
+    let json = |c: &TrainConfig| serde_json::to_value(c).unwrap();
+    assert_eq!(json(&a), json(&b));
+    assert_eq!(
+        (a.schedule.epochs, a.optimiser.lr, a.kl.anneal_epochs),
+        (140, 0.003, 20)
+    );
+    assert_eq!(
+        (a.optimiser.grad_clip, a.optimiser.ema),
+        (None, Some(0.999))
+    );
+    // Written back, the fields sit in their sections.
+    assert_eq!(json(&a)["schedule"]["epochs"], 140);
+    assert!(json(&a).get("epochs").is_none());
+    // A misspelt field in a section is refused by name.
+    let err = TrainConfig::from_json(r#"{"data": {"kind": "jsb"}, "optimiser": {"rate": 1}}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("rate"), "{err}");
 }
