@@ -31,8 +31,6 @@ pub struct DkfConfig {
     pub sigma_min: f64,
 }
 
-/// The family's name in error messages.
-
 impl DkfConfig {
     /// Rejects values that cannot build a working model, naming the field.
     pub fn check(&self) -> Result<(), ConfigError> {

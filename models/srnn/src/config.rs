@@ -34,8 +34,6 @@ pub struct SrnnConfig {
     pub sigma_min: f64,
 }
 
-/// The family's name in error messages.
-
 impl SrnnConfig {
     /// Rejects values that cannot build a working model, naming the field.
     pub fn check(&self) -> Result<(), ConfigError> {
