@@ -127,6 +127,24 @@ pub fn add_bias(out: &mut [f32], offset: usize, rows: usize, rs: usize, bias: &[
     }
 }
 
+/// The weight gradients of a dense layer over all rows, written into `dtheta`: input^T dpre at
+/// `w` (the layer's [in, out] weight) and, unless `b` is None, the column sums of `dpre` at `b`
+/// (its bias). `input` [R, in] is the layer's input, `dpre` [R, out] the gradient of its
+/// pre-activation.
+pub fn layer_grads(
+    dtheta: &mut [f32],
+    (w, b): (usize, Option<usize>),
+    input: View,
+    dpre: View,
+    threads: usize,
+) {
+    let cols = dpre.cols;
+    crate::gemm::matmul(dtheta, w, cols, input.t(), dpre, false, threads);
+    if let Some(b) = b {
+        add_col_sums(&mut dtheta[b..b + cols], dpre);
+    }
+}
+
 /// Column sums of a row-major view (unit column stride) added into `acc`: partial sums over
 /// blocks of rows in parallel, added in block order (the same order every run).
 pub fn add_col_sums(acc: &mut [f32], m: View) {

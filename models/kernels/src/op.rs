@@ -52,7 +52,23 @@ pub struct Backprop<'a> {
     pub wanted: [bool; 4],
 }
 
-impl Backprop<'_> {
+impl<'a> Backprop<'a> {
+    /// The output, saved and output-gradient buffers cut into their planes (each `rows` rows
+    /// of the given widths, one after another).
+    pub fn planes(
+        &self,
+        out_widths: &[usize],
+        saved_widths: &[usize],
+        rows: usize,
+    ) -> [Vec<&'a [f32]>; 3] {
+        use crate::planes::split;
+        [
+            split(self.out, out_widths, rows),
+            split(self.saved, saved_widths, rows),
+            split(self.dout, out_widths, rows),
+        ]
+    }
+
     /// The backward pass of a scalar loss whose forward pass saved the gradient of its first
     /// input (a fused loss computes it in the same pass as the loss): that gradient scaled by
     /// the incoming one; the other inputs get none.

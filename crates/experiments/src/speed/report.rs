@@ -44,7 +44,8 @@ pub struct SpeedResult {
     pub t_fit: Vec<(Variant, f64, f64, f64)>,
     /// Per (batch, T): (SPE + critic) / world model - 1, from the fastest steps.
     pub overhead: Vec<(usize, usize, f64)>,
-    /// The overhead measured step against step in one process (see [`paired_overhead`]).
+    /// The overhead measured step against step in one process (see
+    /// [`super::paired_overhead`]).
     pub paired: Option<PairedOverhead>,
 }
 

@@ -3,10 +3,10 @@
 
 use super::CombinerShape;
 use neuromod_kernels::activation::{sigmoid, tanh};
-use neuromod_kernels::dense::{add_col_sums, softplus, View};
-use neuromod_kernels::gemm::{matmul, matmul_packed, PackedB};
-use neuromod_kernels::planes::{backward_over_chunks, forward_over_chunks, previous_rows, split};
-use neuromod_kernels::Inputs;
+use neuromod_kernels::dense::{layer_grads, softplus, View};
+use neuromod_kernels::gemm::{matmul_packed, PackedB};
+use neuromod_kernels::planes::{backward_over_chunks, forward_over_chunks, previous_rows};
+use neuromod_kernels::{Backprop, Inputs, Kernel};
 
 /// Inputs of a chain; per-step tensors are row-major with rows `b * steps + t`.
 struct CombinerInputs<'a> {
@@ -50,13 +50,9 @@ struct Packed {
 
 impl Packed {
     fn new(s: &CombinerShape, l: &Layout, theta: &[f32], transposed: bool) -> Self {
-        let pack = |at: usize, rows: usize, cols: usize| {
-            let v = View::dense(&theta[at..], rows, cols);
-            PackedB::new(if transposed { v.t() } else { v })
-        };
         Self {
-            wc: pack(0, s.z, s.h),
-            head: pack(l.hw, s.h, 2 * s.z),
+            wc: PackedB::from_theta(theta, 0, (s.z, s.h), transposed),
+            head: PackedB::from_theta(theta, l.hw, (s.h, 2 * s.z), transposed),
         }
     }
 }
@@ -131,19 +127,11 @@ fn forward_chunk(
     }
 }
 
-/// Gradients of g, eps, z0 and theta given the gradient `dout` of the output planes.
-fn backward(
-    s: &CombinerShape,
-    x: &CombinerInputs,
-    out: &[f32],
-    saved: &[f32],
-    dout: &[f32],
-) -> [Vec<f32>; 4] {
+/// Gradients of g, eps, z0 and theta given the gradient of the output planes.
+fn backward(s: &CombinerShape, x: &CombinerInputs, p: Backprop) -> [Vec<f32>; 4] {
     let (rows, z, h) = (s.rows(), s.z, s.h);
     let l = Layout::new(s);
-    let outp = split(out, &[z; OUT], rows);
-    let sv = split(saved, &saved_widths(s), rows);
-    let dp = split(dout, &[z; OUT], rows);
+    let [outp, sv, dp] = p.planes(&[z; OUT], &saved_widths(s), rows);
     let wt = Packed::new(s, &l, x.theta, true);
     // Per row: the gradients of g, eps, the combiner's pre-activation and the head's output.
     let (planes, dz0) =
@@ -217,31 +205,21 @@ fn weight_grads(
     let (rows, z, h, tl) = (s.rows(), s.z, s.h, s.steps);
     let threads = neuromod_kernels::planes::threads();
     let zprev = previous_rows(x.z0, outp[Z_OUT], (s.batch, tl, z), false);
-    let dpre = View::dense(&g[2], rows, h);
-    let zp = View::dense(&zprev, rows, z).t();
-    matmul(dtheta, 0, h, zp, dpre, false, threads);
-    add_col_sums(&mut dtheta[l.bc..l.bc + h], dpre);
-    let dhead = View::dense(&g[3], rows, 2 * z);
-    let c = View::dense(sv[1], rows, h).t();
-    matmul(dtheta, l.hw, 2 * z, c, dhead, false, threads);
-    add_col_sums(&mut dtheta[l.hb..l.hb + 2 * z], dhead);
+    let (zp, dpre) = (View::dense(&zprev, rows, z), View::dense(&g[2], rows, h));
+    layer_grads(dtheta, (0, Some(l.bc)), zp, dpre, threads);
+    let (c, dhead) = (View::dense(sv[1], rows, h), View::dense(&g[3], rows, 2 * z));
+    layer_grads(dtheta, (l.hw, Some(l.hb)), c, dhead, threads);
 }
 
-/// The chain as a [`neuromod_kernels::Kernel`]: inputs [g, eps, z0, theta].
-pub(super) fn kernel_forward(
-    s: &CombinerShape,
-    [g, eps, z0, theta]: Inputs,
-) -> (Vec<f32>, Vec<f32>) {
-    forward(s, &CombinerInputs { g, eps, z0, theta })
-}
+impl Kernel for CombinerShape {
+    /// Inputs [g, eps, z0, theta]; outputs [mu | sigma | z] planes.
+    fn forward(&self, [g, eps, z0, theta]: Inputs, _tracked: bool) -> (Vec<f32>, Vec<f32>) {
+        forward(self, &CombinerInputs { g, eps, z0, theta })
+    }
 
-/// The gradients of [g, eps, z0, theta].
-pub(super) fn kernel_backward(
-    s: &CombinerShape,
-    [g, eps, z0, theta]: Inputs,
-    out: &[f32],
-    saved: &[f32],
-    dout: &[f32],
-) -> [Vec<f32>; 4] {
-    backward(s, &CombinerInputs { g, eps, z0, theta }, out, saved, dout)
+    /// The gradients of all four inputs.
+    fn backward(&self, p: Backprop) -> [Vec<f32>; 4] {
+        let [g, eps, z0, theta] = p.inputs;
+        backward(self, &CombinerInputs { g, eps, z0, theta }, p)
+    }
 }

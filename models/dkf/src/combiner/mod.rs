@@ -14,7 +14,7 @@ use burn::prelude::*;
 use burn::tensor::activation::tanh;
 
 use neuromod_core::sigma_from;
-use neuromod_kernels::{fused, run, Backprop, Chain, Inputs, Kernel, Layer};
+use neuromod_kernels::{fused, run, Chain, Layer};
 
 /// Sizes of one chain. Rows of the `[batch, steps, ..]` tensors are indexed `b * steps + t`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -114,18 +114,6 @@ impl Chain for CombinerChain<'_> {
 
     fn host(&self, input: CombinerInput) -> CombinerOutput {
         combiner_chain_host(input, self.weights, self.sigma_min)
-    }
-}
-
-impl Kernel for CombinerShape {
-    /// Inputs [g, eps, z0, theta]; outputs [mu | sigma | z] planes.
-    fn forward(&self, inputs: Inputs, _tracked: bool) -> (Vec<f32>, Vec<f32>) {
-        host::kernel_forward(self, inputs)
-    }
-
-    /// The gradients of all four inputs.
-    fn backward(&self, p: Backprop) -> [Vec<f32>; 4] {
-        host::kernel_backward(self, p.inputs, p.out, p.saved, p.dout)
     }
 }
 

@@ -62,6 +62,18 @@ impl PackedB {
         }
     }
 
+    /// Packs the row-major [rows, cols] matrix that starts at `theta[at]` (a chain's packed
+    /// weights), or its transpose when `transposed` (what the backward pass multiplies by).
+    pub fn from_theta(
+        theta: &[f32],
+        at: usize,
+        (rows, cols): (usize, usize),
+        transposed: bool,
+    ) -> Self {
+        let v = View::dense(&theta[at..], rows, cols);
+        Self::new(if transposed { v.t() } else { v })
+    }
+
     /// Packs `b` for the portable path, whatever the CPU.
     pub fn dense(b: View) -> Self {
         let (k, n) = (b.rows, b.cols);

@@ -6,7 +6,7 @@ use crate::dense::{add_col_sums, View};
 use crate::gates::{gru_backward_row, gru_forward_row};
 use crate::gemm::{matmul, matmul_packed, PackedB};
 use crate::planes::{backward_over_chunks, forward_over_chunks, previous_rows, split};
-use crate::Inputs;
+use crate::{Backprop, Inputs, Kernel};
 
 /// Inputs of a pass; per-step tensors are row-major with rows `b * steps + t`.
 pub(crate) struct GruInputs<'a> {
@@ -190,41 +190,30 @@ fn backward_chunk(
     }
 }
 
-/// The pass as a [`crate::Kernel`]: inputs [gi, h0, theta, mask].
-pub(super) fn kernel_forward(
-    s: &GruScanShape,
-    [gi, h0, theta, mask]: Inputs,
-) -> (Vec<f32>, Vec<f32>) {
-    forward(
-        s,
-        &GruInputs {
-            gi,
-            h0,
-            theta,
-            mask,
-        },
-    )
-}
+impl Kernel for GruScanShape {
+    /// Inputs [gi, h0, theta, mask]; output: the states [R, H].
+    fn forward(&self, [gi, h0, theta, mask]: Inputs, _tracked: bool) -> (Vec<f32>, Vec<f32>) {
+        forward(
+            self,
+            &GruInputs {
+                gi,
+                h0,
+                theta,
+                mask,
+            },
+        )
+    }
 
-/// The gradients of [gi, h0, theta] (none for the mask: it is data).
-pub(super) fn kernel_backward(
-    s: &GruScanShape,
-    [gi, h0, theta, mask]: Inputs,
-    out: &[f32],
-    saved: &[f32],
-    dout: &[f32],
-) -> [Vec<f32>; 4] {
-    let g = backward(
-        s,
-        &GruInputs {
+    /// The gradients of [gi, h0, theta] (none for the mask: it is data).
+    fn backward(&self, p: Backprop) -> [Vec<f32>; 4] {
+        let [gi, h0, theta, mask] = p.inputs;
+        let x = GruInputs {
             gi,
             h0,
             theta,
             mask,
-        },
-        out,
-        saved,
-        dout,
-    );
-    [g.gi, g.h0, g.theta, Vec::new()]
+        };
+        let g = backward(self, &x, p.out, p.saved, p.dout);
+        [g.gi, g.h0, g.theta, Vec::new()]
+    }
 }

@@ -15,7 +15,7 @@ use burn::prelude::*;
 
 use burn::tensor::activation::{sigmoid, tanh};
 
-use crate::op::{fused, Backprop, Inputs, Kernel};
+use crate::op::fused;
 use crate::route::{run, Chain};
 
 /// Sizes and direction of one GRU pass. Rows of the `[batch, steps, ..]` tensors are indexed
@@ -123,17 +123,5 @@ impl Chain for GruPass {
         let theta = Tensor::cat(vec![w_hh.flatten::<1>(0, 1), b_hh], 0);
         let out = fused(shape, vec![gi.into(), h0.into(), theta.into(), mask.into()]);
         out.reshape([batch, steps, h])
-    }
-}
-
-impl Kernel for GruScanShape {
-    /// Inputs [gi, h0, theta, mask].
-    fn forward(&self, inputs: Inputs, _tracked: bool) -> (Vec<f32>, Vec<f32>) {
-        host::kernel_forward(self, inputs)
-    }
-
-    /// The gradients of [gi, h0, theta] (none for the mask: it is data).
-    fn backward(&self, p: Backprop) -> [Vec<f32>; 4] {
-        host::kernel_backward(self, p.inputs, p.out, p.saved, p.dout)
     }
 }

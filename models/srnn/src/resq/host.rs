@@ -3,10 +3,10 @@
 
 use super::ResqShape;
 use neuromod_kernels::activation::sigmoid;
-use neuromod_kernels::dense::{add_col_sums, softplus, View};
-use neuromod_kernels::gemm::{matmul, matmul_packed, PackedB};
-use neuromod_kernels::planes::{backward_over_chunks, forward_over_chunks, previous_rows, split};
-use neuromod_kernels::Inputs;
+use neuromod_kernels::dense::{layer_grads, softplus, View};
+use neuromod_kernels::gemm::{matmul_packed, PackedB};
+use neuromod_kernels::planes::{backward_over_chunks, forward_over_chunks, previous_rows};
+use neuromod_kernels::{Backprop, Inputs, Kernel};
 
 /// Inputs of a chain; per-step tensors are row-major with rows `b * steps + t`.
 struct ResqInputs<'a> {
@@ -57,14 +57,11 @@ struct Packed {
 
 impl Packed {
     fn new(s: &ResqShape, l: &Layout, theta: &[f32], transposed: bool) -> Self {
-        let pack = |at: usize, rows: usize, cols: usize| {
-            let v = View::dense(&theta[at..], rows, cols);
-            PackedB::new(if transposed { v.t() } else { v })
-        };
+        let pack = |at, shape| PackedB::from_theta(theta, at, shape, transposed);
         Self {
-            wz: pack(l.wz, s.z, 2 * s.w),
-            hp: pack(l.hp, s.w, 2 * s.z),
-            hq: pack(l.hq, s.w, 2 * s.z),
+            wz: pack(l.wz, (s.z, 2 * s.w)),
+            hp: pack(l.hp, (s.w, 2 * s.z)),
+            hq: pack(l.hq, (s.w, 2 * s.z)),
         }
     }
 }
@@ -144,19 +141,11 @@ fn forward_chunk(
     }
 }
 
-/// Gradients of ctx, eps, z0 and theta given the gradient `dout` of the output planes.
-fn backward(
-    s: &ResqShape,
-    x: &ResqInputs,
-    out: &[f32],
-    saved: &[f32],
-    dout: &[f32],
-) -> [Vec<f32>; 4] {
+/// Gradients of ctx, eps, z0 and theta given the gradient of the output planes.
+fn backward(s: &ResqShape, x: &ResqInputs, p: Backprop) -> [Vec<f32>; 4] {
     let (rows, z, w) = (s.rows(), s.z, s.w);
     let l = Layout::new(s);
-    let outp = split(out, &[z; OUT], rows);
-    let sv = split(saved, &saved_widths(s), rows);
-    let dp = split(dout, &[z; OUT], rows);
+    let [outp, sv, dp] = p.planes(&[z; OUT], &saved_widths(s), rows);
     let wt = Packed::new(s, &l, x.theta, true);
     // Per row: the gradient of the hidden pre-activations (= of ctx), of eps, and of the two
     // heads' outputs.
@@ -236,55 +225,41 @@ fn weight_grads(
     let (w2, z2) = (2 * w, 2 * z);
     let threads = neuromod_kernels::planes::threads();
     let zprev = previous_rows(x.z0, outp[Z_OUT], (s.batch, tl, z), false);
-    let zp = View::dense(&zprev, rows, z).t();
-    matmul(
-        dtheta,
-        l.wz,
-        w2,
-        zp,
-        View::dense(&g[0], rows, w2),
-        false,
-        threads,
-    );
+    let (zp, dpre) = (View::dense(&zprev, rows, z), View::dense(&g[0], rows, w2));
+    layer_grads(dtheta, (l.wz, None), zp, dpre, threads);
     for (k, (wo, bo)) in [(l.hp, l.bp), (l.hq, l.bq)].into_iter().enumerate() {
-        let a = View::rows(sv[0], k * w, rows, w, w2).t();
+        let a = View::rows(sv[0], k * w, rows, w, w2);
         let dh = View::dense(&g[2 + k], rows, z2);
-        matmul(dtheta, wo, z2, a, dh, false, threads);
-        add_col_sums(&mut dtheta[bo..bo + z2], dh);
+        layer_grads(dtheta, (wo, Some(bo)), a, dh, threads);
     }
 }
 
-/// The chain as a [`neuromod_kernels::Kernel`]: inputs [ctx, eps, z0, theta].
-pub(super) fn kernel_forward(s: &ResqShape, [ctx, eps, z0, theta]: Inputs) -> (Vec<f32>, Vec<f32>) {
-    forward(
-        s,
-        &ResqInputs {
-            ctx,
-            eps,
-            z0,
-            theta,
-        },
-    )
-}
+impl Kernel for ResqShape {
+    /// Inputs [ctx, eps, z0, theta]; outputs [mu_p | sigma_p | mu_q | sigma_q | z] planes.
+    fn forward(&self, [ctx, eps, z0, theta]: Inputs, _tracked: bool) -> (Vec<f32>, Vec<f32>) {
+        forward(
+            self,
+            &ResqInputs {
+                ctx,
+                eps,
+                z0,
+                theta,
+            },
+        )
+    }
 
-/// The gradients of [ctx, eps, z0, theta].
-pub(super) fn kernel_backward(
-    s: &ResqShape,
-    [ctx, eps, z0, theta]: Inputs,
-    out: &[f32],
-    saved: &[f32],
-    dout: &[f32],
-) -> [Vec<f32>; 4] {
-    backward(
-        s,
-        &ResqInputs {
-            ctx,
-            eps,
-            z0,
-            theta,
-        },
-        out,
-        saved,
-        dout,
-    )
+    /// The gradients of all four inputs.
+    fn backward(&self, p: Backprop) -> [Vec<f32>; 4] {
+        let [ctx, eps, z0, theta] = p.inputs;
+        backward(
+            self,
+            &ResqInputs {
+                ctx,
+                eps,
+                z0,
+                theta,
+            },
+            p,
+        )
+    }
 }

@@ -18,7 +18,7 @@ use burn::prelude::*;
 use burn::tensor::activation::relu;
 
 use neuromod_core::sigma_from;
-use neuromod_kernels::{fused, run, Backprop, Chain, Inputs, Kernel, Layer};
+use neuromod_kernels::{fused, run, Chain, Layer};
 
 /// Sizes of one chain. Rows of the `[batch, steps, ..]` tensors are indexed `b * steps + t`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -122,18 +122,6 @@ impl Chain for ResqChain<'_> {
 
     fn host(&self, input: ResqInput) -> ResqOutput {
         resq_chain_host(input, self.weights, self.sigma_min)
-    }
-}
-
-impl Kernel for ResqShape {
-    /// Inputs [ctx, eps, z0, theta]; outputs [mu_p | sigma_p | mu_q | sigma_q | z] planes.
-    fn forward(&self, inputs: Inputs, _tracked: bool) -> (Vec<f32>, Vec<f32>) {
-        host::kernel_forward(self, inputs)
-    }
-
-    /// The gradients of all four inputs.
-    fn backward(&self, p: Backprop) -> [Vec<f32>; 4] {
-        host::kernel_backward(self, p.inputs, p.out, p.saved, p.dout)
     }
 }
 

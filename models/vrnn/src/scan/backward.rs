@@ -4,10 +4,11 @@
 
 use super::host::{PackedWeights, SavedIdx, ScanGrads, ScanInputs};
 use super::shape::{ScanShape, ThetaLayout};
-use neuromod_kernels::dense::{add_col_sums, View};
+use neuromod_kernels::dense::{add_col_sums, layer_grads, View};
 use neuromod_kernels::gates::gru_backward_row;
 use neuromod_kernels::gemm::{matmul, matmul_packed};
-use neuromod_kernels::planes::{backward_over_chunks, previous_rows, split};
+use neuromod_kernels::planes::{backward_over_chunks, previous_rows};
+use neuromod_kernels::Backprop;
 
 /// Indices of the gradient planes the backward pass writes.
 struct GradIdx {
@@ -41,19 +42,11 @@ impl GradIdx {
 }
 
 /// Gradients of every input given the gradients `dout` of the output planes.
-pub(crate) fn backward(
-    s: &ScanShape,
-    x: &ScanInputs,
-    out: &[f32],
-    saved: &[f32],
-    dout: &[f32],
-) -> ScanGrads {
+pub(crate) fn backward(s: &ScanShape, x: &ScanInputs, p: Backprop) -> ScanGrads {
     let rows = s.rows();
     let th = s.theta();
     let (gidx, gwidths) = GradIdx::new(s);
-    let outp = split(out, &s.out_widths(), rows);
-    let sv = split(saved, &s.saved_widths(), rows);
-    let dp = split(dout, &s.out_widths(), rows);
+    let [outp, sv, dp] = p.planes(&s.out_widths(), &s.saved_widths(), rows);
     let wt = PackedWeights::new(&th, x.theta, true);
     let (planes, dh0) = backward_over_chunks((s.batch, s.steps), &gwidths, s.h, |rows, g, dh0| {
         backward_chunk(s, &wt, x, (&outp, &sv, &dp), rows, g, dh0)
@@ -203,11 +196,13 @@ fn weight_grads(
     matmul(dtheta, th.wh.w + e, wcat, hp, dgh, false, threads);
     add_col_sums(&mut dtheta[s.bhh()..s.bhh() + g3], dgh);
     let layer = |dtheta: &mut [f32], input: View, dpre: View, w: usize, b: usize| {
-        let cols = dpre.cols;
-        matmul(dtheta, w, cols, input.t(), dpre, false, threads);
-        if b != usize::MAX {
-            add_col_sums(&mut dtheta[b..b + cols], dpre);
-        }
+        layer_grads(
+            dtheta,
+            (w, (b != usize::MAX).then_some(b)),
+            input,
+            dpre,
+            threads,
+        )
     };
     for k in 1..s.enc_layers {
         let d = th.enc[k - 1];

@@ -10,7 +10,7 @@ use neuromod_kernels::dense::{add_bias, relu_rows, softplus, View};
 use neuromod_kernels::gates::gru_forward_row;
 use neuromod_kernels::gemm::{matmul_packed, PackedB};
 use neuromod_kernels::planes::{forward_over_chunks, pair};
-use neuromod_kernels::Inputs;
+use neuromod_kernels::{Backprop, Inputs, Kernel};
 
 /// Inputs of a scan; every per-step tensor is row-major with rows `b * steps + t`.
 pub(crate) struct ScanInputs<'a> {
@@ -172,10 +172,7 @@ pub(super) struct PackedWeights {
 
 impl PackedWeights {
     pub(super) fn new(th: &ThetaLayout, theta: &[f32], transposed: bool) -> Self {
-        let pack = |d: Dense| {
-            let v = View::dense(&theta[d.w..], d.rows, d.cols);
-            PackedB::new(if transposed { v.t() } else { v })
-        };
+        let pack = |d: Dense| PackedB::from_theta(theta, d.w, (d.rows, d.cols), transposed);
         Self {
             wh: pack(th.wh),
             enc: th.enc.iter().map(|&d| pack(d)).collect(),
@@ -186,36 +183,33 @@ impl PackedWeights {
     }
 }
 
-/// The scan as a [`neuromod_kernels::Kernel`]: inputs [xproj, eps, h0, theta].
-pub(super) fn kernel_forward(
-    s: &ScanShape,
-    [xproj, eps, h0, theta]: Inputs,
-) -> (Vec<f32>, Vec<f32>) {
-    forward(
-        s,
-        &ScanInputs {
-            xproj,
-            eps,
-            h0,
-            theta,
-        },
-    )
-}
+impl Kernel for ScanShape {
+    /// Inputs [x_proj, eps, h0, theta]; outputs [h | mu | sigma | phi_z(z)] planes.
+    fn forward(&self, [xproj, eps, h0, theta]: Inputs, _tracked: bool) -> (Vec<f32>, Vec<f32>) {
+        forward(
+            self,
+            &ScanInputs {
+                xproj,
+                eps,
+                h0,
+                theta,
+            },
+        )
+    }
 
-/// The gradients of [xproj, eps, h0, theta].
-pub(super) fn kernel_backward(
-    s: &ScanShape,
-    [xproj, eps, h0, theta]: Inputs,
-    out: &[f32],
-    saved: &[f32],
-    dout: &[f32],
-) -> [Vec<f32>; 4] {
-    let x = ScanInputs {
-        xproj,
-        eps,
-        h0,
-        theta,
-    };
-    let g = super::backward::backward(s, &x, out, saved, dout);
-    [g.xproj, g.eps, g.h0, g.theta]
+    /// The gradients of all four inputs.
+    fn backward(&self, p: Backprop) -> [Vec<f32>; 4] {
+        let [xproj, eps, h0, theta] = p.inputs;
+        let g = super::backward::backward(
+            self,
+            &ScanInputs {
+                xproj,
+                eps,
+                h0,
+                theta,
+            },
+            p,
+        );
+        [g.xproj, g.eps, g.h0, g.theta]
+    }
 }

@@ -17,7 +17,7 @@ mod weights;
 
 use burn::prelude::*;
 
-use neuromod_kernels::{fused, run, Backprop, Chain, Inputs, Kernel};
+use neuromod_kernels::{fused, run, Chain};
 
 pub use composed::latent_gru_scan_composed;
 pub use shape::ScanShape;
@@ -98,18 +98,6 @@ pub fn latent_gru_scan_host(input: ScanInput, weights: &ScanWeights, sigma_min: 
         plane.reshape([batch, steps, w])
     });
     ScanOutput { h, mu, sigma, fz }
-}
-
-impl Kernel for ScanShape {
-    /// Inputs [x_proj, eps, h0, theta]; outputs [h | mu | sigma | phi_z(z)] planes.
-    fn forward(&self, inputs: Inputs, _tracked: bool) -> (Vec<f32>, Vec<f32>) {
-        host::kernel_forward(self, inputs)
-    }
-
-    /// The gradients of all four inputs.
-    fn backward(&self, p: Backprop) -> [Vec<f32>; 4] {
-        host::kernel_backward(self, p.inputs, p.out, p.saved, p.dout)
-    }
 }
 
 #[cfg(test)]
