@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use neuromod_datasets::SequenceSet;
-use neuromod_train::{estimate, Checkpoint, ModelSpec, TrainError};
+use neuromod_train::{estimate, BoundKind, Checkpoint, ModelSpec, TrainError};
 
 use crate::{device, EvalArgs, SampleArgs};
 
@@ -32,7 +32,13 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     }
     let what = match (e.kl_per_step, e.rec_per_step, e.particles) {
         (Some(kl), Some(rec), _) => format!("KL {kl:.4} + reconstruction {rec:.4}"),
-        (_, _, Some(k)) => format!("{:?} bound, K = {k} samples per sequence", e.bound),
+        (_, _, Some(k)) => {
+            let name = match e.bound {
+                BoundKind::Smc => "particle-filter bound",
+                _ => "IWAE bound",
+            };
+            format!("{name}, K = {k} samples per sequence")
+        }
         _ => String::new(),
     };
     let spread = e.nll_std_error.map_or(String::new(), |err| {
