@@ -1,7 +1,6 @@
 //! `neuromod eval` and `neuromod sample`.
 
-use anyhow::{bail, Context, Result};
-use neuromod_datasets::SequenceSet;
+use anyhow::{Context, Result};
 use neuromod_train::{estimate, BoundKind, Checkpoint, ModelSpec, TrainError};
 
 use crate::{device, EvalArgs, SampleArgs};
@@ -54,35 +53,14 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     Ok(())
 }
 
+/// Runs `neuromod sample`.
 pub fn sample(args: SampleArgs) -> Result<()> {
-    if args.steps == 0 || args.num == 0 {
-        bail!("--steps and --num must be at least 1");
-    }
-    let ext = args.out.extension().and_then(|e| e.to_str()).unwrap_or("");
-    if !matches!(ext, "csv" | "npy") {
-        bail!("{}: output must end in .csv or .npy", args.out.display());
-    }
     let checkpoint = Checkpoint::open(&args.checkpoint)?;
     let (device, _) = device::select(args.device)?;
     let model = checkpoint.load_model(&device)?;
     device.seed(args.seed);
-    let x = model.generate(args.num, args.steps, None, &device);
-    let dim = checkpoint.config.model.x_dim();
-    let values = x
-        .into_data()
-        .try_into_vec::<f32>()
-        .map_err(|e| anyhow::anyhow!("reading samples: {e:?}"))?;
-    let set = SequenceSet {
-        dim,
-        sequences: values
-            .chunks(args.steps * dim)
-            .map(<[f32]>::to_vec)
-            .collect(),
-    };
-    match ext {
-        "csv" => neuromod_datasets::csv::save(&set, &args.out)?,
-        _ => neuromod_datasets::npy::save(&set, &args.out)?,
-    }
+    let shape = (args.num, args.steps, checkpoint.config.model.x_dim());
+    neuromod_train::write_samples(&model, shape, &args.out, &device)?;
     eprintln!(
         "wrote {} sequences of {} steps to {}",
         args.num,

@@ -1,6 +1,7 @@
 //! Files for Python: a checkpoint's weights as `.safetensors` (readable names, the run's config
-//! and the family's weight layout in the metadata), and a split's signals as `.safetensors` or
-//! `.npz` with a per-sequence CSV summary. numpy and the `safetensors` package read them.
+//! and the family's weight layout in the metadata), a split's signals as `.safetensors` or
+//! `.npz` with a per-sequence CSV summary, and samples from the prior as CSV or NPY. numpy and
+//! the `safetensors` package read them.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -89,6 +90,48 @@ pub fn export_weights(
         values: arrays.iter().map(|a| a.data.len()).sum(),
         epoch: state.epoch,
     })
+}
+
+/// `num` open-loop sequences of `steps` steps from `model`'s prior (the device's generator,
+/// seeded by the caller), written to `out` as CSV (`sequence,time,f1..fD`) or NPY (float32
+/// [num, steps, D]) by its extension.
+pub fn write_samples<M: SequenceModel>(
+    model: &M,
+    (num, steps, dim): (usize, usize, usize),
+    out: &Path,
+    device: &Device,
+) -> Result<(), TrainError> {
+    if num == 0 || steps == 0 {
+        return Err(neuromod_core::ConfigError::new(
+            "steps",
+            "--steps and --num must be at least 1",
+        )
+        .into());
+    }
+    let ext = out.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if !matches!(ext, "csv" | "npy") {
+        return Err(TrainError::output(
+            out,
+            "samples are written as .csv or .npy",
+        ));
+    }
+    let values = model
+        .generate(num, steps, None, device)
+        .into_data()
+        .try_into_vec::<f32>()
+        .map_err(|e| TrainError::Readback {
+            what: "the samples",
+            reason: format!("{e:?}"),
+        })?;
+    let set = neuromod_datasets::SequenceSet {
+        dim,
+        sequences: values.chunks(steps * dim).map(<[f32]>::to_vec).collect(),
+    };
+    match ext {
+        "csv" => neuromod_datasets::csv::save(&set, out)?,
+        _ => neuromod_datasets::npy::save(&set, out)?,
+    }
+    Ok(())
 }
 
 fn config_json(config: &TrainConfig) -> String {

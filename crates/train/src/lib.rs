@@ -63,7 +63,7 @@ pub use ema::{ema_decay, ema_update};
 pub use error::TrainError;
 pub use estimate::{estimate, mean_and_error, BoundKind, Estimate};
 pub use evaluate::{evaluate, Bound};
-pub use export::{export_weights, safetensors_bytes, write_signals, Exported};
+pub use export::{export_weights, safetensors_bytes, write_samples, write_signals, Exported};
 pub use fit::{epoch_seed, run, train, Event, Fit, RunOptions};
 pub use iwae::{importance_bound, log_weights, ImportanceBound};
 pub use lock::{RunLock, LOCK_FILE};
