@@ -32,7 +32,6 @@
 pub mod critic_fit;
 pub mod dopamine;
 mod error;
-pub mod figures;
 pub mod relearn;
 pub mod runner;
 pub mod science;

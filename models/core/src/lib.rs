@@ -32,12 +32,12 @@ mod gru;
 mod kl_shaping;
 mod likelihood;
 mod mlp;
+mod state_layout;
 mod trajectory;
 
 pub use batch::SeqBatch;
 pub use contract::{
-    ConfigError, FilterStep, Guide, ModelSpec, SequenceModel, Setting, StateLayout,
-    WEIGHT_CONVENTIONS,
+    ConfigError, FilterStep, Guide, ModelSpec, SequenceModel, Setting, WEIGHT_CONVENTIONS,
 };
 pub use decoder::{Decoder, Likelihood};
 pub use gaussian::{sigma_from, DiagGaussian, GaussianHead};
@@ -46,4 +46,5 @@ pub use kl_shaping::KlShaping;
 pub use likelihood::{bernoulli_log_prob, gaussian_log_prob};
 pub use mlp::{batch_rows, linear_parts, Mlp};
 pub use neuromod_kernels::{gru_update, join_last, join_time};
+pub use state_layout::StateLayout;
 pub use trajectory::{ElboTerms, Noise, StepOutput, Trajectory};

@@ -3,8 +3,8 @@
 
 use burn::prelude::*;
 
-use crate::contract::StateLayout;
 use crate::gaussian::DiagGaussian;
+use crate::state_layout::StateLayout;
 
 /// Where the reparameterisation noise eps ~ N(0, I) of the posterior comes from.
 #[derive(Debug, Clone)]

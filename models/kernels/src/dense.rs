@@ -1,5 +1,5 @@
 //! Host building blocks: strided matrix views, the `gemm` crate's product (the fallback of
-//! [`super::gemm`]), and the elementwise pieces of dense layers.
+//! the `gemm` module), and the elementwise pieces of dense layers.
 
 use gemm::Parallelism;
 
@@ -55,7 +55,7 @@ impl<'a> View<'a> {
 }
 
 /// out[m, n] (rows `out_rs` apart, from `offset`) = (acc ? out : 0) + a[m, k] b[k, n] with the
-/// `gemm` crate: the fallback of [`super::gemm::matmul`] on CPUs without AVX-512. `threads` > 1
+/// `gemm` crate: the fallback of `gemm::matmul` on CPUs without AVX-512. `threads` > 1
 /// lets gemm split the product over the rayon pool.
 pub fn gemm_crate(
     out: &mut [f32],
@@ -124,24 +124,6 @@ pub fn add_bias(out: &mut [f32], offset: usize, rows: usize, rs: usize, bias: &[
         for (o, b) in row.iter_mut().zip(bias) {
             *o += b;
         }
-    }
-}
-
-/// The weight gradients of a dense layer over all rows, written into `dtheta`: input^T dpre at
-/// `w` (the layer's [in, out] weight) and, unless `b` is None, the column sums of `dpre` at `b`
-/// (its bias). `input` [R, in] is the layer's input, `dpre` [R, out] the gradient of its
-/// pre-activation.
-pub fn layer_grads(
-    dtheta: &mut [f32],
-    (w, b): (usize, Option<usize>),
-    input: View,
-    dpre: View,
-    threads: usize,
-) {
-    let cols = dpre.cols;
-    crate::gemm::matmul(dtheta, w, cols, input.t(), dpre, false, threads);
-    if let Some(b) = b {
-        add_col_sums(&mut dtheta[b..b + cols], dpre);
     }
 }
 

@@ -1,6 +1,6 @@
 //! `bench science` end to end on a small budget: the dissociation shows in the right signals.
 
-use neuromod_experiments::science::{report, ScienceConfig, Surprise, Task};
+use neuromod_experiments::science::{report, summary, ScienceConfig, Surprise, Task};
 use neuromod_experiments::{redraw, run, Context, Experiment};
 use neuromod_tests::{cpu, serial};
 
@@ -60,7 +60,7 @@ fn science_bench_separates_reward_and_state_surprise_and_writes_its_report() {
     assert!(lines
         .iter()
         .any(|l| l.starts_with("RPE mean on the state task")));
-    let summary = report::summarise(&result);
+    let summary = summary::summarise(&result);
     let rpe_check = summary
         .criteria
         .iter()
@@ -82,7 +82,7 @@ fn science_bench_separates_reward_and_state_surprise_and_writes_its_report() {
     // The JSON holds everything the report needs: reading it back redraws the same table.
     let text = std::fs::read_to_string(out.path().join("science.json")).unwrap();
     let back = ScienceConfig::read(&text).unwrap();
-    let again = report::markdown(&back, &report::summarise(&back));
+    let again = report::markdown(&back, &summary::summarise(&back));
     let skip_header = |t: &str| t.lines().skip(3).collect::<Vec<_>>().join("\n");
     assert_eq!(skip_header(&again), skip_header(&md));
     let redrawn = out.path().join("redrawn");

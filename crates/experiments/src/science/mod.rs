@@ -12,11 +12,13 @@
 //! r_t + gamma V(s_t) - V(s_{t-1}) of the same transition.
 
 mod experiment;
+pub mod figures;
 pub mod gating;
 pub mod identity;
 pub mod readout;
 pub mod report;
 pub mod reward_head;
+pub mod summary;
 pub mod vector_spe;
 
 use neuromod_core::ConfigError;

@@ -3,7 +3,8 @@
 
 use super::CombinerShape;
 use neuromod_kernels::activation::{sigmoid, tanh};
-use neuromod_kernels::dense::{layer_grads, softplus, View};
+use neuromod_kernels::dense::{softplus, View};
+use neuromod_kernels::gemm::layer_grads;
 use neuromod_kernels::gemm::{matmul_packed, PackedB};
 use neuromod_kernels::planes::{backward_over_chunks, forward_over_chunks, previous_rows};
 use neuromod_kernels::{Backprop, Inputs, Kernel};

@@ -229,3 +229,21 @@ pub fn matmul(
         None => gemm_crate(out, offset, out_rs, a, b, acc, threads),
     }
 }
+
+/// The weight gradients of a dense layer over all rows, written into `dtheta`: input^T dpre at
+/// `w` (the layer's [in, out] weight) and, unless `b` is None, the column sums of `dpre` at `b`
+/// (its bias). `input` [R, in] is the layer's input, `dpre` [R, out] the gradient of its
+/// pre-activation.
+pub fn layer_grads(
+    dtheta: &mut [f32],
+    (w, b): (usize, Option<usize>),
+    input: View,
+    dpre: View,
+    threads: usize,
+) {
+    let cols = dpre.cols;
+    matmul(dtheta, w, cols, input.t(), dpre, false, threads);
+    if let Some(b) = b {
+        crate::dense::add_col_sums(&mut dtheta[b..b + cols], dpre);
+    }
+}

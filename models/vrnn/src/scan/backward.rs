@@ -4,8 +4,9 @@
 
 use super::host::{PackedWeights, SavedIdx, ScanGrads, ScanInputs};
 use super::shape::{ScanShape, ThetaLayout};
-use neuromod_kernels::dense::{add_col_sums, layer_grads, View};
+use neuromod_kernels::dense::{add_col_sums, View};
 use neuromod_kernels::gates::gru_backward_row;
+use neuromod_kernels::gemm::layer_grads;
 use neuromod_kernels::gemm::{matmul, matmul_packed};
 use neuromod_kernels::planes::{backward_over_chunks, previous_rows};
 use neuromod_kernels::Backprop;

@@ -10,7 +10,6 @@ use neuromod_kernels::dense::{add_bias, relu_rows, softplus, View};
 use neuromod_kernels::gates::gru_forward_row;
 use neuromod_kernels::gemm::{matmul_packed, PackedB};
 use neuromod_kernels::planes::{forward_over_chunks, pair};
-use neuromod_kernels::{Backprop, Inputs, Kernel};
 
 /// Inputs of a scan; every per-step tensor is row-major with rows `b * steps + t`.
 pub(crate) struct ScanInputs<'a> {
@@ -180,36 +179,5 @@ impl PackedWeights {
             phiz: th.phiz.iter().map(|&d| pack(d)).collect(),
             wgz: pack(th.wgz),
         }
-    }
-}
-
-impl Kernel for ScanShape {
-    /// Inputs [x_proj, eps, h0, theta]; outputs [h | mu | sigma | phi_z(z)] planes.
-    fn forward(&self, [xproj, eps, h0, theta]: Inputs, _tracked: bool) -> (Vec<f32>, Vec<f32>) {
-        forward(
-            self,
-            &ScanInputs {
-                xproj,
-                eps,
-                h0,
-                theta,
-            },
-        )
-    }
-
-    /// The gradients of all four inputs.
-    fn backward(&self, p: Backprop) -> [Vec<f32>; 4] {
-        let [xproj, eps, h0, theta] = p.inputs;
-        let g = super::backward::backward(
-            self,
-            &ScanInputs {
-                xproj,
-                eps,
-                h0,
-                theta,
-            },
-            p,
-        );
-        [g.xproj, g.eps, g.h0, g.theta]
     }
 }

@@ -17,7 +17,9 @@ mod weights;
 
 use burn::prelude::*;
 
-use neuromod_kernels::{fused, run, Chain};
+use neuromod_kernels::{fused, run, Backprop, Chain, Inputs, Kernel};
+
+use host::ScanInputs;
 
 pub use composed::latent_gru_scan_composed;
 pub use shape::ScanShape;
@@ -98,6 +100,37 @@ pub fn latent_gru_scan_host(input: ScanInput, weights: &ScanWeights, sigma_min: 
         plane.reshape([batch, steps, w])
     });
     ScanOutput { h, mu, sigma, fz }
+}
+
+impl Kernel for ScanShape {
+    /// Inputs [x_proj, eps, h0, theta]; outputs [h | mu | sigma | phi_z(z)] planes.
+    fn forward(&self, [xproj, eps, h0, theta]: Inputs, _tracked: bool) -> (Vec<f32>, Vec<f32>) {
+        host::forward(
+            self,
+            &ScanInputs {
+                xproj,
+                eps,
+                h0,
+                theta,
+            },
+        )
+    }
+
+    /// The gradients of all four inputs.
+    fn backward(&self, p: Backprop) -> [Vec<f32>; 4] {
+        let [xproj, eps, h0, theta] = p.inputs;
+        let g = backward::backward(
+            self,
+            &ScanInputs {
+                xproj,
+                eps,
+                h0,
+                theta,
+            },
+            p,
+        );
+        [g.xproj, g.eps, g.h0, g.theta]
+    }
 }
 
 #[cfg(test)]

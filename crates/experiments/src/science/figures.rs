@@ -3,7 +3,7 @@
 
 use neuromod_plots::{Corner, Figure, Mark, Panel, Rgb, Series};
 
-use crate::science::report::{columns, Summary};
+use super::summary::{columns, Summary};
 use crate::science::{ScienceConfig, ScienceResult, Surprise, Task};
 
 const COLORS: [Rgb; 10] = [
