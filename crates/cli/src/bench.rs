@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand};
+use neuromod_experiments::dabney::DabneyConfig;
 use neuromod_experiments::dopamine::{DopamineConfig, DopamineTask};
 use neuromod_experiments::relearn::RelearnConfig;
 use neuromod_experiments::science::{ScienceConfig, Task};
@@ -30,6 +31,10 @@ pub enum BenchCommand {
     /// switch at a random step; a critic learns gated by surprise, by uncertainty or not at all
     /// (Markdown, JSON, PNG).
     Relearn(RelearnArgs),
+    /// Dabney et al. 2020 at the paper's sizes: split-half reliability, asymmetry vs reversal
+    /// point, optimism across tasks and decoding controls, per simulated animal, for the
+    /// distributional cells and each null model (Markdown, JSON, PNG).
+    Dabney(DabneyArgs),
     /// Internal: runs one unit of an experiment (JSON in, JSON out) for an isolating parent.
     #[command(hide = true)]
     Unit(UnitArgs),
@@ -151,14 +156,21 @@ pub struct DopamineArgs {
     /// Learning rule.
     #[arg(long, value_enum, default_value = "expectile")]
     rule: neuromod_dopamine::Rule,
-    /// Number of cells (taus at (2i - 1) / 2N).
+    /// The population: distributional cells, or a null model (docs/dopamine.md).
+    #[arg(long, value_enum, default_value = "distributional")]
+    model: neuromod_dopamine::CellModel,
+    /// Number of cells (taus at (2i - 1) / 2N); 40 as in the variable-magnitude recordings.
     #[arg(long, default_value_t = 40)]
     cells: usize,
     /// Learning trials.
     #[arg(long, default_value_t = 200_000)]
     trials: usize,
-    /// Standard deviation of firing noise on recorded responses.
-    #[arg(long, default_value_t = 1.0)]
+    /// Recorded trials per reward size (or per cue) after learning; 15 as in the recordings.
+    #[arg(long, default_value_t = 15)]
+    recorded_trials: usize,
+    /// Standard deviation of firing noise on each recorded response, in reward units (a
+    /// classic cell fires its TD error); 7 matches recorded dopamine cells (docs/dopamine.md).
+    #[arg(long, default_value_t = 7.0)]
     noise: f64,
     /// Seed.
     #[arg(long, default_value_t = 0)]
@@ -171,7 +183,7 @@ pub struct DopamineArgs {
     rewards: Option<String>,
     /// Firing-noise levels of the decoding-against-noise sweep (noise.csv, noise.png), each a
     /// fresh simulation with the same seed; `--noise-sweep` with no value skips it.
-    #[arg(long, value_delimiter = ',', num_args = 0.., default_value = "0,0.5,1,2")]
+    #[arg(long, value_delimiter = ',', num_args = 0.., default_value = "0,1,3.5,7,14")]
     noise_sweep: Vec<f64>,
     /// Output folder (must not hold a previous dopamine run).
     #[arg(long)]
@@ -179,6 +191,16 @@ pub struct DopamineArgs {
     /// Figure file format.
     #[arg(long, value_enum, default_value = "png")]
     format: Format,
+}
+
+/// Arguments of `bench dabney`.
+#[derive(Args, Debug)]
+pub struct DabneyArgs {
+    #[command(flatten)]
+    config: DabneyConfig,
+    /// Output folder (must not hold a previous dabney run).
+    #[arg(long, default_value = "runs/bench-dabney")]
+    out: PathBuf,
 }
 
 /// Arguments of the hidden `bench unit`.
@@ -261,6 +283,9 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             let first = a.device.first().copied().unwrap_or(DeviceChoice::Ndarray);
             experiment(&config, first, &a.out, Format::Png, !a.in_process)
         }
+        BenchCommand::Dabney(a) => {
+            experiment(&a.config, DeviceChoice::Ndarray, &a.out, Format::Png, false)
+        }
         BenchCommand::Unit(a) => {
             let (device, name) = device::select(a.device)?;
             let ctx = neuromod_experiments::Context::new(device, name, Path::new("."));
@@ -271,6 +296,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
                 RelearnConfig::NAME => unit_of::<RelearnConfig>(config, unit, &ctx),
                 SpeedConfig::NAME => unit_of::<SpeedConfig>(config, unit, &ctx),
                 DopamineConfig::NAME => unit_of::<DopamineConfig>(config, unit, &ctx),
+                DabneyConfig::NAME => unit_of::<DabneyConfig>(config, unit, &ctx),
                 other => anyhow::bail!("no experiment is called {other}"),
             }?;
             println!("{out}");
@@ -284,8 +310,10 @@ pub fn dopamine(a: DopamineArgs) -> Result<()> {
     let config = DopamineConfig {
         task: a.task,
         rule: a.rule,
+        model: a.model,
         cells: a.cells,
         trials: a.trials,
+        recorded_trials: a.recorded_trials,
         noise: a.noise,
         seed: a.seed,
         probability: a.probability,

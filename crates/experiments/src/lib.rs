@@ -30,6 +30,7 @@
 #![forbid(unsafe_code)]
 
 pub mod critic_fit;
+pub mod dabney;
 pub mod dopamine;
 mod error;
 pub mod relearn;

@@ -24,7 +24,7 @@ pub struct CueSimulation {
 /// Learns `cells` on trials that each start with one of `cues` (drawn uniformly; cue c's
 /// reward from `cues[c]`), with the same schedule as [`crate::simulate`]: TD over the delay
 /// steps of each cue's own chain, learning rate lr / (1 + 200 t / trials), values averaged over
-/// the last tenth. Then records `cfg.record_trials` trials: the response to a cue is the TD
+/// the last tenth. Then records `cfg.recorded_trials` trials of each cue: the response to a cue is the TD
 /// error of its unpredictable onset, gamma V(cue) - 0, scaled by the cell's asymmetric slope,
 /// plus Gaussian noise.
 ///
@@ -63,18 +63,20 @@ pub fn simulate_cues(
         .collect();
     let noise = Normal::new(0.0, cfg.noise.max(0.0)).expect("non-negative sd");
     let mut total = vec![vec![0.0; n]; m];
-    let mut shown = vec![0usize; m];
-    for _ in 0..cfg.record_trials {
-        let c = rng.random_range(0..m);
-        shown[c] += 1;
-        for (i, t) in total[c].iter_mut().enumerate() {
-            *t += cells.response(i, cfg.gamma * cue_value[c][i]) + noise.sample(&mut rng);
+    for _ in 0..cfg.recorded_trials {
+        for (c, tc) in total.iter_mut().enumerate() {
+            for (i, t) in tc.iter_mut().enumerate() {
+                *t += cells.response(i, cfg.gamma * cue_value[c][i]) + noise.sample(&mut rng);
+            }
         }
     }
     let cue_response = total
         .iter()
-        .zip(&shown)
-        .map(|(t, &s)| t.iter().map(|x| x / s.max(1) as f64).collect())
+        .map(|t| {
+            t.iter()
+                .map(|x| x / cfg.recorded_trials.max(1) as f64)
+                .collect()
+        })
         .collect();
     CueSimulation {
         cue_value,
@@ -107,7 +109,6 @@ pub fn spearman_interval(rho: f64, n: usize) -> Option<(f64, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tests::analytic_expectile;
 
     #[test]
     fn cue_values_are_the_expectiles_of_each_cue_and_order_the_middle_response() {
@@ -124,7 +125,7 @@ mod tests {
         let g3 = cfg.gamma.powi(cfg.delay_steps as i32);
         for (c, d) in cues.iter().enumerate() {
             for (i, &tau) in cells.tau.iter().enumerate() {
-                let want = g3 * analytic_expectile(d, tau);
+                let want = g3 * d.expectile(tau);
                 let got = sim.cue_value[c][i];
                 assert!(
                     (got - want).abs() < 0.02,

@@ -95,6 +95,41 @@ impl RewardDistribution {
             .sum()
     }
 
+    /// The tau-expectile: the e with tau E[(r - e)+] = (1 - tau) E[(e - r)+] (bisection to
+    /// machine precision; tau in (0, 1)). 0.5 gives the mean.
+    pub fn expectile(&self, tau: f64) -> f64 {
+        let excess = |e: f64| -> f64 {
+            self.values
+                .iter()
+                .zip(&self.probs)
+                .map(|(&v, &p)| match v > e {
+                    true => tau * p * (v - e),
+                    false => -(1.0 - tau) * p * (e - v),
+                })
+                .sum()
+        };
+        let (mut lo, mut hi) = self.range();
+        for _ in 0..200 {
+            let mid = 0.5 * (lo + hi);
+            match excess(mid) > 0.0 {
+                true => lo = mid,
+                false => hi = mid,
+            }
+        }
+        0.5 * (lo + hi)
+    }
+
+    /// Standard deviation.
+    pub fn sd(&self) -> f64 {
+        let m = self.mean();
+        self.values
+            .iter()
+            .zip(&self.probs)
+            .map(|(v, p)| p * (v - m).powi(2))
+            .sum::<f64>()
+            .sqrt()
+    }
+
     /// Smallest and largest magnitude.
     pub fn range(&self) -> (f64, f64) {
         (self.values[0], self.values[self.values.len() - 1])
@@ -138,5 +173,22 @@ mod tests {
             .contains("not a number"));
         assert!(RewardDistribution::parse("1:-0.5,2:1.5").is_err());
         assert!(RewardDistribution::variable_probability(1.5, 1.0).is_err());
+    }
+
+    #[test]
+    fn expectiles_of_known_distributions() {
+        // Two equal atoms at 0 and 1: tau (1 - e) = (1 - tau) e, so e = tau.
+        let d = RewardDistribution::new(vec![(0.0, 0.5), (1.0, 0.5)]).unwrap();
+        for tau in [0.1, 0.3, 0.5, 0.9] {
+            assert!((d.expectile(tau) - tau).abs() < 1e-12, "tau {tau}");
+        }
+        // 0 w.p. 3/4, 4 w.p. 1/4: tau (4 - e) / 4 = 3 (1 - tau) e / 4, e = 4 tau / (3 - 2 tau).
+        let d = RewardDistribution::new(vec![(0.0, 0.75), (4.0, 0.25)]).unwrap();
+        for tau in [0.2, 0.5, 0.8] {
+            let want = 4.0 * tau / (3.0 - 2.0 * tau);
+            assert!((d.expectile(tau) - want).abs() < 1e-12, "tau {tau}");
+        }
+        assert!((d.expectile(0.5) - d.mean()).abs() < 1e-12);
+        assert!((d.sd() - 3f64.sqrt()).abs() < 1e-12);
     }
 }

@@ -10,7 +10,7 @@
 //! // 10 with equal odds: their values spread around the mean 5 in the order of their taus.
 //! let dist = RewardDistribution::new(vec![(0.0, 0.5), (10.0, 0.5)]).unwrap();
 //! let cells = Cells::spread(5, 0.02).unwrap();
-//! let cfg = TrialConfig { trials: 20_000, record_trials: 10, ..TrialConfig::default() };
+//! let cfg = TrialConfig { trials: 20_000, recorded_trials: 2, ..TrialConfig::default() };
 //! let v = simulate(&cells, &dist, Rule::Expectile, &cfg).value;
 //! assert!(v.windows(2).all(|w| w[0] < w[1]));
 //! assert!(v[0] < 5.0 && v[4] > 5.0);
@@ -18,23 +18,31 @@
 
 #![forbid(unsafe_code)]
 
+mod animal;
 mod cells;
+mod controls;
 mod cues;
 mod decode;
 mod distribution;
 mod measured;
+mod population;
 mod reversal;
 mod simulate;
+mod stats;
 
-pub use cells::{Cells, Rule};
+pub use animal::{study_animal, AnimalStats, CUE_PROBABILITIES, CUE_REWARD};
+pub use cells::{spread_taus, Cells, Rule};
+pub use controls::{controls, decode_pairs, references, Controls, SHIFTS};
 pub use cues::{relative_response, simulate_cues, spearman_interval, CueSimulation};
 pub use decode::{decode_expectiles, decode_quantiles, wasserstein1, Decoded};
 pub use distribution::{DistributionError, RewardDistribution};
 pub use measured::{
     decode_measured, decode_quantile_points, gaussian_baseline_w1, Measured, MIN_TAU,
 };
+pub use population::CellModel;
 pub use reversal::{kinked_fit, reversal_point, spearman, Kink, TuningCurves};
 pub use simulate::{simulate, Simulation, TrialConfig};
+pub use stats::{correlation_p, pearson, wilson, Correlation};
 
 #[cfg(test)]
 mod tests;

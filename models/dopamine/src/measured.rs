@@ -9,7 +9,8 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
 use crate::{
-    decode_expectiles, wasserstein1, Decoded, RewardDistribution, Rule, Simulation, TuningCurves,
+    decode_pairs, wasserstein1, Correlation, Decoded, RewardDistribution, Rule, Simulation,
+    TuningCurves,
 };
 
 /// Measured asymmetries are kept inside [MIN_TAU, 1 - MIN_TAU]: a cell with no measurable
@@ -19,10 +20,16 @@ pub const MIN_TAU: f64 = 0.01;
 /// What was measured and what it decodes to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Measured {
-    /// Reversal point of each cell (even-numbered recording trials).
+    /// Reversal point of each cell (first half of the recorded trials, [`Simulation::half`]).
     pub reversal: Vec<f64>,
-    /// Asymmetry of each cell (odd-numbered recording trials); NaN where unmeasurable.
+    /// Reversal point of each cell from the second half: split-half reliability.
+    pub reversal_other: Vec<f64>,
+    /// Asymmetry of each cell (second half); NaN where unmeasurable.
     pub asymmetry: Vec<f64>,
+    /// Pearson correlation of the two halves' reversal points across cells.
+    pub split_half: Correlation,
+    /// Spearman correlation of asymmetry (second half) and reversal point (first half).
+    pub asymmetry_reversal: Correlation,
     /// Cells with both measures finite (the decoder's inputs).
     pub used: usize,
     /// The decoded samples.
@@ -38,13 +45,14 @@ pub fn decode_measured(
     range: (f64, f64),
     (m, starts, seed): (usize, usize, u64),
 ) -> Measured {
-    let reversal = TuningCurves::from_simulation(sim, |k| k % 2 == 0).reversal_points();
-    let asymmetry = TuningCurves::from_simulation(sim, |k| k % 2 == 1).asymmetries();
+    let reversal = TuningCurves::half(sim, 0).reversal_points();
+    let other = TuningCurves::half(sim, 1);
+    let (reversal_other, asymmetry) = (other.reversal_points(), other.asymmetries());
     let (tau, theta): (Vec<f64>, Vec<f64>) = asymmetry
         .iter()
         .zip(&reversal)
         .filter(|(t, r)| t.is_finite() && r.is_finite())
-        .map(|(&t, &r)| (t.clamp(MIN_TAU, 1.0 - MIN_TAU), r))
+        .map(|(&t, &r)| (t, r))
         .unzip();
     let decoded = if tau.is_empty() {
         Decoded {
@@ -52,13 +60,13 @@ pub fn decode_measured(
             loss: f64::NAN,
         }
     } else {
-        match rule {
-            Rule::Expectile => decode_expectiles(&tau, &theta, range, m, starts, seed),
-            Rule::Quantile => decode_quantile_points(&tau, &theta, m),
-        }
+        decode_pairs(&tau, &theta, rule, range, (m, starts, seed))
     };
     Measured {
+        split_half: Correlation::pearson(&reversal, &reversal_other),
+        asymmetry_reversal: Correlation::spearman(&asymmetry, &reversal),
         reversal,
+        reversal_other,
         asymmetry,
         used: tau.len(),
         decoded,
@@ -135,7 +143,7 @@ pub fn gaussian_baseline_w1(dist: &RewardDistribution, n: usize, seed: u64) -> f
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tests::{analytic_expectile, analytic_quantile, run};
+    use crate::tests::{analytic_quantile, run};
     use crate::{decode_expectiles, Cells};
 
     #[test]
@@ -191,7 +199,7 @@ mod tests {
     fn exact_expectile_pairs_decode_to_the_distribution_far_better_than_a_gaussian() {
         let d = RewardDistribution::new(vec![(1.0, 0.3), (4.0, 0.5), (10.0, 0.2)]).unwrap();
         let tau = Cells::spread(30, 0.1).unwrap().tau;
-        let theta: Vec<f64> = tau.iter().map(|&t| analytic_expectile(&d, t)).collect();
+        let theta: Vec<f64> = tau.iter().map(|&t| d.expectile(t)).collect();
         let decoded = decode_expectiles(&tau, &theta, d.range(), 60, 50, 0);
         let w1 = wasserstein1(&decoded.samples, &d);
         let gauss = gaussian_baseline_w1(&d, 50_000, 0);

@@ -43,6 +43,11 @@ impl TuningCurves {
         Self { magnitudes, mean }
     }
 
+    /// The curves from one half (0 or 1) of the recorded trials ([`Simulation::half`]).
+    pub fn half(sim: &Simulation, h: usize) -> Self {
+        Self::from_simulation(sim, |k| sim.half(k) == h)
+    }
+
     /// Each cell's reversal point: the kink of its fitted tuning curve ([`kinked_fit`]).
     pub fn reversal_points(&self) -> Vec<f64> {
         self.mean

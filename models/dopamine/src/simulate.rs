@@ -1,5 +1,6 @@
 //! Trials of cue -> delay -> outcome, learned by per-cell distributional TD.
 
+use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
@@ -17,8 +18,9 @@ pub struct TrialConfig {
     pub gamma: f64,
     /// Base learning rate (a classic cell's).
     pub lr: f64,
-    /// Recording trials after learning (values frozen), for the tuning curves.
-    pub record_trials: usize,
+    /// Recorded trials per reward magnitude after learning (values frozen), for the tuning
+    /// curves: delivered in rounds, each round every magnitude once in a random order.
+    pub recorded_trials: usize,
     /// Standard deviation of Gaussian firing noise added to every recorded response.
     pub noise: f64,
     /// Seed.
@@ -32,7 +34,7 @@ impl Default for TrialConfig {
             delay_steps: 3,
             gamma: 0.9,
             lr: 0.05,
-            record_trials: 4_000,
+            recorded_trials: 500,
             noise: 1.0,
             seed: 0,
         }
@@ -46,8 +48,11 @@ pub struct Simulation {
     pub value: Vec<f64>,
     /// Each cell's value at the cue state (same averaging).
     pub cue_value: Vec<f64>,
-    /// Recorded outcome responses: `responses[k]` = (reward, one response per cell).
+    /// Recorded outcome responses: `responses[k]` = (reward, one response per cell), in
+    /// rounds of every magnitude once.
     pub responses: Vec<(f64, Vec<f64>)>,
+    /// Magnitudes per round of the recording.
+    pub per_round: usize,
     /// Mean recorded cue response per cell (gamma V(cue) - 0: the cue comes unpredictably).
     pub cue_response: Vec<f64>,
 }
@@ -71,7 +76,16 @@ pub(crate) fn td_trial(
     v[k] += cells.update(i, delta, rule, scale);
 }
 
-/// Learns `cells` on `dist` with `rule`, then records noisy outcome responses.
+impl Simulation {
+    /// Which half (0 or 1) recorded trial `k` belongs to: alternate rounds, so each half holds
+    /// every magnitude equally often and the two are independent.
+    pub fn half(&self, k: usize) -> usize {
+        (k / self.per_round.max(1)) % 2
+    }
+}
+
+/// Learns `cells` on `dist` with `rule`, then records noisy outcome responses
+/// (`cfg.recorded_trials` per magnitude; firing by [`Cells::response`] plus Gaussian noise).
 ///
 /// The learning rate decays as lr / (1 + 200 t / trials) and the reported values are averaged
 /// over the last tenth of the trials (Polyak averaging), so both rules settle. The sign rule
@@ -107,25 +121,36 @@ pub fn simulate(
     let value: Vec<f64> = sum_last.iter().map(|s| s / c).collect();
     let cue_value: Vec<f64> = sum_cue.iter().map(|s| s / c).collect();
     let noise = Normal::new(0.0, cfg.noise.max(0.0)).expect("non-negative sd");
-    let mut responses = Vec::with_capacity(cfg.record_trials);
+    let mut round: Vec<f64> = dist
+        .values
+        .iter()
+        .zip(&dist.probs)
+        .filter(|(_, p)| **p > 0.0)
+        .map(|(v, _)| *v)
+        .collect();
+    let per_round = round.len();
+    let mut responses = Vec::with_capacity(cfg.recorded_trials * per_round);
     let mut cue_response = vec![0.0; n];
-    for _ in 0..cfg.record_trials {
-        let r = dist.sample(&mut rng);
-        let fire: Vec<f64> = (0..n)
-            .map(|i| cells.response(i, r - value[i]) + noise.sample(&mut rng))
-            .collect();
-        for (i, cr) in cue_response.iter_mut().enumerate() {
-            *cr += cells.response(i, cfg.gamma * cue_value[i]) + noise.sample(&mut rng);
+    for _ in 0..cfg.recorded_trials {
+        round.shuffle(&mut rng);
+        for &r in &round {
+            let fire: Vec<f64> = (0..n)
+                .map(|i| cells.response(i, r - value[i]) + noise.sample(&mut rng))
+                .collect();
+            for (i, cr) in cue_response.iter_mut().enumerate() {
+                *cr += cells.response(i, cfg.gamma * cue_value[i]) + noise.sample(&mut rng);
+            }
+            responses.push((r, fire));
         }
-        responses.push((r, fire));
     }
     for cr in &mut cue_response {
-        *cr /= cfg.record_trials.max(1) as f64;
+        *cr /= responses.len().max(1) as f64;
     }
     Simulation {
         value,
         cue_value,
         responses,
+        per_round,
         cue_response,
     }
 }

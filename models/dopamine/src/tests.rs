@@ -1,34 +1,7 @@
-//! Known answers: analytic expectiles and quantiles (computed here by root-finding and sorting,
-//! independently of the code under test), rank order of reversal points, the classic-TD null.
+//! Known answers: analytic expectiles (`RewardDistribution::expectile`, itself checked against
+//! closed forms) and quantiles (computed here by sorting), rank order of reversal points, the classic-TD null.
 
 use crate::*;
-
-/// tau-expectile by bisection on tau E[(r - e)+] = (1 - tau) E[(e - r)+].
-pub(crate) fn analytic_expectile(d: &RewardDistribution, tau: f64) -> f64 {
-    let f = |e: f64| {
-        d.values
-            .iter()
-            .zip(&d.probs)
-            .map(|(&v, &p)| {
-                if v > e {
-                    tau * p * (v - e)
-                } else {
-                    -(1.0 - tau) * p * (e - v)
-                }
-            })
-            .sum::<f64>()
-    };
-    let (mut lo, mut hi) = d.range();
-    for _ in 0..200 {
-        let mid = 0.5 * (lo + hi);
-        if f(mid) > 0.0 {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    0.5 * (lo + hi)
-}
 
 /// tau-quantile: the smallest magnitude whose cumulative probability reaches tau.
 pub(crate) fn analytic_quantile(d: &RewardDistribution, tau: f64) -> f64 {
@@ -65,7 +38,7 @@ fn expectile_cells_learn_the_analytic_expectiles() {
     let sim = run(&cells, Rule::Expectile, 0.0, 1);
     let tol = 0.01 * (d.range().1 - d.range().0);
     for (tau, v) in cells.tau.iter().zip(&sim.value) {
-        let e = analytic_expectile(&d, *tau);
+        let e = d.expectile(*tau);
         assert!((v - e).abs() < tol, "tau {tau}: learned {v}, expectile {e}");
     }
     // The cue value is the discounted outcome value (three delay steps, gamma 0.9).
@@ -122,11 +95,11 @@ fn reversal_points_rise_with_tau() {
     let theta = TuningCurves::from_simulation(&clean, |_| true).reversal_points();
     assert_eq!(spearman(&cells.tau, &theta), 1.0, "{theta:?}");
     let noisy = run(&cells, Rule::Expectile, TrialConfig::default().noise, 3);
-    let theta = TuningCurves::from_simulation(&noisy, |k| k % 2 == 0).reversal_points();
+    let theta = TuningCurves::half(&noisy, 0).reversal_points();
     let rho = spearman(&cells.tau, &theta);
     assert!(rho >= 0.9, "spearman {rho}");
     // The asymmetry measured on the other half of the trials tracks the reversal points too.
-    let asym = TuningCurves::from_simulation(&noisy, |k| k % 2 == 1).asymmetries();
+    let asym = TuningCurves::half(&noisy, 1).asymmetries();
     let rho = spearman(&asym, &theta);
     assert!(rho >= 0.9, "asymmetry-reversal spearman {rho}");
 }
@@ -135,8 +108,8 @@ fn reversal_points_rise_with_tau() {
 fn classic_td_cells_show_no_asymmetry_reversal_relation() {
     let cells = Cells::classic(40, 0.05).unwrap();
     let sim = run(&cells, Rule::Expectile, TrialConfig::default().noise, 4);
-    let theta = TuningCurves::from_simulation(&sim, |k| k % 2 == 0).reversal_points();
-    let asym = TuningCurves::from_simulation(&sim, |k| k % 2 == 1).asymmetries();
+    let theta = TuningCurves::half(&sim, 0).reversal_points();
+    let asym = TuningCurves::half(&sim, 1).asymmetries();
     let rho = spearman(&asym, &theta);
     assert!(rho.abs() < 0.3, "classic-TD spearman {rho}");
     // Every classic cell reverses near the mean.

@@ -40,6 +40,9 @@ fn two_magnitudes_give_reversal_points_but_no_measured_decoding() {
         summary["spearman_asymmetry_reversal"].is_null(),
         "{summary}"
     );
+    // A null says why.
+    let why = summary["undefined"]["w1_decoded"].as_str().unwrap_or("");
+    assert!(why.contains("three reward magnitudes"), "{summary}");
     assert!(summary["w1_internal"].as_f64().unwrap() < 0.5, "{summary}");
     assert!(!out.join("noise.png").exists());
     let cells = std::fs::read_to_string(out.join("cells.csv")).unwrap();
@@ -170,4 +173,52 @@ fn dopamine_rejects_bad_arguments() {
         &base(&["--noise-sweep", "0,-1"]),
         &["--noise-sweep", "non-negative"],
     );
+    fails_with(
+        &base(&["--recorded-trials", "1"]),
+        &["--recorded-trials", "at least 2"],
+    );
+    fails_with(&base(&["--model", "bayesian"]), &["invalid value", "--model"]);
+}
+
+#[test]
+fn the_contract_keys_are_numbers_for_every_model_at_the_papers_sizes() {
+    // `--recorded-trials` is per reward size: 15 x 7 sizes recorded, split in two halves.
+    let dir = tempfile::tempdir().unwrap();
+    for model in ["distributional", "classical", "baseline-bias", "asymmetric-scaling"] {
+        let args = [
+            "--task",
+            "variable-magnitude",
+            "--model",
+            model,
+            "--cells",
+            "40",
+            "--recorded-trials",
+            "15",
+            "--noise",
+            "7",
+            "--seed",
+            "3",
+            "--trials",
+            "20000",
+            "--noise-sweep",
+        ];
+        let (_, s) = dopamine(dir.path(), model, &args);
+        for key in [
+            "spearman_asymmetry_reversal",
+            "p_asymmetry_reversal",
+            "split_half_reversal_r",
+            "p_split_half",
+            "w1_decoded",
+        ] {
+            assert!(s[key].is_f64(), "{model}: {key} in {s}");
+        }
+        assert_eq!(s["model"], model, "{s}");
+        assert_eq!(s["recorded_trials"], 15, "{s}");
+        let p = |k: &str| s[k].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&p("p_split_half")), "{s}");
+        if model == "baseline-bias" {
+            // Offsets put the reversal points where distributional cells' would be: reliable.
+            assert!(p("split_half_reversal_r") > 0.5 && p("p_split_half") < 0.01, "{s}");
+        }
+    }
 }

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use neuromod_dopamine::{
     decode_measured, relative_response, simulate, simulate_cues, spearman, spearman_interval,
-    RewardDistribution,
+    RewardDistribution, CUE_PROBABILITIES, CUE_REWARD,
 };
 use neuromod_plots::{Corner, Figure, Format, Mark, Panel, Rgb, Series};
 use serde::{Deserialize, Serialize};
@@ -18,7 +18,6 @@ use super::{nan, DopamineConfig, Files};
 use crate::ExperimentError;
 
 /// Cue probabilities, lowest first.
-const PROBABILITIES: [f64; 3] = [0.1, 0.5, 0.9];
 
 /// Every number a three-cue run produced.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -44,9 +43,9 @@ pub struct CuesRun {
 pub fn run(config: &DopamineConfig) -> Result<CuesRun, ExperimentError> {
     let (cells, classic) = config.populations()?;
     let (rule, cfg) = (config.rule, config.trial_config());
-    let cues: Vec<RewardDistribution> = PROBABILITIES
+    let cues: Vec<RewardDistribution> = CUE_PROBABILITIES
         .iter()
-        .map(|&p| RewardDistribution::variable_probability(p, 1.0))
+        .map(|&p| RewardDistribution::variable_probability(p, CUE_REWARD))
         .collect::<Result<_, _>>()
         .map_err(|e| ExperimentError::Config(ConfigError::new("task", e.to_string())))?;
     let relative = |sim: &neuromod_dopamine::CueSimulation, i: usize| {
@@ -95,7 +94,7 @@ impl CuesRun {
         let c = &self.config;
         serde_json::json!({
             "task": "ThreeCues",
-            "probabilities": PROBABILITIES,
+            "probabilities": CUE_PROBABILITIES,
             "cells": self.tau.len(),
             "trials": c.trials,
             "noise": c.noise,

@@ -15,7 +15,7 @@ pub mod reward;
 use neuromod_core::ConfigError;
 use std::path::Path;
 
-use neuromod_dopamine::{Cells, RewardDistribution, Rule, TrialConfig};
+use neuromod_dopamine::{CellModel, Cells, RewardDistribution, Rule, TrialConfig};
 use neuromod_plots::Format;
 use serde::{Deserialize, Serialize};
 
@@ -45,10 +45,16 @@ pub struct DopamineConfig {
     pub task: DopamineTask,
     /// Learning rule.
     pub rule: Rule,
+    /// The population: distributional, or one of the null models.
+    #[serde(default = "distributional")]
+    pub model: CellModel,
     /// Number of cells (taus at (2i - 1) / 2N).
     pub cells: usize,
     /// Learning trials.
     pub trials: usize,
+    /// Recorded trials per reward magnitude (or per cue), after learning.
+    #[serde(default = "recorded_trials")]
+    pub recorded_trials: usize,
     /// Standard deviation of firing noise on recorded responses.
     pub noise: f64,
     /// Seed.
@@ -61,18 +67,28 @@ pub struct DopamineConfig {
     pub noise_sweep: Vec<f64>,
 }
 
+fn distributional() -> CellModel {
+    CellModel::Distributional
+}
+
+fn recorded_trials() -> usize {
+    TrialConfig::default().recorded_trials
+}
+
 impl Default for DopamineConfig {
     fn default() -> Self {
         Self {
             task: DopamineTask::VariableMagnitude,
             rule: Rule::Expectile,
+            model: CellModel::Distributional,
             cells: 40,
             trials: 200_000,
-            noise: 1.0,
+            recorded_trials: 15,
+            noise: 7.0,
             seed: 0,
             probability: 0.5,
             rewards: None,
-            noise_sweep: vec![0.0, 0.5, 1.0, 2.0],
+            noise_sweep: vec![0.0, 1.0, 3.5, 7.0, 14.0],
         }
     }
 }
@@ -90,11 +106,12 @@ impl DopamineConfig {
         match self.task {
             DopamineTask::VariableMagnitude => Ok(RewardDistribution::variable_magnitude()),
             DopamineTask::VariableProbability | DopamineTask::ThreeCues => {
-                let p = match self.task {
-                    DopamineTask::ThreeCues => 0.5,
-                    _ => self.probability,
+                let (p, reward) = match self.task {
+                    DopamineTask::ThreeCues => (0.5, neuromod_dopamine::CUE_REWARD),
+                    _ => (self.probability, 1.0),
                 };
-                RewardDistribution::variable_probability(p, 1.0).map_err(|e| bad("probability", e))
+                RewardDistribution::variable_probability(p, reward)
+                    .map_err(|e| bad("probability", e))
             }
             DopamineTask::Custom => {
                 let Some(text) = &self.rewards else {
@@ -112,21 +129,22 @@ impl DopamineConfig {
     pub fn trial_config(&self) -> TrialConfig {
         TrialConfig {
             trials: self.trials,
+            recorded_trials: self.recorded_trials,
             noise: self.noise,
             seed: self.seed,
             ..TrialConfig::default()
         }
     }
 
-    /// The distributional cells (taus spread over (0, 1)) and the classic-TD null (every tau
-    /// 0.5).
+    /// The model's cells (see [`CellModel`]) and the classic-TD null (every tau 0.5).
     pub fn populations(&self) -> Result<(Cells, Cells), ExperimentError> {
         let lr = self.trial_config().lr;
         let bad = |e: neuromod_dopamine::DistributionError| {
             ExperimentError::Config(ConfigError::new("cells", e.to_string()))
         };
+        let dist = self.distribution()?;
         Ok((
-            Cells::spread(self.cells, lr).map_err(bad)?,
+            self.model.cells(self.cells, lr, &dist).map_err(bad)?,
             Cells::classic(self.cells, lr).map_err(bad)?,
         ))
     }
@@ -156,6 +174,15 @@ impl Experiment for DopamineConfig {
             return bad(
                 "trials",
                 format!("must be at least 10, got {}", self.trials),
+            );
+        }
+        if self.recorded_trials < 2 {
+            return bad(
+                "recorded_trials",
+                format!(
+                    "must be at least 2 (one per half), got {}",
+                    self.recorded_trials
+                ),
             );
         }
         let negative = |n: &&f64| !(n.is_finite() && **n >= 0.0);

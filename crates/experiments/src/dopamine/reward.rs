@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use neuromod_dopamine::{
     decode_expectiles, decode_measured, decode_quantiles, gaussian_baseline_w1, simulate, spearman,
-    wasserstein1, RewardDistribution, Rule, TuningCurves,
+    wasserstein1, Correlation, RewardDistribution, Rule, TuningCurves,
 };
 use neuromod_plots::Format;
 use serde::{Deserialize, Serialize};
@@ -40,9 +40,16 @@ pub struct RewardRun {
     /// Measured reversal points (even-numbered recording trials).
     #[serde(with = "nan::vec")]
     pub reversal: Vec<f64>,
-    /// Measured asymmetries (odd-numbered recording trials).
+    /// Reversal points measured on the other half (split-half reliability).
+    #[serde(with = "nan::vec", default)]
+    pub reversal_other: Vec<f64>,
+    /// Measured asymmetries (the other half).
     #[serde(with = "nan::vec")]
     pub asymmetry: Vec<f64>,
+    /// Pearson r of the two halves' reversal points, with its p.
+    pub split_half: Option<Correlation>,
+    /// Spearman r of asymmetry and reversal point, with its p.
+    pub asymmetry_reversal: Option<Correlation>,
     /// Cells with both measures finite.
     pub measured_cells: usize,
     /// Reward magnitudes of the tuning curves.
@@ -104,15 +111,18 @@ pub fn run(config: &DopamineConfig) -> Result<RewardRun, ExperimentError> {
         value: sim.value.clone(),
         cue_response: sim.cue_response.clone(),
         reversal: measured.reversal,
+        reversal_other: measured.reversal_other,
         asymmetry: measured.asymmetry,
+        split_half: Some(measured.split_half),
+        asymmetry_reversal: Some(measured.asymmetry_reversal),
         measured_cells: measured.used,
         magnitudes: curves.magnitudes,
         tuning: curves.mean,
         decoded: measured.decoded.samples,
         decode_loss: measured.decoded.loss,
         internal: internal.samples,
-        null_reversal: TuningCurves::from_simulation(&null, |k| k % 2 == 0).reversal_points(),
-        null_asymmetry: TuningCurves::from_simulation(&null, |k| k % 2 == 1).asymmetries(),
+        null_reversal: TuningCurves::half(&null, 0).reversal_points(),
+        null_asymmetry: TuningCurves::half(&null, 1).asymmetries(),
         w1_gaussian,
         noise_sweep: sweep,
     })
@@ -141,15 +151,50 @@ impl RewardRun {
         let c = &self.config;
         let (w1_measured, w1_internal) = self.w1();
         let mean_of = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-        serde_json::json!({
+        // The analyses of the CLI contract: a number, or null with the reason in `undefined`.
+        let (mut contract, mut undefined) = (serde_json::Map::new(), serde_json::Map::new());
+        let nan = Correlation {
+            r: f64::NAN,
+            p: f64::NAN,
+            n: 0,
+        };
+        let (sh, ar) = (
+            self.split_half.unwrap_or(nan),
+            self.asymmetry_reversal.unwrap_or(nan),
+        );
+        let few = |n: usize| {
+            format!(
+                "{n} cells have both measures; a correlation needs at least 3 and two that differ"
+            )
+        };
+        for (key, value, why) in [
+            ("spearman_asymmetry_reversal", ar.r, few(ar.n)),
+            ("p_asymmetry_reversal", ar.p, few(ar.n)),
+            ("split_half_reversal_r", sh.r, few(sh.n)),
+            ("p_split_half", sh.p, few(sh.n)),
+            (
+                "w1_decoded",
+                w1_measured.unwrap_or(f64::NAN),
+                "no asymmetry is measurable (it needs at least three reward magnitudes)".into(),
+            ),
+        ] {
+            if value.is_finite() {
+                contract.insert(key.into(), value.into());
+            } else {
+                contract.insert(key.into(), serde_json::Value::Null);
+                undefined.insert(key.into(), why.into());
+            }
+        }
+        let mut out = serde_json::json!({
             "task": format!("{:?}", c.task),
+            "model": c.model.name(),
             "rule": format!("{:?}", c.rule),
             "cells": c.cells,
             "trials": c.trials,
+            "recorded_trials": c.recorded_trials,
             "noise": c.noise,
             "seed": c.seed,
             "spearman_tau_reversal": spearman(&self.tau, &self.reversal),
-            "spearman_asymmetry_reversal": spearman(&self.asymmetry, &self.reversal),
             "classic_td_spearman": spearman(&self.null_asymmetry, &self.null_reversal),
             "measured_cells": self.measured_cells,
             "w1_measured": w1_measured,
@@ -162,7 +207,10 @@ impl RewardRun {
             "noise_sweep": self.noise_sweep.iter().map(|p| serde_json::json!({
                 "noise": p.noise, "w1_measured": p.w1, "measured_cells": p.used,
             })).collect::<Vec<_>>(),
-        })
+            "undefined": undefined,
+        });
+        out.as_object_mut().expect("an object").extend(contract);
+        out
     }
 
     /// cells.csv, tuning.csv, decoded.csv, noise.csv and the figures.
