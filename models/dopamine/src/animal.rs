@@ -99,7 +99,10 @@ mod tests {
         let mut responses = Vec::new();
         for _ in 0..rounds {
             for &r in &dist.values {
-                let fire = theta.iter().map(|t| r - t + noise.sample(&mut rng)).collect();
+                let fire = theta
+                    .iter()
+                    .map(|t| r - t + noise.sample(&mut rng))
+                    .collect();
                 responses.push((r, fire));
             }
         }

@@ -177,14 +177,22 @@ fn dopamine_rejects_bad_arguments() {
         &base(&["--recorded-trials", "1"]),
         &["--recorded-trials", "at least 2"],
     );
-    fails_with(&base(&["--model", "bayesian"]), &["invalid value", "--model"]);
+    fails_with(
+        &base(&["--model", "bayesian"]),
+        &["invalid value", "--model"],
+    );
 }
 
 #[test]
 fn the_contract_keys_are_numbers_for_every_model_at_the_papers_sizes() {
     // `--recorded-trials` is per reward size: 15 x 7 sizes recorded, split in two halves.
     let dir = tempfile::tempdir().unwrap();
-    for model in ["distributional", "classical", "baseline-bias", "asymmetric-scaling"] {
+    for model in [
+        "distributional",
+        "classical",
+        "baseline-bias",
+        "asymmetric-scaling",
+    ] {
         let args = [
             "--task",
             "variable-magnitude",
@@ -218,7 +226,10 @@ fn the_contract_keys_are_numbers_for_every_model_at_the_papers_sizes() {
         assert!((0.0..=1.0).contains(&p("p_split_half")), "{s}");
         if model == "baseline-bias" {
             // Offsets put the reversal points where distributional cells' would be: reliable.
-            assert!(p("split_half_reversal_r") > 0.5 && p("p_split_half") < 0.01, "{s}");
+            assert!(
+                p("split_half_reversal_r") > 0.5 && p("p_split_half") < 0.01,
+                "{s}"
+            );
         }
     }
 }

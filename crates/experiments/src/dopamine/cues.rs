@@ -17,8 +17,6 @@ use serde::{Deserialize, Serialize};
 use super::{nan, DopamineConfig, Files};
 use crate::ExperimentError;
 
-/// Cue probabilities, lowest first.
-
 /// Every number a three-cue run produced.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CuesRun {
