@@ -186,7 +186,8 @@ pub fn markdown(result: &DabneyResult) -> String {
 /// Per model, each animal's split-half r and asymmetry-reversal rho.
 fn figure(result: &DabneyResult) -> Figure {
     let models = &result.config.models;
-    let x = |m: CellModel| models.iter().position(|n| *n == m).unwrap_or(0) as f64;
+    // Category k sits at x = k + 1.
+    let x = |m: CellModel| models.iter().position(|n| *n == m).unwrap_or(0) as f64 + 1.0;
     let points = |f: &dyn Fn(&Animal) -> f64, dx: f64| -> Vec<(f64, f64)> {
         result
             .animals
@@ -195,8 +196,8 @@ fn figure(result: &DabneyResult) -> Figure {
             .filter(|p| p.1.is_finite())
             .collect()
     };
-    let panel = Panel::new(
-        "Per simulated animal: split-half r (reversal points) and asymmetry-reversal Spearman",
+    let mut panel = Panel::new(
+        "Dabney et al. 2020 analyses, one dot per simulated animal",
         "model",
         "correlation",
     )
@@ -213,6 +214,18 @@ fn figure(result: &DabneyResult) -> Figure {
         Mark::Dots,
         points(&|a| a.stats.asymmetry_reversal.r, 0.12),
     ));
+    // The recorded cells' values (recomputed, see `published`) beside the distributional dots.
+    if let Some(k) = models.iter().position(|m| *m == CellModel::Distributional) {
+        let x = k as f64 + 1.0;
+        panel = panel.with(Series::new(
+            "recorded cells (40, recomputed): split-half r 0.78, Spearman 0.49",
+            Rgb::BLACK,
+            Mark::Dots,
+            vec![(x - 0.12, 0.78), (x + 0.12, 0.49)],
+        ));
+    }
+    // Room above the dots for the legend.
+    panel.y_room = 0.45;
     Figure::single(panel)
 }
 
