@@ -2,7 +2,8 @@
 //! (tau_i, reversal point theta_i) pairs, and their Wasserstein-1 distance to a distribution.
 
 use argmin::core::{CostFunction, Executor, Gradient};
-use argmin::solver::linesearch::MoreThuenteLineSearch;
+use argmin::solver::linesearch::condition::ArmijoCondition;
+use argmin::solver::linesearch::BacktrackingLineSearch;
 use argmin::solver::quasinewton::LBFGS;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -124,7 +125,12 @@ pub fn decode_expectiles(
     // Refine the three best starts; keep the best result.
     let mut best: Option<Decoded> = None;
     for (start_loss, u0) in candidates.into_iter().take(3) {
-        let solver = LBFGS::new(MoreThuenteLineSearch::new(), 10);
+        // Backtracking (Armijo) always ends: the step halves until the cost falls enough, and
+        // at a vanishing step it equals the start's. argmin's More-Thuente search has no
+        // iteration limit inside L-BFGS and looped forever on one measured code (asymmetries
+        // near 0 and 1; the test below).
+        let line = BacktrackingLineSearch::new(ArmijoCondition::new(1e-4).expect("in (0, 1)"));
+        let solver = LBFGS::new(line, 10);
         let refined = Executor::new(ExpectileLoss { tau, theta, lo, hi }, solver)
             .configure(|state| state.param(u0.clone()).max_iters(300))
             .run()
@@ -163,4 +169,102 @@ pub fn wasserstein1(samples: &[f64], dist: &RewardDistribution) -> f64 {
         total += diff.abs() * (w[1].0 - w[0].0);
     }
     total
+}
+
+#[cfg(test)]
+mod tests {
+    /// The code measured on simulated animal 18 at firing noise 3.5, asymmetries shifted by
+    /// -1 in logit space (a decoding control): More-Thuente never returned on it.
+    #[test]
+    fn decoding_a_code_with_extreme_asymmetries_terminates() {
+        let tau: Vec<f64> = vec![
+            0.0037021967585535247,
+            0.0037021967585535247,
+            0.11789591368477798,
+            0.030705891018434277,
+            0.060810776946874846,
+            0.04320966728876302,
+            0.07731000457864153,
+            0.10560702963019228,
+            0.061241342542201434,
+            0.055701842900007764,
+            0.17154243355027188,
+            0.10981392728146187,
+            0.22678089885735506,
+            0.1425856894885364,
+            0.19107274536603958,
+            0.22224379635502203,
+            0.3187753117783971,
+            0.11122287883702021,
+            0.1888198430109877,
+            0.2693187453826931,
+            0.2512733182967785,
+            0.47941630979590816,
+            0.24719719554371017,
+            0.38953811837456637,
+            0.3258631923678027,
+            0.4373835576280234,
+            0.3912560199594317,
+            0.47443089059782073,
+            0.49638085326914305,
+            0.36749125503297386,
+            0.5672700079886295,
+            0.6139989614605751,
+            0.6700747674407993,
+            0.81108284826308,
+            0.6919305574750465,
+            0.7365595852460071,
+            0.8589576971095318,
+            0.6971581998592518,
+            0.9732763690106048,
+            0.9732763690106048,
+        ]
+        .iter()
+        .map(|t: &f64| t.clamp(0.01, 0.99))
+        .collect();
+        let theta: Vec<f64> = vec![
+            19.999980099999938,
+            6.235923463944726,
+            0.10001989999999983,
+            4.999999999999991,
+            1.5319612370761468,
+            3.6271490040075016,
+            1.2,
+            2.9117261141297255,
+            2.625102196810733,
+            1.3277517031877195,
+            1.5716764128854295,
+            3.4684571921630125,
+            4.263948149713379,
+            3.4946004388032477,
+            5.0000000000000355,
+            6.842279355682114,
+            6.9347476366530785,
+            4.792386557751566,
+            4.608136962723773,
+            4.476496271641805,
+            5.477569392075424,
+            5.596016179621191,
+            6.422226107071873,
+            5.699966676291998,
+            6.51218158087862,
+            6.028463285613569,
+            6.700417582568299,
+            6.599271899869549,
+            8.608038037157794,
+            7.336821510902865,
+            7.584737485214614,
+            8.930800712399176,
+            8.253462532557187,
+            8.630405702698532,
+            9.631732984569439,
+            9.893893021690126,
+            8.60597152578276,
+            14.406981501825886,
+            9.833576328012146,
+            9.274563617901563,
+        ];
+        let d = super::decode_expectiles(&tau, &theta, (0.1, 20.0), 60, 40, 18);
+        assert!(d.loss.is_finite());
+    }
 }
