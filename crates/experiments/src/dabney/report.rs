@@ -85,6 +85,10 @@ pub fn summarise(config: &DabneyConfig, animals: &[Animal]) -> Vec<Row> {
                                     Some(c) => (c.w1_truth, Some(c.beats_references()), None),
                                     None => (f64::NAN, None, None),
                                 },
+                                "best_logit_shift" => match &s.controls {
+                                    Some(c) => (c.best_shift(), Some(c.best_shift() == 0.0), None),
+                                    None => (f64::NAN, None, None),
+                                },
                                 _ => match &s.controls {
                                     Some(c) => (
                                         c.w1_shuffled / c.w1_truth,
@@ -126,6 +130,7 @@ fn describe(analysis: &str) -> &'static str {
         "optimism_across_tasks" => "Asymmetry (magnitude task) vs optimism at the 50 % cue (Spearman)",
         "w1_decoded" => "W1 of the decoded distribution to the truth (ul; range 0.1-20)",
         "closer_to_truth_than_references" => "Decode closer to the truth than to uniform, Gaussian and mirrored references (passing: all three)",
+        "best_logit_shift" => "Logit shift s of the asymmetries whose decode is closest to the truth, of -1, -0.5, 0, 0.5, 1 (passing: s = 0)",
         _ => "Shuffled asymmetries: W1 shuffled / W1 true (passing: shuffled is worse)",
     }
 }
