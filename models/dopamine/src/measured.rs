@@ -37,7 +37,7 @@ pub struct Measured {
 }
 
 /// Decodes the reward distribution of `sim` from measured reversal points and asymmetries:
-/// as expectiles (`m` samples, best of `starts` starts, see [`decode_expectiles`]) for the
+/// as expectiles (`m` samples, best of `starts` starts, see [`decode_expectiles`](crate::decode_expectiles)) for the
 /// linear rule, as quantiles ([`decode_quantile_points`]) for the sign rule.
 pub fn decode_measured(
     sim: &Simulation,

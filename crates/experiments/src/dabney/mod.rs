@@ -1,6 +1,6 @@
 //! `neuromod bench dabney`: the analyses of Dabney et al. 2020 on simulated animals at the
 //! paper's sizes, for the distributional population and each null model through one pipeline
-//! ([`neuromod_dopamine::study_animal`]), beside the published values ([`published`]).
+//! ([`neuromod_dopamine::study_animal`]), beside the published values (the `published` module).
 //! Every model sees the same animals (seeds), so the comparison is paired.
 
 mod published;
