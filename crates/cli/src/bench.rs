@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand};
 use neuromod_experiments::dabney::DabneyConfig;
-use neuromod_experiments::dopamine::{DopamineConfig, DopamineTask};
+use neuromod_experiments::dopamine::DopamineConfig;
+use neuromod_experiments::identity::IdentityConfig;
 use neuromod_experiments::relearn::RelearnConfig;
 use neuromod_experiments::science::{ScienceConfig, Task};
 use neuromod_experiments::speed::{Size, SpeedConfig, CRITIC_TRANSITIONS};
@@ -35,6 +36,9 @@ pub enum BenchCommand {
     /// point, optimism across tasks and decoding controls, per simulated animal, for the
     /// distributional cells and each null model (Markdown, JSON, PNG).
     Dabney(DabneyArgs),
+    /// Identity prediction errors (Takahashi 2017, Chang 2017): TD over successor features vs
+    /// value TD, beside the published data (Markdown, JSON).
+    Identity(OutArgs),
     /// Internal: runs one unit of an experiment (JSON in, JSON out) for an isolating parent.
     #[command(hide = true)]
     Unit(UnitArgs),
@@ -150,41 +154,8 @@ pub struct SpeedArgs {
 /// Arguments of `neuromod dopamine`.
 #[derive(Args, Debug)]
 pub struct DopamineArgs {
-    /// Reward task.
-    #[arg(long, value_enum, default_value = "variable-magnitude")]
-    task: DopamineTask,
-    /// Learning rule.
-    #[arg(long, value_enum, default_value = "expectile")]
-    rule: neuromod_dopamine::Rule,
-    /// The population: distributional cells, or a null model (docs/dopamine.md).
-    #[arg(long, value_enum, default_value = "distributional")]
-    model: neuromod_dopamine::CellModel,
-    /// Number of cells (taus at (2i - 1) / 2N); 40 as in the variable-magnitude recordings.
-    #[arg(long, default_value_t = 40)]
-    cells: usize,
-    /// Learning trials.
-    #[arg(long, default_value_t = 200_000)]
-    trials: usize,
-    /// Recorded trials per reward size (or per cue) after learning; 15 as in the recordings.
-    #[arg(long, default_value_t = 15)]
-    recorded_trials: usize,
-    /// Standard deviation of firing noise on each recorded response, in reward units (a
-    /// classic cell fires its TD error); 7 matches recorded dopamine cells (docs/dopamine.md).
-    #[arg(long, default_value_t = 7.0)]
-    noise: f64,
-    /// Seed.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Reward probability for --task variable-probability (e.g. 0.1, 0.5, 0.9).
-    #[arg(long, default_value_t = 0.5)]
-    probability: f64,
-    /// Distribution for --task custom: value:prob,value:prob,...
-    #[arg(long)]
-    rewards: Option<String>,
-    /// Firing-noise levels of the decoding-against-noise sweep (noise.csv, noise.png), each a
-    /// fresh simulation with the same seed; `--noise-sweep` with no value skips it.
-    #[arg(long, value_delimiter = ',', num_args = 0.., default_value = "0,1,3.5,7,14")]
-    noise_sweep: Vec<f64>,
+    #[command(flatten)]
+    config: DopamineConfig,
     /// Output folder (must not hold a previous dopamine run).
     #[arg(long)]
     out: PathBuf,
@@ -200,6 +171,14 @@ pub struct DabneyArgs {
     config: DabneyConfig,
     /// Output folder (must not hold a previous dabney run).
     #[arg(long, default_value = "runs/bench-dabney")]
+    out: PathBuf,
+}
+
+/// An output folder only.
+#[derive(Args, Debug)]
+pub struct OutArgs {
+    /// Output folder (must not hold a previous run of the experiment).
+    #[arg(long)]
     out: PathBuf,
 }
 
@@ -286,6 +265,13 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Dabney(a) => {
             experiment(&a.config, DeviceChoice::Ndarray, &a.out, Format::Png, false)
         }
+        BenchCommand::Identity(a) => experiment(
+            &IdentityConfig::default(),
+            DeviceChoice::Ndarray,
+            &a.out,
+            Format::Png,
+            false,
+        ),
         BenchCommand::Unit(a) => {
             let (device, name) = device::select(a.device)?;
             let ctx = neuromod_experiments::Context::new(device, name, Path::new("."));
@@ -297,6 +283,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
                 SpeedConfig::NAME => unit_of::<SpeedConfig>(config, unit, &ctx),
                 DopamineConfig::NAME => unit_of::<DopamineConfig>(config, unit, &ctx),
                 DabneyConfig::NAME => unit_of::<DabneyConfig>(config, unit, &ctx),
+                IdentityConfig::NAME => unit_of::<IdentityConfig>(config, unit, &ctx),
                 other => anyhow::bail!("no experiment is called {other}"),
             }?;
             println!("{out}");
@@ -307,20 +294,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
 
 /// `neuromod dopamine`.
 pub fn dopamine(a: DopamineArgs) -> Result<()> {
-    let config = DopamineConfig {
-        task: a.task,
-        rule: a.rule,
-        model: a.model,
-        cells: a.cells,
-        trials: a.trials,
-        recorded_trials: a.recorded_trials,
-        noise: a.noise,
-        seed: a.seed,
-        probability: a.probability,
-        rewards: a.rewards,
-        noise_sweep: a.noise_sweep,
-    };
-    experiment(&config, DeviceChoice::Ndarray, &a.out, a.format, false)
+    experiment(&a.config, DeviceChoice::Ndarray, &a.out, a.format, false)
 }
 
 /// Runs `config` on `choice` into `out` (each unit in a fresh `neuromod` process when

@@ -33,6 +33,7 @@ pub mod critic_fit;
 pub mod dabney;
 pub mod dopamine;
 mod error;
+pub mod identity;
 pub mod relearn;
 pub mod runner;
 pub mod science;

@@ -24,6 +24,7 @@ mod controls;
 mod cues;
 mod decode;
 mod distribution;
+mod identity;
 mod measured;
 mod population;
 mod reversal;
@@ -36,6 +37,9 @@ pub use controls::{controls, decode_pairs, references, Controls, SHIFTS};
 pub use cues::{relative_response, simulate_cues, spearman_interval, CueSimulation};
 pub use decode::{decode_expectiles, decode_quantiles, wasserstein1, Decoded};
 pub use distribution::{DistributionError, RewardDistribution};
+pub use identity::{
+    chang_identity_unblocking, takahashi_identity_shift, td_sr, value_td, Inhibition, Shift, SrStep,
+};
 pub use measured::{
     decode_measured, decode_quantile_points, gaussian_baseline_w1, Measured, MIN_TAU,
 };

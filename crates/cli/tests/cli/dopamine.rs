@@ -233,3 +233,17 @@ fn the_contract_keys_are_numbers_for_every_model_at_the_papers_sizes() {
         }
     }
 }
+
+#[test]
+fn bench_identity_writes_both_paradigms_beside_the_published_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("identity");
+    let o = neuromod(&["bench", "identity", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(out.join("identity.json")).unwrap();
+    let r: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let sr = &r["takahashi"][0];
+    assert!(sr["early"].as_f64() > sr["late"].as_f64(), "{r}");
+    let md = std::fs::read_to_string(out.join("identity.md")).unwrap();
+    assert!(md.contains("6.8200 / 2.3400") && md.contains("17.1000 / 47.4000"), "{md}");
+}

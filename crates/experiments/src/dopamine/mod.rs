@@ -38,32 +38,53 @@ pub enum DopamineTask {
     ThreeCues,
 }
 
-/// Everything `neuromod dopamine` needs.
+/// Everything `neuromod dopamine` needs (its flags, with the `clap` feature).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 pub struct DopamineConfig {
     /// Reward task.
+    #[cfg_attr(
+        feature = "clap",
+        arg(long, value_enum, default_value = "variable-magnitude")
+    )]
     pub task: DopamineTask,
     /// Learning rule.
+    #[cfg_attr(feature = "clap", arg(long, value_enum, default_value = "expectile"))]
     pub rule: Rule,
-    /// The population: distributional, or one of the null models.
+    /// The population: distributional cells, or a null model (docs/dopamine.md).
     #[serde(default = "distributional")]
+    #[cfg_attr(
+        feature = "clap",
+        arg(long, value_enum, default_value = "distributional")
+    )]
     pub model: CellModel,
-    /// Number of cells (taus at (2i - 1) / 2N).
+    /// Number of cells (taus at (2i - 1) / 2N); 40 as in the variable-magnitude recordings.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 40))]
     pub cells: usize,
     /// Learning trials.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 200_000))]
     pub trials: usize,
-    /// Recorded trials per reward magnitude (or per cue), after learning.
+    /// Recorded trials per reward size (or per cue) after learning; 15 as in the recordings.
     #[serde(default = "recorded_trials")]
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 15))]
     pub recorded_trials: usize,
-    /// Standard deviation of firing noise on recorded responses.
+    /// Standard deviation of firing noise on each recorded response, in reward units (a
+    /// classic cell fires its TD error); 7 matches recorded dopamine cells (docs/dopamine.md).
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 7.0))]
     pub noise: f64,
     /// Seed.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 0))]
     pub seed: u64,
-    /// Reward probability of the variable-probability task.
+    /// Reward probability for --task variable-probability (e.g. 0.1, 0.5, 0.9).
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 0.5))]
     pub probability: f64,
-    /// The custom task's distribution: `value:prob,value:prob,...`.
+    /// Distribution for --task custom: value:prob,value:prob,...
+    #[cfg_attr(feature = "clap", arg(long))]
     pub rewards: Option<String>,
-    /// Firing-noise levels of the decoding-against-noise sweep (empty: none).
+    /// Firing-noise levels of the decoding-against-noise sweep (noise.csv, noise.png), each a
+    /// fresh simulation with the same seed; `--noise-sweep` with no value skips it.
+    #[cfg_attr(feature = "clap", arg(long, value_delimiter = ',', num_args = 0..,
+        default_value = "0,1,3.5,7,14"))]
     pub noise_sweep: Vec<f64>,
 }
 
