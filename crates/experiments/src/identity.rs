@@ -1,7 +1,8 @@
-//! `neuromod bench identity`: identity (sensory) prediction errors, the data successor features
-//! explain and value TD does not (Gardner, Schoenbaum & Gershman 2018): Takahashi et al.
-//! 2017's identity shift at equal value, and Chang et al. 2017's identity unblocking with
-//! inhibition at the identity change or in the interval. The models are
+//! `neuromod bench identity`: identity (sensory) prediction errors, which Gardner, Schoenbaum
+//! & Gershman 2018 explain with TD over successor features: Takahashi et al. 2017's identity
+//! shift at equal value, and Chang et al. 2017's identity unblocking with inhibition at the
+//! identity change, in the interval, or none (whether value TD on the same features also
+//! answers is what the run measures). The models are
 //! [`neuromod_dopamine::td_sr`] (linear TD over successor features of the observed features)
 //! and value TD on the same trials; the published values are those Gardner et al. tabulate in
 //! their code (`sim_TDSR.m`). Deterministic: no seeds.
@@ -20,9 +21,10 @@ use crate::{pretty, write_file, ExperimentError};
 /// before the identity shift and the first 5 after.
 pub const TAKAHASHI_LATE_EARLY: (f64, f64) = (2.34, 6.82);
 
-/// Chang et al. 2017 (as tabulated by Gardner et al.): responding to the blocked and the
-/// unblocked cue, inhibition at the identity change ("Exp") and in the interval ("ITI").
-pub const CHANG_BLOCKED_UNBLOCKED: [(f64, f64); 2] = [(27.6, 26.7), (17.1, 47.4)];
+/// Chang et al. 2017 (as tabulated by Gardner et al.: `V = [27.6 17.1; 26.7 47.4]`, rows the
+/// conditions "Exp" and "ITI", columns the blocked and unblocked cue): (blocked, unblocked)
+/// with inhibition at the identity change, then in the interval.
+pub const CHANG_BLOCKED_UNBLOCKED: [(f64, f64); 2] = [(27.6, 17.1), (26.7, 47.4)];
 
 /// `bench identity` has no settings: the designs and parameters are the published ones.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -33,8 +35,9 @@ pub struct IdentityConfig {}
 pub struct IdentityResult {
     /// Takahashi: SR error, value TD on the same features, value TD blind to identity.
     pub takahashi: [Shift; 3],
-    /// Chang, inhibition at the change then in the interval: SR value of (blocked X, unblocked Y).
-    pub chang_sr: [(f64, f64); 2],
+    /// Chang, inhibition at the change, in the interval, none: SR value of (blocked X,
+    /// unblocked Y).
+    pub chang_sr: [(f64, f64); 3],
     /// Chang: value TD's (X, Y), no inhibition.
     pub chang_td: (f64, f64),
 }
@@ -56,9 +59,10 @@ impl Experiment for IdentityConfig {
     fn run_unit(&self, _: &(), _ctx: &Context) -> Result<IdentityResult, ExperimentError> {
         let (exp, td) = chang_identity_unblocking(Inhibition::Outcome);
         let (iti, _) = chang_identity_unblocking(Inhibition::Interval);
+        let (off, _) = chang_identity_unblocking(Inhibition::Off);
         Ok(IdentityResult {
             takahashi: takahashi_identity_shift(),
-            chang_sr: [exp, iti],
+            chang_sr: [exp, iti, off],
             chang_td: td,
         })
     }
@@ -93,14 +97,17 @@ impl Experiment for IdentityConfig {
     }
 }
 
-/// "early / late = ratio, sign of early - late".
+/// "early / late: early - late" (and the ratio where late is clearly away from 0).
 fn shift_text(s: Shift) -> String {
-    let sign = if s.early > s.late { "+" } else { "-" };
+    let ratio = match s.late.abs() > 0.1 * s.early.abs() {
+        true => format!(", ratio {:.2}", s.early / s.late),
+        false => String::new(),
+    };
     format!(
-        "{:.4} / {:.4}: ratio {:.2}, early - late {sign}",
+        "{:.4} / {:.4}: early - late {:+.4}{ratio}",
         s.early,
         s.late,
-        s.early / s.late
+        s.early - s.late
     )
 }
 
@@ -112,39 +119,33 @@ pub fn markdown(r: &IdentityResult) -> String {
          ## Identity shift at equal value: response early (first 5 trials) / late (last 5 before)\n\n\
          | model | early / late |\n| --- | --- |\n",
     );
-    let _ = writeln!(
-        md,
-        "| recorded dopamine neurons (spikes/s) | {} |",
-        shift_text(Shift { late, early })
-    );
-    for (name, s) in [
+    let recorded = shift_text(Shift { late, early });
+    let _ = writeln!(md, "| recorded dopamine neurons (spikes/s) | {recorded} |");
+    let names = [
         "TD over successor features (mean error)",
         "value TD, same features",
         "value TD blind to identity",
-    ]
-    .iter()
-    .zip(r.takahashi)
-    {
+    ];
+    for (name, s) in names.iter().zip(r.takahashi) {
         let _ = writeln!(md, "| {name} | {} |", shift_text(s));
     }
     md.push_str(
         "\n## Identity unblocking: value of the blocked / unblocked cue at test (ratio)\n\n\
-         | model | inhibition at the identity change | inhibition in the interval |\n| --- | --- | --- |\n",
+         | model | inhibition at the identity change | inhibition in the interval | none |\n\
+         | --- | --- | --- | --- |\n",
     );
     let cell = |(x, y): (f64, f64)| format!("{x:.4} / {y:.4} ({:.2})", y / x);
-    let [exp, iti] = CHANG_BLOCKED_UNBLOCKED;
-    let _ = writeln!(md, "| rats (responding) | {} | {} |", cell(exp), cell(iti));
+    let [exp, iti] = CHANG_BLOCKED_UNBLOCKED.map(cell);
+    let _ = writeln!(md, "| rats (responding) | {exp} | {iti} | not run |");
+    let [sr_exp, sr_iti, sr_off] = r.chang_sr.map(cell);
     let _ = writeln!(
         md,
-        "| TD over successor features | {} | {} |",
-        cell(r.chang_sr[0]),
-        cell(r.chang_sr[1])
+        "| TD over successor features | {sr_exp} | {sr_iti} | {sr_off} |"
     );
+    let td = cell(r.chang_td);
     let _ = writeln!(
         md,
-        "| value TD, same features (no inhibition) | {} | {} |",
-        cell(r.chang_td),
-        cell(r.chang_td)
+        "| value TD, same features | not modelled | not modelled | {td} |"
     );
     md
 }

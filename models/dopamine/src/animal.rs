@@ -1,7 +1,9 @@
 //! One simulated animal, measured as Dabney et al. 2020 measured theirs: a population learns
 //! the variable-magnitude task and is recorded for a few trials per reward size; reversal
 //! points come from one half of the trials and again from the other (split-half reliability),
-//! asymmetries from the second half (against the first half's reversal points), and the reward
+//! asymmetries from the slopes of the second half's own two-line fit, set against the first
+//! half's reversal points (the authors' code fits the slopes around the other half's reversal
+//! point instead), and the reward
 //! distribution is decoded from those measurements with its controls. The same cells then learn
 //! the three-cue variable-probability task, and each cell's optimism there (where its response
 //! to the 50 % cue lies between the 10 % and 90 % ones) is set against its asymmetry.
@@ -51,13 +53,7 @@ pub fn study_animal(
     let sim = simulate(cells, &dist, rule, cfg);
     let d = (decode.0, decode.1, cfg.seed);
     let m = decode_measured(&sim, rule, dist.range(), d);
-    let (tau, theta): (Vec<f64>, Vec<f64>) = m
-        .asymmetry
-        .iter()
-        .zip(&m.reversal)
-        .filter(|(t, r)| t.is_finite() && r.is_finite())
-        .map(|(t, r)| (*t, *r))
-        .unzip();
+    let (tau, theta) = m.pairs();
     let measurable = !tau.is_empty();
     let cues: Vec<RewardDistribution> = CUE_PROBABILITIES
         .iter()
@@ -77,7 +73,7 @@ pub fn study_animal(
         asymmetry_reversal_pearson: Correlation::pearson(&m.asymmetry, &m.reversal),
         optimism_across_tasks: Correlation::spearman(&m.asymmetry, &optimism),
         w1_decoded: measurable.then(|| wasserstein1(&m.decoded.samples, &dist)),
-        controls: measurable.then(|| controls(&tau, &theta, rule, &dist, d)),
+        controls: measurable.then(|| controls(&tau, &theta, &m.decoded, rule, &dist, d)),
     }
 }
 

@@ -30,8 +30,17 @@ pub struct SrStep {
 /// perturbation `opto` added to the error along the feature trace:
 /// e = x_n + (gamma x_{n+1} - x_n) W + opto_n E_n, W += alpha_W x_n^T e,
 /// u += alpha_u x_n (r_n - x_n u), after the step's value x_n W u is read (x_{N} = 0).
+///
+/// # Panics
+/// When `r` (or `opto`) is shorter than `x`, or the rows differ in length.
 pub fn td_sr(x: &[Vec<f64>], r: &[f64], opto: Option<&[f64]>) -> Vec<SrStep> {
     let d = x.first().map_or(0, Vec::len);
+    assert!(r.len() >= x.len(), "one reward per row");
+    assert!(
+        opto.is_none_or(|o| o.len() >= x.len()),
+        "one perturbation per row"
+    );
+    assert!(x.iter().all(|row| row.len() == d), "rows of one length");
     let (mut w, mut u, mut trace) = (vec![vec![0.0; d]; d], vec![0.0; d], vec![0.0; d]);
     let zero = vec![0.0; d];
     let mut out = Vec::with_capacity(x.len());
@@ -69,8 +78,12 @@ pub fn td_sr(x: &[Vec<f64>], r: &[f64], opto: Option<&[f64]>) -> Vec<SrStep> {
 /// Value TD(0) over the same rows: delta_n = r_n + gamma V(x_{n+1}) - V(x_n), V(x) = x . w,
 /// w += alpha_W x_n delta_n (the SR's learning rate, for a fair comparison). Returns (delta per
 /// row, the final weights).
+///
+/// # Panics
+/// When `r` is shorter than `x`.
 pub fn value_td(x: &[Vec<f64>], r: &[f64]) -> (Vec<f64>, Vec<f64>) {
     let d = x.first().map_or(0, Vec::len);
+    assert!(r.len() >= x.len(), "one reward per row");
     let mut w = vec![0.0; d];
     let v = |row: &[f64], w: &[f64]| row.iter().zip(w).map(|(a, b)| a * b).sum::<f64>();
     let mut deltas = Vec::with_capacity(x.len());
@@ -85,7 +98,7 @@ pub fn value_td(x: &[Vec<f64>], r: &[f64]) -> (Vec<f64>, Vec<f64>) {
     (deltas, w)
 }
 
-/// Mean of `v[from..to]`.
+/// Mean of `v` (0 for none).
 fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len().max(1) as f64
 }
@@ -138,6 +151,8 @@ pub fn takahashi_identity_shift() -> [Shift; 3] {
 /// Where Chang et al. 2017's optogenetic inhibition falls in the BY trials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Inhibition {
+    /// None (the model's own unblocking, to compare with value TD).
+    Off,
     /// At the outcome (the identity change): "Exp".
     Outcome,
     /// In the inter-trial interval: "ITI" (the control).
@@ -147,9 +162,9 @@ pub enum Inhibition {
 /// Chang et al. 2017 identity unblocking as Gardner et al. simulate it: A -> flavour 1 and
 /// B -> flavour 2 (5 trials each, rows cue / cue + outcome / blank, reward 1 at the outcome),
 /// then AX -> flavour 1 (X blocked) and BY -> flavour 1 (identity changed: Y unblocked), with
-/// inhibition of -0.1 at the BY outcome or in its interval; then X and Y alone. Returns the SR
-/// model's value of X and of Y at test, and a value TD model's (no inhibition: a value error
-/// has no identity term to inhibit apart from the reward), as (blocked X, unblocked Y).
+/// inhibition of -0.1 at the BY outcome, in its interval, or none; then X and Y alone. Returns
+/// the SR model's value of X and of Y at test, and a value TD model's (never inhibited), as
+/// (blocked X, unblocked Y).
 pub fn chang_identity_unblocking(inhibition: Inhibition) -> ((f64, f64), (f64, f64)) {
     let n = 5;
     let row = |on: &[usize]| -> Vec<f64> {
@@ -212,6 +227,9 @@ mod tests {
         // V(X) 0.1088481, V(Y) 0.1241096.
         let ((x_iti, y_iti), (td_x, td_y)) = chang_identity_unblocking(Inhibition::Interval);
         let ((x_exp, y_exp), _) = chang_identity_unblocking(Inhibition::Outcome);
+        // Inhibition in the interval does not touch the BY outcome: the same as none.
+        let ((x_off, y_off), _) = chang_identity_unblocking(Inhibition::Off);
+        assert!((x_off - x_iti).abs() < 1e-12 && (y_off - y_iti).abs() < 1e-12);
         assert!((x_iti - 0.145_113_789).abs() < 1e-8 && (y_iti - 0.209_826_397).abs() < 1e-8);
         assert!((x_exp - x_iti).abs() < 1e-12 && (y_exp - 0.121_885_048).abs() < 1e-8);
         assert!((td_x - 0.108_848_061).abs() < 1e-8 && (td_y - 0.124_109_649).abs() < 1e-8);

@@ -48,12 +48,7 @@ pub fn decode_measured(
     let reversal = TuningCurves::half(sim, 0).reversal_points();
     let other = TuningCurves::half(sim, 1);
     let (reversal_other, asymmetry) = (other.reversal_points(), other.asymmetries());
-    let (tau, theta): (Vec<f64>, Vec<f64>) = asymmetry
-        .iter()
-        .zip(&reversal)
-        .filter(|(t, r)| t.is_finite() && r.is_finite())
-        .map(|(&t, &r)| (t, r))
-        .unzip();
+    let (tau, theta) = finite_pairs(&asymmetry, &reversal);
     let decoded = if tau.is_empty() {
         Decoded {
             samples: Vec::new(),
@@ -70,6 +65,23 @@ pub fn decode_measured(
         asymmetry,
         used: tau.len(),
         decoded,
+    }
+}
+
+/// The (asymmetry, reversal point) pairs of the cells where both are finite.
+fn finite_pairs(asymmetry: &[f64], reversal: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    asymmetry
+        .iter()
+        .zip(reversal)
+        .filter(|(t, r)| t.is_finite() && r.is_finite())
+        .map(|(t, r)| (*t, *r))
+        .unzip()
+}
+
+impl Measured {
+    /// The decoder's inputs: (asymmetry, reversal point) of the cells with both measures.
+    pub fn pairs(&self) -> (Vec<f64>, Vec<f64>) {
+        finite_pairs(&self.asymmetry, &self.reversal)
     }
 }
 

@@ -245,5 +245,8 @@ fn bench_identity_writes_both_paradigms_beside_the_published_data() {
     let sr = &r["takahashi"][0];
     assert!(sr["early"].as_f64() > sr["late"].as_f64(), "{r}");
     let md = std::fs::read_to_string(out.join("identity.md")).unwrap();
-    assert!(md.contains("6.8200 / 2.3400") && md.contains("17.1000 / 47.4000"), "{md}");
+    assert!(
+        md.contains("6.8200 / 2.3400") && md.contains("26.7000 / 47.4000"),
+        "{md}"
+    );
 }

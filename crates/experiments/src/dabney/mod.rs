@@ -128,6 +128,20 @@ impl Experiment for DabneyConfig {
         if self.models.is_empty() {
             return bad("models", "name at least one".into());
         }
+        if let Some(m) = self
+            .models
+            .iter()
+            .enumerate()
+            .find_map(|(i, m)| self.models[..i].contains(m).then_some(m))
+        {
+            return bad("models", format!("{} is named twice", m.name()));
+        }
+        if self.seed.checked_add(self.animals as u64).is_none() {
+            return bad(
+                "seed",
+                format!("{} + {} animals overflows", self.seed, self.animals),
+            );
+        }
         if self.cells < 3 {
             return bad(
                 "cells",

@@ -8,7 +8,7 @@ use neuromod_dopamine::{wilson, CellModel};
 use neuromod_plots::{Figure, Format, Mark, Panel, Rgb, Series};
 use serde::{Deserialize, Serialize};
 
-use super::published::{published, ANALYSES};
+use super::published::{published, ANALYSES, RECORDED};
 use super::{Animal, DabneyConfig, DabneyResult};
 use crate::{pretty, write_file, Experiment, ExperimentError};
 
@@ -24,8 +24,11 @@ pub struct Cell {
     /// Animals where the statistic was defined.
     pub n: usize,
     /// Animals passing the row's test (significant positive correlation, or the named
-    /// comparison), with the Wilson 95 % interval of the proportion.
+    /// comparison), with the Wilson 95 % interval of the proportion of the animals tested.
     pub passing: Option<(usize, (f64, f64))>,
+    /// Animals where the row's test could be run (a correlation or a decode was defined).
+    #[serde(default)]
+    pub tested: usize,
     /// Animals with a significant negative correlation (correlation rows only).
     pub negative: Option<usize>,
 }
@@ -89,7 +92,7 @@ pub fn summarise(config: &DabneyConfig, animals: &[Animal]) -> Vec<Row> {
                                     Some(c) => (c.best_shift(), Some(c.best_shift() == 0.0), None),
                                     None => (f64::NAN, None, None),
                                 },
-                                _ => match &s.controls {
+                                "shuffled_over_true_w1" => match &s.controls {
                                     Some(c) => (
                                         c.w1_shuffled / c.w1_truth,
                                         Some(c.w1_shuffled > c.w1_truth),
@@ -97,12 +100,18 @@ pub fn summarise(config: &DabneyConfig, animals: &[Animal]) -> Vec<Row> {
                                     ),
                                     None => (f64::NAN, None, None),
                                 },
+                                other => unreachable!("no analysis {other}"),
                             }
                         })
                         .collect();
                     let values: Vec<f64> = per.iter().map(|p| p.0).collect();
                     let (median, range, n) = spread(&values);
-                    let tested: Vec<bool> = per.iter().filter_map(|p| p.1).collect();
+                    // An undefined correlation or decode is not tested (not failed).
+                    let tested: Vec<bool> = per
+                        .iter()
+                        .filter(|p| p.0.is_finite())
+                        .filter_map(|p| p.1)
+                        .collect();
                     let k = tested.iter().filter(|x| **x).count();
                     Cell {
                         model,
@@ -110,6 +119,7 @@ pub fn summarise(config: &DabneyConfig, animals: &[Animal]) -> Vec<Row> {
                         range,
                         n,
                         passing: wilson(k, tested.len()).map(|w| (k, w)),
+                        tested: tested.len(),
                         negative: per
                             .iter()
                             .any(|p| p.2.is_some())
@@ -144,7 +154,7 @@ fn cell_text(c: &Cell, animals: usize) -> String {
         let _ = write!(s, " (defined in {} of {animals})", c.n);
     }
     if let Some((k, (lo, hi))) = c.passing {
-        let _ = write!(s, "; passing {k}/{animals} [{lo:.2}, {hi:.2}]");
+        let _ = write!(s, "; passing {k}/{} [{lo:.2}, {hi:.2}]", c.tested);
     }
     if let Some(neg) = c.negative.filter(|n| *n > 0) {
         let _ = write!(s, "; significantly negative {neg}/{animals}");
@@ -223,10 +233,13 @@ fn figure(result: &DabneyResult) -> Figure {
     if let Some(k) = models.iter().position(|m| *m == CellModel::Distributional) {
         let x = k as f64 + 1.0;
         panel = panel.with(Series::new(
-            "recorded cells (40, recomputed): split-half r 0.78, Spearman 0.49",
+            format!(
+                "recorded cells (40, recomputed): split-half r {}, Spearman {}",
+                RECORDED.0, RECORDED.1
+            ),
             Rgb::BLACK,
             Mark::Dots,
-            vec![(x - 0.12, 0.78), (x + 0.12, 0.49)],
+            vec![(x - 0.12, RECORDED.0), (x + 0.12, RECORDED.1)],
         ));
     }
     // Room above the dots for the legend.

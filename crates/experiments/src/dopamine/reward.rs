@@ -37,7 +37,7 @@ pub struct RewardRun {
     pub value: Vec<f64>,
     /// Each cell's response to the cue.
     pub cue_response: Vec<f64>,
-    /// Measured reversal points (even-numbered recording trials).
+    /// Measured reversal points (the first half of the recorded rounds).
     #[serde(with = "nan::vec")]
     pub reversal: Vec<f64>,
     /// Reversal points measured on the other half (split-half reliability).
