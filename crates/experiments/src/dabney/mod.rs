@@ -148,27 +148,7 @@ impl Experiment for DabneyConfig {
                 format!("a correlation needs at least 3, got {}", self.cells),
             );
         }
-        if self.recorded_trials < 2 {
-            return bad(
-                "recorded_trials",
-                format!(
-                    "must be at least 2 (one per half), got {}",
-                    self.recorded_trials
-                ),
-            );
-        }
-        if !(self.noise.is_finite() && self.noise >= 0.0) {
-            return bad(
-                "noise",
-                format!("must be a non-negative number, got {}", self.noise),
-            );
-        }
-        if self.trials < 10 {
-            return bad(
-                "trials",
-                format!("must be at least 10, got {}", self.trials),
-            );
-        }
+        crate::dopamine::check_recording(&self.trial_config(self.seed))?;
         if !(self.alpha > 0.0 && self.alpha < 1.0) {
             return bad("alpha", format!("must lie in (0, 1), got {}", self.alpha));
         }
@@ -231,5 +211,84 @@ impl Experiment for DabneyConfig {
         format: Format,
     ) -> Result<Vec<String>, ExperimentError> {
         report::write(result, out, format)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::prelude::Device;
+
+    #[test]
+    fn bad_settings_are_refused_by_name() {
+        let field = |c: DabneyConfig| match c.check() {
+            Err(ExperimentError::Config(e)) => e.field,
+            other => panic!("{other:?}"),
+        };
+        let twice = vec![CellModel::Classical, CellModel::Classical];
+        let base = DabneyConfig::default();
+        assert_eq!(
+            field(DabneyConfig {
+                models: twice,
+                ..base.clone()
+            }),
+            "models"
+        );
+        assert_eq!(
+            field(DabneyConfig {
+                seed: u64::MAX,
+                ..base.clone()
+            }),
+            "seed"
+        );
+        assert_eq!(
+            field(DabneyConfig {
+                recorded_trials: 1,
+                ..base.clone()
+            }),
+            "recorded_trials"
+        );
+        assert_eq!(field(DabneyConfig { alpha: 1.0, ..base }), "alpha");
+    }
+
+    #[allow(deprecated)]
+    #[test]
+    fn every_analysis_has_a_row_with_one_cell_per_model_over_paired_animals() {
+        let config = DabneyConfig {
+            animals: 2,
+            models: vec![CellModel::Distributional, CellModel::Classical],
+            trials: 5_000,
+            ..DabneyConfig::default()
+        };
+        config.check().unwrap();
+        let ctx = Context::new(Device::ndarray(), "ndarray", Path::new("."));
+        let animals: Vec<Animal> = config
+            .units()
+            .iter()
+            .map(|u| config.run_unit(u, &ctx).unwrap())
+            .collect();
+        // Every model sees the same seeds.
+        let seeds = |m| {
+            animals
+                .iter()
+                .filter(|a| a.model == m)
+                .map(|a| a.seed)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            seeds(CellModel::Distributional),
+            seeds(CellModel::Classical)
+        );
+        let result = config.finish(animals, &ctx).unwrap();
+        assert_eq!(result.rows.len(), published::ANALYSES.len());
+        for row in &result.rows {
+            assert_eq!(row.cells.len(), 2, "{}", row.analysis);
+            assert!(row.cells.iter().all(|c| c.n <= 2 && c.tested <= 2));
+        }
+        let md = report::markdown(&result);
+        assert!(
+            md.contains("P = 0.32") && md.contains("| classical |"),
+            "{md}"
+        );
     }
 }

@@ -171,6 +171,29 @@ impl DopamineConfig {
     }
 }
 
+/// Rejects learning and recording settings that cannot run (shared by every dopamine
+/// experiment), naming the field.
+pub(crate) fn check_recording(c: &TrialConfig) -> Result<(), ExperimentError> {
+    let bad = |field, reason: String| Err(ExperimentError::Config(ConfigError::new(field, reason)));
+    if c.trials < 10 {
+        return bad("trials", format!("must be at least 10, got {}", c.trials));
+    }
+    if c.recorded_trials < 2 {
+        let got = c.recorded_trials;
+        return bad(
+            "recorded_trials",
+            format!("must be at least 2 (one per half), got {got}"),
+        );
+    }
+    if !(c.noise.is_finite() && c.noise >= 0.0) {
+        return bad(
+            "noise",
+            format!("takes non-negative numbers, got {}", c.noise),
+        );
+    }
+    Ok(())
+}
+
 /// What a dopamine run measured.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[allow(clippy::large_enum_variant)]
@@ -191,29 +214,16 @@ impl Experiment for DopamineConfig {
     fn check(&self) -> Result<(), ExperimentError> {
         let bad =
             |field, reason: String| Err(ExperimentError::Config(ConfigError::new(field, reason)));
-        if self.trials < 10 {
+        check_recording(&self.trial_config())?;
+        if let Some(n) = self
+            .noise_sweep
+            .iter()
+            .find(|n| !(n.is_finite() && **n >= 0.0))
+        {
             return bad(
-                "trials",
-                format!("must be at least 10, got {}", self.trials),
+                "noise_sweep",
+                format!("takes non-negative numbers, got {n}"),
             );
-        }
-        if self.recorded_trials < 2 {
-            return bad(
-                "recorded_trials",
-                format!(
-                    "must be at least 2 (one per half), got {}",
-                    self.recorded_trials
-                ),
-            );
-        }
-        let negative = |n: &&f64| !(n.is_finite() && **n >= 0.0);
-        for (field, levels) in [
-            ("noise", vec![self.noise]),
-            ("noise_sweep", self.noise_sweep.clone()),
-        ] {
-            if let Some(n) = levels.iter().find(negative) {
-                return bad(field, format!("takes non-negative numbers, got {n}"));
-            }
         }
         self.distribution()?;
         self.populations().map(|_| ())
