@@ -95,17 +95,6 @@ pub fn relative_response(low: f64, mid: f64, high: f64) -> f64 {
     }
 }
 
-/// A 95 % interval for a Spearman correlation `rho` of `n` pairs: Fisher's z with the
-/// standard error 1.06 / sqrt(n - 3) (Fieller, Hartley and Pearson 1957). None for n < 5.
-pub fn spearman_interval(rho: f64, n: usize) -> Option<(f64, f64)> {
-    if n < 5 || !rho.is_finite() {
-        return None;
-    }
-    let z = rho.clamp(-0.999_999, 0.999_999).atanh();
-    let se = 1.06 / ((n - 3) as f64).sqrt();
-    Some(((z - 1.96 * se).tanh(), (z + 1.96 * se).tanh()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,17 +138,5 @@ mod tests {
             let rel = relative_response(r(0), r(1), r(2));
             assert!((rel - 0.5).abs() < 0.03, "classic cell {i}: {rel}");
         }
-    }
-
-    #[test]
-    fn spearman_interval_of_known_cases() {
-        let (lo, hi) = spearman_interval(0.0, 103).unwrap();
-        assert!(
-            (hi - 0.2048).abs() < 1e-3 && (lo + hi).abs() < 1e-12,
-            "{lo} {hi}"
-        );
-        let (lo, hi) = spearman_interval(0.9, 40).unwrap();
-        assert!(lo < 0.9 && hi > 0.9 && hi < 1.0 && lo > 0.75, "{lo} {hi}");
-        assert!(spearman_interval(0.5, 4).is_none());
     }
 }

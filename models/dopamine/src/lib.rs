@@ -29,12 +29,11 @@ mod measured;
 mod population;
 mod reversal;
 mod simulate;
-mod stats;
 
 pub use animal::{study_animal, AnimalStats, CUE_PROBABILITIES, CUE_REWARD};
 pub use cells::{spread_taus, Cells, Rule};
 pub use controls::{controls, decode_pairs, references, Controls, SHIFTS};
-pub use cues::{relative_response, simulate_cues, spearman_interval, CueSimulation};
+pub use cues::{relative_response, simulate_cues, CueSimulation};
 pub use decode::{decode_expectiles, decode_quantiles, wasserstein1, Decoded};
 pub use distribution::{DistributionError, RewardDistribution};
 pub use identity::{
@@ -43,10 +42,10 @@ pub use identity::{
 pub use measured::{
     decode_measured, decode_quantile_points, gaussian_baseline_w1, Measured, MIN_TAU,
 };
+pub use neuromod_stats::{correlation_p, fisher_interval, pearson, spearman, wilson, Correlation};
 pub use population::CellModel;
-pub use reversal::{kinked_fit, reversal_point, spearman, Kink, TuningCurves};
+pub use reversal::{kinked_fit, reversal_point, Kink, TuningCurves};
 pub use simulate::{simulate, Simulation, TrialConfig};
-pub use stats::{correlation_p, pearson, wilson, Correlation};
 
 #[cfg(test)]
 mod tests;

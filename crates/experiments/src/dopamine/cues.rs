@@ -8,7 +8,7 @@ use neuromod_core::ConfigError;
 use std::fmt::Write as _;
 
 use neuromod_dopamine::{
-    decode_measured, relative_response, simulate, simulate_cues, spearman, spearman_interval,
+    decode_measured, fisher_interval, relative_response, simulate, simulate_cues, spearman,
     RewardDistribution, CUE_PROBABILITIES, CUE_REWARD,
 };
 use neuromod_plots::{Corner, Figure, Format, Mark, Panel, Rgb, Series};
@@ -98,7 +98,7 @@ impl CuesRun {
             "noise": c.noise,
             "seed": c.seed,
             "spearman_asymmetry_relative_response": rs,
-            "spearman_interval": spearman_interval(rs, pairs),
+            "spearman_interval": fisher_interval(rs, pairs, true),
             "pairs": pairs,
             "optimistic_above_half": side(true),
             "pessimistic_below_half": side(false),

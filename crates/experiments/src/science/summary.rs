@@ -125,12 +125,14 @@ pub fn summarise(result: &ScienceResult) -> Summary {
                             .and_then(|m| m.get(&signal).copied().flatten())
                     })
                     .collect();
-                let finite: Vec<f64> = per_seed.iter().flatten().copied().collect();
+                // A seed without a ratio (silent on both kinds of step) or with an infinite one
+                // (silent on ordinary steps) is left out of the interval and counted there.
+                let all: Vec<f64> = per_seed.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
                 cells.push(Cell {
                     task,
                     surprise: kind,
                     signal,
-                    ratio: Interval::of_log(&finite),
+                    ratio: Interval::of_log(&all),
                     per_seed,
                 });
             }
@@ -221,6 +223,7 @@ mod tests {
             lo: Some(4.0),
             hi: Some(9.0),
             n: 5,
+            left_out: 0,
         };
         // The mean clears 5 but the interval does not.
         assert!(!judge(Some(i), Some(5.0), None));
@@ -234,6 +237,7 @@ mod tests {
             lo: None,
             hi: None,
             n: 1,
+            left_out: 0,
         };
         assert!(judge(Some(one), None, Some(1.5)) && !judge(Some(one), Some(5.0), None));
     }

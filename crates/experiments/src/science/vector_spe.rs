@@ -210,6 +210,11 @@ pub fn markdown(runs: &[RunResult]) -> String {
     let checks: Vec<&IdentityCheck> = runs.iter().filter_map(|r| r.identity.as_ref()).collect();
     if !checks.is_empty() {
         let col = |f: &dyn Fn(&IdentityCheck) -> f64| over(checks.iter().map(|x| f(x)).collect());
+        // Correlations are averaged in Fisher's z, so their interval stays inside (-1, 1).
+        let corr = |f: &dyn Fn(&IdentityCheck) -> f64| {
+            let v: Vec<f64> = checks.iter().map(|x| f(x)).collect();
+            neuromod_stats::mean_correlation(&v).map_or("n/a".into(), |i| i.show(3))
+        };
         let _ = writeln!(
             md,
             "\n## The RPE against w . delta_SF (combined task)\n\n\
@@ -220,6 +225,7 @@ pub fn markdown(runs: &[RunResult]) -> String {
              phi_(t+1). With exact learners and a reward linear in phi both have slope 1 and \
              correlation 1; with a reward that phi explains only in part, the first falls and the \
              second does not (the reward is out of both of its sides, so it cannot carry it).\n\n\
+             Correlations: mean over seeds in Fisher's z with its 95% interval.\n\n\
              | seeds | transitions per seed | reward R^2 on phi | RPE vs w . delta: correlation | \
              slope | value parts: correlation | slope |\n\
              | --- | --- | --- | --- | --- | --- | --- |\n\
@@ -227,9 +233,9 @@ pub fn markdown(runs: &[RunResult]) -> String {
             checks.len(),
             over_to(checks.iter().map(|c| c.transitions as f64).collect(), 0),
             col(&|c| c.reward_r2),
-            col(&|c| c.pearson),
+            corr(&|c| c.pearson),
             col(&|c| c.slope),
-            col(&|c| c.pearson_values),
+            corr(&|c| c.pearson_values),
             col(&|c| c.slope_values),
         );
     }

@@ -1,12 +1,10 @@
-//! Correlations with their p-values, as the paper reports them: Pearson or Spearman r over the
+//! Correlations with their p-values (as Dabney et al. 2020 report theirs) and intervals: Pearson or Spearman r over the
 //! cells whose two measures are both finite, and the two-sided p of r against 0 from Student's
 //! t with n - 2 degrees of freedom (t = r sqrt((n - 2) / (1 - r^2)); for Spearman this is the
 //! usual large-sample approximation).
 
 use serde::{Deserialize, Deserializer, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
-
-use crate::spearman;
 
 /// A correlation over `n` pairs and its two-sided p-value against no correlation.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -25,19 +23,6 @@ pub struct Correlation {
 /// JSON writes NaN as null; read null back as NaN.
 fn null_as_nan<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     Option::<f64>::deserialize(d).map(|v| v.unwrap_or(f64::NAN))
-}
-
-/// The Wilson score interval (95 %) of a proportion `k` of `n` (Wilson 1927): the proportions
-/// whose normal test does not reject k / n; unlike the Wald interval it stays inside [0, 1]
-/// and is not empty at k = 0 or k = n. None for n = 0.
-pub fn wilson(k: usize, n: usize) -> Option<(f64, f64)> {
-    if n == 0 || k > n {
-        return None;
-    }
-    let (z, n, p) = (1.959_964, n as f64, k as f64 / n as f64);
-    let centre = (p + z * z / (2.0 * n)) / (1.0 + z * z / n);
-    let half = z / (1.0 + z * z / n) * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt();
-    Some(((centre - half).max(0.0), (centre + half).min(1.0)))
 }
 
 /// The pairs of `a` and `b` where both are finite.
@@ -61,6 +46,61 @@ pub fn pearson(a: &[f64], b: &[f64]) -> f64 {
     let va: f64 = a.iter().map(|x| (x - ma).powi(2)).sum();
     let vb: f64 = b.iter().map(|y| (y - mb).powi(2)).sum();
     cov / (va * vb).sqrt()
+}
+
+/// Spearman rank correlation (average ranks for ties) over the pairs where both values are
+/// finite; NaN when fewer than two remain or either side is constant.
+pub fn spearman(a: &[f64], b: &[f64]) -> f64 {
+    fn ranks(v: &[f64]) -> Vec<f64> {
+        let mut idx: Vec<usize> = (0..v.len()).collect();
+        idx.sort_by(|&i, &j| v[i].total_cmp(&v[j]));
+        let mut r = vec![0.0; v.len()];
+        let mut s = 0;
+        while s < idx.len() {
+            let mut e = s;
+            while e + 1 < idx.len() && v[idx[e + 1]] == v[idx[s]] {
+                e += 1;
+            }
+            for &k in &idx[s..=e] {
+                r[k] = (s + e) as f64 / 2.0;
+            }
+            s = e + 1;
+        }
+        r
+    }
+    let (a, b) = finite_pairs(a, b);
+    if a.len() < 2 {
+        return f64::NAN;
+    }
+    pearson(&ranks(&a), &ranks(&b))
+}
+
+/// The 95 % interval of a correlation `r` of `n` pairs by Fisher's z: tanh(atanh r -+ 1.96 se),
+/// se = 1 / sqrt(n - 3) for Pearson's r, 1.06 / sqrt(n - 3) for Spearman's (Fieller, Hartley
+/// and Pearson 1957). Always inside (-1, 1). None for n < 5 or r undefined.
+pub fn fisher_interval(r: f64, n: usize, spearman: bool) -> Option<(f64, f64)> {
+    if n < 5 || !r.is_finite() {
+        return None;
+    }
+    let z = r.clamp(-0.999_999, 0.999_999).atanh();
+    let se = if spearman { 1.06 } else { 1.0 } / ((n - 3) as f64).sqrt();
+    Some(((z - 1.96 * se).tanh(), (z + 1.96 * se).tanh()))
+}
+
+/// The mean of per-seed correlations and its 95 % interval, averaged in Fisher's z (atanh)
+/// with a t interval there and mapped back: never outside (-1, 1), unlike a t interval on the
+/// correlations themselves.
+pub fn mean_correlation(values: &[f64]) -> Option<crate::Interval> {
+    let z: Vec<f64> = values
+        .iter()
+        .map(|r| r.clamp(-0.999_999, 0.999_999).atanh())
+        .collect();
+    crate::Interval::of(&z).map(|i| crate::Interval {
+        mean: i.mean.tanh(),
+        lo: i.lo.map(f64::tanh),
+        hi: i.hi.map(f64::tanh),
+        ..i
+    })
 }
 
 /// Two-sided p of a correlation `r` over `n` pairs against 0 (NaN for n < 3 or r undefined).
@@ -125,23 +165,41 @@ mod tests {
     }
 
     #[test]
-    fn wilson_intervals_match_hand_computations() {
-        // k = 0 of 20: [0, z^2 / (n + z^2)] = [0, 3.8415 / 23.8415] = [0, 0.16113].
-        let (lo, hi) = wilson(0, 20).unwrap();
-        assert_eq!(lo, 0.0);
-        assert!((hi - 0.161_13).abs() < 1e-5, "{hi}");
-        // k = 15 of 20: centre (0.75 + 0.09604) / 1.19207 = 0.70971, half
-        // 1.95996 / 1.19207 * sqrt(0.009375 + 0.0024010) = 0.17840.
-        let (lo, hi) = wilson(15, 20).unwrap();
+    fn fisher_intervals_of_known_cases() {
+        // r = 0.5, n = 28 (Pearson): atanh 0.5 = 0.549306, se 0.2, tanh(0.549306 -+ 0.392)
+        // = [0.15602, 0.73582].
+        let (lo, hi) = fisher_interval(0.5, 28, false).unwrap();
         assert!(
-            (lo - 0.531_30).abs() < 1e-4 && (hi - 0.888_14).abs() < 1e-4,
+            (lo - 0.156_02).abs() < 1e-5 && (hi - 0.735_82).abs() < 1e-5,
             "{lo} {hi}"
         );
-        // Symmetric in k <-> n - k, and inside [0, 1] at the edges.
-        let (a, b) = wilson(5, 20).unwrap();
-        assert!((a - (1.0 - hi)).abs() < 1e-12 && (b - (1.0 - lo)).abs() < 1e-12);
-        assert_eq!(wilson(20, 20).unwrap().1, 1.0);
-        assert!(wilson(0, 0).is_none() && wilson(3, 2).is_none());
+        // Spearman: 6 % wider in z; symmetric around 0 for r = 0.
+        let (lo, hi) = fisher_interval(0.0, 103, true).unwrap();
+        assert!((hi + lo).abs() < 1e-12 && (hi - (1.96 * 0.106f64).tanh()).abs() < 1e-12);
+        assert!(fisher_interval(0.5, 4, false).is_none());
+        // Near 1 the interval stays below 1, where a t interval would not.
+        let m = mean_correlation(&[0.99, 0.95, 0.90, 0.97, 0.80]).unwrap();
+        assert!(m.hi.unwrap() < 1.0 && m.lo.unwrap() > 0.0, "{m:?}");
+        let t = crate::Interval::of(&[0.99, 0.95, 0.90, 0.97, 0.80]).unwrap();
+        assert!(
+            t.hi.unwrap() > 1.0,
+            "the t interval leaves the range: {t:?}"
+        );
+    }
+
+    #[test]
+    fn spearman_and_its_ties() {
+        assert_eq!(spearman(&[1.0, 2.0, 3.0], &[10.0, 20.0, 30.0]), 1.0);
+        assert_eq!(spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]), -1.0);
+        // Pairs with a NaN are left out.
+        assert_eq!(
+            spearman(&[1.0, f64::NAN, 3.0, 2.0], &[1.0, 5.0, 3.0, 2.0]),
+            1.0
+        );
+        assert!(spearman(&[f64::NAN, f64::NAN, 1.0], &[1.0, 2.0, 3.0]).is_nan());
+        // Ties get average ranks: ranks (0.5, 0.5, 2) against (0, 1, 2).
+        let r = spearman(&[1.0, 1.0, 2.0], &[1.0, 2.0, 3.0]);
+        assert!((r - 0.866_025).abs() < 1e-6, "{r}");
     }
 
     #[test]
