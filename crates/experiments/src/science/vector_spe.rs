@@ -176,8 +176,9 @@ pub fn markdown(runs: &[RunResult]) -> String {
              before x state reached); {FOLDS}-fold cross-validated by sequence: a linear read-out \
              (ridge to one-hot, argmax) from the SPE vector e_t = (muq_t - mup_t) / sigma_p,t, the \
              nearest class mean from its norm ||e_t||, and (control) a linear read-out from the \
-             posterior mean muq_t alone. Mean and 95% interval over seeds; chance = the most \
-             frequent deviant's share.\n\n\
+             posterior mean muq_t alone. Accuracies: correct read-outs pooled over seeds with a \
+             Wilson 95% interval; counts and chance (the most frequent deviant's share): mean and \
+             t interval over seeds.\n\n\
              | task | seeds | deviants per seed | classes | from e_t | from ‖e_t‖ | from muq_t | chance |\n\
              | --- | --- | --- | --- | --- | --- | --- | --- |"
         );
@@ -191,6 +192,19 @@ pub fn markdown(runs: &[RunResult]) -> String {
                 continue;
             }
             let col = |f: &dyn Fn(&DeviantDecoding) -> f64| over(d.iter().map(|x| f(x)).collect());
+            // Accuracies: correct read-outs pooled over seeds, with a Wilson interval (inside
+            // [0, 1], unlike a t interval over five accuracies near 1).
+            let acc = |f: &dyn Fn(&DeviantDecoding) -> Option<Accuracy>| {
+                let (k, n) = d.iter().filter_map(|x| f(x)).fold((0, 0), |(k, n), a| {
+                    (
+                        k + (a.accuracy * a.rows as f64).round() as usize,
+                        n + a.rows,
+                    )
+                });
+                neuromod_stats::wilson(k, n).map_or("n/a".into(), |(lo, hi)| {
+                    format!("{:.3} [{lo:.3}, {hi:.3}]", k as f64 / n as f64)
+                })
+            };
             let count =
                 |f: &dyn Fn(&DeviantDecoding) -> f64| over_to(d.iter().map(|x| f(x)).collect(), 0);
             let _ = writeln!(
@@ -200,9 +214,9 @@ pub fn markdown(runs: &[RunResult]) -> String {
                 d.len(),
                 count(&|x| x.vector.rows as f64),
                 count(&|x| x.vector.classes as f64),
-                col(&|x| x.vector.accuracy),
-                col(&|x| x.norm.accuracy),
-                col(&|x| x.posterior.map_or(f64::NAN, |p| p.accuracy)),
+                acc(&|x| Some(x.vector)),
+                acc(&|x| Some(x.norm)),
+                acc(&|x| x.posterior),
                 col(&|x| x.vector.chance),
             );
         }
