@@ -24,6 +24,11 @@ pub struct IdentityCheck {
     /// Least-squares slope of the critic's value part on the SF heads'.
     #[serde(default)]
     pub slope_values: f64,
+    /// Negative control: the value parts' correlation with a random w of the same norm in place
+    /// of the reward's (seeded). Near the real w's value, the agreement says nothing about the
+    /// reward; near 0, it is specific to it. None in results written before it existed.
+    #[serde(default)]
+    pub pearson_values_random_w: Option<f64>,
     /// R^2 of the reward's linear fit on phi (training transitions): how linear the reward is in
     /// the features, which the identity assumes.
     pub reward_r2: f64,
@@ -32,6 +37,19 @@ pub struct IdentityCheck {
     /// (SF value part, critic value part) of the first [`SAMPLE`] of them, for the figure.
     #[serde(default)]
     pub sample: Vec<(f64, f64)>,
+}
+
+/// A w of `f` features (and the intercept last, kept) with the norm of `w`'s features but a
+/// random direction (uniform entries, seeded): the negative control of the identity check.
+pub fn random_like(w: &[f64], f: usize, seed: u64) -> Vec<f64> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let raw: Vec<f64> = (0..f).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let scale = norm(&w[..f]) / norm(&raw).max(f64::MIN_POSITIVE);
+    let mut out: Vec<f64> = raw.iter().map(|x| x * scale).collect();
+    out.extend_from_slice(&w[f..]);
+    out
 }
 
 /// Transitions kept in [`IdentityCheck::sample`].
@@ -159,6 +177,17 @@ pub(crate) mod tests {
         let wrong = project(&[1.0, 1.0, 0.0], &deltas, 2);
         let (c2, _) = correlation_and_slope(&wrong, &tds).unwrap();
         assert!(c2 < 0.9, "{c2}");
+    }
+
+    #[test]
+    fn a_random_w_keeps_the_norm_and_the_intercept_but_not_the_direction() {
+        let w = [3.0, 4.0, 0.0, 7.5];
+        let r = random_like(&w, 3, 1);
+        let norm = (r[0] * r[0] + r[1] * r[1] + r[2] * r[2]).sqrt();
+        assert!((norm - 5.0).abs() < 1e-12 && r[3] == 7.5, "{r:?}");
+        let cos = (r[0] * 3.0 + r[1] * 4.0) / (norm * 5.0);
+        assert!(cos < 0.99, "{r:?}");
+        assert_eq!(r, random_like(&w, 3, 1));
     }
 
     #[test]

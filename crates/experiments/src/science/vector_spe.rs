@@ -11,7 +11,12 @@ use serde::{Deserialize, Serialize};
 
 use neuromod_plots::{Corner, Figure, Mark, Panel, Rgb, Series};
 
-use crate::science::identity::{correlation_and_slope, fit_reward, project, IdentityCheck, SAMPLE};
+use crate::science::identity::{
+    correlation_and_slope, fit_reward, project, random_like, IdentityCheck, SAMPLE,
+};
+
+/// Seed of the random w of the identity check's negative control.
+const RANDOM_W_SEED: u64 = 0x05ee_d0f3;
 use crate::science::readout::{cv_accuracy, Accuracy, Readout};
 use crate::science::{RunResult, Task};
 use crate::stats::Interval;
@@ -121,8 +126,10 @@ pub fn identity_check(
     let (w, reward_r2) = fit_reward(&phi, &reward, f)?;
     let (eval_phi, eval_reward) = steps_from_one(eval.0, eval.1, steps, f);
     let m = rpe.len() / steps;
+    let w_random = random_like(&w, f, RANDOM_W_SEED);
     let (mut wd, mut td, mut sf_values, mut critic_values) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut random_values = Vec::new();
     for i in 0..m {
         for t in 0..steps - 1 {
             let row = i * steps + t;
@@ -137,16 +144,20 @@ pub fn identity_check(
             wd.push(sf_part);
             td.push(rpe[row + 1] as f64);
             sf_values.push(sf_part - reward_part);
+            let phi_next = &eval_phi[k * f..(k + 1) * f];
+            random_values.push(project(&w_random, &d, f)[0] - project(&w_random, phi_next, f)[0]);
             critic_values.push(rpe[row + 1] as f64 - eval_reward[k]);
         }
     }
     let (pearson, slope) = correlation_and_slope(&wd, &td)?;
     let (pearson_values, slope_values) = correlation_and_slope(&sf_values, &critic_values)?;
+    let random = correlation_and_slope(&random_values, &critic_values).map(|(r, _)| r);
     Some(IdentityCheck {
         pearson,
         slope,
         pearson_values,
         slope_values,
+        pearson_values_random_w: random,
         reward_r2,
         transitions: wd.len(),
         sample: sf_values
@@ -241,9 +252,9 @@ pub fn markdown(runs: &[RunResult]) -> String {
              second does not (the reward is out of both of its sides, so it cannot carry it).\n\n\
              Correlations: mean over seeds in Fisher's z with its 95% interval.\n\n\
              | seeds | transitions per seed | reward R^2 on phi | RPE vs w . delta: correlation | \
-             slope | value parts: correlation | slope |\n\
-             | --- | --- | --- | --- | --- | --- | --- |\n\
-             | {} | {} | {} | {} | {} | {} | {} |",
+             slope | value parts: correlation | slope | value parts, random w (control) |\n\
+             | --- | --- | --- | --- | --- | --- | --- | --- |\n\
+             | {} | {} | {} | {} | {} | {} | {} | {} |",
             checks.len(),
             over_to(checks.iter().map(|c| c.transitions as f64).collect(), 0),
             col(&|c| c.reward_r2),
@@ -251,6 +262,7 @@ pub fn markdown(runs: &[RunResult]) -> String {
             col(&|c| c.slope),
             corr(&|c| c.pearson_values),
             col(&|c| c.slope_values),
+            corr(&|c| c.pearson_values_random_w.unwrap_or(f64::NAN)),
         );
     }
     md
