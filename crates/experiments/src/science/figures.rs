@@ -42,7 +42,7 @@ pub fn bars(summary: &Summary) -> Panel {
         "log10 ratio (bars: geometric mean over seeds; lines: 95% interval)",
     )
     .with_categories(names_of_groups);
-    // A band above the bars for the legend (twelve entries).
+    // A band above the bars for the legend (one entry per signal).
     panel.legend = Corner::UpperLeft;
     panel.y_room = 0.55;
     panel.bar_width = w;

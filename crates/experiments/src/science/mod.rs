@@ -136,6 +136,7 @@ impl ScienceConfig {
                 "RPE optimistic",
                 "RPE pessimistic",
                 "reward-head PE",
+                UNTRAINED_RPE,
             ]
             .iter()
             .map(|s| s.to_string()),
@@ -143,6 +144,10 @@ impl ScienceConfig {
         names
     }
 }
+
+/// The negative control of the RPE: a critic that learned nothing (zero-initialised output,
+/// V = 0 everywhere) has the RPE r_t + gamma V(s_t) - V(s_(t-1)) = r_t, the reward itself.
+pub const UNTRAINED_RPE: &str = "RPE, untrained critic (= r)";
 
 /// Discounts of the successor-feature heads.
 pub const SF_GAMMAS: [f64; 4] = [0.0, 0.5, 0.9, 0.99];
@@ -334,6 +339,7 @@ pub fn run_one(
     let head = reward_head::fit(&ad_lat, layout, fit_settings);
     let pe = reward_head::prediction_errors(&head.valid(), &eval_lat, layout);
     values.push(host(pe, "reward-head PE")?);
+    values.push(eval_rewards.iter().flatten().copied().collect());
 
     // Labels: step 0 in neither set.
     let flat = |labels: &[Vec<bool>]| -> Vec<bool> {

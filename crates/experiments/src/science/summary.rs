@@ -33,7 +33,14 @@ impl Cell {
         match &self.ratio {
             _ if self.silent() => "silent (0)".into(),
             Some(i) => format!("{} ({})", i.show(2), i.n),
-            None => "n/a".into(),
+            None => {
+                // Every seed's ratio infinite: the signal is silent on ordinary steps only.
+                let inf = self.per_seed.iter().flatten().filter(|v| v.is_infinite());
+                match inf.count() {
+                    0 => "n/a".into(),
+                    k => format!("infinite in {k} of {} seeds", self.per_seed.len()),
+                }
+            }
         }
     }
 }
