@@ -68,8 +68,8 @@ pub fn markdown(result: &ScienceResult, summary: &Summary) -> String {
          seeds, and in parentheses the seeds with a ratio; device {}, {:.0} s. \
          World model {} (filtering posterior), H = {}, Z = {}, hidden {}, {} epochs, SF heads \
          detached; critic: {} quantile heads on the state s_t = [h_t, muq_t], gamma {}, \
-         zero-initialised output. `silent (0)`: the signal is \
-         exactly zero on every step.\n",
+         zero-initialised output. `silent (0)`: the signal is exactly zero on both the \
+         surprise and the ordinary steps; `infinite`: zero on the ordinary steps only.\n",
         c.seeds,
         result.device,
         result.seconds,

@@ -23,7 +23,7 @@ pub struct Cell {
 }
 
 impl Cell {
-    /// True when the signal was zero everywhere on every seed.
+    /// True when, on every seed, the signal was zero on both the surprise and the ordinary steps.
     pub fn silent(&self) -> bool {
         self.per_seed.iter().all(Option::is_none)
     }
