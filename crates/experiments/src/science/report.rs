@@ -108,6 +108,19 @@ pub fn markdown(result: &ScienceResult, summary: &Summary) -> String {
             .fold((0.0, 0.0), |(a, b), (x, y)| (a + x / n, b + y / n));
         format!("{} / {}", sig(s), sig(o))
     });
+    // How many intervals the table holds, so a reader can weigh any one of them.
+    let intervals = summary
+        .cells
+        .iter()
+        .filter(|c| c.ratio.is_some_and(|i| i.lo.is_some()))
+        .count();
+    let _ = writeln!(
+        md,
+        "\nThe table holds {intervals} 95% intervals, none corrected for multiple comparisons: \
+         about 1 in 20 would exclude its true value by chance. Only the {} targets below were \
+         declared before the run.",
+        summary.criteria.len()
+    );
     let _ = writeln!(md, "\n## Targets\n");
     for cr in &summary.criteria {
         let _ = writeln!(md, "- {}: {} ({})", cr.what, cr.shown(), cr.verdict());
