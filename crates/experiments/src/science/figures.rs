@@ -6,7 +6,8 @@ use neuromod_plots::{Corner, Figure, Mark, Panel, Rgb, Series};
 use super::summary::{columns, Summary};
 use crate::science::{ScienceConfig, ScienceResult, Surprise, Task};
 
-const COLORS: [Rgb; 10] = [
+const COLORS: [Rgb; 11] = [
+    Rgb(0, 0, 0),
     Rgb(31, 119, 180),
     Rgb(23, 190, 207),
     Rgb(44, 160, 44),

@@ -24,11 +24,10 @@ pub struct IdentityCheck {
     /// Least-squares slope of the critic's value part on the SF heads'.
     #[serde(default)]
     pub slope_values: f64,
-    /// Negative control: the value parts' correlation with a random w of the same norm in place
-    /// of the reward's (seeded). Near the real w's value, the agreement says nothing about the
-    /// reward; near 0, it is specific to it. None in results written before it existed.
+    /// Negative control: the value parts against random directions of w's norm (None in
+    /// results written before it existed).
     #[serde(default)]
-    pub pearson_values_random_w: Option<f64>,
+    pub random_w: Option<RandomW>,
     /// R^2 of the reward's linear fit on phi (training transitions): how linear the reward is in
     /// the features, which the identity assumes.
     pub reward_r2: f64,
@@ -39,13 +38,29 @@ pub struct IdentityCheck {
     pub sample: Vec<(f64, f64)>,
 }
 
+/// The identity check's negative control over many random directions.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RandomW {
+    /// Median |r| of the value parts with a random w in place of the reward's.
+    pub median_abs_r: f64,
+    /// Share of the random directions whose |r| reaches the reward's own |r|.
+    pub share_at_least_real: f64,
+    /// Directions drawn.
+    pub draws: usize,
+}
+
 /// A w of `f` features (and the intercept last, kept) with the norm of `w`'s features but a
-/// random direction (uniform entries, seeded): the negative control of the identity check.
+/// uniformly random direction (Gaussian entries by Box-Muller, seeded): the negative control
+/// of the identity check.
 pub fn random_like(w: &[f64], f: usize, seed: u64) -> Vec<f64> {
     use rand::{Rng, SeedableRng};
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
-    let raw: Vec<f64> = (0..f).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let mut gauss = || {
+        let (u, v): (f64, f64) = (rng.random_range(f64::EPSILON..1.0), rng.random());
+        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+    };
+    let raw: Vec<f64> = (0..f).map(|_| gauss()).collect();
     let scale = norm(&w[..f]) / norm(&raw).max(f64::MIN_POSITIVE);
     let mut out: Vec<f64> = raw.iter().map(|x| x * scale).collect();
     out.extend_from_slice(&w[f..]);

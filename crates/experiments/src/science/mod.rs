@@ -15,6 +15,7 @@ mod experiment;
 pub mod figures;
 pub mod gating;
 pub mod identity;
+pub mod identity_check;
 pub mod readout;
 pub mod report;
 pub mod reward_head;
@@ -43,7 +44,8 @@ use crate::world_fit::{fit_world, Fitted, WorldSpec};
 use crate::{host, ExperimentError};
 use gating::{GatingRun, GatingSettings};
 use identity::IdentityCheck;
-use vector_spe::{decode_deviants, identity_check, DeviantDecoding};
+use identity_check::identity_check;
+use vector_spe::{decode_deviants, DeviantDecoding};
 
 /// Everything `bench science` needs.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -32,7 +32,17 @@ impl Cell {
     pub fn show(&self) -> String {
         match &self.ratio {
             _ if self.silent() => "silent (0)".into(),
-            Some(i) => format!("{} ({})", i.show(2), i.n),
+            Some(i) => {
+                let core = Interval { left_out: 0, ..*i }.show(2);
+                match i.left_out {
+                    0 => format!("{core} ({})", i.n),
+                    k => format!(
+                        "{core} ({} of {} seeds; {k} infinite or undefined)",
+                        i.n,
+                        i.n + k
+                    ),
+                }
+            }
             None => {
                 // Every seed's ratio infinite: the signal is silent on ordinary steps only.
                 let inf = self.per_seed.iter().flatten().filter(|v| v.is_infinite());
@@ -124,12 +134,27 @@ pub fn summarise(result: &ScienceResult) -> Summary {
                 continue;
             }
             for signal in ScienceConfig::signal_names() {
+                // A signal that results written before it existed do not have: no cell.
+                if !runs
+                    .iter()
+                    .any(|r| r.ratios.get(&kind).is_some_and(|m| m.contains_key(&signal)))
+                {
+                    continue;
+                }
                 let per_seed: Vec<Option<f64>> = runs
                     .iter()
                     .map(|r| {
-                        r.ratios
+                        let ratio = r
+                            .ratios
                             .get(&kind)
-                            .and_then(|m| m.get(&signal).copied().flatten())
+                            .and_then(|m| m.get(&signal).copied().flatten());
+                        // JSON cannot hold an infinite ratio (it reads back as null): the
+                        // levels say which it was (some signal on surprise steps, none on
+                        // ordinary ones).
+                        ratio.or_else(|| {
+                            let (s, o) = r.levels.get(&kind)?.get(&signal).copied()?;
+                            (s > 0.0 && o == 0.0).then_some(f64::INFINITY)
+                        })
                     })
                     .collect();
                 // A seed without a ratio (silent on both kinds of step) or with an infinite one

@@ -11,12 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use neuromod_plots::{Corner, Figure, Mark, Panel, Rgb, Series};
 
-use crate::science::identity::{
-    correlation_and_slope, fit_reward, project, random_like, IdentityCheck, SAMPLE,
-};
-
-/// Seed of the random w of the identity check's negative control.
-const RANDOM_W_SEED: u64 = 0x05ee_d0f3;
+use crate::science::identity::IdentityCheck;
+use crate::science::identity_check::RANDOM_W_DRAWS;
 use crate::science::readout::{cv_accuracy, Accuracy, Readout};
 use crate::science::{RunResult, Task};
 use crate::stats::Interval;
@@ -90,85 +86,6 @@ pub fn decode_deviants(
     })
 }
 
-/// (phi_t, r_t) of steps 1.. of every sequence: features [rows, f] and rewards \[rows\] in f64.
-fn steps_from_one(
-    phi: &[f32],
-    rewards: &[Vec<f32>],
-    steps: usize,
-    f: usize,
-) -> (Vec<f64>, Vec<f64>) {
-    let (mut x, mut y) = (Vec::new(), Vec::new());
-    for (i, r) in rewards.iter().enumerate() {
-        for (t, &rt) in r.iter().enumerate().take(steps).skip(1) {
-            let row = i * steps + t;
-            x.extend(phi[row * f..(row + 1) * f].iter().map(|&v| v as f64));
-            y.push(rt as f64);
-        }
-    }
-    (x, y)
-}
-
-/// The identity check: w from the training sequences' features `train_phi` [n, steps, f] and
-/// rewards (reward at step t against phi_t, t >= 1); then, on the held-out sequences (features
-/// `eval_phi` and rewards), the SF TD error `delta` [m, steps, f] of each transition t -> t + 1 at
-/// the critic's discount against the RPE of the same transition (`rpe` [m, steps], aligned to
-/// the step it arrives at, t + 1): the RPE against w . delta_t, and the value parts alone, the
-/// critic's gamma V(s_{t+1}) - V(s_t) = RPE - r_{t+1} against w . (gamma psi_{t+1} - psi_t) =
-/// w . delta_t - w . phi_{t+1} (the reward, which both sides of the full identity contain, is
-/// taken out of both, so learners that learnt nothing do not pass).
-pub fn identity_check(
-    train: (&[f32], &[Vec<f32>]),
-    eval: (&[f32], &[Vec<f32>]),
-    (delta, rpe): (&[f32], &[f32]),
-    (steps, f): (usize, usize),
-) -> Option<IdentityCheck> {
-    let (phi, reward) = steps_from_one(train.0, train.1, steps, f);
-    let (w, reward_r2) = fit_reward(&phi, &reward, f)?;
-    let (eval_phi, eval_reward) = steps_from_one(eval.0, eval.1, steps, f);
-    let m = rpe.len() / steps;
-    let w_random = random_like(&w, f, RANDOM_W_SEED);
-    let (mut wd, mut td, mut sf_values, mut critic_values) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut random_values = Vec::new();
-    for i in 0..m {
-        for t in 0..steps - 1 {
-            let row = i * steps + t;
-            let d: Vec<f64> = delta[row * f..(row + 1) * f]
-                .iter()
-                .map(|&v| v as f64)
-                .collect();
-            // Step t + 1 of sequence i is row i (steps - 1) + t of the steps-from-one lists.
-            let k = i * (steps - 1) + t;
-            let sf_part = project(&w, &d, f)[0];
-            let reward_part = project(&w, &eval_phi[k * f..(k + 1) * f], f)[0];
-            wd.push(sf_part);
-            td.push(rpe[row + 1] as f64);
-            sf_values.push(sf_part - reward_part);
-            let phi_next = &eval_phi[k * f..(k + 1) * f];
-            random_values.push(project(&w_random, &d, f)[0] - project(&w_random, phi_next, f)[0]);
-            critic_values.push(rpe[row + 1] as f64 - eval_reward[k]);
-        }
-    }
-    let (pearson, slope) = correlation_and_slope(&wd, &td)?;
-    let (pearson_values, slope_values) = correlation_and_slope(&sf_values, &critic_values)?;
-    let random = correlation_and_slope(&random_values, &critic_values).map(|(r, _)| r);
-    Some(IdentityCheck {
-        pearson,
-        slope,
-        pearson_values,
-        slope_values,
-        pearson_values_random_w: random,
-        reward_r2,
-        transitions: wd.len(),
-        sample: sf_values
-            .iter()
-            .copied()
-            .zip(critic_values.iter().copied())
-            .take(SAMPLE)
-            .collect(),
-    })
-}
-
 /// The report's section: per task, accuracies over seeds, and the identity check.
 pub fn markdown(runs: &[RunResult]) -> String {
     let mut md = String::new();
@@ -188,7 +105,7 @@ pub fn markdown(runs: &[RunResult]) -> String {
              (ridge to one-hot, argmax) from the SPE vector e_t = (muq_t - mup_t) / sigma_p,t, the \
              nearest class mean from its norm ||e_t||, and (control) a linear read-out from the \
              posterior mean muq_t alone. Accuracies: correct read-outs pooled over seeds with a \
-             Wilson 95% interval; counts and chance (the most frequent deviant's share): mean and \
+             Wilson 95% interval (held-out sampling only), then the seeds' range; counts and chance (the most frequent deviant's share): mean and \
              t interval over seeds.\n\n\
              | task | seeds | deviants per seed | classes | from e_t | from ‖e_t‖ | from muq_t | chance |\n\
              | --- | --- | --- | --- | --- | --- | --- | --- |"
@@ -204,16 +121,27 @@ pub fn markdown(runs: &[RunResult]) -> String {
             }
             let col = |f: &dyn Fn(&DeviantDecoding) -> f64| over(d.iter().map(|x| f(x)).collect());
             // Accuracies: correct read-outs pooled over seeds, with a Wilson interval (inside
-            // [0, 1], unlike a t interval over five accuracies near 1).
+            // [0, 1]; it covers the sampling of held-out rows, not the spread between seeds,
+            // so the seeds' range follows it).
             let acc = |f: &dyn Fn(&DeviantDecoding) -> Option<Accuracy>| {
-                let (k, n) = d.iter().filter_map(|x| f(x)).fold((0, 0), |(k, n), a| {
+                let per: Vec<Accuracy> = d.iter().filter_map(|x| f(x)).collect();
+                let (k, n) = per.iter().fold((0, 0), |(k, n), a| {
                     (
                         k + (a.accuracy * a.rows as f64).round() as usize,
                         n + a.rows,
                     )
                 });
+                let (lo_s, hi_s) = per
+                    .iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), a| {
+                        (l.min(a.accuracy), h.max(a.accuracy))
+                    });
                 neuromod_stats::wilson(k, n).map_or("n/a".into(), |(lo, hi)| {
-                    format!("{:.3} [{lo:.3}, {hi:.3}]", k as f64 / n as f64)
+                    let pooled = format!("{:.3} [{lo:.3}, {hi:.3}]", k as f64 / n as f64);
+                    match per.len() > 1 {
+                        true => format!("{pooled}; seeds {lo_s:.3}-{hi_s:.3}"),
+                        false => pooled,
+                    }
                 })
             };
             let count =
@@ -251,10 +179,14 @@ pub fn markdown(runs: &[RunResult]) -> String {
              correlation 1; with a reward that phi explains only in part, the first falls and the \
              second does not (the reward is out of both of its sides, so it cannot carry it).\n\n\
              Correlations: mean over seeds in Fisher's z with its 95% interval.\n\n\
+             Control: the value parts against {RANDOM_W_DRAWS} random directions of w's norm \
+             (Gaussian entries) per seed: the median |r|, and the share of directions whose |r| \
+             reaches the reward's own (mean and interval over seeds).\n\n\
              | seeds | transitions per seed | reward R^2 on phi | RPE vs w . delta: correlation | \
-             slope | value parts: correlation | slope | value parts, random w (control) |\n\
-             | --- | --- | --- | --- | --- | --- | --- | --- |\n\
-             | {} | {} | {} | {} | {} | {} | {} | {} |",
+             slope | value parts: correlation | slope | random w: median abs(r) | random w: share \
+             reaching it |\n\
+             | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n\
+             | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             checks.len(),
             over_to(checks.iter().map(|c| c.transitions as f64).collect(), 0),
             col(&|c| c.reward_r2),
@@ -262,7 +194,8 @@ pub fn markdown(runs: &[RunResult]) -> String {
             col(&|c| c.slope),
             corr(&|c| c.pearson_values),
             col(&|c| c.slope_values),
-            corr(&|c| c.pearson_values_random_w.unwrap_or(f64::NAN)),
+            col(&|c| c.random_w.map_or(f64::NAN, |r| r.median_abs_r)),
+            col(&|c| c.random_w.map_or(f64::NAN, |r| r.share_at_least_real)),
         );
     }
     md
@@ -417,70 +350,5 @@ mod tests {
         assert_eq!(d.vector.classes, 3);
         assert!(d.vector.accuracy > 0.99, "{d:?}");
         assert!(d.norm.accuracy < 0.5, "{d:?}");
-    }
-
-    /// Held-out arrays of the known chain (`identity`'s test), rewards 2 phi_0 - phi_1 + 0.7 plus
-    /// noise on arrivals in state 0, and the RPE of the value function `v`: (phi, rewards,
-    /// delta, rpe) in the benchmark's layout, 30 sequences of 20 steps.
-    fn chain_arrays(v: impl Fn(usize) -> f64) -> (Vec<f32>, Vec<Vec<f32>>, Vec<f32>, Vec<f32>) {
-        use rand::{Rng, SeedableRng};
-        let (p, phi, psi) = crate::science::identity::tests::chain();
-        let (gamma, w, c) = (0.9, [2.0, -1.0], 0.7);
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
-        let (mut feats, mut rewards, mut delta, mut rpe) = (vec![], vec![], vec![], vec![]);
-        for _ in 0..30 {
-            let mut s = rng.random_range(0..3);
-            let (mut r_seq, mut rpe_seq) = (vec![0.0f32], vec![0.0f32]);
-            feats.extend(phi[s].map(|x| x as f32));
-            for _ in 1..20 {
-                let next = crate::science::identity::tests::step(&p[s], &mut rng);
-                let noise = if next == 0 {
-                    rng.random_range(-1.0..1.0)
-                } else {
-                    0.0
-                };
-                let r = w[0] * phi[next][0] + w[1] * phi[next][1] + c + noise;
-                delta.extend(
-                    (0..2).map(|j| (phi[next][j] + gamma * psi[next][j] - psi[s][j]) as f32),
-                );
-                feats.extend(phi[next].map(|x| x as f32));
-                r_seq.push(r as f32);
-                rpe_seq.push((r + gamma * v(next) - v(s)) as f32);
-                s = next;
-            }
-            delta.extend([0.0, 0.0]); // no transition out of the last step
-            rewards.push(r_seq);
-            rpe.extend(rpe_seq);
-        }
-        (feats, rewards, delta, rpe)
-    }
-
-    #[test]
-    fn the_value_parts_agree_for_exact_learners_and_not_for_a_wrong_critic() {
-        let (_, _, psi) = crate::science::identity::tests::chain();
-        let (gamma, w, c) = (0.9, [2.0, -1.0], 0.7);
-        let exact = |s: usize| w[0] * psi[s][0] + w[1] * psi[s][1] + c / (1.0 - gamma);
-        let check = |v: &dyn Fn(usize) -> f64| {
-            let (feats, rewards, delta, rpe) = chain_arrays(v);
-            identity_check(
-                (&feats, &rewards),
-                (&feats, &rewards),
-                (&delta, &rpe),
-                (20, 2),
-            )
-            .unwrap()
-        };
-        let good = check(&exact);
-        assert_eq!(good.transitions, 30 * 19);
-        // The reward is linear in phi only up to its noise: w . delta alone falls short...
-        assert!(good.reward_r2 < 0.99 && good.pearson < 0.99, "{good:?}");
-        // ...while the value parts, the reward out of both, agree exactly.
-        assert!(good.pearson_values > 0.999, "{good:?}");
-        assert!((good.slope_values - 1.0).abs() < 1e-2, "{good:?}");
-        // A critic with the wrong values fails the value parts, although its RPE still contains
-        // the reward (which made the older "RPE against w . delta + residual" pass it).
-        let wrong = [3.0, -2.0, 1.0];
-        let bad = check(&|s| wrong[s]);
-        assert!(bad.pearson_values < 0.5, "{bad:?}");
     }
 }
