@@ -181,7 +181,7 @@ pub fn markdown(runs: &[RunResult]) -> String {
              Correlations: mean over seeds in Fisher's z with its 95% interval.\n\n\
              Control: the value parts against {RANDOM_W_DRAWS} random directions of w's norm \
              (Gaussian entries) per seed: the median |r|, and the share of directions whose |r| \
-             reaches the reward's own (mean and interval over seeds).\n\n\
+             reaches the reward's own (mean and interval over seeds; for the share, the mean and the seeds' range).\n\n\
              | seeds | transitions per seed | reward R^2 on phi | RPE vs w . delta: correlation | \
              slope | value parts: correlation | slope | random w: median abs(r) | random w: share \
              reaching it |\n\
@@ -195,7 +195,23 @@ pub fn markdown(runs: &[RunResult]) -> String {
             corr(&|c| c.pearson_values),
             col(&|c| c.slope_values),
             col(&|c| c.random_w.map_or(f64::NAN, |r| r.median_abs_r)),
-            col(&|c| c.random_w.map_or(f64::NAN, |r| r.share_at_least_real)),
+            {
+                // A share per seed: its mean and the seeds' range (a t interval would leave [0, 1]).
+                let v: Vec<f64> = checks
+                    .iter()
+                    .filter_map(|c| c.random_w.map(|r| r.share_at_least_real))
+                    .collect();
+                let (lo, hi) = v.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), x| {
+                    (l.min(*x), h.max(*x))
+                });
+                match v.is_empty() {
+                    true => "n/a".to_string(),
+                    false => format!(
+                        "{:.3}; seeds {lo:.3}-{hi:.3}",
+                        v.iter().sum::<f64>() / v.len() as f64
+                    ),
+                }
+            },
         );
     }
     md
