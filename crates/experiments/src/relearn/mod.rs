@@ -80,6 +80,9 @@ pub struct RelearnConfig {
     pub pretrain_lr: f64,
     /// Critic online SGD learning rate (before the gate).
     pub critic_lr: f64,
+    /// The report's analysis windows, declared before the run.
+    #[serde(default)]
+    pub windows: report::Windows,
 }
 
 impl Default for RelearnConfig {
@@ -104,6 +107,7 @@ impl Default for RelearnConfig {
             pretrain_epochs: 60,
             pretrain_lr: 1e-3,
             critic_lr: 0.01,
+            windows: report::Windows::default(),
         }
     }
 }
@@ -116,6 +120,11 @@ impl RelearnConfig {
         let (lo, hi) = self.switch_range;
         if self.seeds == 0 {
             return bad("seeds", "must be at least 1");
+        }
+        let w = &self.windows;
+        let all = w.spe.iter().chain([&w.value_early]).chain(&w.gate);
+        if all.into_iter().any(|(from, to)| from >= to) {
+            return bad("windows", "every window needs from < to");
         }
         if !(1 <= lo && lo < hi && hi <= self.stream_steps) {
             return bad(
@@ -425,6 +434,11 @@ mod tests {
             "switch_range",
         );
         refused(RelearnConfig { context: 5, ..d() }, "window");
+        let windows = report::Windows {
+            value_early: (5, 5),
+            ..Default::default()
+        };
+        refused(RelearnConfig { windows, ..d() }, "windows");
         refused(
             RelearnConfig {
                 critic_lr: -1.0,

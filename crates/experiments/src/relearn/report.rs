@@ -24,6 +24,33 @@ pub struct RelearnResult {
     pub seconds: f64,
 }
 
+/// The analysis windows, in steps from the switch, each `[from, to)`: part of the config, so
+/// they are declared before a run and saved with its result, never chosen after seeing it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Windows {
+    /// Rows of the SPE table.
+    pub spe: Vec<(isize, isize)>,
+    /// The early window of the value-error table (the other is the whole stream after it).
+    pub value_early: (isize, isize),
+    /// The gate means: before, just after and later.
+    pub gate: [(isize, isize); 3],
+}
+
+impl Default for Windows {
+    fn default() -> Self {
+        Self {
+            spe: vec![(-10, 0), (0, 5), (10, 20), (50, 100)],
+            value_early: (0, 50),
+            gate: [(-10, 0), (0, 5), (10, 20)],
+        }
+    }
+}
+
+/// "from .. last" of a window.
+fn label((from, to): (isize, isize)) -> String {
+    format!("{from} .. {}", to - 1)
+}
+
 /// Steps shown before and after the switch.
 const BEFORE: usize = 20;
 const AFTER: usize = 100;
@@ -87,15 +114,11 @@ pub fn markdown(res: &RelearnResult) -> String {
         md,
         "## The SPE at the switch\n\n| steps from the switch | SPE norm, world model learning online | SPE norm, world model frozen |\n| --- | --- | --- |"
     );
-    for (label, from, to) in [
-        ("-10 .. -1", -10isize, 0isize),
-        ("0 .. 4", 0, 5),
-        ("10 .. 19", 10, 20),
-        ("50 .. 99", 50, 100),
-    ] {
+    for &(from, to) in &c.windows.spe {
         let _ = writeln!(
             md,
-            "| {label} | {} | {} |",
+            "| {} | {} | {} |",
+            label((from, to)),
             over(runs, |r| around(&r.spe, r.switch, from, to)),
             over(runs, |r| around(&r.spe_frozen, r.switch, from, to))
         );
@@ -104,28 +127,30 @@ pub fn markdown(res: &RelearnResult) -> String {
         md,
         "\n## Gated reward learning\n\nValue error |mean_i V_i(s_t) - G_t| of the critic along the \
          stream, mean over the transitions arriving at the steps given; differences are paired \
-         by seed (negative: the gate helped).\n\n| condition | 0 .. 49 after the switch | whole \
-         stream after the switch |\n| --- | --- | --- |"
+         by seed (negative: the gate helped).\n\n| condition | {} after the switch | whole \
+         stream after the switch |\n| --- | --- | --- |",
+        label(c.windows.value_early)
     );
+    let (e0, e1) = c.windows.value_early;
     let end = c.stream_steps as isize;
     for (k, name) in CONDITIONS.iter().enumerate() {
         let _ = writeln!(
             md,
             "| {name} | {} | {} |",
-            over(runs, |r| around(&by_step(r, k), r.switch, 0, 50)),
+            over(runs, |r| around(&by_step(r, k), r.switch, e0, e1)),
             over(runs, |r| around(&by_step(r, k), r.switch, 0, end))
         );
     }
     for k in [1, 2] {
-        let diff = |r: &RelearnRun, to: isize| {
-            around(&by_step(r, k), r.switch, 0, to) - around(&by_step(r, 0), r.switch, 0, to)
+        let diff = |r: &RelearnRun, (from, to): (isize, isize)| {
+            around(&by_step(r, k), r.switch, from, to) - around(&by_step(r, 0), r.switch, from, to)
         };
         let _ = writeln!(
             md,
             "| {} - ungated (paired) | {} | {} |",
             CONDITIONS[k],
-            over(runs, |r| diff(r, 50)),
-            over(runs, |r| diff(r, end))
+            over(runs, |r| diff(r, (e0, e1))),
+            over(runs, |r| diff(r, (0, end)))
         );
     }
     let gate_at = |r: &RelearnRun, k: usize, from: isize, to: isize| {
@@ -136,16 +161,20 @@ pub fn markdown(res: &RelearnResult) -> String {
             to,
         )
     };
+    let [g0, g1, g2] = c.windows.gate;
     let _ = writeln!(
         md,
-        "\nMean gate, 10 steps before the switch / first 5 after / steps 10-19 after: KL {} / {} / \
-         {}; uncertainty {} / {} / {}.",
-        over(runs, |r| gate_at(r, 0, -10, 0)),
-        over(runs, |r| gate_at(r, 0, 0, 5)),
-        over(runs, |r| gate_at(r, 0, 10, 20)),
-        over(runs, |r| gate_at(r, 1, -10, 0)),
-        over(runs, |r| gate_at(r, 1, 0, 5)),
-        over(runs, |r| gate_at(r, 1, 10, 20)),
+        "\nMean gate over steps {} / {} / {} from the switch: KL {} / {} / {}; uncertainty {} / \
+         {} / {}.",
+        label(g0),
+        label(g1),
+        label(g2),
+        over(runs, |r| gate_at(r, 0, g0.0, g0.1)),
+        over(runs, |r| gate_at(r, 0, g1.0, g1.1)),
+        over(runs, |r| gate_at(r, 0, g2.0, g2.1)),
+        over(runs, |r| gate_at(r, 1, g0.0, g0.1)),
+        over(runs, |r| gate_at(r, 1, g1.0, g1.1)),
+        over(runs, |r| gate_at(r, 1, g2.0, g2.1)),
     );
     md
 }
@@ -236,5 +265,14 @@ mod tests {
         assert_eq!(around(&v, 4, -2, 0), 2.5);
         assert_eq!(around(&v, 8, 0, 5), 8.5);
         assert_eq!(around(&v, 1, -5, 1), 0.5);
+    }
+
+    #[test]
+    fn the_default_windows_are_the_ones_the_docs_quote() {
+        let w = Windows::default();
+        let spe: Vec<String> = w.spe.iter().map(|&x| label(x)).collect();
+        assert_eq!(spe, ["-10 .. -1", "0 .. 4", "10 .. 19", "50 .. 99"]);
+        assert_eq!(label(w.value_early), "0 .. 49");
+        assert_eq!(w.gate.map(label), ["-10 .. -1", "0 .. 4", "10 .. 19"]);
     }
 }
