@@ -182,8 +182,13 @@ pub fn run<E: Experiment>(
         return Err(ExperimentError::Config(ConfigError::new(
             "out",
             format!(
-                "{} already holds a {} run: choose another folder",
+                "{} already holds {} {} run: choose another folder",
                 ctx.out.display(),
+                if E::NAME.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                    "an"
+                } else {
+                    "a"
+                },
                 E::NAME
             ),
         )));
