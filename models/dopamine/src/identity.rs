@@ -8,6 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::design::{Design, Step};
+
 /// Learning rate of the successor matrix W (Gardner et al.'s alpha_W).
 pub const ALPHA_W: f64 = 0.2;
 /// Learning rate of the reward weights u (alpha_u).
@@ -99,7 +101,7 @@ pub fn value_td(x: &[Vec<f64>], r: &[f64]) -> (Vec<f64>, Vec<f64>) {
 }
 
 /// Mean of `v` (0 for none).
-fn mean(v: &[f64]) -> f64 {
+pub(crate) fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len().max(1) as f64
 }
 
@@ -120,31 +122,32 @@ pub struct Shift {
 /// error of a model that sees only the reward column (blind to identity).
 pub fn takahashi_identity_shift() -> [Shift; 3] {
     let (n, k) = (15, 5);
-    let mut x = Vec::new();
+    let mut design = Design::new(3);
     for identity in [0, 1] {
-        for _ in 0..n {
-            let mut outcome = vec![0.0; 3];
-            outcome[identity] = 1.0;
-            outcome[2] = 1.0;
-            x.push(outcome);
-            x.push(vec![0.0, 0.0, 1.0]);
-        }
+        let outcome = [identity, 2];
+        design.stage(
+            &[
+                Step::cue(&outcome).rewarded(1.0),
+                Step::cue(&[2]).rewarded(1.0),
+            ],
+            n,
+        );
     }
-    let r = vec![1.0; x.len()];
+    let (x, r) = (&design.x, &design.r);
     let at_outcome = |v: Vec<f64>| -> Vec<f64> { v.into_iter().step_by(2).collect() };
     let shift = |per_trial: Vec<f64>| Shift {
         late: mean(&per_trial[n - k..n]),
         early: mean(&per_trial[n..n + k]),
     };
-    let sr = td_sr(&x, &r, None)
+    let sr = td_sr(x, r, None)
         .into_iter()
         .map(|s| mean(&s.error))
         .collect();
     let blind: Vec<Vec<f64>> = x.iter().map(|row| vec![row[2]]).collect();
     [
         shift(at_outcome(sr)),
-        shift(at_outcome(value_td(&x, &r).0)),
-        shift(at_outcome(value_td(&blind, &r).0)),
+        shift(at_outcome(value_td(x, r).0)),
+        shift(at_outcome(value_td(&blind, r).0)),
     ]
 }
 
@@ -167,38 +170,31 @@ pub enum Inhibition {
 /// (blocked X, unblocked Y).
 pub fn chang_identity_unblocking(inhibition: Inhibition) -> ((f64, f64), (f64, f64)) {
     let n = 5;
-    let row = |on: &[usize]| -> Vec<f64> {
-        let mut v = vec![0.0; 6];
-        for &i in on {
-            v[i] = 1.0;
-        }
-        v
-    };
     // Features: A 0, B 1, X 2, Y 3, flavour 1 4, flavour 2 5.
     let stages: [(&[usize], usize); 4] = [(&[0], 4), (&[1], 5), (&[0, 2], 4), (&[1, 3], 4)];
-    let (mut x, mut r, mut opto) = (Vec::new(), Vec::new(), Vec::new());
+    let mut design = Design::new(6);
     for (s, (cues, flavour)) in stages.iter().enumerate() {
-        for _ in 0..n {
-            let mut outcome = cues.to_vec();
-            outcome.push(*flavour);
-            x.extend([row(cues), row(&outcome), row(&[])]);
-            r.extend([0.0, 1.0, 0.0]);
-            let kick = -0.1;
-            opto.extend(match (s == 3, inhibition) {
-                (true, Inhibition::Outcome) => [0.0, kick, 0.0],
-                (true, Inhibition::Interval) => [0.0, 0.0, kick],
-                _ => [0.0; 3],
-            });
-        }
+        let outcome: Vec<usize> = cues.iter().copied().chain([*flavour]).collect();
+        let kick = |at: Inhibition| match s == 3 && inhibition == at {
+            true => -0.1,
+            false => 0.0,
+        };
+        design.stage(
+            &[
+                Step::cue(cues),
+                Step::cue(&outcome)
+                    .rewarded(1.0)
+                    .stimulated(kick(Inhibition::Outcome)),
+                Step::cue(&[]).stimulated(kick(Inhibition::Interval)),
+            ],
+            n,
+        );
     }
-    let training = x.len();
-    for cue in [2, 3] {
-        x.extend([row(&[cue]), row(&[])]);
-        r.extend([0.0, 0.0]);
-        opto.extend([0.0, 0.0]);
-    }
-    let sr = td_sr(&x, &r, Some(&opto));
-    let (_, w) = value_td(&x[..training], &r[..training]);
+    let training = design.len();
+    design.stage(&[Step::cue(&[2]), Step::cue(&[])], 1);
+    design.stage(&[Step::cue(&[3]), Step::cue(&[])], 1);
+    let sr = td_sr(&design.x, &design.r, Some(&design.opto));
+    let (_, w) = value_td(&design.x[..training], &design.r[..training]);
     ((sr[training].value, sr[training + 2].value), (w[2], w[3]))
 }
 

@@ -23,10 +23,12 @@ mod cells;
 mod controls;
 mod cues;
 mod decode;
+mod design;
 mod distribution;
 mod identity;
 mod measured;
 mod population;
+mod preconditioning;
 mod reversal;
 mod simulate;
 
@@ -35,6 +37,7 @@ pub use cells::{spread_taus, Cells, Rule};
 pub use controls::{controls, decode_pairs, references, Controls, SHIFTS};
 pub use cues::{relative_response, simulate_cues, CueSimulation};
 pub use decode::{decode_expectiles, decode_quantiles, wasserstein1, Decoded};
+pub use design::{row, Design, Step};
 pub use distribution::{DistributionError, RewardDistribution};
 pub use identity::{
     chang_identity_unblocking, takahashi_identity_shift, td_sr, value_td, Inhibition, Shift, SrStep,
@@ -44,6 +47,7 @@ pub use measured::{
 };
 pub use neuromod_stats::{correlation_p, fisher_interval, pearson, spearman, wilson, Correlation};
 pub use population::CellModel;
+pub use preconditioning::{sharpe_activation, sharpe_devaluation, sharpe_inhibition, TestValues};
 pub use reversal::{kinked_fit, reversal_point, Kink, TuningCurves};
 pub use simulate::{simulate, Simulation, TrialConfig};
 

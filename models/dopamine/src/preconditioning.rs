@@ -1,0 +1,191 @@
+//! Sensory preconditioning with dopamine perturbed at the transition between two neutral cues
+//! (Sharpe et al. 2017, Nat Commun): inhibiting dopamine neurons when one cue follows another
+//! prevents the rat from learning that association, and stimulating them there unblocks it.
+//! Gardner, Schoenbaum & Gershman 2018 model these with TD over successor features (a
+//! perturbation enters the successor error). The designs and parameters here are those of
+//! their released code (`sim_TDSR.m`: `sharpe17_inhib`, `sharpe17_opto`, `sharpe17_deval`);
+//! beside each, value TD over the same features, which learns nothing about a cue that never
+//! preceded reward (a preconditioned cue predicts only another neutral cue).
+
+use serde::{Deserialize, Serialize};
+
+use crate::design::{Design, Step};
+use crate::{td_sr, value_td};
+
+/// Trials per stage in every Sharpe design.
+const TRIALS: usize = 5;
+
+/// Test values of the cues of one experiment: (with the perturbation, without it), one entry
+/// per test cue, for TD over successor features and for value TD (never perturbed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestValues {
+    /// Names of the test cues, in order.
+    pub cues: Vec<String>,
+    /// SR model, perturbed group (NpHR or ChR2).
+    pub sr_perturbed: Vec<f64>,
+    /// SR model, control group (eYFP: same trials, no perturbation).
+    pub sr_control: Vec<f64>,
+    /// Value TD over the same features.
+    pub value_td: Vec<f64>,
+}
+
+/// Runs a design whose last `tests` cues are each presented once, followed by a blank row;
+/// returns the SR values at those cues with and without the perturbation, and value TD's
+/// weights of their features after training (the rows before the tests).
+fn test_values(design: &Design, tests: &[(&str, usize)]) -> TestValues {
+    let rows = design.len();
+    let at = |v: &[crate::SrStep]| -> Vec<f64> {
+        (0..tests.len())
+            .map(|i| v[rows - 2 * (tests.len() - i)].value)
+            .collect()
+    };
+    let training = rows - 2 * tests.len();
+    let (_, w) = value_td(&design.x[..training], &design.r[..training]);
+    TestValues {
+        cues: tests.iter().map(|(n, _)| (*n).to_string()).collect(),
+        sr_perturbed: at(&td_sr(&design.x, &design.r, Some(&design.opto))),
+        sr_control: at(&td_sr(&design.x, &design.r, None)),
+        value_td: tests.iter().map(|&(_, f)| w[f]).collect(),
+    }
+}
+
+/// Sharpe et al. 2017, inhibition: A -> X and B -> Y preconditioning, with inhibition (-0.1)
+/// when Y follows B; then X -> flavour 1 and Y -> flavour 2, rewarded; test A and B.
+pub fn sharpe_inhibition() -> TestValues {
+    // Features: A 0, B 1, X 2, Y 3, flavour 1 4, flavour 2 5.
+    let mut d = Design::new(6);
+    d.stage(
+        &[Step::cue(&[0]), Step::cue(&[0, 2]), Step::cue(&[])],
+        TRIALS,
+    );
+    d.stage(
+        &[
+            Step::cue(&[1]),
+            Step::cue(&[1, 3]).stimulated(-0.1),
+            Step::cue(&[]),
+        ],
+        TRIALS,
+    );
+    d.stage(
+        &[
+            Step::cue(&[2]),
+            Step::cue(&[2, 4]).rewarded(1.0),
+            Step::cue(&[]),
+        ],
+        TRIALS,
+    );
+    d.stage(
+        &[
+            Step::cue(&[3]),
+            Step::cue(&[3, 5]).rewarded(1.0),
+            Step::cue(&[]),
+        ],
+        TRIALS,
+    );
+    for cue in [0, 1] {
+        d.stage(&[Step::cue(&[cue]), Step::cue(&[])], 1);
+    }
+    test_values(&d, &[("A", 0), ("B", 1)])
+}
+
+/// The preconditioning stages of the activation and devaluation experiments, features A 0, C 1,
+/// D 2, E 3, F 4, X 5, food 6: A -> X, EF -> X, AD -> X with stimulation (0.4) in the interval
+/// (the control cue D), AC -> X with stimulation when X arrives (the blocked cue C), A -> X.
+/// Then X -> food, rewarded.
+fn activation_design() -> Design {
+    let mut d = Design::new(7);
+    let pair = |cues: &'static [usize], with_x: &'static [usize]| {
+        [Step::cue(cues), Step::cue(with_x), Step::cue(&[])]
+    };
+    d.stage(&pair(&[0], &[0, 5]), TRIALS);
+    d.stage(&pair(&[3, 4], &[3, 4, 5]), TRIALS);
+    let [a, b, c] = pair(&[0, 2], &[0, 2, 5]);
+    d.stage(&[a, b, c.stimulated(0.4)], TRIALS);
+    let [a, b, c] = pair(&[0, 1], &[0, 1, 5]);
+    d.stage(&[a, b.stimulated(0.4), c], TRIALS);
+    d.stage(&pair(&[0], &[0, 5]), TRIALS);
+    d.stage(
+        &[
+            Step::cue(&[5]),
+            Step::cue(&[5, 6]).rewarded(1.0),
+            Step::cue(&[]),
+        ],
+        TRIALS,
+    );
+    d
+}
+
+/// Sharpe et al. 2017, activation: C, blocked by A in preconditioning, is unblocked by
+/// stimulation (0.4) when X follows AC; D, stimulated in the interval, is the control, and F
+/// (preconditioned with E, not blocked) the reference. Test F, D, C.
+pub fn sharpe_activation() -> TestValues {
+    let mut d = activation_design();
+    for cue in [4, 2, 1] {
+        d.stage(&[Step::cue(&[cue]), Step::cue(&[])], 1);
+    }
+    test_values(&d, &[("F", 4), ("D", 2), ("C", 1)])
+}
+
+/// Sharpe et al. 2017, devaluation after activation: the food presented alone with reward -5
+/// (devalued) or followed by -5 on the blank row after it (the released code's non-devalued
+/// control: a blank row carries no feature, so it teaches nothing), then C tested. Returns C's
+/// SR value (stimulated group) as (non-devalued, devalued).
+pub fn sharpe_devaluation() -> (f64, f64) {
+    let value_of_c = |devalued: bool| {
+        let mut d = activation_design();
+        let (food, after) = if devalued { (-5.0, 0.0) } else { (0.0, -5.0) };
+        d.stage(
+            &[
+                Step::cue(&[6]).rewarded(food),
+                Step::cue(&[]).rewarded(after),
+            ],
+            1,
+        );
+        d.stage(&[Step::cue(&[1])], 1);
+        let sr = td_sr(&d.x, &d.r, Some(&d.opto));
+        sr[d.len() - 1].value
+    };
+    (value_of_c(false), value_of_c(true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Expected values from a NumPy port of Gardner et al.'s `linearTDSR.m` (the version with
+    // the perturbation along a feature trace) and `sim_TDSR.m`, written for these tests.
+
+    #[test]
+    fn inhibition_at_the_transition_blocks_preconditioning() {
+        let v = sharpe_inhibition();
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+        assert!(close(v.sr_perturbed[0], 0.169_278_586_104));
+        assert!(close(v.sr_perturbed[1], 0.134_767_950_243));
+        assert!(close(v.sr_control[0], 0.169_278_586_104));
+        assert!(close(v.sr_control[1], 0.169_278_586_104));
+        // Value TD: A and B never preceded a reward, so their weights never move.
+        assert_eq!(v.value_td, vec![0.0, 0.0]);
+    }
+
+    #[test]
+    fn stimulation_at_the_transition_unblocks_the_blocked_cue() {
+        let v = sharpe_activation();
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+        let chr2 = [0.101_038_949_545, 0.030_758_771_766, 0.112_554_874_782];
+        let eyfp = [0.101_038_949_545, 0.030_758_771_766, 0.021_494_650_249];
+        for i in 0..3 {
+            assert!(close(v.sr_perturbed[i], chr2[i]), "{v:?}");
+            assert!(close(v.sr_control[i], eyfp[i]), "{v:?}");
+        }
+        assert_eq!(v.cues, ["F", "D", "C"]);
+    }
+
+    #[test]
+    fn devaluing_the_food_leaves_the_preconditioned_cue_as_released() {
+        // C was paired with X before X predicted food: its successor row holds X, not food,
+        // so the food's new value does not reach it (the port agrees: 0.1125549 both).
+        let (kept, devalued) = sharpe_devaluation();
+        assert!((kept - 0.112_554_874_782).abs() < 1e-9);
+        assert!((devalued - kept).abs() < 1e-12);
+    }
+}
