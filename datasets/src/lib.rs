@@ -22,6 +22,7 @@
 pub mod csv;
 mod error;
 pub mod generate;
+pub mod identity_task;
 pub mod jsb;
 pub mod npy;
 mod sequence;

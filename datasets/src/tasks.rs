@@ -36,7 +36,7 @@ pub struct TaskData {
 }
 
 impl TaskData {
-    fn new(dim: usize) -> Self {
+    pub(crate) fn new(dim: usize) -> Self {
         Self {
             data: SequenceSet::new(dim),
             rewards: Vec::new(),
@@ -61,7 +61,7 @@ fn draw_magnitude(rng: &mut ChaCha8Rng) -> f32 {
 }
 
 /// Fixed random binary patterns, one per state.
-fn patterns(rng: &mut ChaCha8Rng, states: usize, dim: usize) -> Vec<Vec<f32>> {
+pub(crate) fn patterns(rng: &mut ChaCha8Rng, states: usize, dim: usize) -> Vec<Vec<f32>> {
     (0..states)
         .map(|_| (0..dim).map(|_| rng.random_range(0..2) as f32).collect())
         .collect()

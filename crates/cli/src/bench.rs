@@ -36,9 +36,10 @@ pub enum BenchCommand {
     /// point, optimism across tasks and decoding controls, per simulated animal, for the
     /// distributional cells and each null model (Markdown, JSON, PNG).
     Dabney(DabneyArgs),
-    /// Identity prediction errors (Takahashi 2017, Chang 2017): TD over successor features vs
-    /// value TD, beside the published data (Markdown, JSON).
-    Identity(OutArgs),
+    /// Identity prediction errors (Takahashi 2017, Chang 2017, Sharpe 2017): TD over successor
+    /// features vs value TD beside the published data, and the identity shift learned by a
+    /// world model, its SF TD errors beside a critic's RPE (Markdown, JSON, PNG).
+    Identity(IdentityArgs),
     /// Internal: runs one unit of an experiment (JSON in, JSON out) for an isolating parent.
     #[command(hide = true)]
     Unit(UnitArgs),
@@ -174,12 +175,20 @@ pub struct DabneyArgs {
     out: PathBuf,
 }
 
-/// An output folder only.
+/// Arguments of `bench identity`.
 #[derive(Args, Debug)]
-pub struct OutArgs {
-    /// Output folder (must not hold a previous run of the experiment).
-    #[arg(long)]
+pub struct IdentityArgs {
+    #[command(flatten)]
+    config: IdentityConfig,
+    /// World-model family.
+    #[arg(long, value_parser = crate::model_parser(), default_value = "vrnn")]
+    model: ModelKind,
+    /// Output folder (must not hold a previous identity run).
+    #[arg(long, default_value = "runs/bench-identity")]
     out: PathBuf,
+    /// Figure file format.
+    #[arg(long, value_enum, default_value = "png")]
+    format: Format,
 }
 
 /// Arguments of the hidden `bench unit`.
@@ -265,13 +274,13 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Dabney(a) => {
             experiment(&a.config, DeviceChoice::Ndarray, &a.out, Format::Png, false)
         }
-        BenchCommand::Identity(a) => experiment(
-            &IdentityConfig::default(),
-            DeviceChoice::Ndarray,
-            &a.out,
-            Format::Png,
-            false,
-        ),
+        BenchCommand::Identity(a) => {
+            let config = IdentityConfig {
+                model: a.model,
+                ..a.config
+            };
+            experiment(&config, DeviceChoice::Ndarray, &a.out, a.format, false)
+        }
         BenchCommand::Unit(a) => {
             let (device, name) = device::select(a.device)?;
             let ctx = neuromod_experiments::Context::new(device, name, Path::new("."));

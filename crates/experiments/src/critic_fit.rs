@@ -4,7 +4,10 @@
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::TensorData;
+use neuromod_core::{Noise, Trajectory};
 use neuromod_critic::{DistCritic, Transition};
+use neuromod_datasets::SequenceSet;
+use neuromod_train::{to_batch, WorldModel};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -22,6 +25,39 @@ pub struct Latents {
 }
 
 impl Latents {
+    /// The latent states of `set` (one batch of equal-length sequences, no gradient) under
+    /// `model`'s posterior means, with `rewards`; also the trajectory they come from.
+    pub fn of(
+        model: &WorldModel,
+        set: &SequenceSet,
+        rewards: &[Vec<f32>],
+        continuing: bool,
+        device: &Device,
+    ) -> (Self, Trajectory) {
+        let idx: Vec<usize> = (0..set.len()).collect();
+        let batch = to_batch(set, &idx, device);
+        let traj = model.forward(&batch, Noise::Mean);
+        let state = traj.state().detach();
+        let [n, t] = [set.len(), set.steps(0)];
+        let flat: Vec<f32> = rewards.iter().flatten().copied().collect();
+        let reward = Tensor::from_data(TensorData::new(flat, [n, t]), device);
+        let latents = Self {
+            state,
+            reward,
+            continuing,
+        };
+        (latents, traj)
+    }
+
+    /// The same latents copied to `device` (e.g. an autodiff device, to train on).
+    pub fn on(&self, device: &Device) -> Self {
+        Self {
+            state: Tensor::from_data(self.state.to_data(), device),
+            reward: Tensor::from_data(self.reward.to_data(), device),
+            continuing: self.continuing,
+        }
+    }
+
     /// Sequences and steps per sequence.
     pub fn dims(&self) -> [usize; 2] {
         self.reward.dims()

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     controls, decode_measured, relative_response, simulate, simulate_cues, wasserstein1, Cells,
-    Controls, Correlation, RewardDistribution, Rule, TrialConfig,
+    Controls, Correlation, RewardDistribution, Rule, Simulation, TrialConfig,
 };
 
 /// Reward probabilities of the three cues.
@@ -51,10 +51,6 @@ pub fn study_animal(
 ) -> AnimalStats {
     let dist = RewardDistribution::variable_magnitude();
     let sim = simulate(cells, &dist, rule, cfg);
-    let d = (decode.0, decode.1, cfg.seed);
-    let m = decode_measured(&sim, rule, dist.range(), d);
-    let (tau, theta) = m.pairs();
-    let measurable = !tau.is_empty();
     let cues: Vec<RewardDistribution> = CUE_PROBABILITIES
         .iter()
         .map(|&p| RewardDistribution::variable_probability(p, CUE_REWARD).expect("a probability"))
@@ -66,14 +62,31 @@ pub fn study_animal(
             relative_response(r(0), r(1), r(2))
         })
         .collect();
+    measure_animal(&sim, Some(&optimism), rule, (decode.0, decode.1, cfg.seed))
+}
+
+/// The paper's analyses of one recording of the variable-magnitude task (`sim`: any population
+/// whose responses were recorded in rounds, cells or a critic's heads), with each cell's
+/// optimism in the three-cue task where it was measured (None: the row is undefined), decoding
+/// with `decode` = (samples, starts, seed).
+pub fn measure_animal(
+    sim: &Simulation,
+    optimism: Option<&[f64]>,
+    rule: Rule,
+    decode: (usize, usize, u64),
+) -> AnimalStats {
+    let dist = RewardDistribution::variable_magnitude();
+    let m = decode_measured(sim, rule, dist.range(), decode);
+    let (tau, theta) = m.pairs();
+    let measurable = !tau.is_empty();
     AnimalStats {
         measured_cells: m.used,
         split_half: m.split_half,
         asymmetry_reversal: m.asymmetry_reversal,
         asymmetry_reversal_pearson: Correlation::pearson(&m.asymmetry, &m.reversal),
-        optimism_across_tasks: Correlation::spearman(&m.asymmetry, &optimism),
+        optimism_across_tasks: Correlation::spearman(&m.asymmetry, optimism.unwrap_or(&[])),
         w1_decoded: measurable.then(|| wasserstein1(&m.decoded.samples, &dist)),
-        controls: measurable.then(|| controls(&tau, &theta, &m.decoded, rule, &dist, d)),
+        controls: measurable.then(|| controls(&tau, &theta, &m.decoded, rule, &dist, decode)),
     }
 }
 

@@ -32,7 +32,7 @@ mod preconditioning;
 mod reversal;
 mod simulate;
 
-pub use animal::{study_animal, AnimalStats, CUE_PROBABILITIES, CUE_REWARD};
+pub use animal::{measure_animal, study_animal, AnimalStats, CUE_PROBABILITIES, CUE_REWARD};
 pub use cells::{spread_taus, Cells, Rule};
 pub use controls::{controls, decode_pairs, references, Controls, SHIFTS};
 pub use cues::{relative_response, simulate_cues, CueSimulation};

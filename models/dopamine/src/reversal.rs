@@ -18,7 +18,11 @@ impl TuningCurves {
         let mut magnitudes: Vec<f64> = sim.responses.iter().map(|(r, _)| *r).collect();
         magnitudes.sort_by(f64::total_cmp);
         magnitudes.dedup();
-        let n = sim.value.len();
+        // Cells as recorded (a critic's recording carries no internal values).
+        let n = sim
+            .responses
+            .first()
+            .map_or(sim.value.len(), |(_, f)| f.len());
         let mut sum = vec![vec![0.0; magnitudes.len()]; n];
         let mut count = vec![0usize; magnitudes.len()];
         for (k, (r, fire)) in sim.responses.iter().enumerate() {

@@ -235,18 +235,77 @@ fn the_contract_keys_are_numbers_for_every_model_at_the_papers_sizes() {
 }
 
 #[test]
-fn bench_identity_writes_both_paradigms_beside_the_published_data() {
+fn bench_identity_writes_the_designs_and_a_world_models_shift_beside_the_published_data() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("identity");
-    let o = neuromod(&["bench", "identity", "--out", out.to_str().unwrap()]);
+    let small = [
+        "--seeds",
+        "1",
+        "--sessions",
+        "20",
+        "--epochs",
+        "1",
+        "--kl-anneal-epochs",
+        "0",
+        "--h-dim",
+        "8",
+        "--z-dim",
+        "2",
+        "--hidden",
+        "8",
+        "--heads",
+        "4",
+        "--critic-epochs",
+        "1",
+    ];
+    let mut args = vec!["bench", "identity", "--out", out.to_str().unwrap()];
+    args.extend(small);
+    let o = neuromod(&args);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = std::fs::read_to_string(out.join("identity.json")).unwrap();
     let r: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let sr = &r["takahashi"][0];
+    let sr = &r["designs"]["takahashi"][0];
     assert!(sr["early"].as_f64() > sr["late"].as_f64(), "{r}");
-    let md = std::fs::read_to_string(out.join("identity.md")).unwrap();
+    let c = &r["designs"]["sharpe_activation"];
     assert!(
-        md.contains("6.8200 / 2.3400") && md.contains("26.7000 / 47.4000"),
-        "{md}"
+        c["sr_perturbed"][2].as_f64() > c["sr_control"][2].as_f64(),
+        "{r}"
     );
+    // One seed, every signal read around at least one shift of the 4 held-out sessions.
+    let world = &r["world"][0];
+    assert!(world["shifts"].as_u64().unwrap() >= 1, "{world}");
+    for (name, signal) in world["signals"].as_object().unwrap() {
+        let around = signal["around"].as_array().unwrap();
+        assert_eq!(around.len(), 10, "{name}");
+        assert!(
+            around.iter().all(|v| v.as_f64().unwrap().is_finite()),
+            "{name}"
+        );
+    }
+    assert!(out.join("identity-shift.png").exists());
+    let md = std::fs::read_to_string(out.join("identity.md")).unwrap();
+    for needle in [
+        "6.8200 / 2.3400",
+        "26.7000 / 47.4000",
+        "51.4000 / 29.3000",
+        "value RPE",
+    ] {
+        assert!(md.contains(needle), "{needle} missing:\n{md}");
+    }
+    // Too few sessions to measure: refused, naming the setting, before anything is written.
+    let bad = dir.path().join("bad");
+    let o = neuromod(&[
+        "bench",
+        "identity",
+        "--sessions",
+        "5",
+        "--out",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("sessions"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!bad.join("identity.json").exists());
 }

@@ -3,6 +3,7 @@
 //! ([`neuromod_dopamine::study_animal`]), beside the published values (the `published` module).
 //! Every model sees the same animals (seeds), so the comparison is paired.
 
+pub mod critic;
 mod published;
 mod report;
 
@@ -17,6 +18,49 @@ use crate::runner::{Context, Experiment};
 use crate::ExperimentError;
 
 pub use report::{summarise, Row};
+
+/// A recorded population: cells of a model, or the distributional critic's heads on a world
+/// model's latent state ([`critic`]). Named in JSON by its name (`"distributional"`, ...,
+/// `"critic"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum Population {
+    /// Simulated cells.
+    Cells(CellModel),
+    /// A critic's heads.
+    Critic,
+}
+
+impl Population {
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Population::Cells(m) => m.name(),
+            Population::Critic => "critic",
+        }
+    }
+}
+
+impl From<Population> for String {
+    fn from(p: Population) -> String {
+        p.name().to_string()
+    }
+}
+
+impl TryFrom<String> for Population {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, String> {
+        if name == "critic" {
+            return Ok(Population::Critic);
+        }
+        CellModel::ALL
+            .into_iter()
+            .find(|m| m.name() == name)
+            .map(Population::Cells)
+            .ok_or_else(|| format!("no population is called {name}"))
+    }
+}
 
 /// Samples and random starts of the expectile decoder (fewer than `neuromod dopamine`'s: it
 /// runs seven decodes per animal).
@@ -61,6 +105,23 @@ pub struct DabneyConfig {
     /// Significance level of the per-animal tests.
     #[cfg_attr(feature = "clap", arg(long, default_value_t = 0.05))]
     pub alpha: f64,
+    /// Also record the distributional critic's heads on a world model's latent state, one
+    /// critic per animal (`--no-critic`: the cell models only; a saved config without the
+    /// field predates the critic and reads as false).
+    #[cfg_attr(
+        feature = "clap",
+        arg(long = "no-critic", action = clap::ArgAction::SetFalse)
+    )]
+    #[serde(default)]
+    pub critic: bool,
+    /// Epochs of each critic animal's world model.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 80))]
+    #[serde(default = "critic::default_world_epochs")]
+    pub critic_world_epochs: usize,
+    /// Passes of each critic animal's critic over its training transitions.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = 300))]
+    #[serde(default = "critic::default_critic_epochs")]
+    pub critic_epochs: usize,
 }
 
 impl Default for DabneyConfig {
@@ -75,11 +136,23 @@ impl Default for DabneyConfig {
             rule: Rule::Expectile,
             seed: 0,
             alpha: 0.05,
+            critic: true,
+            critic_world_epochs: critic::default_world_epochs(),
+            critic_epochs: critic::default_critic_epochs(),
         }
     }
 }
 
 impl DabneyConfig {
+    /// The populations recorded, in table order.
+    pub fn populations(&self) -> Vec<Population> {
+        let mut p: Vec<Population> = self.models.iter().map(|&m| Population::Cells(m)).collect();
+        if self.critic {
+            p.push(Population::Critic);
+        }
+        p
+    }
+
     fn trial_config(&self, seed: u64) -> TrialConfig {
         TrialConfig {
             trials: self.trials,
@@ -95,7 +168,7 @@ impl DabneyConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Animal {
     /// The population.
-    pub model: CellModel,
+    pub model: Population,
     /// Its seed.
     pub seed: u64,
     /// What was measured.
@@ -115,7 +188,7 @@ pub struct DabneyResult {
 
 impl Experiment for DabneyConfig {
     const NAME: &'static str = "dabney";
-    type Unit = (CellModel, u64);
+    type Unit = (Population, u64);
     type UnitResult = Animal;
     type Result = DabneyResult;
 
@@ -125,8 +198,8 @@ impl Experiment for DabneyConfig {
         if self.animals < 2 {
             return bad("animals", format!("needs at least 2, got {}", self.animals));
         }
-        if self.models.is_empty() {
-            return bad("models", "name at least one".into());
+        if self.models.is_empty() && !self.critic {
+            return bad("models", "name at least one, or keep the critic".into());
         }
         if let Some(m) = self
             .models
@@ -149,28 +222,41 @@ impl Experiment for DabneyConfig {
             );
         }
         crate::dopamine::check_recording(&self.trial_config(self.seed))?;
+        if self.critic && (self.critic_world_epochs == 0 || self.critic_epochs == 0) {
+            return bad(
+                "critic_epochs",
+                "the critic animals need at least one epoch of each".into(),
+            );
+        }
         if !(self.alpha > 0.0 && self.alpha < 1.0) {
             return bad("alpha", format!("must lie in (0, 1), got {}", self.alpha));
         }
         Ok(())
     }
 
-    fn units(&self) -> Vec<(CellModel, u64)> {
-        self.models
-            .iter()
-            .flat_map(|&m| (0..self.animals as u64).map(move |a| (m, a)))
+    fn units(&self) -> Vec<(Population, u64)> {
+        self.populations()
+            .into_iter()
+            .flat_map(|m| (0..self.animals as u64).map(move |a| (m, a)))
             .map(|(m, a)| (m, self.seed + a))
             .collect()
     }
 
     fn run_unit(
         &self,
-        &(model, seed): &(CellModel, u64),
-        _ctx: &Context,
+        &(model, seed): &(Population, u64),
+        ctx: &Context,
     ) -> Result<Animal, ExperimentError> {
+        let cells_model = match model {
+            Population::Cells(m) => m,
+            Population::Critic => {
+                let stats = critic::critic_animal(self, seed, &ctx.out, &ctx.device)?;
+                return Ok(Animal { model, seed, stats });
+            }
+        };
         let cfg = self.trial_config(seed);
         let dist = RewardDistribution::variable_magnitude();
-        let cells = model
+        let cells = cells_model
             .cells(self.cells, cfg.lr, &dist)
             .map_err(|e| ExperimentError::Config(ConfigError::new("cells", e.to_string())))?;
         Ok(Animal {
@@ -258,6 +344,7 @@ mod tests {
             animals: 2,
             models: vec![CellModel::Distributional, CellModel::Classical],
             trials: 5_000,
+            critic: false,
             ..DabneyConfig::default()
         };
         config.check().unwrap();
@@ -276,8 +363,8 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(
-            seeds(CellModel::Distributional),
-            seeds(CellModel::Classical)
+            seeds(Population::Cells(CellModel::Distributional)),
+            seeds(Population::Cells(CellModel::Classical))
         );
         let result = config.finish(animals, &ctx).unwrap();
         assert_eq!(result.rows.len(), published::ANALYSES.len());
@@ -290,5 +377,55 @@ mod tests {
             md.contains("P = 0.32") && md.contains("| classical |"),
             "{md}"
         );
+    }
+
+    #[test]
+    fn populations_are_named_in_json_by_their_names() {
+        for p in [
+            Population::Cells(CellModel::BaselineBias),
+            Population::Critic,
+        ] {
+            let text = serde_json::to_string(&p).unwrap();
+            assert_eq!(text, format!("\"{}\"", p.name()));
+            assert_eq!(serde_json::from_str::<Population>(&text).unwrap(), p);
+        }
+        let err = serde_json::from_str::<Population>("\"bogus\"").unwrap_err();
+        assert!(err.to_string().contains("bogus"), "{err}");
+    }
+
+    #[allow(deprecated)]
+    #[test]
+    fn a_critic_animal_is_recorded_and_measured_like_cells() {
+        // Tiny: a world model of 2 epochs and a critic of 20 passes; what is checked is the
+        // pipeline (every head measured from its trials, decoded, controls run), not the fit.
+        let config = DabneyConfig {
+            animals: 2,
+            models: vec![],
+            cells: 8,
+            recorded_trials: 4,
+            critic_world_epochs: 2,
+            critic_epochs: 20,
+            ..DabneyConfig::default()
+        };
+        config.check().unwrap();
+        assert_eq!(
+            config.units(),
+            vec![(Population::Critic, 0), (Population::Critic, 1)]
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = Context::new(Device::ndarray(), "ndarray", dir.path());
+        let a = config.run_unit(&(Population::Critic, 0), &ctx).unwrap();
+        assert_eq!(a.model, Population::Critic);
+        let s = &a.stats;
+        assert_eq!(s.split_half.n, 8, "{s:?}");
+        assert!(
+            s.optimism_across_tasks.r.is_nan(),
+            "no cue task for a critic"
+        );
+        assert!(
+            s.measured_cells <= 8 && s.w1_decoded.is_some_and(f64::is_finite),
+            "{s:?}"
+        );
+        assert!(dir.path().join("runs/critic-seed0").exists());
     }
 }

@@ -5,6 +5,8 @@
 
 use neuromod_dopamine::CellModel;
 
+use super::Population;
+
 /// The recorded cells' median split-half r of reversal points and Spearman(asymmetry, reversal
 /// point), recomputed from the released data (see the module's text).
 pub const RECORDED: (f64, f64) = (0.78, 0.49);
@@ -21,9 +23,14 @@ pub const ANALYSES: [&str; 8] = [
     "best_logit_shift",
 ];
 
-/// The published (or recomputed) value of `analysis` for `model`'s column.
-pub fn published(analysis: &str, model: CellModel) -> &'static str {
+/// The published (or recomputed) value of `analysis` for `model`'s column; the critic is a
+/// model of the same recorded cells as the distributional population.
+pub fn published(analysis: &str, model: Population) -> &'static str {
     use CellModel::*;
+    let model = match model {
+        Population::Cells(m) => m,
+        Population::Critic => Distributional,
+    };
     match (analysis, model) {
         ("split_half", Distributional) => {
             "recorded cells: r 0.78 [0.56, 0.88], p ~ 4e-9 (recomputed; the paper: reliable)"

@@ -9,14 +9,14 @@ use neuromod_plots::{Figure, Format, Mark, Panel, Rgb, Series};
 use serde::{Deserialize, Serialize};
 
 use super::published::{published, ANALYSES, RECORDED};
-use super::{Animal, DabneyConfig, DabneyResult};
+use super::{Animal, DabneyConfig, DabneyResult, Population};
 use crate::{pretty, write_file, Experiment, ExperimentError};
 
 /// One model's cell of the table.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Cell {
-    /// The model.
-    pub model: CellModel,
+    /// The population.
+    pub model: Population,
     /// Median over animals (None: undefined in every animal).
     pub median: Option<f64>,
     /// 2.5 % and 97.5 % points over animals.
@@ -65,9 +65,9 @@ pub fn summarise(config: &DabneyConfig, animals: &[Animal]) -> Vec<Row> {
         .map(|&analysis| Row {
             analysis: analysis.to_string(),
             cells: config
-                .models
-                .iter()
-                .map(|&model| {
+                .populations()
+                .into_iter()
+                .map(|model| {
                     let mine: Vec<&Animal> = animals.iter().filter(|a| a.model == model).collect();
                     // (statistic, passes, significantly negative)
                     let per: Vec<(f64, Option<bool>, Option<bool>)> = mine
@@ -200,9 +200,9 @@ pub fn markdown(result: &DabneyResult) -> String {
 
 /// Per model, each animal's split-half r and asymmetry-reversal rho.
 fn figure(result: &DabneyResult) -> Figure {
-    let models = &result.config.models;
+    let models = result.config.populations();
     // Category k sits at x = k + 1.
-    let x = |m: CellModel| models.iter().position(|n| *n == m).unwrap_or(0) as f64 + 1.0;
+    let x = |m: Population| models.iter().position(|n| *n == m).unwrap_or(0) as f64 + 1.0;
     let points = |f: &dyn Fn(&Animal) -> f64, dx: f64| -> Vec<(f64, f64)> {
         result
             .animals
@@ -230,7 +230,8 @@ fn figure(result: &DabneyResult) -> Figure {
         points(&|a| a.stats.asymmetry_reversal.r, 0.12),
     ));
     // The recorded cells' values (recomputed, see `published`) beside the distributional dots.
-    if let Some(k) = models.iter().position(|m| *m == CellModel::Distributional) {
+    let distributional = Population::Cells(CellModel::Distributional);
+    if let Some(k) = models.iter().position(|m| *m == distributional) {
         let x = k as f64 + 1.0;
         panel = panel.with(Series::new(
             format!(

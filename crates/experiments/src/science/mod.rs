@@ -27,14 +27,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use burn::prelude::*;
-use burn::tensor::TensorData;
 use neuromod_core::ModelSpec;
-use neuromod_core::{Noise, SequenceModel};
+use neuromod_core::SequenceModel;
 use neuromod_critic::{CriticConfig, CriticLoss};
 use neuromod_datasets::tasks::SwitchTask;
-use neuromod_datasets::SequenceSet;
-use neuromod_train::{collect_signals, ModelKind, WorldModel};
-use neuromod_train::{to_batch, SfMode, SfSettings};
+use neuromod_train::{collect_signals, ModelKind};
+use neuromod_train::{SfMode, SfSettings};
 use serde::{Deserialize, Serialize};
 
 use crate::critic_fit::{fit, rpe_groups, FitSettings, Latents};
@@ -180,31 +178,6 @@ pub struct RunResult {
     pub identity: Option<IdentityCheck>,
 }
 
-/// Latent states of `set` (one batch), reward `rewards`, on `device` (no gradient).
-fn latents(
-    model: &WorldModel,
-    set: &SequenceSet,
-    rewards: &[Vec<f32>],
-    continuing: bool,
-    device: &Device,
-) -> (Latents, neuromod_core::Trajectory) {
-    let idx: Vec<usize> = (0..set.len()).collect();
-    let batch = to_batch(set, &idx, device);
-    let traj = model.forward(&batch, Noise::Mean);
-    let state = traj.state().detach();
-    let [n, t] = [set.len(), set.steps(0)];
-    let flat: Vec<f32> = rewards.iter().flatten().copied().collect();
-    let reward = Tensor::from_data(TensorData::new(flat, [n, t]), device);
-    (
-        Latents {
-            state,
-            reward,
-            continuing,
-        },
-        traj,
-    )
-}
-
 /// Runs one task for one seed; the world model's checkpoint goes to `out/runs/<task>-seed<k>`
 /// and the task's observations to `out/data/<task>-seed<k>.npy`.
 pub fn run_one(
@@ -228,6 +201,7 @@ pub fn run_one(
         batch_size: config.batch_size,
         fractions: (0.7, 0.1),
         sf: Some(sf),
+        kl_anneal_epochs: 0,
     };
     let Fitted {
         config: cfg,
@@ -256,18 +230,14 @@ pub fn run_one(
         .with_loss(CriticLoss::Quantile)
         .with_zero_init(true);
     let train_rewards = &data.rewards[..n_train];
-    let (train_lat, train_traj) = latents(
+    let (train_lat, train_traj) = Latents::of(
         &model,
         &splits.train,
         train_rewards,
         task.continuing(),
         device,
     );
-    let ad_lat = Latents {
-        state: Tensor::from_data(train_lat.state.to_data(), &ad),
-        reward: Tensor::from_data(train_lat.reward.to_data(), &ad),
-        continuing: train_lat.continuing,
-    };
+    let ad_lat = train_lat.on(&ad);
     let fit_settings = FitSettings {
         epochs: config.critic_epochs,
         batch: 256,
@@ -282,7 +252,7 @@ pub fn run_one(
     // Signals on the held-out sequences.
     let first_eval = n_train + n_valid;
     let eval_rewards = &data.rewards[first_eval..];
-    let (eval_lat, traj) = latents(
+    let (eval_lat, traj) = Latents::of(
         &model,
         &splits.test,
         eval_rewards,
