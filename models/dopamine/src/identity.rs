@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::design::{Design, Step};
+use crate::Paradigm;
 
 /// Learning rate of the successor matrix W (Gardner et al.'s alpha_W).
 pub const ALPHA_W: f64 = 0.2;
@@ -169,6 +170,17 @@ pub enum Inhibition {
 /// the SR model's value of X and of Y at test, and a value TD model's (never inhibited), as
 /// (blocked X, unblocked Y).
 pub fn chang_identity_unblocking(inhibition: Inhibition) -> ((f64, f64), (f64, f64)) {
+    let p = chang_paradigm(inhibition);
+    let v = p.values(&p.design.x);
+    (
+        (v.sr_perturbed[0], v.sr_perturbed[1]),
+        (v.value_td[0], v.value_td[1]),
+    )
+}
+
+/// The design of [`chang_identity_unblocking`], test cues X and Y; its perturbation is the
+/// inhibition asked for (none for [`Inhibition::Off`]).
+pub fn chang_paradigm(inhibition: Inhibition) -> Paradigm {
     let n = 5;
     // Features: A 0, B 1, X 2, Y 3, flavour 1 4, flavour 2 5.
     let stages: [(&[usize], usize); 4] = [(&[0], 4), (&[1], 5), (&[0, 2], 4), (&[1, 3], 4)];
@@ -190,12 +202,8 @@ pub fn chang_identity_unblocking(inhibition: Inhibition) -> ((f64, f64), (f64, f
             n,
         );
     }
-    let training = design.len();
-    design.stage(&[Step::cue(&[2]), Step::cue(&[])], 1);
-    design.stage(&[Step::cue(&[3]), Step::cue(&[])], 1);
-    let sr = td_sr(&design.x, &design.r, Some(&design.opto));
-    let (_, w) = value_td(&design.x[..training], &design.r[..training]);
-    ((sr[training].value, sr[training + 2].value), (w[2], w[3]))
+    let tests = Vec::new();
+    Paradigm { design, tests }.test(&[("X", 2), ("Y", 3)])
 }
 
 #[cfg(test)]

@@ -40,14 +40,18 @@ pub use decode::{decode_expectiles, decode_quantiles, wasserstein1, Decoded};
 pub use design::{row, Design, Step};
 pub use distribution::{DistributionError, RewardDistribution};
 pub use identity::{
-    chang_identity_unblocking, takahashi_identity_shift, td_sr, value_td, Inhibition, Shift, SrStep,
+    chang_identity_unblocking, chang_paradigm, takahashi_identity_shift, td_sr, value_td,
+    Inhibition, Shift, SrStep,
 };
 pub use measured::{
     decode_measured, decode_quantile_points, gaussian_baseline_w1, Measured, MIN_TAU,
 };
 pub use neuromod_stats::{correlation_p, fisher_interval, pearson, spearman, wilson, Correlation};
 pub use population::CellModel;
-pub use preconditioning::{sharpe_activation, sharpe_devaluation, sharpe_inhibition, TestValues};
+pub use preconditioning::{
+    sharpe_activation, sharpe_activation_paradigm, sharpe_devaluation, sharpe_inhibition,
+    sharpe_inhibition_paradigm, Paradigm, TestValues,
+};
 pub use reversal::{kinked_fit, reversal_point, Kink, TuningCurves};
 pub use simulate::{simulate, Simulation, TrialConfig};
 

@@ -29,29 +29,61 @@ pub struct TestValues {
     pub value_td: Vec<f64>,
 }
 
-/// Runs a design whose last `tests` cues are each presented once, followed by a blank row;
-/// returns the SR values at those cues with and without the perturbation, and value TD's
-/// weights of their features after training (the rows before the tests).
-fn test_values(design: &Design, tests: &[(&str, usize)]) -> TestValues {
-    let rows = design.len();
-    let at = |v: &[crate::SrStep]| -> Vec<f64> {
-        (0..tests.len())
-            .map(|i| v[rows - 2 * (tests.len() - i)].value)
-            .collect()
-    };
-    let training = rows - 2 * tests.len();
-    let (_, w) = value_td(&design.x[..training], &design.r[..training]);
-    TestValues {
-        cues: tests.iter().map(|(n, _)| (*n).to_string()).collect(),
-        sr_perturbed: at(&td_sr(&design.x, &design.r, Some(&design.opto))),
-        sr_control: at(&td_sr(&design.x, &design.r, None)),
-        value_td: tests.iter().map(|&(_, f)| w[f]).collect(),
+/// A paradigm: its design (rows, rewards, perturbations) and the rows where test cues are
+/// read, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Paradigm {
+    /// The design.
+    pub design: Design,
+    /// (name, row) of each test cue; value TD learns from the rows before the first.
+    pub tests: Vec<(String, usize)>,
+}
+
+impl Paradigm {
+    /// Test values with the design's rows encoded as `x` (the design's own features, or any
+    /// re-encoding of the same rows, e.g. a world model's latent features): the SR value
+    /// x W u at each test row with and without the perturbations, and value TD's x . w there
+    /// after learning from the rows before the tests.
+    ///
+    /// # Panics
+    /// When `x` has not one row per design row.
+    pub fn values(&self, x: &[Vec<f64>]) -> TestValues {
+        let d = &self.design;
+        assert_eq!(x.len(), d.len(), "one encoded row per design row");
+        let training = self.tests.first().map_or(d.len(), |t| t.1);
+        let at = |v: Vec<crate::SrStep>| -> Vec<f64> {
+            self.tests.iter().map(|&(_, row)| v[row].value).collect()
+        };
+        let (_, w) = value_td(&x[..training], &d.r[..training]);
+        let dot = |row: &[f64]| row.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>();
+        TestValues {
+            cues: self.tests.iter().map(|(n, _)| n.clone()).collect(),
+            sr_perturbed: at(td_sr(x, &d.r, Some(&d.opto))),
+            sr_control: at(td_sr(x, &d.r, None)),
+            value_td: self.tests.iter().map(|&(_, row)| dot(&x[row])).collect(),
+        }
     }
+
+    /// Appends one test trial per cue (the cue's row, then a blank) and names its row.
+    pub(crate) fn test(mut self, cues: &[(&str, usize)]) -> Self {
+        for &(name, feature) in cues {
+            self.tests.push((name.to_string(), self.design.len()));
+            self.design
+                .stage(&[Step::cue(&[feature]), Step::cue(&[])], 1);
+        }
+        self
+    }
+}
+
+/// Sharpe et al. 2017, inhibition, on the design's own features ([`sharpe_inhibition_paradigm`]).
+pub fn sharpe_inhibition() -> TestValues {
+    let p = sharpe_inhibition_paradigm();
+    p.values(&p.design.x)
 }
 
 /// Sharpe et al. 2017, inhibition: A -> X and B -> Y preconditioning, with inhibition (-0.1)
 /// when Y follows B; then X -> flavour 1 and Y -> flavour 2, rewarded; test A and B.
-pub fn sharpe_inhibition() -> TestValues {
+pub fn sharpe_inhibition_paradigm() -> Paradigm {
     // Features: A 0, B 1, X 2, Y 3, flavour 1 4, flavour 2 5.
     let mut d = Design::new(6);
     d.stage(
@@ -82,10 +114,8 @@ pub fn sharpe_inhibition() -> TestValues {
         ],
         TRIALS,
     );
-    for cue in [0, 1] {
-        d.stage(&[Step::cue(&[cue]), Step::cue(&[])], 1);
-    }
-    test_values(&d, &[("A", 0), ("B", 1)])
+    let tests = Vec::new();
+    Paradigm { design: d, tests }.test(&[("A", 0), ("B", 1)])
 }
 
 /// The preconditioning stages of the activation and devaluation experiments, features A 0, C 1,
@@ -115,15 +145,19 @@ fn activation_design() -> Design {
     d
 }
 
+/// Sharpe et al. 2017, activation, on the design's own features ([`sharpe_activation_paradigm`]).
+pub fn sharpe_activation() -> TestValues {
+    let p = sharpe_activation_paradigm();
+    p.values(&p.design.x)
+}
+
 /// Sharpe et al. 2017, activation: C, blocked by A in preconditioning, is unblocked by
 /// stimulation (0.4) when X follows AC; D, stimulated in the interval, is the control, and F
 /// (preconditioned with E, not blocked) the reference. Test F, D, C.
-pub fn sharpe_activation() -> TestValues {
-    let mut d = activation_design();
-    for cue in [4, 2, 1] {
-        d.stage(&[Step::cue(&[cue]), Step::cue(&[])], 1);
-    }
-    test_values(&d, &[("F", 4), ("D", 2), ("C", 1)])
+pub fn sharpe_activation_paradigm() -> Paradigm {
+    let design = activation_design();
+    let tests = Vec::new();
+    Paradigm { design, tests }.test(&[("F", 4), ("D", 2), ("C", 1)])
 }
 
 /// Sharpe et al. 2017, devaluation after activation: the food presented alone with reward -5

@@ -11,6 +11,7 @@
 //!
 //! The published values are those Gardner et al. tabulate in their code (`sim_TDSR.m`).
 
+pub mod encoded;
 mod report;
 pub mod world;
 
@@ -150,7 +151,7 @@ pub enum IdentityUnitResult {
     /// [`IdentityUnit::Designs`].
     Designs(Box<DesignResult>),
     /// [`IdentityUnit::World`].
-    World(WorldShiftRun),
+    World(Box<WorldShiftRun>),
 }
 
 /// Everything `bench identity` measured.
@@ -226,7 +227,7 @@ impl Experiment for IdentityConfig {
         Ok(match *unit {
             IdentityUnit::Designs => IdentityUnitResult::Designs(Box::new(designs())),
             IdentityUnit::World(seed) => {
-                IdentityUnitResult::World(world::run(self, seed, &ctx.out, &ctx.device)?)
+                IdentityUnitResult::World(Box::new(world::run(self, seed, &ctx.out, &ctx.device)?))
             }
         })
     }
@@ -257,7 +258,7 @@ impl Experiment for IdentityConfig {
         for r in runs {
             match r {
                 IdentityUnitResult::Designs(d) => designs = Some(*d),
-                IdentityUnitResult::World(w) => world.push(w),
+                IdentityUnitResult::World(w) => world.push(*w),
             }
         }
         let designs = designs.ok_or(ExperimentError::Readback("the designs unit"))?;

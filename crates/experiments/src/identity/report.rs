@@ -8,6 +8,7 @@ use neuromod_plots::{Corner, Figure, Mark, Panel, Rgb, Series};
 use neuromod_stats::Interval;
 use serde::{Deserialize, Serialize};
 
+use super::encoded::EncodedDesigns;
 use super::world::{signal_names, WorldShiftRun, LEARNED_GAP, VALUE_RPE, WINDOW};
 use super::{
     IdentityResult, CHANG_BLOCKED_UNBLOCKED, SHARPE_ACTIVATION, SHARPE_DEVALUATION,
@@ -219,6 +220,84 @@ fn world_table(md: &mut String, r: &IdentityResult) {
         }
     }
     seed_table(md, &r.world);
+    encoded_table(md, &r.world);
+}
+
+/// The comparisons the published designs make, each a direction the rats showed, as
+/// (name, published values, the direction's test on a model's test values).
+type Check = (&'static str, String, fn(&EncodedDesigns, bool) -> bool);
+
+/// The directions of the published results, tested on one seed's encoded designs with the
+/// SR model (`sr` true) or value TD. Each perturbation's effect is a difference between the
+/// perturbed and the unperturbed run of the same model (the values themselves can take either
+/// sign on learned features); value TD is never perturbed, so it has no such effect.
+fn checks() -> [Check; 4] {
+    [
+        (
+            "Chang, inhibition in the interval: unblocking, Y > X",
+            format!(
+                "{} > {}",
+                CHANG_BLOCKED_UNBLOCKED[1].1, CHANG_BLOCKED_UNBLOCKED[1].0
+            ),
+            |e, sr| {
+                let v = &e.chang_interval;
+                let v = if sr { &v.sr_perturbed } else { &v.value_td };
+                v[1] > v[0]
+            },
+        ),
+        (
+            "Chang, inhibition at the change lowers Y (against inhibition in the interval)",
+            format!(
+                "{} < {}",
+                CHANG_BLOCKED_UNBLOCKED[0].1, CHANG_BLOCKED_UNBLOCKED[1].1
+            ),
+            |e, sr| sr && e.chang_outcome.sr_perturbed[1] < e.chang_interval.sr_perturbed[1],
+        ),
+        (
+            "Sharpe, inhibition at B -> Y lowers B",
+            format!("{} < {}", SHARPE_INHIBITION[0][1], SHARPE_INHIBITION[1][1]),
+            |e, sr| {
+                let v = &e.sharpe_inhibition;
+                sr && v.sr_perturbed[1] < v.sr_control[1]
+            },
+        ),
+        (
+            "Sharpe, stimulation at AC -> X raises C",
+            format!("{} > {}", SHARPE_ACTIVATION[0][2], SHARPE_ACTIVATION[1][2]),
+            |e, sr| {
+                let v = &e.sharpe_activation;
+                sr && v.sr_perturbed[2] > v.sr_control[2]
+            },
+        ),
+    ]
+}
+
+/// How many seeds' encoded designs go the published way, per comparison and model.
+fn encoded_table(md: &mut String, runs: &[WorldShiftRun]) {
+    let encoded: Vec<&EncodedDesigns> = runs.iter().filter_map(|w| w.encoded.as_ref()).collect();
+    if encoded.is_empty() {
+        return;
+    }
+    let _ = write!(
+        md,
+        "\n## The published designs on world-model features ({} seeds)\n\n\
+         Each design's rows as a world model trained on its trials encodes them (posterior means, \
+         standardised), learned trial by trial. Seeds going the rats' way; a perturbation's \
+         effect is perturbed against unperturbed (value TD is never perturbed, so it has none).\n\n\
+         | comparison | rats | TD over successor features | value TD, same features |\n\
+         | --- | --- | --- | --- |\n",
+        encoded.len()
+    );
+    for (name, rats, test) in checks() {
+        let count = |sr: bool| encoded.iter().filter(|e| test(e, sr)).count();
+        let _ = writeln!(
+            md,
+            "| {name} | {rats} | {} of {n} | {} of {n} |",
+            count(true),
+            count(false),
+            n = encoded.len()
+        );
+    }
 }
 
 /// One line per seed: its world model's bound (an underfit model shows here) and how the SF
@@ -355,6 +434,7 @@ mod tests {
                 sessions: 1,
                 shifts: 1,
                 signals,
+                encoded: None,
             }
         };
         let summary = summarise(&[run(1.0, 2.0, 3.0), run(1.0, 4.0, 12.0)]);
@@ -364,5 +444,26 @@ mod tests {
         assert!((s.ratio.unwrap().mean - 8f64.sqrt()).abs() < 1e-12);
         assert!((s.first.unwrap().mean - 6.0).abs() < 1e-12);
         assert_eq!((s.early_above_late, s.seeds), (2, 2));
+    }
+
+    #[test]
+    fn on_the_designs_own_features_the_sr_model_goes_every_published_way() {
+        use neuromod_dopamine::{
+            chang_paradigm, sharpe_activation_paradigm, sharpe_inhibition_paradigm, Inhibition,
+        };
+        let own = |p: neuromod_dopamine::Paradigm| p.values(&p.design.x);
+        let e = EncodedDesigns {
+            valid_bounds: [0.0; 3],
+            chang_outcome: own(chang_paradigm(Inhibition::Outcome)),
+            chang_interval: own(chang_paradigm(Inhibition::Interval)),
+            sharpe_inhibition: own(sharpe_inhibition_paradigm()),
+            sharpe_activation: own(sharpe_activation_paradigm()),
+        };
+        let sr: Vec<bool> = checks().iter().map(|c| (c.2)(&e, true)).collect();
+        let td: Vec<bool> = checks().iter().map(|c| (c.2)(&e, false)).collect();
+        assert_eq!(sr, [true; 4]);
+        // Value TD (V(Y) 0.124 > V(X) 0.109) unblocks without any perturbation, and has no
+        // perturbation to answer.
+        assert_eq!(td, [true, false, false, false]);
     }
 }

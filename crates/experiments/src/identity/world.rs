@@ -19,6 +19,7 @@ use neuromod_dopamine::Shift;
 use neuromod_train::{collect_signals, SfMode, SfSettings};
 use serde::{Deserialize, Serialize};
 
+use super::encoded::EncodedDesigns;
 use super::IdentityConfig;
 use crate::critic_fit::{fit, rpe_groups, FitSettings, Latents};
 use crate::science::SF_GAMMAS;
@@ -64,6 +65,9 @@ pub struct WorldShiftRun {
     pub shifts: usize,
     /// Per signal, in [`signal_names`] order.
     pub signals: BTreeMap<String, SignalShift>,
+    /// The published designs on this seed's world-model features.
+    #[serde(default)]
+    pub encoded: Option<EncodedDesigns>,
 }
 
 /// The signals read, in report order.
@@ -204,6 +208,7 @@ pub fn run(
         })
         .collect();
     let noise_floor = task.noise_floor();
+    let encoded = Some(super::encoded::run(config, seed, out, device)?);
     Ok(WorldShiftRun {
         seed,
         valid_bound,
@@ -212,6 +217,7 @@ pub fn run(
         sessions: n_eval,
         shifts: shifts.len(),
         signals: per_signal,
+        encoded,
     })
 }
 
