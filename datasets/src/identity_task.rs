@@ -24,9 +24,8 @@ pub struct IdentityShiftTask {
     pub trials: usize,
     /// Pixels per observation.
     pub dim: usize,
-    /// Trials per block, drawn uniformly from `block.0..=block.1` (the last block of a
-    /// session may be cut short by its end).
-    pub block: (usize, usize),
+    /// Probability that the identity shifts at a trial (trial 0 excepted).
+    pub hazard: f64,
     /// Probability that a pixel shows the opposite value (sensory noise).
     pub flip: f64,
     /// Generator seed.
@@ -37,9 +36,9 @@ impl Default for IdentityShiftTask {
     fn default() -> Self {
         Self {
             sessions: 200,
-            trials: 24,
+            trials: 32,
             dim: 16,
-            block: (6, 10),
+            hazard: 0.125,
             flip: 0.05,
             seed: 0,
         }
@@ -70,10 +69,12 @@ impl IdentityShiftTask {
         self.dim as f64 * h
     }
 
-    /// Generates the sessions; panics on an empty block range.
+    /// Generates the sessions; panics on a hazard outside [0, 1].
     pub fn generate(&self) -> IdentityShiftData {
-        let (lo, hi) = self.block;
-        assert!(0 < lo && lo <= hi, "blocks of at least one trial");
+        assert!(
+            (0.0..=1.0).contains(&self.hazard),
+            "a hazard is a probability"
+        );
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let pats = patterns(&mut rng, 3, self.dim);
         let (cue, flavours) = (&pats[0], [&pats[1], &pats[2]]);
@@ -83,15 +84,13 @@ impl IdentityShiftTask {
         for _ in 0..self.sessions {
             let mut identity = rng.random_range(0..2usize);
             let mut starts = Vec::new();
-            let mut next = rng.random_range(lo..=hi);
             let mut x = vec![0.0f32; steps * self.dim];
             let (mut r, mut surprise, mut state) =
                 (vec![0.0f32; steps], vec![false; steps], vec![]);
             for trial in 0..self.trials {
-                if trial == next {
+                if trial > 0 && rng.random_bool(self.hazard) {
                     identity = 1 - identity;
                     starts.push(trial);
-                    next += rng.random_range(lo..=hi);
                 }
                 let at = |s: usize| (trial * TRIAL_STEPS + s) * self.dim;
                 x[at(0)..at(1)].copy_from_slice(cue);
@@ -131,19 +130,17 @@ mod tests {
     }
 
     #[test]
-    fn identities_alternate_in_blocks_at_equal_value() {
+    fn identities_alternate_at_a_constant_hazard_at_equal_value() {
         let task = IdentityShiftTask {
-            sessions: 50,
             flip: 0.0,
             ..Default::default()
         };
         let d = task.generate();
         let steps = task.trials * TRIAL_STEPS;
+        let mut shifts = 0;
         for (i, starts) in d.shifts.iter().enumerate() {
-            // Blocks of 6..=10 trials: two or three shifts in 24 trials.
-            assert!((2..=3).contains(&starts.len()), "{starts:?}");
-            assert!((6..=10).contains(&starts[0]));
-            assert!(starts.windows(2).all(|w| (6..=10).contains(&(w[1] - w[0]))));
+            shifts += starts.len();
+            assert!(starts.iter().all(|&s| (1..task.trials).contains(&s)));
             // Every outcome is rewarded 1, nothing else is.
             let r = &d.task.rewards[i];
             let outcome_step = |t: usize| t % TRIAL_STEPS == OUTCOME_STEP;
@@ -164,10 +161,14 @@ mod tests {
                 );
                 let t = trial * TRIAL_STEPS + OUTCOME_STEP;
                 assert_eq!(d.task.state_surprise[i][t], changed);
+                assert_eq!(d.task.state[i][t], d.task.state[i][t - OUTCOME_STEP]);
             }
             let labels = d.task.state_surprise[i].iter().filter(|&&b| b).count();
             assert_eq!(labels, starts.len());
         }
+        // 200 sessions x 31 trials that may shift: the rate is the hazard (sd 0.004).
+        let rate = shifts as f64 / (task.sessions * (task.trials - 1)) as f64;
+        assert!((rate - 0.125).abs() < 0.02, "{rate}");
         // Both identities start sessions.
         assert!(d.task.state.iter().any(|s| s[0] == 0) && d.task.state.iter().any(|s| s[0] == 1));
     }

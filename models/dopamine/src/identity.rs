@@ -213,8 +213,8 @@ mod tests {
     #[test]
     fn the_identity_shift_matches_a_port_of_the_published_code() {
         // A NumPy port of Gardner et al.'s linearTDSR.m / sim_TDSR.m (written for this test,
-        // and by a second reader independently): late 0.0089190, early 0.3499787; value TD on
-        // the same features -0.0063341, 0.4751419.
+        // and by a second reader independently; kept outside the repository): late 0.0089190,
+        // early 0.3499787; value TD on the same features -0.0063341, 0.4751419.
         let [sr, td, blind] = takahashi_identity_shift();
         assert!((sr.late - 0.008_918_997).abs() < 1e-8, "{sr:?}");
         assert!((sr.early - 0.349_978_695).abs() < 1e-8, "{sr:?}");

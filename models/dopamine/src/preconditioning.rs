@@ -187,7 +187,8 @@ mod tests {
     use super::*;
 
     // Expected values from a NumPy port of Gardner et al.'s `linearTDSR.m` (the version with
-    // the perturbation along a feature trace) and `sim_TDSR.m`, written for these tests.
+    // the perturbation along a feature trace) and `sim_TDSR.m`, written for these tests and
+    // kept outside the repository (a translation of their code is not ours to ship).
 
     #[test]
     fn inhibition_at_the_transition_blocks_preconditioning() {

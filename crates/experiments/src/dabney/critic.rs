@@ -60,12 +60,12 @@ pub fn critic_animal(
     // One generator run: its first trials are the learning trials, the rest (same cue and
     // light, fresh noise) are recorded; the reward is not in the observation, so the recorded
     // trials get their sizes in rounds afterwards.
-    let task = RewardTask {
+    let generator = RewardTask {
         trials: LEARNING_TRIALS + recorded,
         seed,
         ..Default::default()
-    }
-    .generate();
+    };
+    let task = generator.generate();
     let mut learning = task.data.clone();
     let recording = learning.sequences.split_off(LEARNING_TRIALS);
     let spec = WorldSpec {
@@ -75,7 +75,7 @@ pub fn critic_animal(
         batch_size: 16,
         fractions: (0.7, 0.1),
         sf: None,
-        kl_anneal_epochs: 0,
+        kl_anneal: None,
     };
     let tag = format!("critic-seed{seed}");
     let Fitted {
@@ -114,7 +114,7 @@ pub fn critic_animal(
 
     // The recording: rounds of every size once, in a shuffled order per round.
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_d0a1);
-    let outcome = RewardTask::default().outcome_step();
+    let outcome = generator.outcome_step();
     let mut order = Vec::with_capacity(recorded);
     for _ in 0..config.recorded_trials {
         let mut round = sizes.clone();
@@ -137,7 +137,9 @@ pub fn critic_animal(
         .into_iter()
         .map(|t| host(t, "the heads' errors"))
         .collect::<Result<Vec<Vec<f32>>, _>>()?;
-    let weights = Cells::spread(config.cells, 1.0)
+    // The heads fire with the gains of cells of their own taus.
+    let taus = critic.taus.iter().map(|&t| t as f64).collect();
+    let weights = Cells::with_taus(taus, 1.0)
         .map_err(|e| ExperimentError::Config(ConfigError::new("cells", e.to_string())))?;
     let noise = Normal::new(0.0, config.noise).expect("a checked noise");
     let responses = order

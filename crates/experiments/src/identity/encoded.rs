@@ -24,8 +24,6 @@ use super::IdentityConfig;
 use crate::world_fit::{fit_world, WorldSpec};
 use crate::{host, ExperimentError};
 
-/// Rows per training sequence (trials of the design drawn at random, concatenated).
-pub const ROWS: usize = 48;
 /// Probability that a feature of a training row shows the opposite value.
 pub const FLIP: f64 = 0.05;
 
@@ -60,14 +58,16 @@ fn trial_types(p: &Paradigm) -> Vec<Vec<Vec<f64>>> {
     types
 }
 
-/// `n` training sequences of [`ROWS`] rows: random trials of the design, noisy.
+/// `n` training sequences as long as the design (so no row of it is read past the length the
+/// model learned): random trials of the design, noisy.
 fn training_set(p: &Paradigm, n: usize, seed: u64) -> SequenceSet {
     let types = trial_types(p);
+    let rows = p.design.len();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut set = SequenceSet::new(p.design.d);
     for _ in 0..n {
-        let mut seq = Vec::with_capacity(ROWS * p.design.d);
-        while seq.len() < ROWS * p.design.d {
+        let mut seq = Vec::with_capacity(rows * p.design.d);
+        while seq.len() < rows * p.design.d {
             for row in &types[rng.random_range(0..types.len())] {
                 seq.extend(row.iter().map(|&v| {
                     let flip = rng.random_bool(FLIP);
@@ -75,7 +75,7 @@ fn training_set(p: &Paradigm, n: usize, seed: u64) -> SequenceSet {
                 }));
             }
         }
-        seq.truncate(ROWS * p.design.d);
+        seq.truncate(rows * p.design.d);
         set.sequences.push(seq);
     }
     set
@@ -124,7 +124,7 @@ fn encode(
         batch_size: config.batch_size,
         fractions: (0.8, 0.2),
         sf: None,
-        kl_anneal_epochs: config.kl_anneal_epochs,
+        kl_anneal: Some((config.kl_anneal_epochs, super::world::KL_START)),
     };
     let data = training_set(p, config.sessions, seed);
     let fitted = fit_world(&spec, &data, (out, tag), seed, device)?;
@@ -195,9 +195,13 @@ mod tests {
         let types = trial_types(&chang_paradigm(Inhibition::Off));
         assert_eq!(types.len(), 6);
         assert_eq!(types.iter().filter(|t| t.len() == 3).count(), 4);
-        let set = training_set(&chang_paradigm(Inhibition::Off), 3, 0);
+        let chang = chang_paradigm(Inhibition::Off);
+        let set = training_set(&chang, 3, 0);
         assert_eq!(set.len(), 3);
-        assert!(set.sequences.iter().all(|s| s.len() == ROWS * 6));
+        assert!(set
+            .sequences
+            .iter()
+            .all(|s| s.len() == chang.design.len() * 6));
     }
 
     #[test]

@@ -196,18 +196,23 @@ impl Experiment for IdentityConfig {
         if self.seeds > 0 && self.sessions < 20 {
             return bad("sessions", "at least 20 (a fifth of them is measured)");
         }
-        let widths = [self.epochs, self.batch_size, self.h_dim, self.z_dim];
-        if self.seeds > 0 && (widths.contains(&0) || self.hidden == 0 || self.heads == 0) {
-            return bad(
-                "epochs",
-                "epochs, batch size, widths and heads must be positive",
-            );
+        let positive = [
+            ("epochs", self.epochs),
+            ("batch_size", self.batch_size),
+            ("h_dim", self.h_dim),
+            ("z_dim", self.z_dim),
+            ("hidden", self.hidden),
+            ("heads", self.heads),
+            ("critic_epochs", self.critic_epochs),
+        ];
+        if let Some((field, _)) = positive.iter().find(|(_, v)| self.seeds > 0 && *v == 0) {
+            return bad(field, "must be positive");
         }
         if !(self.gamma > 0.0 && self.gamma < 1.0) {
             return bad("gamma", "in (0, 1)");
         }
-        if self.critic_lr.is_nan() || self.critic_lr <= 0.0 || self.critic_epochs == 0 {
-            return bad("critic_lr", "a positive rate and at least one pass");
+        if self.critic_lr.is_nan() || self.critic_lr <= 0.0 {
+            return bad("critic_lr", "must be positive");
         }
         Ok(())
     }

@@ -304,8 +304,11 @@ fn encoded_table(md: &mut String, runs: &[WorldShiftRun]) {
 /// error, the KL surprise and the value RPE answered the first new outcome.
 fn seed_table(md: &mut String, runs: &[WorldShiftRun]) {
     md.push_str(
-        "\n| seed | validation bound (learned) | shifts measured | SF TD error gamma 0.9: first / late | \
-         KL surprise: first / late | value RPE: first - late |\n| --- | --- | --- | --- | --- | --- |\n",
+        &format!(
+            "\n| seed | validation bound (learned) | shifts measured | SF TD error gamma {}: first / late | \
+             KL surprise: first / late | value RPE: first - late |\n| --- | --- | --- | --- | --- | --- |\n",
+            crate::science::SF_GAMMAS[2]
+        ),
     );
     let sf = format!("SF TD error (rms), gamma {}", crate::science::SF_GAMMAS[2]);
     for w in runs {

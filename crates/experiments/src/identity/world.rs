@@ -35,6 +35,9 @@ pub const WINDOW: usize = 5;
 /// identity is not tracked).
 pub const LEARNED_GAP: f64 = 0.15;
 
+/// The KL weight at the first epoch when annealing.
+pub const KL_START: f64 = 0.1;
+
 /// The value RPE's name among the signals.
 pub const VALUE_RPE: &str = "value RPE (critic, mean of heads)";
 
@@ -84,14 +87,19 @@ pub fn signal_names() -> Vec<String> {
 
 /// The shifts measured: (session, first trial of the new identity) for every shift with
 /// [`WINDOW`] trials of the old identity before it and of the new one from it on (`shifts[i]`:
-/// session i's shifts, `trials` per session).
+/// session i's shifts, `trials` per session). A session's first trial is itself a surprise
+/// (its identity is drawn), so a first shift needs [`WINDOW`] trials after that one.
 pub fn windows(shifts: &[Vec<usize>], trials: usize) -> Vec<(usize, usize)> {
     shifts
         .iter()
         .enumerate()
         .flat_map(|(i, starts)| {
             starts.iter().enumerate().filter_map(move |(k, &s)| {
-                let before = if k == 0 { s } else { s - starts[k - 1] };
+                let before = if k == 0 {
+                    s.saturating_sub(1)
+                } else {
+                    s - starts[k - 1]
+                };
                 let after = starts.get(k + 1).copied().unwrap_or(trials) - s;
                 (before >= WINDOW && after >= WINDOW).then_some((i, s))
             })
@@ -115,6 +123,13 @@ pub fn around_shift(value: impl Fn(usize, usize) -> f64, shifts: &[(usize, usize
             total / shifts.len().max(1) as f64
         })
         .collect()
+}
+
+/// Signal `v` ([sessions, steps] flat) of session i at step t, read `back` steps earlier: a
+/// successor-feature error at index t belongs to the transition t -> t + 1, so the one that
+/// arrives at step t is read with `back` = 1; per-step signals with 0.
+pub fn at_outcome(v: &[f32], steps: usize, back: usize) -> impl Fn(usize, usize) -> f64 + '_ {
+    move |i, t| v[i * steps + t - back] as f64
 }
 
 /// Late (mean of the trials before the shift) and early (after) from [`around_shift`]'s values.
@@ -149,7 +164,7 @@ pub fn run(
         batch_size: config.batch_size,
         fractions: (0.7, 0.1),
         sf: Some(sf),
-        kl_anneal_epochs: config.kl_anneal_epochs,
+        kl_anneal: Some((config.kl_anneal_epochs, KL_START)),
     };
     let tag = format!("identity-seed{seed}");
     let Fitted {
@@ -188,6 +203,15 @@ pub fn run(
     let n_eval = splits.test.len();
     let signals = collect_signals(&splits.test, &model, Some(&heads), n_eval, device)?;
     let shifts = windows(&data.shifts[first_eval..], task.trials);
+    if shifts.is_empty() {
+        return Err(ExperimentError::Config(ConfigError::new(
+            "sessions",
+            format!(
+                "seed {seed}: no held-out session has a shift with {WINDOW} trials on each side; \
+                 raise --sessions"
+            ),
+        )));
+    }
     let all: Vec<usize> = (0..config.heads).collect();
     let rpe = host(rpe_groups(&critic, &eval_lat, &[all]).remove(0), "RPE")?;
     let mut series: Vec<(Vec<f32>, usize)> = SF_GAMMAS
@@ -202,7 +226,7 @@ pub fn run(
         .into_iter()
         .zip(series)
         .map(|(name, (v, back))| {
-            let around = around_shift(|i, t| v[i * steps + t - back] as f64, &shifts);
+            let around = around_shift(|i, t| at_outcome(&v, steps, back)(i, t), &shifts);
             let shift = late_early(&around);
             (name, SignalShift { shift, around })
         })
@@ -228,20 +252,30 @@ mod tests {
     #[test]
     fn the_windows_are_read_at_the_outcomes_around_each_sessions_shift() {
         // Only shifts with five trials of each identity around them are measured.
-        let shifts = windows(&[vec![8, 12, 20], vec![3, 9], vec![5, 10]], 24);
-        assert_eq!(shifts, vec![(1, 9), (2, 5), (2, 10)]);
+        // Session 2's first shift at 5 would put the session's first trial (itself a
+        // surprise) in its late window: left out.
+        let shifts = windows(&[vec![8, 12, 20], vec![3, 9], vec![5, 10], vec![6, 11]], 24);
+        assert_eq!(shifts, vec![(1, 9), (2, 10), (3, 6), (3, 11)]);
         // A signal that is the trial number at outcomes (NaN elsewhere, which would show):
-        // around the shifts (mean trial 8) it reads 3 .. 12.
+        // around the shifts (mean trial 9) it reads 4 .. 13.
         let value = |i: usize, t: usize| {
-            assert!(i == 1 || i == 2);
+            assert!((1..=3).contains(&i));
             match t % TRIAL_STEPS == OUTCOME_STEP {
                 true => (t / TRIAL_STEPS) as f64,
                 false => f64::NAN,
             }
         };
         let around = around_shift(value, &shifts);
-        assert_eq!(around, (3..13).map(f64::from).collect::<Vec<_>>());
+        assert_eq!(around, (4..14).map(f64::from).collect::<Vec<_>>());
         let s = late_early(&around);
-        assert_eq!((s.late, s.early), (5.0, 10.0));
+        assert_eq!((s.late, s.early), (6.0, 11.0));
+    }
+
+    #[test]
+    fn an_sf_error_is_read_from_the_transition_that_arrives_at_the_step() {
+        // Two sessions of 4 steps; the value at flat index k is k.
+        let v: Vec<f32> = (0..8).map(|k| k as f32).collect();
+        assert_eq!(at_outcome(&v, 4, 0)(1, 2), 6.0);
+        assert_eq!(at_outcome(&v, 4, 1)(1, 2), 5.0);
     }
 }

@@ -322,7 +322,7 @@ pub fn run_one(
         batch_size: 16,
         fractions: (0.8, 0.2),
         sf: None,
-        kl_anneal_epochs: 0,
+        kl_anneal: None,
     };
     let tag = format!("relearn-seed{seed}");
     let fitted = fit_world(&spec, &old.data, (out, &tag), seed, device)?;

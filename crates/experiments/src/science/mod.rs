@@ -201,7 +201,7 @@ pub fn run_one(
         batch_size: config.batch_size,
         fractions: (0.7, 0.1),
         sf: Some(sf),
-        kl_anneal_epochs: 0,
+        kl_anneal: None,
     };
     let Fitted {
         config: cfg,
