@@ -91,9 +91,18 @@ pub struct RewardTask {
     /// Probability that a pixel shows the opposite value (sensory noise; 0: none).
     #[serde(default)]
     pub flip: f64,
+    /// The reward is seen: the outcome step also shows its size as a thermometer code of its
+    /// rank among the [`VARIABLE_MAGNITUDE`] sizes, in [`REWARD_PIXELS`] more pixels (rank k
+    /// lights the first k + 1; never flipped), so a world model can predict it and be
+    /// surprised by it. Observations are then `dim + REWARD_PIXELS` wide.
+    #[serde(default)]
+    pub observed: bool,
     /// Generator seed.
     pub seed: u64,
 }
+
+/// Pixels of the reward's thermometer code when the reward is seen.
+pub const REWARD_PIXELS: usize = VARIABLE_MAGNITUDE.len();
 
 impl Default for RewardTask {
     fn default() -> Self {
@@ -104,12 +113,18 @@ impl Default for RewardTask {
             cue_step: 2,
             delay: 4,
             flip: 0.1,
+            observed: false,
             seed: 0,
         }
     }
 }
 
 impl RewardTask {
+    /// Observation width.
+    pub fn width(&self) -> usize {
+        self.dim + if self.observed { REWARD_PIXELS } else { 0 }
+    }
+
     /// The step of the outcome.
     pub fn outcome_step(&self) -> usize {
         self.cue_step + self.delay
@@ -123,19 +138,29 @@ impl RewardTask {
         let [cue, light]: [Vec<f32>; 2] = patterns(&mut rng, 2, self.dim)
             .try_into()
             .expect("two patterns");
-        let mut out = TaskData::new(self.dim);
+        let w = self.width();
+        let mut out = TaskData::new(w);
         for _ in 0..self.trials {
-            let mut x = vec![0.0f32; self.steps * self.dim];
-            x[self.cue_step * self.dim..(self.cue_step + 1) * self.dim].copy_from_slice(&cue);
-            x[outcome * self.dim..(outcome + 1) * self.dim].copy_from_slice(&light);
+            let mut x = vec![0.0f32; self.steps * w];
+            x[self.cue_step * w..self.cue_step * w + self.dim].copy_from_slice(&cue);
+            x[outcome * w..outcome * w + self.dim].copy_from_slice(&light);
             let mut r = vec![0.0f32; self.steps];
             r[outcome] = draw_magnitude(&mut rng);
             if self.flip > 0.0 {
-                for v in &mut x {
-                    if rng.random_bool(self.flip) {
+                for (k, v) in x.iter_mut().enumerate() {
+                    // Only the sensory pixels (the reward code comes after them).
+                    if k % w < self.dim && rng.random_bool(self.flip) {
                         *v = 1.0 - *v;
                     }
                 }
+            }
+            if self.observed {
+                let rank = VARIABLE_MAGNITUDE
+                    .iter()
+                    .position(|&(size, _)| size as f32 == r[outcome])
+                    .expect("a drawn size");
+                let code = outcome * w + self.dim;
+                x[code..=code + rank].fill(1.0);
             }
             out.data.sequences.push(x);
             out.rewards.push(r);
@@ -394,5 +419,37 @@ mod tests {
         let state = state_task(&chain, 1.0);
         assert!(state.rewards.iter().flatten().all(|&r| r == 1.0));
         assert!(state.reward_surprise.iter().flatten().all(|&b| !b));
+    }
+
+    #[test]
+    fn a_seen_reward_is_a_clean_thermometer_code_beside_the_same_noisy_scene() {
+        let hidden = RewardTask::default();
+        let seen = RewardTask {
+            observed: true,
+            ..RewardTask::default()
+        };
+        let (a, b) = (hidden.generate(), seen.generate());
+        assert_eq!(a.rewards, b.rewards);
+        let (d, w) = (hidden.dim, seen.width());
+        assert_eq!((b.data.dim, w), (d + REWARD_PIXELS, d + 7));
+        let outcome = seen.outcome_step();
+        for (i, (xa, xb)) in a.data.sequences.iter().zip(&b.data.sequences).enumerate() {
+            for t in 0..seen.steps {
+                // The scene, noise included, is the hidden task's, pixel for pixel.
+                assert_eq!(&xa[t * d..(t + 1) * d], &xb[t * w..t * w + d]);
+                let code = &xb[t * w + d..(t + 1) * w];
+                let lit = code.iter().filter(|&&v| v == 1.0).count();
+                if t == outcome {
+                    let rank = VARIABLE_MAGNITUDE
+                        .iter()
+                        .position(|&(size, _)| size as f32 == b.rewards[i][t])
+                        .unwrap();
+                    assert_eq!(lit, rank + 1, "trial {i}");
+                    assert!(code[..=rank].iter().all(|&v| v == 1.0));
+                } else {
+                    assert_eq!(lit, 0, "trial {i} step {t}: the code is never flipped");
+                }
+            }
+        }
     }
 }

@@ -18,16 +18,24 @@ pub enum Task {
     Switch,
     /// Deviant transitions and variable-magnitude rewards at state 0, independent.
     Combined,
+    /// The reward task with the reward seen: its size is part of the outcome's observation.
+    Observed,
 }
 
 impl Task {
     /// Every task, in report order.
-    pub const ALL: [Task; 4] = [Task::Reward, Task::State, Task::Switch, Task::Combined];
+    pub const ALL: [Task; 5] = [
+        Task::Reward,
+        Task::State,
+        Task::Switch,
+        Task::Combined,
+        Task::Observed,
+    ];
 
     /// True for the Markov-chain tasks: a sequence is a window of a continuing process, so
-    /// the critic bootstraps at its last step; reward-task trials are episodes.
+    /// the critic bootstraps at its last step; reward-task trials (seen or not) are episodes.
     pub fn continuing(self) -> bool {
-        self != Task::Reward
+        !matches!(self, Task::Reward | Task::Observed)
     }
 
     /// Lower-case name.
@@ -37,6 +45,7 @@ impl Task {
             Task::State => "state",
             Task::Switch => "switch",
             Task::Combined => "combined",
+            Task::Observed => "observed",
         }
     }
 
@@ -63,6 +72,13 @@ impl Task {
             }
             .generate(),
             Task::Combined => combined_task(&chain, seed.wrapping_add(1_000)),
+            Task::Observed => RewardTask {
+                trials: sequences,
+                seed,
+                observed: true,
+                ..Default::default()
+            }
+            .generate(),
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod figures;
 pub mod gating;
 pub mod identity;
 pub mod identity_check;
+pub mod outcome;
 pub mod readout;
 pub mod report;
 pub mod reward_head;
@@ -30,7 +31,7 @@ use burn::prelude::*;
 use neuromod_core::ModelSpec;
 use neuromod_core::SequenceModel;
 use neuromod_critic::{CriticConfig, CriticLoss};
-use neuromod_datasets::tasks::SwitchTask;
+use neuromod_datasets::tasks::{RewardTask, SwitchTask};
 use neuromod_train::{collect_signals, ModelKind};
 use neuromod_train::{SfMode, SfSettings};
 use serde::{Deserialize, Serialize};
@@ -176,6 +177,9 @@ pub struct RunResult {
     /// The critic's RPE against w . delta_SF (combined task).
     #[serde(default)]
     pub identity: Option<IdentityCheck>,
+    /// Each signal at the outcome against the reward's size (observed task).
+    #[serde(default)]
+    pub outcome: Option<BTreeMap<String, outcome::SignalProfile>>,
 }
 
 /// Runs one task for one seed; the world model's checkpoint goes to `out/runs/<task>-seed<k>`
@@ -400,6 +404,10 @@ pub fn run_one(
         }
         _ => None,
     };
+    let outcome = (task == Task::Observed).then(|| {
+        let at = (RewardTask::default().outcome_step(), steps);
+        outcome::profile(&names, &values, eval_rewards, at)
+    });
     Ok(RunResult {
         task,
         seed,
@@ -410,6 +418,7 @@ pub fn run_one(
         gating,
         deviant_decoding,
         identity,
+        outcome,
     })
 }
 
