@@ -136,14 +136,24 @@ pub fn markdown(runs: &[RunResult], names: &[String]) -> String {
     md
 }
 
-/// Mean per size over seeds of `name`.
+/// Mean per size over the seeds that had a trial of that size (NaN where none had).
 fn by_size(seeds: &[&BTreeMap<String, SignalProfile>], name: &str) -> Vec<f64> {
     (0..VARIABLE_MAGNITUDE.len())
         .map(|k| {
-            let v: Vec<f64> = seeds.iter().map(|s| s[name].by_size[k]).collect();
+            let v: Vec<f64> = seeds
+                .iter()
+                .map(|s| s[name].by_size[k])
+                .filter(|v| v.is_finite())
+                .collect();
             v.iter().sum::<f64>() / v.len() as f64
         })
         .collect()
+}
+
+/// The mean of the finite values.
+fn finite_mean(v: &[f64]) -> f64 {
+    let f: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    f.iter().sum::<f64>() / f.len() as f64
 }
 
 /// Per size: the state prediction errors scaled by their mean over sizes, and the RPE (signed,
@@ -167,7 +177,7 @@ pub fn figure(runs: &[RunResult]) -> Option<Figure> {
     let colors = [Rgb::BLUE, Rgb::ORANGE, Rgb::GREEN];
     for (name, color) in ["SPE norm", "KL surprise", "SF TD g=0.9"].iter().zip(colors) {
         let m = by_size(&seeds, name);
-        let scale = m.iter().sum::<f64>() / m.len() as f64;
+        let scale = finite_mean(&m);
         let pts = m.iter().enumerate().map(|(k, v)| ((k + 1) as f64, v / scale)).collect();
         spe.series.push(Series::new(*name, color, Mark::Line, pts));
     }
