@@ -56,17 +56,21 @@ pub struct IdentityShiftData {
 }
 
 impl IdentityShiftTask {
-    /// The entropy of one step's observation given everything before it, in nats, when only the
-    /// sensory noise is unpredictable: `dim` pixels each flipped with probability `flip`. A
-    /// world model's bound per step cannot go below it (the identity changes add a little).
+    /// The entropy per step of a session's observations given everything before them, in
+    /// nats, for an observer who knows the task's rules: the `dim` pixels each flipped with
+    /// probability `flip`, plus the identity, drawn at the first trial (ln 2) and shifting
+    /// with probability `hazard` at each later one, averaged over the session's steps. No
+    /// world model's bound per step can go below it.
     pub fn noise_floor(&self) -> f64 {
-        let p = self.flip;
-        let h = if p <= 0.0 || p >= 1.0 {
-            0.0
-        } else {
-            -(p * p.ln() + (1.0 - p) * (1.0 - p).ln())
+        let h = |p: f64| {
+            if p <= 0.0 || p >= 1.0 {
+                0.0
+            } else {
+                -(p * p.ln() + (1.0 - p) * (1.0 - p).ln())
+            }
         };
-        self.dim as f64 * h
+        let identity = std::f64::consts::LN_2 + (self.trials.max(1) - 1) as f64 * h(self.hazard);
+        self.dim as f64 * h(self.flip) + identity / (self.trials.max(1) * TRIAL_STEPS) as f64
     }
 
     /// Generates the sessions; panics on a hazard outside [0, 1].
@@ -121,12 +125,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_noise_floor_is_the_pixels_binary_entropy() {
+    fn the_noise_floor_is_the_pixels_and_the_identitys_entropy() {
         let task = IdentityShiftTask::default();
-        // 16 pixels, H(0.05) = 0.198515 nats each.
-        assert!((task.noise_floor() - 16.0 * 0.198_515_243).abs() < 1e-6);
-        let clean = IdentityShiftTask { flip: 0.0, ..task };
-        assert_eq!(clean.noise_floor(), 0.0);
+        // 16 pixels, H(0.05) = 0.198515 nats each; the identity: ln 2 at the first trial,
+        // H(0.125) = 0.376770 at each of the other 31, over 32 x 4 steps.
+        let identity = (std::f64::consts::LN_2 + 31.0 * 0.376_770_161) / 128.0;
+        assert!((task.noise_floor() - 16.0 * 0.198_515_243 - identity).abs() < 1e-6);
+        let clean = IdentityShiftTask {
+            flip: 0.0,
+            hazard: 0.0,
+            trials: 1,
+            ..task
+        };
+        assert!((clean.noise_floor() - std::f64::consts::LN_2 / 4.0).abs() < 1e-12);
     }
 
     #[test]

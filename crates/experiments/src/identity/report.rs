@@ -181,7 +181,7 @@ fn world_table(md: &mut String, r: &IdentityResult) {
          Response at the outcome, mean over held-out sessions; per row the mean over seeds with \
          its 95% t interval. Early: first {WINDOW} trials of the new identity; late: last {WINDOW} \
          of the old. A seed's model learned the task when its bound is within {LEARNED_GAP} nats \
-         per step of the sensory-noise floor ({floor:.3}).\n\n\
+         per step of the task's floor ({floor:.3}: pixel noise and identity shifts).\n\n\
          | signal | early | late | early - late | early / late (geometric) | first new outcome / late | early > late |\n\
          | --- | --- | --- | --- | --- | --- | --- |\n",
         c.model, c.h_dim, c.z_dim, c.hidden, c.epochs, c.sessions, r.world.len()
