@@ -1,5 +1,6 @@
 //! Dissociation tasks for the SPE vs RPE benchmark (`docs/science.md`): observations x, rewards r
-//! (never visible in x) and ground-truth labels of the surprise steps. Deterministic per seed.
+//! (not visible in x, except in the reward task with `observed` set) and ground-truth labels of
+//! the surprise steps. Deterministic per seed.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -451,5 +452,19 @@ mod tests {
                 }
             }
         }
+    }
+
+    // Read from the code before the observed variant (commit dbf97f8).
+    const PINNED_LIT: f32 = 122.0;
+    const PINNED_REWARDS: [f32; 3] = [1.2, 2.5, 2.5];
+
+    #[test]
+    fn the_hidden_reward_task_is_pinned() {
+        // Values of RewardTask::default() (seed 0) as generated since before the observed
+        // variant existed: adding it kept the random stream; this keeps it from moving.
+        let d = RewardTask::default().generate();
+        let lit: f32 = d.data.sequences[..3].iter().flatten().sum();
+        let rewards: Vec<f32> = d.rewards[..3].iter().map(|r| r[6]).collect();
+        assert_eq!((lit, rewards), (PINNED_LIT, PINNED_REWARDS.to_vec()));
     }
 }

@@ -20,11 +20,11 @@
 //! ```
 //! use neuromod_experiments::{science::ScienceConfig, Experiment};
 //!
-//! // `bench science`'s defaults: four tasks, five seeds, a VRNN world model.
+//! // `bench science`'s defaults: five tasks, five seeds, a VRNN world model.
 //! let config = ScienceConfig::default();
 //! config.check().unwrap();
-//! assert_eq!((config.tasks.len(), config.seeds), (4, 5));
-//! assert_eq!(config.units().len(), 4 * 5);
+//! assert_eq!((config.tasks.len(), config.seeds), (5, 5));
+//! assert_eq!(config.units().len(), 5 * 5);
 //! ```
 
 #![forbid(unsafe_code)]

@@ -204,24 +204,52 @@ mod tests {
 
     #[test]
     fn a_signed_and_an_unsigned_signal_are_told_apart() {
-        // Trials of every size, one step each: a signal equal to the size minus the expected
-        // reward (signed) and one equal to the surprisal (unsigned).
+        // Trials of every size (each twice), 3 steps, the outcome at step 1 and junk at the
+        // others: a signal equal to the size minus the expected reward (signed) and one equal
+        // to the surprisal (unsigned).
         let sizes: Vec<f64> = VARIABLE_MAGNITUDE.iter().map(|(v, _)| *v).collect();
-        let rewards: Vec<Vec<f32>> = sizes.iter().map(|&v| vec![v as f32]).collect();
-        let signed: Vec<f32> = sizes.iter().map(|v| (v - expected_reward()) as f32).collect();
-        let unsigned: Vec<f32> = VARIABLE_MAGNITUDE
+        let trials: Vec<usize> = (0..14).map(|i| i % 7).collect();
+        let rewards: Vec<Vec<f32>> = trials
             .iter()
-            .map(|(_, p)| -p.ln() as f32)
+            .map(|&k| vec![0.0, sizes[k] as f32, 0.0])
             .collect();
+        let at_outcome = |f: &dyn Fn(usize) -> f64| -> Vec<f32> {
+            trials
+                .iter()
+                .flat_map(|&k| [1e6, f(k) as f32, -1e6])
+                .collect()
+        };
+        let signed = at_outcome(&|k| sizes[k] - expected_reward());
+        let unsigned = at_outcome(&|k| -VARIABLE_MAGNITUDE[k].1.ln());
         let names = vec!["signed".to_string(), "unsigned".to_string()];
-        let p = profile(&names, &[signed, unsigned], &rewards, (0, 1));
+        let p = profile(&names, &[signed, unsigned], &rewards, (1, 3));
         let (s, u) = (&p["signed"], &p["unsigned"]);
         assert!((s.with_size - 1.0).abs() < 1e-12 && (u.with_surprisal - 1.0).abs() < 1e-12);
-        // The surprisal is U-shaped in size: 0.1 and 20 are rare, 5 is common.
-        assert!(u.with_size.abs() < 0.5, "{}", u.with_size);
+        // The surprisal is U-shaped in size: 0.1 and 20 are rare, 5 is common (rho -0.357 over
+        // the seven sizes, each twice here).
+        assert!((u.with_size + 0.357).abs() < 0.01, "{}", u.with_size);
         assert!(s.better > 0.0 && s.worse < 0.0);
-        assert!(u.better > 0.0 && u.worse > 0.0);
-        assert_eq!(s.by_size.len(), 7);
+        // Better outcomes (10, 20) are rarer on average than worse ones (0.1 .. 5).
+        let mean_surprisal = |ks: &[usize]| {
+            ks.iter().map(|&k| -VARIABLE_MAGNITUDE[k].1.ln()).sum::<f64>() / ks.len() as f64
+        };
+        assert!((u.better - mean_surprisal(&[5, 6])).abs() < 1e-5);
+        assert!((u.worse - mean_surprisal(&[0, 1, 2, 3, 4])).abs() < 1e-5);
         assert!((s.by_size[6] - (20.0 - expected_reward())).abs() < 1e-5);
+    }
+
+    #[test]
+    fn a_size_absent_in_one_seed_is_averaged_over_the_others() {
+        let profile = |x: f64| SignalProfile {
+            by_size: vec![x, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
+            with_size: 0.0,
+            with_surprisal: 0.0,
+            better: 0.0,
+            worse: 0.0,
+        };
+        let a = BTreeMap::from([("s".to_string(), profile(f64::NAN))]);
+        let b = BTreeMap::from([("s".to_string(), profile(3.0))]);
+        assert_eq!(by_size(&[&a, &b], "s")[0], 3.0);
+        assert!(by_size(&[&a, &a], "s")[0].is_nan());
     }
 }
