@@ -87,21 +87,19 @@ pub fn signal_names() -> Vec<String> {
 
 /// The shifts measured: (session, first trial of the new identity) for every shift with
 /// [`WINDOW`] trials of the old identity before it and of the new one from it on (`shifts[i]`:
-/// session i's shifts, `trials` per session). A session's first trial is itself a surprise
-/// (its identity is drawn), so a first shift needs [`WINDOW`] trials after that one.
+/// session i's shifts, `trials` per session). The late window holds no other surprise: not the
+/// previous shift's first outcome, nor the session's first trial (its identity is drawn).
 pub fn windows(shifts: &[Vec<usize>], trials: usize) -> Vec<(usize, usize)> {
     shifts
         .iter()
         .enumerate()
         .flat_map(|(i, starts)| {
             starts.iter().enumerate().filter_map(move |(k, &s)| {
-                let before = if k == 0 {
-                    s.saturating_sub(1)
-                } else {
-                    s - starts[k - 1]
-                };
+                // The previous surprise (the last shift, or the session's first trial) must lie
+                // before the late window, the next shift after the early one.
+                let before = s - if k == 0 { 0 } else { starts[k - 1] };
                 let after = starts.get(k + 1).copied().unwrap_or(trials) - s;
-                (before >= WINDOW && after >= WINDOW).then_some((i, s))
+                (before > WINDOW && after >= WINDOW).then_some((i, s))
             })
         })
         .collect()
@@ -253,9 +251,9 @@ mod tests {
     fn the_windows_are_read_at_the_outcomes_around_each_sessions_shift() {
         // Only shifts with five trials of each identity around them are measured.
         // Session 2's first shift at 5 would put the session's first trial (itself a
-        // surprise) in its late window: left out.
-        let shifts = windows(&[vec![8, 12, 20], vec![3, 9], vec![5, 10], vec![6, 11]], 24);
-        assert_eq!(shifts, vec![(1, 9), (2, 10), (3, 6), (3, 11)]);
+        // surprise) in its late window, and its shift at 10 the shift at 5: both left out.
+        let shifts = windows(&[vec![8, 12, 20], vec![3, 9], vec![5, 10], vec![6, 12]], 24);
+        assert_eq!(shifts, vec![(1, 9), (3, 6), (3, 12)]);
         // A signal that is the trial number at outcomes (NaN elsewhere, which would show):
         // around the shifts (mean trial 9) it reads 4 .. 13.
         let value = |i: usize, t: usize| {

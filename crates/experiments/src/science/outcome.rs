@@ -73,7 +73,11 @@ pub fn profile(
                         .filter(|&i| rank[i] == Some(k))
                         .map(|i| at[i])
                         .collect();
-                    if of.is_empty() { f64::NAN } else { mean(&of) }
+                    if of.is_empty() {
+                        f64::NAN
+                    } else {
+                        mean(&of)
+                    }
                 })
                 .collect();
             let side = |better: bool| {
@@ -81,7 +85,11 @@ pub fn profile(
                     .filter(|&i| (size[i] > mean_r) == better)
                     .map(|i| at[i])
                     .collect();
-                if of.is_empty() { f64::NAN } else { mean(&of) }
+                if of.is_empty() {
+                    f64::NAN
+                } else {
+                    mean(&of)
+                }
             };
             let profile = SignalProfile {
                 by_size,
@@ -175,10 +183,17 @@ pub fn figure(runs: &[RunResult]) -> Option<Figure> {
     .with_categories(sizes.clone());
     spe.y_room = 0.35;
     let colors = [Rgb::BLUE, Rgb::ORANGE, Rgb::GREEN];
-    for (name, color) in ["SPE norm", "KL surprise", "SF TD g=0.9"].iter().zip(colors) {
+    for (name, color) in ["SPE norm", "KL surprise", "SF TD g=0.9"]
+        .iter()
+        .zip(colors)
+    {
         let m = by_size(&seeds, name);
         let scale = finite_mean(&m);
-        let pts = m.iter().enumerate().map(|(k, v)| ((k + 1) as f64, v / scale)).collect();
+        let pts = m
+            .iter()
+            .enumerate()
+            .map(|(k, v)| ((k + 1) as f64, v / scale))
+            .collect();
         spe.series.push(Series::new(*name, color, Mark::Line, pts));
     }
     let mut rpe = Panel::new(
@@ -189,8 +204,13 @@ pub fn figure(runs: &[RunResult]) -> Option<Figure> {
     .with_categories(sizes);
     rpe.zero_line = true;
     let m = by_size(&seeds, "RPE mean");
-    let pts = m.iter().enumerate().map(|(k, v)| ((k + 1) as f64, *v)).collect();
-    rpe.series.push(Series::new("RPE mean", Rgb::RED, Mark::Line, pts));
+    let pts = m
+        .iter()
+        .enumerate()
+        .map(|(k, v)| ((k + 1) as f64, *v))
+        .collect();
+    rpe.series
+        .push(Series::new("RPE mean", Rgb::RED, Mark::Line, pts));
     Some(Figure {
         panels: vec![spe, rpe],
         columns: 2,
@@ -231,7 +251,10 @@ mod tests {
         assert!(s.better > 0.0 && s.worse < 0.0);
         // Better outcomes (10, 20) are rarer on average than worse ones (0.1 .. 5).
         let mean_surprisal = |ks: &[usize]| {
-            ks.iter().map(|&k| -VARIABLE_MAGNITUDE[k].1.ln()).sum::<f64>() / ks.len() as f64
+            ks.iter()
+                .map(|&k| -VARIABLE_MAGNITUDE[k].1.ln())
+                .sum::<f64>()
+                / ks.len() as f64
         };
         assert!((u.better - mean_surprisal(&[5, 6])).abs() < 1e-5);
         assert!((u.worse - mean_surprisal(&[0, 1, 2, 3, 4])).abs() < 1e-5);
