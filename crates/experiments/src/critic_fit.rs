@@ -5,7 +5,7 @@ use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use neuromod_core::{Noise, Trajectory};
-use neuromod_critic::{DistCritic, Transition};
+use neuromod_critic::{CriticConfig, DistCritic, Transition};
 use neuromod_datasets::SequenceSet;
 use neuromod_train::{to_batch, WorldModel};
 use rand::seq::SliceRandom;
@@ -153,6 +153,21 @@ pub fn fit(mut critic: DistCritic, data: &Transition, s: FitSettings) -> DistCri
         }
     }
     critic
+}
+
+/// A critic built from `cfg` on `ad` (an autodiff device) and fitted to every transition of
+/// `lat`, returned without autodiff.
+pub fn train_critic(
+    cfg: &CriticConfig,
+    lat: &Latents,
+    settings: FitSettings,
+    ad: &Device,
+) -> Result<DistCritic, crate::ExperimentError> {
+    let critic = cfg.init(ad).map_err(|e| {
+        crate::ExperimentError::Config(neuromod_core::ConfigError::new("critic", e.to_string()))
+    })?;
+    let [_, steps] = lat.dims();
+    Ok(fit(critic, &lat.on(ad).transitions(1, steps), settings).valid())
 }
 
 /// Per-step RPEs of a critic along latent trajectories: for t >= 1,

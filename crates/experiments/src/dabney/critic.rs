@@ -27,7 +27,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
 use super::{DabneyConfig, DECODE};
-use crate::critic_fit::{fit, rpe_groups, FitSettings, Latents};
+use crate::critic_fit::{rpe_groups, train_critic, FitSettings, Latents};
 use crate::world_fit::{fit_world, Fitted, WorldSpec};
 use crate::{host, ExperimentError};
 
@@ -101,16 +101,13 @@ pub fn critic_animal(
         false,
         device,
     );
-    let critic = critic_cfg
-        .init(&ad)
-        .map_err(|e| ExperimentError::Config(ConfigError::new("critic", e.to_string())))?;
     let settings = FitSettings {
         epochs: config.critic_epochs,
         batch: 256,
         lr: CRITIC_LR,
         seed,
     };
-    let critic = fit(critic, &train.on(&ad).transitions(1, steps), settings).valid();
+    let critic = train_critic(&critic_cfg, &train, settings, &ad)?;
 
     // The recording: rounds of every size once, in a shuffled order per round.
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_d0a1);

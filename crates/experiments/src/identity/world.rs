@@ -16,13 +16,13 @@ use neuromod_core::{ConfigError, ModelSpec};
 use neuromod_critic::{CriticConfig, CriticLoss};
 use neuromod_datasets::identity_task::{IdentityShiftTask, OUTCOME_STEP, TRIAL_STEPS};
 use neuromod_dopamine::Shift;
-use neuromod_train::{collect_signals, SfMode, SfSettings};
+use neuromod_train::collect_signals;
 use serde::{Deserialize, Serialize};
 
 use super::encoded::EncodedDesigns;
 use super::IdentityConfig;
-use crate::critic_fit::{fit, rpe_groups, FitSettings, Latents};
-use crate::science::SF_GAMMAS;
+use crate::critic_fit::{rpe_groups, train_critic, FitSettings, Latents};
+use crate::science::{sf_heads, SF_GAMMAS};
 use crate::world_fit::{fit_world, Fitted, WorldSpec};
 use crate::{host, ExperimentError};
 
@@ -153,15 +153,13 @@ pub fn run(
     };
     let data = task.generate();
     let steps = task.trials * TRIAL_STEPS;
-    let mut sf = SfSettings::new(SfMode::Detached);
-    sf.gammas = SF_GAMMAS.to_vec();
     let spec = WorldSpec {
         kind: config.model,
         widths: (config.h_dim, config.z_dim, config.hidden),
         epochs: config.epochs,
         batch_size: config.batch_size,
         fractions: (0.7, 0.1),
-        sf: Some(sf),
+        sf: Some(sf_heads()),
         kl_anneal: Some((config.kl_anneal_epochs, KL_START)),
     };
     let tag = format!("identity-seed{seed}");
@@ -185,16 +183,13 @@ pub fn run(
         .with_zero_init(true);
     let rewards = &data.task.rewards;
     let (train_lat, _) = Latents::of(&model, &splits.train, &rewards[..n_train], false, device);
-    let critic = critic_cfg
-        .init(&ad)
-        .map_err(|e| ExperimentError::Config(ConfigError::new("critic", e.to_string())))?;
     let settings = FitSettings {
         epochs: config.critic_epochs,
         batch: 256,
         lr: config.critic_lr,
         seed,
     };
-    let critic = fit(critic, &train_lat.on(&ad).transitions(1, steps), settings).valid();
+    let critic = train_critic(&critic_cfg, &train_lat, settings, &ad)?;
 
     // Every signal on the held-out sessions, at each trial's outcome.
     let (eval_lat, _) = Latents::of(&model, &splits.test, &rewards[first_eval..], false, device);

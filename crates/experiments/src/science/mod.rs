@@ -36,7 +36,7 @@ use neuromod_train::{collect_signals, ModelKind};
 use neuromod_train::{SfMode, SfSettings};
 use serde::{Deserialize, Serialize};
 
-use crate::critic_fit::{fit, rpe_groups, FitSettings, Latents};
+use crate::critic_fit::{rpe_groups, train_critic, FitSettings, Latents};
 use crate::stats::{mean_abs, response_ratio};
 pub use crate::task::{Surprise, Task};
 use crate::world_fit::{fit_world, Fitted, WorldSpec};
@@ -153,6 +153,14 @@ pub const UNTRAINED_RPE: &str = "RPE, untrained critic (= r)";
 /// Discounts of the successor-feature heads.
 pub const SF_GAMMAS: [f64; 4] = [0.0, 0.5, 0.9, 0.99];
 
+/// The SF heads the experiments train beside a world model: on its detached state, one per
+/// discount of [`SF_GAMMAS`].
+pub fn sf_heads() -> SfSettings {
+    let mut sf = SfSettings::new(SfMode::Detached);
+    sf.gammas = SF_GAMMAS.to_vec();
+    sf
+}
+
 /// What one (task, seed) run measured.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunResult {
@@ -196,15 +204,13 @@ pub fn run_one(
     let tag = format!("{}-seed{seed}", task.name());
     // World model, with SF heads learning on its detached state. Rewards and labels follow the
     // observations' split: train, validation, held out.
-    let mut sf = SfSettings::new(SfMode::Detached);
-    sf.gammas = SF_GAMMAS.to_vec();
     let spec = WorldSpec {
         kind: config.model,
         widths: (config.h_dim, config.z_dim, config.hidden),
         epochs: config.epochs,
         batch_size: config.batch_size,
         fractions: (0.7, 0.1),
-        sf: Some(sf),
+        sf: Some(sf_heads()),
         kl_anneal: None,
     };
     let Fitted {
@@ -248,10 +254,7 @@ pub fn run_one(
         lr: config.critic_lr,
         seed,
     };
-    let critic = critic_cfg
-        .init(&ad)
-        .map_err(|e| ExperimentError::Config(ConfigError::new("critic", e.to_string())))?;
-    let critic = fit(critic, &ad_lat.transitions(1, steps), fit_settings).valid();
+    let critic = train_critic(&critic_cfg, &train_lat, fit_settings, &ad)?;
 
     // Signals on the held-out sequences.
     let first_eval = n_train + n_valid;
