@@ -4,7 +4,7 @@
 //! [`crate::chang_identity_unblocking`], the Sharpe et al. 2017 experiments) are built with it.
 
 /// A row with the features `on` set, of width `d`.
-pub fn row(d: usize, on: &[usize]) -> Vec<f64> {
+fn row(d: usize, on: &[usize]) -> Vec<f64> {
     let mut v = vec![0.0; d];
     for &i in on {
         v[i] = 1.0;

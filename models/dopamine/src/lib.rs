@@ -37,7 +37,7 @@ pub use cells::{spread_taus, Cells, Rule};
 pub use controls::{controls, decode_pairs, references, Controls, SHIFTS};
 pub use cues::{relative_response, simulate_cues, CueSimulation};
 pub use decode::{decode_expectiles, decode_quantiles, wasserstein1, Decoded};
-pub use design::{row, Design, Step};
+pub use design::{Design, Step};
 pub use distribution::{DistributionError, RewardDistribution};
 pub use identity::{
     chang_identity_unblocking, chang_paradigm, takahashi_identity_shift, td_sr, value_td,

@@ -21,7 +21,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::IdentityConfig;
-use crate::world_fit::{fit_world, WorldSpec};
+use crate::world_fit::fit_world;
 use crate::{host, ExperimentError};
 
 /// Probability that a feature of a training row shows the opposite value.
@@ -117,15 +117,7 @@ fn encode(
     out: &Path,
     device: &Device,
 ) -> Result<(Vec<Vec<f64>>, f64), ExperimentError> {
-    let spec = WorldSpec {
-        kind: config.model,
-        widths: (config.h_dim, config.z_dim, config.hidden),
-        epochs: config.epochs,
-        batch_size: config.batch_size,
-        fractions: (0.8, 0.2),
-        sf: None,
-        kl_anneal: Some((config.kl_anneal_epochs, super::world::KL_START)),
-    };
+    let spec = config.world_spec((0.8, 0.2), None);
     let data = training_set(p, config.sessions, seed);
     let fitted = fit_world(&spec, &data, (out, tag), seed, device)?;
     let mut design = SequenceSet::new(p.design.d);

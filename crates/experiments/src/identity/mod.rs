@@ -23,10 +23,11 @@ use neuromod_dopamine::{
     takahashi_identity_shift, Inhibition, Shift, TestValues,
 };
 use neuromod_plots::Format;
-use neuromod_train::ModelKind;
+use neuromod_train::{ModelKind, SfSettings};
 use serde::{Deserialize, Serialize};
 
 use crate::runner::{Context, Experiment};
+use crate::world_fit::WorldSpec;
 use crate::{pretty, write_file, ExperimentError};
 pub use report::{markdown, summarise, SignalSummary};
 use world::WorldShiftRun;
@@ -114,6 +115,22 @@ impl Default for IdentityConfig {
             gamma: 0.9,
             critic_epochs: 60,
             critic_lr: 1e-3,
+        }
+    }
+}
+
+impl IdentityConfig {
+    /// The world model every unit of this config trains: its family, widths, epochs and KL
+    /// annealing (from [`world::KL_START`]), with the data split `fractions` and SF heads `sf`.
+    pub fn world_spec(&self, fractions: (f64, f64), sf: Option<SfSettings>) -> WorldSpec {
+        WorldSpec {
+            kind: self.model,
+            widths: (self.h_dim, self.z_dim, self.hidden),
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            fractions,
+            sf,
+            kl_anneal: Some((self.kl_anneal_epochs, world::KL_START)),
         }
     }
 }

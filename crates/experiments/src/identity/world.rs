@@ -23,7 +23,7 @@ use super::encoded::EncodedDesigns;
 use super::IdentityConfig;
 use crate::critic_fit::{rpe_groups, train_critic, FitSettings, Latents};
 use crate::science::{sf_heads, SF_GAMMAS};
-use crate::world_fit::{fit_world, Fitted, WorldSpec};
+use crate::world_fit::{fit_world, Fitted};
 use crate::{host, ExperimentError};
 
 /// Trials averaged on each side of the shift (Takahashi et al. 2017: first and last 5).
@@ -153,15 +153,7 @@ pub fn run(
     };
     let data = task.generate();
     let steps = task.trials * TRIAL_STEPS;
-    let spec = WorldSpec {
-        kind: config.model,
-        widths: (config.h_dim, config.z_dim, config.hidden),
-        epochs: config.epochs,
-        batch_size: config.batch_size,
-        fractions: (0.7, 0.1),
-        sf: Some(sf_heads()),
-        kl_anneal: Some((config.kl_anneal_epochs, KL_START)),
-    };
+    let spec = config.world_spec((0.7, 0.1), Some(sf_heads()));
     let tag = format!("identity-seed{seed}");
     let Fitted {
         config: cfg,
