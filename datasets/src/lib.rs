@@ -19,6 +19,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod convergent;
 pub mod csv;
 mod error;
 pub mod generate;

@@ -1,6 +1,7 @@
 //! The dissociation tasks of `bench science` (generators in `neuromod_datasets::tasks`) and the
 //! kinds of surprise a response ratio is measured on.
 
+use neuromod_datasets::convergent::ConvergentTask;
 use neuromod_datasets::generate::MarkovPatterns;
 use neuromod_datasets::tasks::{combined_task, state_task, RewardTask, SwitchTask, TaskData};
 use serde::{Deserialize, Serialize};
@@ -20,16 +21,20 @@ pub enum Task {
     Combined,
     /// The reward task with the reward seen: its size is part of the outcome's observation.
     Observed,
+    /// Several origins jump into one target state, equidistant patterns, no reward: the
+    /// deviant's origin is in the direction of the surprise only.
+    Convergent,
 }
 
 impl Task {
     /// Every task, in report order.
-    pub const ALL: [Task; 5] = [
+    pub const ALL: [Task; 6] = [
         Task::Reward,
         Task::State,
         Task::Switch,
         Task::Combined,
         Task::Observed,
+        Task::Convergent,
     ];
 
     /// True for the Markov-chain tasks: a sequence is a window of a continuing process, so
@@ -46,6 +51,7 @@ impl Task {
             Task::Switch => "switch",
             Task::Combined => "combined",
             Task::Observed => "observed",
+            Task::Convergent => "convergent",
         }
     }
 
@@ -76,6 +82,12 @@ impl Task {
                 trials: sequences,
                 seed,
                 observed: true,
+                ..Default::default()
+            }
+            .generate(),
+            Task::Convergent => ConvergentTask {
+                sequences,
+                seed,
                 ..Default::default()
             }
             .generate(),

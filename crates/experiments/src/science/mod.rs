@@ -17,6 +17,7 @@ pub mod gating;
 pub mod identity;
 pub mod identity_check;
 pub mod outcome;
+pub mod raphe;
 pub mod readout;
 pub mod report;
 pub mod reward_head;
@@ -44,7 +45,7 @@ use crate::{host, ExperimentError};
 use gating::{GatingRun, GatingSettings};
 use identity::IdentityCheck;
 use identity_check::identity_check;
-use vector_spe::{decode_deviants, DeviantDecoding};
+use vector_spe::{decode_deviants, DeviantDecoding, DeviantTable};
 
 /// Everything `bench science` needs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -182,6 +183,10 @@ pub struct RunResult {
     /// combined tasks; absent in results written before it existed).
     #[serde(default)]
     pub deviant_decoding: Option<DeviantDecoding>,
+    /// What simulated raphe populations reading the SPE vector or its norm decode about the
+    /// deviant, per population size (tasks with deviants; absent in older results).
+    #[serde(default)]
+    pub raphe: Option<Vec<raphe::RaphePoint>>,
     /// The critic's RPE against w . delta_SF (combined task).
     #[serde(default)]
     pub identity: Option<IdentityCheck>,
@@ -378,20 +383,20 @@ pub fn run_one(
         })
         .collect();
 
-    let deviant_decoding = (!data.state.is_empty())
-        .then(|| {
-            decode_deviants(
-                (
-                    &signal("spe/onestep/vec"),
-                    &signal("spe/onestep/norm"),
-                    &signal("posterior/mu"),
-                ),
-                cfg.model.z_dim(),
-                &data.state_surprise[first_eval..],
-                &data.state[first_eval..],
-            )
-        })
-        .flatten();
+    let deviants = (!data.state.is_empty()).then(|| {
+        DeviantTable::new(
+            &data.state_surprise[first_eval..],
+            &data.state[first_eval..],
+        )
+    });
+    let z = cfg.model.z_dim();
+    let (vec, norm) = (signal("spe/onestep/vec"), signal("spe/onestep/norm"));
+    let deviant_decoding = deviants
+        .as_ref()
+        .and_then(|t| decode_deviants((&vec, &norm, &signal("posterior/mu")), z, t));
+    let raphe = deviants.as_ref().and_then(|t| {
+        raphe::population_curve(t, (&t.features(&vec, z), &t.features(&norm, 1)), z, seed)
+    });
     let identity = match (task, heads.gammas.iter().position(|&g| g == config.gamma)) {
         (Task::Combined, Some(k)) => {
             let phi = host(heads.features(train_traj.posterior.0.clone()), "phi")?;
@@ -420,6 +425,7 @@ pub fn run_one(
         time_course,
         gating,
         deviant_decoding,
+        raphe,
         identity,
         outcome,
     })

@@ -222,11 +222,52 @@ pub fn cv_accuracy(
     })
 }
 
+/// Accuracies of several seeds as a report cell: the correct read-outs pooled over the seeds
+/// with a Wilson 95% interval (inside [0, 1]; it covers the sampling of held-out rows, not the
+/// spread between seeds, so the seeds' range follows it). "n/a" when there are none.
+pub fn pooled(per: &[Accuracy]) -> String {
+    let (k, n) = per.iter().fold((0, 0), |(k, n), a| {
+        (
+            k + (a.accuracy * a.rows as f64).round() as usize,
+            n + a.rows,
+        )
+    });
+    let (lo_s, hi_s) = per
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), a| {
+            (l.min(a.accuracy), h.max(a.accuracy))
+        });
+    neuromod_stats::wilson(k, n).map_or("n/a".into(), |(lo, hi)| {
+        let pooled = format!("{:.3} [{lo:.3}, {hi:.3}]", k as f64 / n as f64);
+        match per.len() > 1 {
+            true => format!("{pooled}; seeds {lo_s:.3}-{hi_s:.3}"),
+            false => pooled,
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn pooled_accuracies_count_rows_with_a_wilson_interval_and_the_seeds_range() {
+        let a = |accuracy, rows| Accuracy {
+            accuracy,
+            chance: 0.25,
+            rows,
+            classes: 4,
+        };
+        // 8 of 10 and 6 of 10: 14 of 20, Wilson [0.481, 0.855] by hand.
+        assert_eq!(
+            pooled(&[a(0.8, 10), a(0.6, 10)]),
+            "0.700 [0.481, 0.855]; seeds 0.600-0.800"
+        );
+        assert_eq!(pooled(&[a(0.8, 10)]), "0.800 [0.490, 0.943]");
+        assert_eq!(pooled(&[]), "n/a");
+    }
 
     #[test]
     fn cholesky_solves_a_known_system() {

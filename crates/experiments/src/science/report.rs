@@ -174,13 +174,15 @@ pub fn markdown(result: &ScienceResult, summary: &Summary) -> String {
         );
     }
     md.push_str(&crate::science::vector_spe::markdown(&result.runs));
+    md.push_str(&crate::science::raphe::markdown(&result.runs));
     let names = ScienceConfig::signal_names();
     md.push_str(&crate::science::outcome::markdown(&result.runs, &names));
     md
 }
 
 /// Writes `science.md`, `science.json`, `science.<format>`, (with the switch task)
-/// `switch.<format>`, (with the state or combined task) `vector-spe.<format>` and (with the
+/// `switch.<format>`, (with a task with deviants) `vector-spe.<format>` and `raphe.<format>`,
+/// and (with the
 /// observed task) `outcome.<format>` into `out`.
 pub fn write(
     result: &ScienceResult,
@@ -211,6 +213,9 @@ pub fn write(
     }
     if let Some(fig) = crate::science::vector_spe::figure(&result.runs) {
         write_file(&out.join(format!("vector-spe.{ext}")), &fig.render(format)?)?;
+    }
+    if let Some(fig) = crate::science::raphe::figure(&result.runs) {
+        write_file(&out.join(format!("raphe.{ext}")), &fig.render(format)?)?;
     }
     if let Some(fig) = crate::science::outcome::figure(&result.runs) {
         write_file(&out.join(format!("outcome.{ext}")), &fig.render(format)?)?;

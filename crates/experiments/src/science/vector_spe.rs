@@ -13,7 +13,7 @@ use neuromod_plots::{Corner, Figure, Mark, Panel, Rgb, Series};
 
 use crate::science::identity::IdentityCheck;
 use crate::science::identity_check::RANDOM_W_DRAWS;
-use crate::science::readout::{cv_accuracy, Accuracy, Readout};
+use crate::science::readout::{cv_accuracy, pooled, Accuracy, Readout};
 use crate::science::{RunResult, Task};
 use crate::stats::Interval;
 
@@ -51,33 +51,54 @@ fn deviant_rows(deviant: &[Vec<bool>], state: &[Vec<usize>]) -> Vec<(usize, usiz
         .collect()
 }
 
+/// The held-out deviant steps as a classification problem: their rows, labels (the kind of
+/// deviant) and groups (their sequence, so folds never split one).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviantTable {
+    /// Row index `i * steps + t` of each deviant step.
+    pub rows: Vec<usize>,
+    /// Its kind, (state before) x states + (state reached).
+    pub labels: Vec<usize>,
+    /// Its sequence.
+    pub groups: Vec<usize>,
+}
+
+impl DeviantTable {
+    /// The table of the held-out deviant labels and hidden states.
+    pub fn new(deviant: &[Vec<bool>], state: &[Vec<usize>]) -> Self {
+        let rows = deviant_rows(deviant, state);
+        let steps = deviant.first().map_or(1, Vec::len);
+        Self {
+            labels: rows.iter().map(|&(_, l)| l).collect(),
+            groups: rows.iter().map(|&(r, _)| r / steps).collect(),
+            rows: rows.into_iter().map(|(r, _)| r).collect(),
+        }
+    }
+
+    /// The deviant rows of a signal `v` [n * steps, width]: [deviants, width].
+    pub fn features(&self, v: &[f32], width: usize) -> Vec<f64> {
+        self.rows
+            .iter()
+            .flat_map(|&r| v[r * width..(r + 1) * width].iter().map(|&x| x as f64))
+            .collect()
+    }
+
+    /// Cross-validated accuracy of `readout` on features [deviants, width].
+    pub fn accuracy(&self, x: &[f64], width: usize, readout: Readout) -> Option<Accuracy> {
+        cv_accuracy(x, (&self.labels, &self.groups), width, FOLDS, readout)
+    }
+}
+
 /// Decodes which deviant occurred from `vec` [n, steps, z] and `norm` [n, steps] (the held-out
-/// SPE signals) and, as a control, from `muq` [n, steps, z] (the posterior means), given the
-/// held-out deviant labels and hidden states. None when there are too few deviants or one kind
-/// only.
+/// SPE signals) and, as a control, from `muq` [n, steps, z] (the posterior means). None when
+/// there are too few deviants or one kind only.
 pub fn decode_deviants(
     (vec, norm, muq): (&[f32], &[f32], &[f32]),
     z: usize,
-    deviant: &[Vec<bool>],
-    state: &[Vec<usize>],
+    table: &DeviantTable,
 ) -> Option<DeviantDecoding> {
-    let rows = deviant_rows(deviant, state);
-    let steps = deviant.first().map_or(1, Vec::len);
-    let labels: Vec<usize> = rows.iter().map(|&(_, l)| l).collect();
-    let groups: Vec<usize> = rows.iter().map(|&(r, _)| r / steps).collect();
-    let features = |v: &[f32], width: usize| -> Vec<f64> {
-        rows.iter()
-            .flat_map(|&(r, _)| v[r * width..(r + 1) * width].iter().map(|&x| x as f64))
-            .collect()
-    };
     let decode = |v: &[f32], width: usize, readout| {
-        cv_accuracy(
-            &features(v, width),
-            (&labels, &groups),
-            width,
-            FOLDS,
-            readout,
-        )
+        table.accuracy(&table.features(v, width), width, readout)
     };
     Some(DeviantDecoding {
         vector: decode(vec, z, Readout::Linear)?,
@@ -120,29 +141,8 @@ pub fn markdown(runs: &[RunResult]) -> String {
                 continue;
             }
             let col = |f: &dyn Fn(&DeviantDecoding) -> f64| over(d.iter().map(|x| f(x)).collect());
-            // Accuracies: correct read-outs pooled over seeds, with a Wilson interval (inside
-            // [0, 1]; it covers the sampling of held-out rows, not the spread between seeds,
-            // so the seeds' range follows it).
             let acc = |f: &dyn Fn(&DeviantDecoding) -> Option<Accuracy>| {
-                let per: Vec<Accuracy> = d.iter().filter_map(|x| f(x)).collect();
-                let (k, n) = per.iter().fold((0, 0), |(k, n), a| {
-                    (
-                        k + (a.accuracy * a.rows as f64).round() as usize,
-                        n + a.rows,
-                    )
-                });
-                let (lo_s, hi_s) = per
-                    .iter()
-                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), a| {
-                        (l.min(a.accuracy), h.max(a.accuracy))
-                    });
-                neuromod_stats::wilson(k, n).map_or("n/a".into(), |(lo, hi)| {
-                    let pooled = format!("{:.3} [{lo:.3}, {hi:.3}]", k as f64 / n as f64);
-                    match per.len() > 1 {
-                        true => format!("{pooled}; seeds {lo_s:.3}-{hi_s:.3}"),
-                        false => pooled,
-                    }
-                })
+                pooled(&d.iter().filter_map(|x| f(x)).collect::<Vec<_>>())
             };
             let count =
                 |f: &dyn Fn(&DeviantDecoding) -> f64| over_to(d.iter().map(|x| f(x)).collect(), 0);
@@ -362,7 +362,9 @@ mod tests {
             state.push(vec![0, 1, 2 + kind]);
             vec[(i * steps + 2) * z + kind] = 1.0;
         }
-        let d = decode_deviants((&vec, &norm, &vec), z, &deviant, &state).unwrap();
+        let table = DeviantTable::new(&deviant, &state);
+        assert_eq!(table.groups, (0..n).collect::<Vec<_>>());
+        let d = decode_deviants((&vec, &norm, &vec), z, &table).unwrap();
         assert_eq!(d.vector.classes, 3);
         assert!(d.vector.accuracy > 0.99, "{d:?}");
         assert!(d.norm.accuracy < 0.5, "{d:?}");
