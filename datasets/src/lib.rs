@@ -21,6 +21,7 @@
 
 pub mod convergent;
 pub mod csv;
+pub mod cue_task;
 mod error;
 pub mod generate;
 pub mod identity_task;

@@ -77,7 +77,7 @@ pub struct ScienceArgs {
     /// Seeds per task (0..N).
     #[arg(long, default_value_t = 5)]
     seeds: usize,
-    /// Tasks to run (default: all six).
+    /// Tasks to run (default: all seven).
     #[arg(long, value_enum, value_delimiter = ',')]
     tasks: Vec<Task>,
     /// World-model epochs per task and seed.

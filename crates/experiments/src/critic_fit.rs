@@ -141,16 +141,29 @@ pub fn critic_step(
 
 /// Trains `critic` (on an autodiff device, like `data`) by Adam on shuffled mini-batches of
 /// transitions; no host read.
-pub fn fit(mut critic: DistCritic, data: &Transition, s: FitSettings) -> DistCritic {
+pub fn fit(critic: DistCritic, data: &Transition, s: FitSettings) -> DistCritic {
+    fit_observed(critic, data, s, &mut |_, _| {})
+}
+
+/// [`fit`], showing the critic to `on_epoch` before training (epoch 0) and after every epoch
+/// (1-based), for analyses over training.
+pub fn fit_observed(
+    mut critic: DistCritic,
+    data: &Transition,
+    s: FitSettings,
+    on_epoch: &mut dyn FnMut(usize, &DistCritic),
+) -> DistCritic {
     let n = data.reward.dims()[0];
     let mut optim = AdamConfig::new().init();
     let mut rng = ChaCha8Rng::seed_from_u64(s.seed);
     let mut order: Vec<usize> = (0..n).collect();
-    for _ in 0..s.epochs {
+    on_epoch(0, &critic);
+    for epoch in 1..=s.epochs {
         order.shuffle(&mut rng);
         for idx in order.chunks(s.batch.max(1)) {
             (critic, optim, _) = critic_step(critic, optim, &select(data, idx), s.lr);
         }
+        on_epoch(epoch, &critic);
     }
     critic
 }
@@ -163,11 +176,23 @@ pub fn train_critic(
     settings: FitSettings,
     ad: &Device,
 ) -> Result<DistCritic, crate::ExperimentError> {
+    train_critic_observed(cfg, lat, settings, ad, &mut |_, _| {})
+}
+
+/// [`train_critic`], showing the critic to `on_epoch` as [`fit_observed`] does.
+pub fn train_critic_observed(
+    cfg: &CriticConfig,
+    lat: &Latents,
+    settings: FitSettings,
+    ad: &Device,
+    on_epoch: &mut dyn FnMut(usize, &DistCritic),
+) -> Result<DistCritic, crate::ExperimentError> {
     let critic = cfg.init(ad).map_err(|e| {
         crate::ExperimentError::Config(neuromod_core::ConfigError::new("critic", e.to_string()))
     })?;
     let [_, steps] = lat.dims();
-    Ok(fit(critic, &lat.on(ad).transitions(1, steps), settings).valid())
+    let data = lat.on(ad).transitions(1, steps);
+    Ok(fit_observed(critic, &data, settings, on_epoch).valid())
 }
 
 /// Per-step RPEs of a critic along latent trajectories: for t >= 1,

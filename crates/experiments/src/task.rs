@@ -2,6 +2,7 @@
 //! kinds of surprise a response ratio is measured on.
 
 use neuromod_datasets::convergent::ConvergentTask;
+use neuromod_datasets::cue_task::CueTask;
 use neuromod_datasets::generate::MarkovPatterns;
 use neuromod_datasets::tasks::{combined_task, state_task, RewardTask, SwitchTask, TaskData};
 use serde::{Deserialize, Serialize};
@@ -24,23 +25,36 @@ pub enum Task {
     /// Several origins jump into one target state, equidistant patterns, no reward: the
     /// deviant's origin is in the direction of the surprise only.
     Convergent,
+    /// A conditioning stream with random cue times: a reward cue (reward omitted 20%), a cue
+    /// predicting a rare state and a neutral cue, equally surprising at their onsets.
+    Cue,
 }
 
 impl Task {
     /// Every task, in report order.
-    pub const ALL: [Task; 6] = [
+    pub const ALL: [Task; 7] = [
         Task::Reward,
         Task::State,
         Task::Switch,
         Task::Combined,
         Task::Observed,
         Task::Convergent,
+        Task::Cue,
     ];
 
     /// True for the Markov-chain tasks: a sequence is a window of a continuing process, so
     /// the critic bootstraps at its last step; reward-task trials (seen or not) are episodes.
     pub fn continuing(self) -> bool {
         !matches!(self, Task::Reward | Task::Observed)
+    }
+
+    /// The cue task's generator for `sequences` and `seed` (its events label the analysis).
+    pub fn cue_task(sequences: usize, seed: u64) -> CueTask {
+        CueTask {
+            sequences,
+            seed,
+            ..Default::default()
+        }
     }
 
     /// Lower-case name.
@@ -52,6 +66,7 @@ impl Task {
             Task::Combined => "combined",
             Task::Observed => "observed",
             Task::Convergent => "convergent",
+            Task::Cue => "cue",
         }
     }
 
@@ -91,6 +106,7 @@ impl Task {
                 ..Default::default()
             }
             .generate(),
+            Task::Cue => Self::cue_task(sequences, seed).generate().task,
         }
     }
 }

@@ -21,6 +21,8 @@ pub mod raphe;
 pub mod readout;
 pub mod report;
 pub mod reward_head;
+pub mod signatures;
+pub mod signatures_report;
 pub mod summary;
 pub mod vector_spe;
 
@@ -37,7 +39,7 @@ use neuromod_train::{collect_signals, ModelKind};
 use neuromod_train::{SfMode, SfSettings};
 use serde::{Deserialize, Serialize};
 
-use crate::critic_fit::{rpe_groups, train_critic, FitSettings, Latents};
+use crate::critic_fit::{rpe_groups, train_critic_observed, FitSettings, Latents};
 use crate::stats::{mean_abs, response_ratio};
 pub use crate::task::{Surprise, Task};
 use crate::world_fit::{fit_world, Fitted, WorldSpec};
@@ -187,6 +189,10 @@ pub struct RunResult {
     /// deviant, per population size (tasks with deviants; absent in older results).
     #[serde(default)]
     pub raphe: Option<Vec<raphe::RaphePoint>>,
+    /// Every signal at each kind of step of the cue task, and the RPE over the critic's
+    /// training (cue task only).
+    #[serde(default)]
+    pub signatures: Option<signatures::Signatures>,
     /// The critic's RPE against w . delta_SF (combined task).
     #[serde(default)]
     pub identity: Option<IdentityCheck>,
@@ -259,7 +265,14 @@ pub fn run_one(
         lr: config.critic_lr,
         seed,
     };
-    let critic = train_critic(&critic_cfg, &train_lat, fit_settings, &ad)?;
+    // The cue task reads the critic over its training too (snapshots, no extra training).
+    let mut snapshots = Vec::new();
+    let mut snap = |epoch, c: &neuromod_critic::DistCritic| {
+        if task == Task::Cue && signatures::snapshot_wanted(epoch, config.critic_epochs) {
+            snapshots.push((epoch, c.clone().valid()));
+        }
+    };
+    let critic = train_critic_observed(&critic_cfg, &train_lat, fit_settings, &ad, &mut snap)?;
 
     // Signals on the held-out sequences.
     let first_eval = n_train + n_valid;
@@ -416,6 +429,19 @@ pub fn run_one(
         let at = (RewardTask::default().outcome_step(), steps);
         outcome::profile(&names, &values, eval_rewards, at)
     });
+    let signatures = match task {
+        Task::Cue => {
+            let events = Task::cue_task(config.sequences, seed).generate().events;
+            let held_out = (&names[..], &values[..]);
+            Some(signatures::signatures(
+                &snapshots,
+                &eval_lat,
+                held_out,
+                &events[first_eval..],
+            )?)
+        }
+        _ => None,
+    };
     Ok(RunResult {
         task,
         seed,
@@ -426,6 +452,7 @@ pub fn run_one(
         gating,
         deviant_decoding,
         raphe,
+        signatures,
         identity,
         outcome,
     })

@@ -175,6 +175,7 @@ pub fn markdown(result: &ScienceResult, summary: &Summary) -> String {
     }
     md.push_str(&crate::science::vector_spe::markdown(&result.runs));
     md.push_str(&crate::science::raphe::markdown(&result.runs));
+    md.push_str(&crate::science::signatures_report::markdown(&result.runs));
     let names = ScienceConfig::signal_names();
     md.push_str(&crate::science::outcome::markdown(&result.runs, &names));
     md
@@ -182,8 +183,8 @@ pub fn markdown(result: &ScienceResult, summary: &Summary) -> String {
 
 /// Writes `science.md`, `science.json`, `science.<format>`, (with the switch task)
 /// `switch.<format>`, (with a task with deviants) `vector-spe.<format>` and `raphe.<format>`,
-/// and (with the
-/// observed task) `outcome.<format>` into `out`.
+/// (with the cue task) `signatures.<format>` and (with the observed task) `outcome.<format>`
+/// into `out`.
 pub fn write(
     result: &ScienceResult,
     out: &Path,
@@ -216,6 +217,9 @@ pub fn write(
     }
     if let Some(fig) = crate::science::raphe::figure(&result.runs) {
         write_file(&out.join(format!("raphe.{ext}")), &fig.render(format)?)?;
+    }
+    if let Some(fig) = crate::science::signatures_report::figure(&result.runs) {
+        write_file(&out.join(format!("signatures.{ext}")), &fig.render(format)?)?;
     }
     if let Some(fig) = crate::science::outcome::figure(&result.runs) {
         write_file(&out.join(format!("outcome.{ext}")), &fig.render(format)?)?;
