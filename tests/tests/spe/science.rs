@@ -103,3 +103,51 @@ fn science_bench_separates_reward_and_state_surprise_and_writes_its_report() {
     // Each run left a checkpoint that the other commands can open.
     assert!(out.path().join("runs/state-seed0/latest").exists());
 }
+
+#[test]
+fn cue_and_convergent_tasks_read_the_rpe_over_training_and_a_raphe_recording() {
+    let _turn = serial();
+    let config = ScienceConfig {
+        tasks: vec![Task::Convergent, Task::Cue],
+        seeds: 1,
+        sequences: 100,
+        epochs: 30,
+        batch_size: 8,
+        h_dim: 32,
+        z_dim: 8,
+        hidden: 32,
+        heads: 4,
+        critic_epochs: 16,
+        critic_lr: 1e-2,
+        ..Default::default()
+    };
+    let out = tempfile::tempdir().unwrap();
+    let ctx = Context::new(cpu(), "ndarray", out.path());
+    let (result, _) = run(&config, &ctx, neuromod_plots::Format::Png, &mut |_| {}).unwrap();
+    let convergent = &result.runs[0];
+    let raphe = convergent.raphe.as_ref().expect("a raphe recording");
+    assert_eq!(
+        raphe.iter().map(|p| p.cells).collect::<Vec<_>>(),
+        vec![1, 2, 4, 8, 16, 32, 64]
+    );
+    // Four origins, one target: the deviants' kinds are the origins.
+    assert_eq!(convergent.deviant_decoding.unwrap().vector.classes, 4);
+    let cue = result.runs[1].signatures.as_ref().expect("cue signatures");
+    let epochs: Vec<usize> = cue.over_training.iter().map(|(e, _)| *e).collect();
+    assert_eq!(epochs, vec![0, 1, 2, 4, 8, 16]);
+    // Untrained (zero-initialised output), the RPE is the reward itself.
+    let (_, untrained) = cue.over_training[0];
+    assert_eq!((untrained.delivered, untrained.omitted), (1.0, 0.0));
+    assert_eq!(untrained.cue, [0.0; 3]);
+    // Trained, the delivered reward is partly predicted and its omission dips.
+    let (_, trained) = cue.over_training[epochs.len() - 1];
+    eprintln!("cue task, RPE after 16 critic epochs: {trained:?}");
+    assert!(trained.delivered < 0.9 && trained.omitted < -0.1, "{trained:?}");
+    // Every signal is read per kind of step, and the report and figures say so.
+    assert!(cue.signals.contains_key("SPE norm") && cue.signals.contains_key("RPE mean"));
+    let md = std::fs::read_to_string(out.path().join("science.md")).unwrap();
+    assert!(md.contains("## TD signatures") && md.contains("## A simulated raphe recording"));
+    for fig in ["signatures.png", "raphe.png", "vector-spe.png"] {
+        assert!(out.path().join(fig).exists(), "{fig}");
+    }
+}
