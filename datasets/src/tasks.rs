@@ -211,6 +211,10 @@ pub struct SwitchTask {
     /// Reward on every visit to state 0 (0: no reward).
     #[serde(default)]
     pub reward: f32,
+    /// Probability that a pixel shows the opposite value (sensory noise; 0: none, and then
+    /// the draws are those of a task without the field).
+    #[serde(default)]
+    pub flip: f64,
     /// Generator seed.
     pub seed: u64,
 }
@@ -224,6 +228,7 @@ impl Default for SwitchTask {
             states: 5,
             switch_step: 30,
             reward: 0.0,
+            flip: 0.0,
             seed: 0,
         }
     }
@@ -256,7 +261,10 @@ impl SwitchTask {
                     surprise = next != (state + 1) % self.states;
                     state = next;
                 }
-                x.extend_from_slice(&pats[state]);
+                for &p in &pats[state] {
+                    let flipped = self.flip > 0.0 && rng.random_bool(self.flip);
+                    x.push(if flipped { 1.0 - p } else { p });
+                }
                 labels.push(surprise);
                 r.push(if state == 0 { self.reward } else { 0.0 });
             }
@@ -390,6 +398,21 @@ mod tests {
         }
         let visits = (0..cfg.steps).filter(|&t| zero(t)).count();
         assert_eq!(visits, cfg.steps / cfg.states, "one visit per cycle");
+        // Sensory noise flips pixels at its rate (the first sequence's states are drawn
+        // before any flip, so they are the same).
+        let noisy = SwitchTask {
+            flip: 0.2,
+            ..cfg.clone()
+        }
+        .generate();
+        let differ = noisy.data.sequences[0]
+            .iter()
+            .zip(seq)
+            .filter(|(a, b)| a != b)
+            .count();
+        let rate = differ as f64 / seq.len() as f64;
+        assert!((rate - 0.2).abs() < 0.05, "flip rate {rate}");
+        assert_eq!(noisy.state_surprise, task.state_surprise);
     }
 
     #[test]

@@ -136,3 +136,6 @@ fn one_step_spe_is_finite_on_every_jsb_test_sequence_of_a_trained_checkpoint() {
 
 #[path = "spe/science.rs"]
 mod science;
+
+#[path = "spe/relearn.rs"]
+mod relearn;

@@ -63,6 +63,15 @@ pub struct RelearnArgs {
     /// The critic's online SGD learning rate (before the gate).
     #[arg(long, default_value_t = 0.01)]
     critic_lr: f64,
+    /// Sensory noise: probability that a pixel shows the opposite value.
+    #[arg(long, default_value_t = 0.0)]
+    flip: f64,
+    /// Steps the recent-window gates are normalised on.
+    #[arg(long, default_value_t = 50)]
+    gate_window: usize,
+    /// Steps from the true switch during which the oracle critic does not learn.
+    #[arg(long, default_value_t = 20)]
+    oracle_pause: usize,
     /// Compute device.
     #[arg(long, value_enum, default_value = "auto")]
     device: DeviceChoice,
@@ -245,6 +254,9 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
                 online_updates: a.online_updates,
                 online_lr: a.online_lr,
                 critic_lr: a.critic_lr,
+                flip: a.flip,
+                gate_window: a.gate_window,
+                oracle_pause: a.oracle_pause,
                 ..Default::default()
             };
             experiment(&config, a.device, &a.out, Format::Png, false)

@@ -142,7 +142,10 @@ fn cue_and_convergent_tasks_read_the_rpe_over_training_and_a_raphe_recording() {
     // Trained, the delivered reward is partly predicted and its omission dips.
     let (_, trained) = cue.over_training[epochs.len() - 1];
     eprintln!("cue task, RPE after 16 critic epochs: {trained:?}");
-    assert!(trained.delivered < 0.9 && trained.omitted < -0.1, "{trained:?}");
+    assert!(
+        trained.delivered < 0.9 && trained.omitted < -0.1,
+        "{trained:?}"
+    );
     // Every signal is read per kind of step, and the report and figures say so.
     assert!(cue.signals.contains_key("SPE norm") && cue.signals.contains_key("RPE mean"));
     let md = std::fs::read_to_string(out.path().join("science.md")).unwrap();

@@ -1,5 +1,9 @@
 //! The relearn experiment's gates: each step's learning rate scaled by a signal (KL surprise or
-//! posterior uncertainty) normalised on the stream's own past, so no gate reads the future.
+//! posterior uncertainty) normalised on the stream's own past, so no gate reads the future:
+//! on the whole past ([`running_gates`], the first version) or on a sliding window of recent
+//! steps ([`window_gates`]), damping learning where the signal is high (Patel's reading: a
+//! surprise or uncertainty signal slows reward learning) or boosting it (Grossman, Bari & Cohen
+//! 2022: learning speeds up when the world changes).
 
 use crate::science::gating::{gate, median};
 
@@ -33,6 +37,44 @@ pub fn running_gates(u: &[f64]) -> Vec<f64> {
         .collect()
 }
 
+/// How a gate answers its signal u (kappa: a typical u; c: the normalising scale).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Shape {
+    /// g = c / (1 + u / kappa): less learning where u is high.
+    Damp,
+    /// g = c (1 + u / kappa): more learning where u is high.
+    Boost,
+}
+
+impl Shape {
+    /// The gate of `u` with `kappa` and scale `c`.
+    pub fn gate(self, u: f64, kappa: f64, c: f64) -> f64 {
+        match self {
+            Shape::Damp => gate(u, kappa, c),
+            Shape::Boost => c * (1.0 + u / kappa.max(1e-12)),
+        }
+    }
+}
+
+/// The gate of every step normalised on the `window` steps before it (kappa: their median;
+/// c: makes the gate average 1 over them): g_t = 1 for the first 3 steps, then the gate of
+/// u_t. Under a stable signal it averages about 1; after a lasting change the window fills
+/// with the new values and the gate returns towards 1 within about `window` / 2 steps.
+pub fn window_gates(u: &[f64], window: usize, shape: Shape) -> Vec<f64> {
+    (0..u.len())
+        .map(|t| {
+            if t < 3 {
+                return 1.0;
+            }
+            let past = &u[t.saturating_sub(window).max(1)..t];
+            let kappa = median(&mut past.iter().map(|&v| v as f32).collect::<Vec<_>>());
+            let mean =
+                past.iter().map(|&v| shape.gate(v, kappa, 1.0)).sum::<f64>() / past.len() as f64;
+            shape.gate(u[t], kappa, 1.0 / mean.max(1e-12))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,6 +91,30 @@ mod tests {
         let mean = v.iter().map(|&u| gate(u as f64, kappa, scale)).sum::<f64>() / 40.0;
         assert!((mean - 1.0).abs() < 1e-12);
         assert!(gate(3.9, kappa, scale) < gate(0.1, kappa, scale));
+    }
+
+    #[test]
+    fn window_gates_close_or_open_at_a_lasting_jump_and_recover_within_the_window() {
+        for shape in [Shape::Damp, Shape::Boost] {
+            assert!(window_gates(&[0.7; 40], 10, shape)
+                .iter()
+                .all(|&g| (g - 1.0).abs() < 1e-12));
+        }
+        // u = 0.1 for 50 steps, then 1.0 for ever.
+        let u: Vec<f64> = (0..100).map(|t| if t < 50 { 0.1 } else { 1.0 }).collect();
+        let damp = window_gates(&u, 20, Shape::Damp);
+        let boost = window_gates(&u, 20, Shape::Boost);
+        // At the jump: kappa 0.1; damp c = 2, g = 2 / (1 + 10); boost c = 1 / 2, g = 11 / 2.
+        assert!((damp[50] - 2.0 / 11.0).abs() < 1e-6, "{}", damp[50]);
+        assert!((boost[50] - 5.5).abs() < 1e-6, "{}", boost[50]);
+        // Once the window holds only new values the gate is 1 again; a whole-past gate is not.
+        assert!((damp[75] - 1.0).abs() < 1e-12 && (boost[75] - 1.0).abs() < 1e-12);
+        // (Whole past at step 75: median 0.1, c = 74 / (49 / 2 + 25 / 11), g = c / 11 = 0.25.)
+        assert!(running_gates(&u)[75] < 0.3, "{}", running_gates(&u)[75]);
+        // Causal: a later value changes no earlier gate.
+        let mut later = u.clone();
+        later[80] = 9.0;
+        assert_eq!(window_gates(&later, 20, Shape::Damp)[..80], damp[..80]);
     }
 
     #[test]

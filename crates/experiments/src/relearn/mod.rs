@@ -13,6 +13,7 @@
 //! future and under a stable rule every condition has about the same mean learning rate). The measure is the value error
 //! |mean_i V_i(s_t) - G_t| against the exact discounted return of the stream.
 
+pub mod conditions;
 mod experiment;
 mod gates;
 pub mod report;
@@ -20,11 +21,10 @@ pub mod report;
 use neuromod_core::ConfigError;
 use std::path::Path;
 
-use burn::optim::{GradientsParams, SgdConfig};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use neuromod_core::{ModelSpec, Noise, SeqBatch};
-use neuromod_critic::{CriticConfig, CriticLoss, DistCritic};
+use neuromod_critic::{CriticConfig, CriticLoss};
 use neuromod_datasets::tasks::SwitchTask;
 use neuromod_datasets::SequenceSet;
 use neuromod_spe::one_step;
@@ -33,11 +33,12 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::critic_fit::{fit, returns, select, FitSettings, Latents};
+use crate::critic_fit::{fit, returns, FitSettings, Latents};
 use crate::world_fit::{fit_world, WorldSpec};
 use crate::{host, ExperimentError};
 
-pub use gates::{normalise, running_gates};
+pub use conditions::{CONDITIONS, FROZEN};
+pub use gates::{normalise, running_gates, window_gates, Shape};
 
 /// Settings of the experiment.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -83,6 +84,24 @@ pub struct RelearnConfig {
     /// The report's analysis windows, declared before the run.
     #[serde(default)]
     pub windows: report::Windows,
+    /// Probability that a pixel of the task shows the opposite value (sensory noise, in the
+    /// old rule's sequences and in the stream alike; 0 in results that predate it).
+    #[serde(default)]
+    pub flip: f64,
+    /// Steps before each step that the recent-window gates are normalised on.
+    #[serde(default = "default_gate_window")]
+    pub gate_window: usize,
+    /// Steps from the true switch during which the oracle critic does not learn.
+    #[serde(default = "default_oracle_pause")]
+    pub oracle_pause: usize,
+}
+
+fn default_gate_window() -> usize {
+    50
+}
+
+fn default_oracle_pause() -> usize {
+    20
 }
 
 impl Default for RelearnConfig {
@@ -108,6 +127,9 @@ impl Default for RelearnConfig {
             pretrain_lr: 1e-3,
             critic_lr: 0.01,
             windows: report::Windows::default(),
+            flip: 0.0,
+            gate_window: default_gate_window(),
+            oracle_pause: default_oracle_pause(),
         }
     }
 }
@@ -135,6 +157,12 @@ impl RelearnConfig {
         if self.window == 0 || self.context < self.window {
             return bad("window", "needs 1 <= window <= context");
         }
+        if !(0.0..0.5).contains(&self.flip) {
+            return bad("flip", "must be in [0, 0.5)");
+        }
+        if self.gate_window < 2 {
+            return bad("gate_window", "must be at least 2");
+        }
         let rate = |v: f64| v.is_finite() && v >= 0.0;
         if !(rate(self.online_lr) && rate(self.critic_lr) && rate(self.pretrain_lr)) {
             return bad(
@@ -145,14 +173,6 @@ impl RelearnConfig {
         Ok(())
     }
 }
-
-/// The gates compared, in report order.
-pub const CONDITIONS: [&str; 4] = [
-    "ungated",
-    "KL-gated",
-    "uncertainty-gated",
-    "no online learning",
-];
 
 /// One seed's result; per-step vectors cover the whole stream.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -175,6 +195,10 @@ pub struct RelearnRun {
     pub gate_kl: Vec<f64>,
     /// The uncertainty gate per step.
     pub gate_sigma: Vec<f64>,
+    /// The recent-window gates per step: KL damped, uncertainty damped, KL boosted,
+    /// uncertainty boosted (empty in results that predate them).
+    #[serde(default)]
+    pub window_gates: Vec<Vec<f64>>,
     /// Value error per transition t - 1 -> t (t = 1..T), per condition of [`CONDITIONS`].
     pub errors: Vec<Vec<f64>>,
 }
@@ -251,47 +275,6 @@ fn online(
     })
 }
 
-/// The critic along the stream under each condition of [`CONDITIONS`]: value errors per
-/// transition (t = 1..T), before each update.
-fn critic_online(
-    pretrained: &DistCritic,
-    lat: &Latents,
-    returns: &Tensor<1>,
-    gates: [Option<&[f32]>; 4],
-    lr: f64,
-) -> Result<Vec<Vec<f64>>, ExperimentError> {
-    let [_, steps] = lat.dims();
-    let device = lat.state.device();
-    let all = lat.transitions(1, steps);
-    let mut out = Vec::new();
-    for (k, g) in gates.into_iter().enumerate() {
-        let learns = k + 1 < CONDITIONS.len();
-        let mut critic = pretrained.clone();
-        let mut optim = SgdConfig::new().init();
-        let mut errors = Vec::with_capacity(steps - 1);
-        for t in 1..steps {
-            let mut tr = select(&all, &[t - 1]);
-            let v = critic
-                .values(tr.state.clone())
-                .detach()
-                .mean_dim(1)
-                .reshape([1]);
-            errors.push((v - returns.clone().narrow(0, t - 1, 1)).abs());
-            if learns {
-                if let Some(g) = g {
-                    tr.weight = Some(Tensor::from_data(TensorData::new(vec![g[t]], [1]), &device));
-                }
-                let loss = critic.td(&tr).loss;
-                let grads = GradientsParams::from_grads(loss.backward(), &critic);
-                critic = optim.step(lr, critic, grads);
-            }
-        }
-        let e = host(Tensor::cat(errors, 0), "value errors")?;
-        out.push(e.into_iter().map(f64::from).collect());
-    }
-    Ok(out)
-}
-
 /// Runs one seed; the world model's checkpoint goes to `out/runs/relearn-seed<k>`.
 pub fn run_one(
     c: &RelearnConfig,
@@ -308,6 +291,7 @@ pub fn run_one(
         steps,
         switch_step,
         reward: 1.0,
+        flip: c.flip,
         seed,
         ..Default::default()
     };
@@ -389,17 +373,15 @@ pub fn run_one(
         continuing: true,
     };
     // Each step's gate is normalised on the stream's own past (causal).
-    let gate_kl = running_gates(&learning.kl);
-    let gate_sigma = running_gates(&learning.sigma);
-    let as_f32 = |g: &[f64]| -> Vec<f32> { g.iter().map(|&v| v as f32).collect() };
-    let (kl_g, sigma_g) = (as_f32(&gate_kl), as_f32(&gate_sigma));
-    let errors = critic_online(
-        &pretrained,
-        &lat,
-        &g,
-        [None, Some(&kl_g), Some(&sigma_g), None],
-        c.critic_lr,
-    )?;
+    let mut rates = conditions::rates(
+        (&learning.kl, &learning.sigma),
+        c.gate_window,
+        (switch, c.oracle_pause),
+    );
+    let errors = conditions::critic_online(&pretrained, &lat, &g, &rates, c.critic_lr)?;
+    let mut take = |k: usize| rates[k].take().unwrap_or_default();
+    let (gate_kl, gate_sigma) = (take(1), take(2));
+    let window_gates = (4..8).map(&mut take).collect();
     Ok(RelearnRun {
         seed,
         switch,
@@ -410,6 +392,7 @@ pub fn run_one(
         sigma: learning.sigma,
         gate_kl,
         gate_sigma,
+        window_gates,
         errors,
     })
 }
