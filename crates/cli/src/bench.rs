@@ -29,8 +29,9 @@ pub enum BenchCommand {
     /// peak memory (Markdown, JSON).
     Speed(SpeedArgs),
     /// A real contingency switch: a world model of the old rule relearns online after a
-    /// switch at a random step; a critic learns gated by surprise, by uncertainty or not at all
-    /// (Markdown, JSON, PNG).
+    /// switch at a random step (optionally under sensory noise); a critic learns with its rate
+    /// damped or boosted by surprise or by uncertainty, ungated, paused by an oracle, or not at
+    /// all (Markdown, JSON, PNG).
     Relearn(RelearnArgs),
     /// Dabney et al. 2020 at the paper's sizes: split-half reliability, asymmetry vs reversal
     /// point, optimism across tasks and decoding controls, per simulated animal, for the

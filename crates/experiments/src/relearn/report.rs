@@ -308,13 +308,27 @@ pub fn figure(res: &RelearnResult) -> Figure {
         "steps from the switch",
         "|V - G|",
     );
-    for (k, color) in drawn.into_iter().filter(|(k, _)| *k < present) {
-        errors = errors.with(Series::new(
-            CONDITIONS[k],
-            color,
-            Mark::Line,
-            aligned(runs, |r| by_step(r, k)),
-        ));
+    let lines: Vec<(usize, Rgb, Vec<(f64, f64)>)> = drawn
+        .into_iter()
+        .filter(|(k, _)| *k < present)
+        .map(|(k, color)| (k, color, aligned(runs, |r| by_step(r, k))))
+        .collect();
+    // A diverging critic would flatten every other line: clip at twice the largest mean
+    // error of the critics that learn at most at the base rate, and say so.
+    let cap = 2.0
+        * lines
+            .iter()
+            .filter(|(k, _, _)| [0, FROZEN, 8].contains(k))
+            .flat_map(|(_, _, l)| l.iter().map(|p| p.1))
+            .fold(0.0, f64::max);
+    for (k, color, line) in lines {
+        let clipped = cap > 0.0 && line.iter().any(|p| p.1 > cap);
+        let name = match clipped {
+            true => format!("{} (clipped at {cap:.2})", CONDITIONS[k]),
+            false => CONDITIONS[k].to_string(),
+        };
+        let line = line.into_iter().map(|(x, y)| (x, y.min(cap))).collect();
+        errors = errors.with(Series::new(name, color, Mark::Line, line));
     }
     let sigma = Panel::new(
         "posterior uncertainty around the switch (mean over seeds)",
