@@ -139,3 +139,6 @@ mod science;
 
 #[path = "spe/relearn.rs"]
 mod relearn;
+
+#[path = "spe/noise.rs"]
+mod noise;

@@ -251,6 +251,9 @@ pub fn markdown(res: &RelearnResult) -> String {
     md
 }
 
+/// A condition drawn: its index, colour and mean error per step from the switch.
+type Drawn = (usize, Rgb, Vec<(f64, f64)>);
+
 /// A gate of a run, if it has it.
 type GateOf = fn(&RelearnRun) -> Option<&Vec<f64>>;
 
@@ -308,7 +311,7 @@ pub fn figure(res: &RelearnResult) -> Figure {
         "steps from the switch",
         "|V - G|",
     );
-    let lines: Vec<(usize, Rgb, Vec<(f64, f64)>)> = drawn
+    let lines: Vec<Drawn> = drawn
         .into_iter()
         .filter(|(k, _)| *k < present)
         .map(|(k, color)| (k, color, aligned(runs, |r| by_step(r, k))))
