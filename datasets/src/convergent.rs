@@ -14,6 +14,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::generate::push_noisy;
 use crate::tasks::TaskData;
 
 /// The convergent-deviant task (see the module documentation).
@@ -99,10 +100,7 @@ impl ConvergentTask {
                         state = (state + 1) % self.states;
                     }
                 }
-                for &p in &patterns[state] {
-                    let flipped = self.flip > 0.0 && rng.random_bool(self.flip);
-                    values.push(if flipped { 1.0 - p } else { p });
-                }
+                push_noisy(&mut values, &patterns[state], self.flip, &mut rng);
                 surprise.push(jumped);
                 visited.push(state);
             }

@@ -17,6 +17,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::generate::push_noisy;
 use crate::tasks::TaskData;
 
 /// The three cues.
@@ -150,10 +151,7 @@ impl CueTask {
             let ev = self.events(&mut rng);
             let mut values = Vec::with_capacity(self.steps * self.width());
             for &e in &ev {
-                for p in self.pattern(e) {
-                    let flipped = self.flip > 0.0 && rng.random_bool(self.flip);
-                    values.push(if flipped { 1.0 - p } else { p });
-                }
+                push_noisy(&mut values, &self.pattern(e), self.flip, &mut rng);
             }
             task.data.sequences.push(values);
             task.rewards.push(

@@ -54,6 +54,15 @@ pub struct Generated {
     pub state: Vec<Vec<usize>>,
 }
 
+/// Appends `pattern` to `out` with each pixel flipped (1 - p) with probability `flip`; with
+/// `flip` 0 it draws nothing, so a generator without noise keeps its draws.
+pub(crate) fn push_noisy(out: &mut Vec<f32>, pattern: &[f32], flip: f64, rng: &mut ChaCha8Rng) {
+    for &p in pattern {
+        let flipped = flip > 0.0 && rng.random_bool(flip);
+        out.push(if flipped { 1.0 - p } else { p });
+    }
+}
+
 impl MarkovPatterns {
     /// Generates the sequences.
     pub fn generate(&self) -> Generated {
@@ -84,10 +93,7 @@ impl MarkovPatterns {
                         state = (state + 1) % self.states;
                     }
                 }
-                for &p in &patterns[state] {
-                    let flipped = self.flip > 0.0 && rng.random_bool(self.flip);
-                    values.push(if flipped { 1.0 - p } else { p });
-                }
+                push_noisy(&mut values, &patterns[state], self.flip, &mut rng);
                 labels.push(jumped);
                 visited.push(state);
             }

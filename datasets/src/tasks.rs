@@ -6,7 +6,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::generate::MarkovPatterns;
+use crate::generate::{push_noisy, MarkovPatterns};
 use crate::SequenceSet;
 
 /// Reward magnitudes (ul) and probabilities of the mice variable-magnitude task (Dabney et al. 2020).
@@ -261,10 +261,7 @@ impl SwitchTask {
                     surprise = next != (state + 1) % self.states;
                     state = next;
                 }
-                for &p in &pats[state] {
-                    let flipped = self.flip > 0.0 && rng.random_bool(self.flip);
-                    x.push(if flipped { 1.0 - p } else { p });
-                }
+                push_noisy(&mut x, &pats[state], self.flip, &mut rng);
                 labels.push(surprise);
                 r.push(if state == 0 { self.reward } else { 0.0 });
             }
@@ -399,7 +396,7 @@ mod tests {
         let visits = (0..cfg.steps).filter(|&t| zero(t)).count();
         assert_eq!(visits, cfg.steps / cfg.states, "one visit per cycle");
         // Sensory noise flips pixels at its rate (the first sequence's states are drawn
-        // before any flip, so they are the same).
+        // before any flip, so they are the same and any difference is a flip).
         let noisy = SwitchTask {
             flip: 0.2,
             ..cfg.clone()
@@ -412,7 +409,6 @@ mod tests {
             .count();
         let rate = differ as f64 / seq.len() as f64;
         assert!((rate - 0.2).abs() < 0.05, "flip rate {rate}");
-        assert_eq!(noisy.state_surprise, task.state_surprise);
     }
 
     #[test]

@@ -63,6 +63,7 @@ fn the_new_tasks_noise_moves_the_posterior_uncertainty() {
         let a = mean_sigma(&clean, &format!("{name}-clean"), out.path());
         let b = mean_sigma(&noisy, &format!("{name}-noisy"), out.path());
         eprintln!("{name}: mean sigma_q clean {a:.4}, flip 0.2 {b:.4}");
-        assert!((b - a).abs() > 0.05 * a, "{name}: clean {a}, noisy {b}");
+        // It moves, and downwards: the latent codes the flips (docs/science.md).
+        assert!(b < 0.95 * a, "{name}: clean {a}, noisy {b}");
     }
 }
