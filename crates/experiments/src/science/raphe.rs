@@ -75,7 +75,7 @@ pub fn vector_cells(e: &[f64], z: usize, cells: usize, rng: &mut ChaCha8Rng) -> 
     rates
 }
 
-/// Rates [rows, cells] of cells firing in proportion to `norm` [rows], noisy.
+/// Rates `[rows, cells]` of cells firing in proportion to `norm` `[rows]`, noisy.
 pub fn norm_cells(norm: &[f64], cells: usize, rng: &mut ChaCha8Rng) -> Vec<f64> {
     let mut rates: Vec<f64> = norm
         .iter()
@@ -94,7 +94,7 @@ fn first(rates: &[f64], cells: usize, n: usize) -> Vec<f64> {
 }
 
 /// Accuracy against population size, for the deviant steps of `table` with SPE vectors `e`
-/// [deviants, z] and norms [deviants]. None when the deviants cannot be decoded at all (too few,
+/// `[deviants, z]` and norms `[deviants]`. None when the deviants cannot be decoded at all (too few,
 /// or one kind).
 pub fn population_curve(
     table: &DeviantTable,

@@ -52,7 +52,7 @@ fn slot(e: Event) -> usize {
     }
 }
 
-/// Means of `v` [n * steps] (row i * steps + t) at each kind of step of `events` [n][steps].
+/// Means of `v` `[n * steps]` (row i * steps + t) at each kind of step of `events` `[n][steps]`.
 pub fn event_means(v: &[f32], events: &[Vec<Event>]) -> EventMeans {
     let mut sum = [0.0f64; 8];
     let mut count = [0usize; 8];
