@@ -6,8 +6,9 @@
 //!   heads, then a distributional critic on its latent state, and measure how every signal
 //!   answers each kind of surprise (response ratios with 95% intervals over seeds); SPE-gated
 //!   reward learning, the vector SPE and the RPE against w . delta_SF.
-//! - [`relearn`]: a real contingency switch: a world model of the old rule relearns online,
-//!   and a critic learns gated by surprise, by uncertainty or not at all.
+//! - [`relearn`]: a real contingency switch, optionally under sensory noise: a world model of
+//!   the old rule relearns online, and a critic learns with its rate damped or boosted by
+//!   surprise or by uncertainty, ungated, paused by an oracle, or not at all.
 //! - [`dopamine`]: distributional dopamine cells on a reward task: reversal points, decoding,
 //!   the classic-TD null, the three-cue task, decoding against firing noise.
 //! - [`speed`]: milliseconds per training step of the world model alone, with SPE heads and
@@ -20,11 +21,11 @@
 //! ```
 //! use neuromod_experiments::{science::ScienceConfig, Experiment};
 //!
-//! // `bench science`'s defaults: five tasks, five seeds, a VRNN world model.
+//! // `bench science`'s defaults: seven tasks, five seeds, a VRNN world model.
 //! let config = ScienceConfig::default();
 //! config.check().unwrap();
-//! assert_eq!((config.tasks.len(), config.seeds), (5, 5));
-//! assert_eq!(config.units().len(), 5 * 5);
+//! assert_eq!((config.tasks.len(), config.seeds), (7, 5));
+//! assert_eq!(config.units().len(), 7 * 5);
 //! ```
 
 #![forbid(unsafe_code)]

@@ -1,6 +1,7 @@
 //! `bench relearn` with sensory noise: the noise moves the posterior's uncertainty, and every
 //! condition (whole-past, recent-window damped and boosted gates, the oracle) runs.
 
+use neuromod_experiments::relearn::report::{Criterion, Windows};
 use neuromod_experiments::relearn::{run_one, RelearnConfig, CONDITIONS};
 use neuromod_tests::{cpu, serial};
 
@@ -13,6 +14,13 @@ fn sensory_noise_moves_the_posterior_uncertainty_and_every_condition_runs() {
         train_steps: 30,
         stream_steps: 80,
         switch_range: (40, 50),
+        windows: Windows {
+            criterion: Criterion {
+                baseline: (-30, -5),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
         epochs: 30,
         h_dim: 32,
         z_dim: 8,
