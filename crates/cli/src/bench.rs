@@ -41,6 +41,9 @@ pub enum BenchCommand {
     /// features vs value TD beside the published data, and the identity shift learned by a
     /// world model, its SF TD errors beside a critic's RPE (Markdown, JSON, PNG).
     Identity(IdentityArgs),
+    /// Compute dispatches (kernel launches) of one training step on wgpu, counted by cubecl's
+    /// profiling logger: one JSON line.
+    Dispatches(crate::dispatches::DispatchArgs),
     /// Internal: runs one unit of an experiment (JSON in, JSON out) for an isolating parent.
     #[command(hide = true)]
     Unit(UnitArgs),
@@ -294,6 +297,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             };
             experiment(&config, DeviceChoice::Ndarray, &a.out, a.format, false)
         }
+        BenchCommand::Dispatches(a) => crate::dispatches::run(a),
         BenchCommand::Unit(a) => {
             let (device, name) = device::select(a.device)?;
             let ctx = neuromod_experiments::Context::new(device, name, Path::new("."));
@@ -360,13 +364,22 @@ fn print_lines(lines: &[String]) {
 
 /// Runs one unit in a fresh `neuromod bench unit` process; its stdout is the result.
 fn in_child(call: &Invocation) -> Result<String, ExperimentError> {
+    unit_process(call, None)
+}
+
+/// [`in_child`] with the child working in `cwd` when given (where cubecl reads a
+/// `cubecl.toml`).
+pub(crate) fn unit_process(
+    call: &Invocation,
+    cwd: Option<&Path>,
+) -> Result<String, ExperimentError> {
     let failed = |detail: String| ExperimentError::Process {
         what: format!("{} unit on {}", call.experiment, call.device),
         detail,
     };
     let exe = std::env::current_exe().map_err(|e| failed(format!("no executable: {e}")))?;
-    let out = std::process::Command::new(exe)
-        .args(["bench", "unit", "--experiment", call.experiment])
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(["bench", "unit", "--experiment", call.experiment])
         .args([
             "--device",
             &call.device,
@@ -374,7 +387,11 @@ fn in_child(call: &Invocation) -> Result<String, ExperimentError> {
             &call.config,
             "--unit",
             &call.unit,
-        ])
+        ]);
+    if let Some(dir) = cwd {
+        cmd.current_dir(dir);
+    }
+    let out = cmd
         .output()
         .map_err(|e| failed(format!("cannot start: {e}")))?;
     if !out.status.success() {

@@ -121,6 +121,26 @@ pub fn select(choice: DeviceChoice) -> anyhow::Result<(Device, &'static str)> {
     })
 }
 
+/// The name [`select`] would give `choice`, found without starting a device (for a parent
+/// that only hands the name to child processes: a started wgpu device in the parent is one
+/// more client of the driver while the children run).
+pub fn probe(choice: DeviceChoice) -> anyhow::Result<&'static str> {
+    Ok(match choice {
+        DeviceChoice::Ndarray => "ndarray",
+        DeviceChoice::Flex => "flex",
+        DeviceChoice::Wgpu if adapters().is_empty() => {
+            anyhow::bail!(
+                "--device wgpu: no Vulkan, Metal or DX12 adapter found. Install a GPU driver \
+                 (on Linux without a GPU, Mesa's software one: apt-get install \
+                 mesa-vulkan-drivers libvulkan1), or use --device flex"
+            )
+        }
+        DeviceChoice::Wgpu => "wgpu",
+        DeviceChoice::Auto if adapters().iter().any(is_gpu) => "wgpu",
+        DeviceChoice::Auto => "flex",
+    })
+}
+
 /// The name [`select`] gives `choice` (what reports print and child processes take).
 pub fn name(choice: DeviceChoice) -> anyhow::Result<&'static str> {
     select(choice).map(|(_, name)| name)

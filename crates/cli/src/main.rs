@@ -3,6 +3,7 @@
 mod allocator;
 mod bench;
 mod device;
+mod dispatches;
 mod export;
 mod report;
 mod run;

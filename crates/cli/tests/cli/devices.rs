@@ -53,3 +53,45 @@ fn a_gpu_that_cannot_be_had_is_an_error_and_probing_is_quiet() {
         "driver noise leaked:\n{err}"
     );
 }
+
+/// `bench dispatches` counts a training step's kernel runs with cubecl's logger (one JSON
+/// line); a longer sequence submits more (the composed recurrence launches per time step); a
+/// CPU device runs no kernels and is refused by name.
+#[test]
+fn dispatches_are_counted_and_grow_with_the_sequence() {
+    let count = |steps: &str| -> serde_json::Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_neuromod"))
+            .args(["bench", "dispatches", "--device", "wgpu", "--batch", "2"])
+            .args(["--steps", steps])
+            .env_remove("XDG_RUNTIME_DIR")
+            .output()
+            .expect("run neuromod");
+        assert!(out.status.success(), "{}", stderr(&out));
+        let line = String::from_utf8(out.stdout).unwrap();
+        serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("{e}: {line}"))
+    };
+    let (short, long) = (count("2"), count("4"));
+    let per_step = |v: &serde_json::Value| v["dispatches_per_training_step"].as_f64().unwrap();
+    eprintln!(
+        "dispatches per training step: T 2 {}, T 4 {}",
+        per_step(&short),
+        per_step(&long)
+    );
+    assert_eq!(
+        (short["model"].as_str(), short["steps"].as_u64()),
+        (Some("vrnn"), Some(2))
+    );
+    assert!(per_step(&short) > 0.0 && per_step(&long) > per_step(&short));
+    let per_time = long["dispatches_per_time_step"].as_f64().unwrap();
+    assert!((per_time * 4.0 - per_step(&long)).abs() < 1e-9);
+    let refused = Command::new(env!("CARGO_BIN_EXE_neuromod"))
+        .args(["bench", "dispatches", "--device", "ndarray"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("--device"),
+        "{}",
+        stderr(&refused)
+    );
+}
