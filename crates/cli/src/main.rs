@@ -147,6 +147,9 @@ fn main() -> ExitCode {
         Command::Sweep(args) => sweep::run(args),
         Command::Collect(args) => sweep::collect(args),
     };
+    // Every GPU device finishes its work before the process ends (a failure to is reported
+    // unless the command already failed).
+    let result = result.and(device::finish());
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -95,3 +95,30 @@ fn dispatches_are_counted_and_grow_with_the_sequence() {
         stderr(&refused)
     );
 }
+
+/// `--device cuda` never panics: a binary built without the `cuda` feature says how to build
+/// one; with it, a machine without an NVIDIA driver (this one) gets one line naming the
+/// driver. (On a machine with a driver the run trains, and only the no-panic part is checked.)
+#[test]
+fn cuda_without_the_feature_or_a_driver_is_a_one_line_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_neuromod"))
+        .args(["train", "--dataset", "markov", "--epochs", "1"])
+        .args([
+            "--h-dim", "8", "--z-dim", "2", "--hidden", "8", "--device", "cuda",
+        ])
+        .arg("--out")
+        .arg(dir.path().join("run"))
+        .output()
+        .expect("run neuromod");
+    let err = stderr(&out);
+    assert!(!err.contains("panicked"), "{err}");
+    if out.status.success() {
+        return;
+    }
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    #[cfg(not(feature = "cuda"))]
+    assert!(err.contains("--features cuda"), "{err}");
+    #[cfg(feature = "cuda")]
+    assert!(err.contains("NVIDIA driver"), "{err}");
+}
