@@ -269,7 +269,10 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             let devices = a
                 .device
                 .iter()
-                .map(|&c| device::name(c))
+                .map(|&c| match a.in_process {
+                    true => device::name(c),
+                    false => device::probe(c),
+                })
                 .collect::<Result<Vec<_>>>()?;
             let config = SpeedConfig {
                 devices: devices.iter().map(|d| d.to_string()).collect(),
@@ -332,7 +335,12 @@ fn experiment<E: Experiment>(
     format: Format,
     isolate: bool,
 ) -> Result<()> {
-    let (device, name) = device::select(choice)?;
+    // An isolating parent runs no unit itself: it only names the device for its children and
+    // starts none (a lavapipe device started in the parent made the children crash).
+    let (device, name) = match isolate {
+        true => (burn::prelude::Device::flex(), device::probe(choice)?),
+        false => device::select(choice)?,
+    };
     eprintln!("{} on {name} -> {}", E::NAME, out.display());
     let mut ctx = neuromod_experiments::Context::new(device, name, out);
     if isolate {
