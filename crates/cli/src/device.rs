@@ -49,18 +49,26 @@ const NO_CUDA_BUILD: &str = "--device cuda: this neuromod was built without CUDA
                              with `cargo build --release -p neuromod-cli --features cuda`, or use \
                              --device wgpu or flex";
 
-/// The CUDA device, started at once: a machine without an NVIDIA driver (cudarc cannot load
-/// libcuda) or without a device gives an error naming it, not a panic.
+/// The CUDA device, started once per process: a machine without an NVIDIA driver (cudarc
+/// cannot load libcuda) or without a device gives an error naming it, not a panic. Later calls
+/// return the same device or the same error.
 #[cfg(feature = "cuda")]
 fn cuda_device() -> anyhow::Result<Device> {
-    started(
-        || Device::cuda(0),
-        "--device cuda: no usable NVIDIA GPU (the CUDA driver, libcuda, could not be loaded or \
-         found no device); install the NVIDIA driver, or use --device wgpu or flex",
-    )
+    static CUDA: std::sync::OnceLock<Result<Device, String>> = std::sync::OnceLock::new();
+    CUDA.get_or_init(|| {
+        started(
+            || Device::cuda(0),
+            "--device cuda: no usable NVIDIA GPU (the CUDA driver, libcuda, could not be loaded \
+             or found no device); install the NVIDIA driver, or use --device wgpu or flex",
+        )
+        .map_err(|e| e.to_string())
+    })
+    .clone()
+    .map_err(anyhow::Error::msg)
 }
 
-/// Whether CUDA can be had (a driver and a device), for `auto`.
+/// Whether CUDA can be had (a driver and a device), for `auto`. In a build with the `cuda`
+/// feature this starts the CUDA device (once): there is no cheaper way to know that it works.
 fn cuda_available() -> bool {
     #[cfg(feature = "cuda")]
     {
@@ -190,9 +198,10 @@ pub fn select(choice: DeviceChoice) -> anyhow::Result<(Device, &'static str)> {
     })
 }
 
-/// The name [`select`] would give `choice`, found without starting a device (for a parent
-/// that only hands the name to child processes: a started wgpu device in the parent is one
-/// more client of the driver while the children run).
+/// The name [`select`] would give `choice`, found without starting a wgpu device (for a
+/// parent that only hands the name to child processes: a lavapipe device started in the parent
+/// made its children crash). `auto` in a build with the `cuda` feature does start CUDA, to know
+/// whether it works.
 pub fn probe(choice: DeviceChoice) -> anyhow::Result<&'static str> {
     Ok(match choice {
         DeviceChoice::Ndarray => "ndarray",

@@ -3,7 +3,9 @@
 //!
 //! Fresh `bench unit` processes time the same `bench speed` setup in one temporary folder whose
 //! `cubecl.toml` turns on the profiling logger at level `minimal` (a line `Executing ...` per
-//! kernel run) into a file and keeps autotune results in that folder. A first process tunes
+//! kernel run) into a file and keeps cubecl's environment (autotune results, compiled kernels)
+//! in that folder. cubecl writes the log from a background thread, so a line or two queued when
+//! a process exits can be lost: counts are good to about one dispatch. A first process tunes
 //! and compiles (its count is discarded); then one with 1 and one with 3 timed steps after the
 //! warm-up step load the same tuned kernels, so the difference of their counts, halved, is one
 //! training step without set-up. (Without the shared tuning, a cold compiler cache made the
@@ -22,15 +24,15 @@ use crate::bench::unit_process;
 use crate::device::{self, DeviceChoice};
 
 /// The configuration cubecl reads from the working folder: every kernel run, one line, to a
-/// file; autotune results kept in that folder (shared by the processes of one count, and by
-/// no other run).
+/// file; cubecl's environment (autotune results, compiled kernels) kept in that folder, shared
+/// by the processes of one count and by no other run.
 const CUBECL_TOML: &str = "[profiling.logger]\nlevel = \"minimal\"\nfile = \"kernels.log\"\n\n\
-                           [autotune]\ncache = \"local\"\n";
+                           [environment]\npath = \"local\"\n";
 
 /// Arguments of `bench dispatches`.
 #[derive(Args, Debug)]
 pub struct DispatchArgs {
-    /// Compute device (a Cube backend: wgpu).
+    /// Compute device (a Cube backend: wgpu, or cuda in a build with the `cuda` feature).
     #[arg(long, value_enum, default_value = "wgpu")]
     device: DeviceChoice,
     /// World-model family.
@@ -107,9 +109,10 @@ fn count(setup: Setup, device: &str, dir: &Path) -> Result<usize> {
 /// Counts and prints.
 pub fn run(a: DispatchArgs) -> Result<()> {
     let name = device::probe(a.device)?;
-    if name != "wgpu" {
+    if !matches!(name, "wgpu" | "cuda") {
         anyhow::bail!(
-            "--device: dispatches are counted on a Cube backend (wgpu); {name} runs no kernels"
+            "--device: dispatches are counted on a Cube backend (wgpu or cuda); {name} runs no \
+             cubecl kernels"
         );
     }
     if a.steps == 0 || a.batch == 0 {

@@ -82,8 +82,9 @@ fn dispatches_are_counted_and_grow_with_the_sequence() {
         (Some("vrnn"), Some(2))
     );
     assert!(per_step(&short) > 0.0 && per_step(&long) > per_step(&short));
-    let per_time = long["dispatches_per_time_step"].as_f64().unwrap();
-    assert!((per_time * 4.0 - per_step(&long)).abs() < 1e-9);
+    // A whole process (set-up, tuning, warm-up and one step) runs more than one step.
+    let whole = long["dispatches_with_one_step"].as_f64().unwrap();
+    assert!(whole > per_step(&long), "{whole}");
     let refused = Command::new(env!("CARGO_BIN_EXE_neuromod"))
         .args(["bench", "dispatches", "--device", "ndarray"])
         .output()
