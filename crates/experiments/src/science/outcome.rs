@@ -59,7 +59,6 @@ pub fn profile(
         .map(|k| k.map_or(f64::NAN, |k| -VARIABLE_MAGNITUDE[k].1.ln()))
         .collect();
     let mean_r = expected_reward();
-    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     names
         .iter()
         .zip(values)
@@ -67,30 +66,18 @@ pub fn profile(
             let at: Vec<f64> = (0..size.len())
                 .map(|i| v[i * steps + outcome] as f64)
                 .collect();
-            let by_size = (0..VARIABLE_MAGNITUDE.len())
-                .map(|k| {
-                    let of: Vec<f64> = (0..at.len())
-                        .filter(|&i| rank[i] == Some(k))
-                        .map(|i| at[i])
-                        .collect();
-                    if of.is_empty() {
-                        f64::NAN
-                    } else {
-                        mean(&of)
-                    }
-                })
-                .collect();
-            let side = |better: bool| {
-                let of: Vec<f64> = (0..at.len())
-                    .filter(|&i| (size[i] > mean_r) == better)
-                    .map(|i| at[i])
-                    .collect();
-                if of.is_empty() {
-                    f64::NAN
-                } else {
-                    mean(&of)
+            // Mean of the outcomes that `keep` (NaN when it keeps none).
+            let mean_where = |keep: &dyn Fn(usize) -> bool| {
+                let of: Vec<f64> = (0..at.len()).filter(|&i| keep(i)).map(|i| at[i]).collect();
+                match of.is_empty() {
+                    true => f64::NAN,
+                    false => of.iter().sum::<f64>() / of.len() as f64,
                 }
             };
+            let by_size = (0..VARIABLE_MAGNITUDE.len())
+                .map(|k| mean_where(&|i| rank[i] == Some(k)))
+                .collect();
+            let side = |better: bool| mean_where(&|i| (size[i] > mean_r) == better);
             let profile = SignalProfile {
                 by_size,
                 with_size: spearman(&at, &size),
