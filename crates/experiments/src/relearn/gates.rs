@@ -7,36 +7,6 @@
 
 use crate::science::gating::{gate, median};
 
-/// (kappa, c) of a gate from the values of its signal on the old rule's steps: kappa their
-/// median and c the scale that makes the gate average 1 over them.
-pub fn normalise(values: &[f32]) -> (f64, f64) {
-    let kappa = median(&mut values.to_vec());
-    let mean = values
-        .iter()
-        .map(|&u| gate(u as f64, kappa, 1.0))
-        .sum::<f64>()
-        / values.len().max(1) as f64;
-    (kappa, 1.0 / mean.max(1e-12))
-}
-
-/// The gate of every step from its own past: g_0 = 1, and for t >= 1 the gate of u_t with
-/// kappa and c normalised (by [`normalise`]) on u_1 .. u_{t-1}, so no step's gate reads the
-/// future and, under a stable rule, the gate averages about 1 (exactly 1 everywhere when u is
-/// constant). With fewer than two past values the gate is 1.
-pub fn running_gates(u: &[f64]) -> Vec<f64> {
-    (0..u.len())
-        .map(|t| {
-            if t < 3 {
-                return 1.0;
-            }
-            let past: Vec<f32> = u[1..t].iter().map(|&v| v as f32).collect();
-            let (kappa, scale) = normalise(&past);
-            // In f32 like the past it is normalised on.
-            gate(u[t] as f32 as f64, kappa, scale)
-        })
-        .collect()
-}
-
 /// How a gate answers its signal u (kappa: a typical u; c: the normalising scale).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Shape {
@@ -54,25 +24,53 @@ impl Shape {
             Shape::Boost => c * (1.0 + u / kappa.max(1e-12)),
         }
     }
+
+    /// (kappa, c) of this gate from the values of its signal: kappa their median and c the
+    /// scale that makes the gate average 1 over them.
+    pub fn normalise(self, values: &[f32]) -> (f64, f64) {
+        let kappa = median(&mut values.to_vec());
+        let mean = values
+            .iter()
+            .map(|&u| self.gate(u as f64, kappa, 1.0))
+            .sum::<f64>()
+            / values.len().max(1) as f64;
+        (kappa, 1.0 / mean.max(1e-12))
+    }
+
+    /// The gate of every step normalised on the steps `from(t)..t` before it (step 0 never:
+    /// nothing predicts it): 1 for the first 3 steps, then the gate of u_t. Values in f32, as
+    /// the signals are read.
+    fn causal(self, u: &[f64], from: impl Fn(usize) -> usize) -> Vec<f64> {
+        (0..u.len())
+            .map(|t| {
+                if t < 3 {
+                    return 1.0;
+                }
+                let past: Vec<f32> = u[from(t).max(1)..t].iter().map(|&v| v as f32).collect();
+                let (kappa, scale) = self.normalise(&past);
+                self.gate(u[t] as f32 as f64, kappa, scale)
+            })
+            .collect()
+    }
 }
 
-/// The gate of every step normalised on the `window` steps before it (kappa: their median;
-/// c: makes the gate average 1 over them): g_t = 1 for the first 3 steps, then the gate of
-/// u_t. Under a stable signal it averages about 1; after a lasting change the window fills
-/// with the new values and the gate returns towards 1 within about `window` / 2 steps.
+/// (kappa, c) of a damping gate (see [`Shape::normalise`]).
+pub fn normalise(values: &[f32]) -> (f64, f64) {
+    Shape::Damp.normalise(values)
+}
+
+/// The damping gate of every step from its whole past: g_t = 1 for t < 3, then the gate of
+/// u_t with kappa and c normalised on u_1 .. u_{t-1}, so no step's gate reads the future and,
+/// under a stable rule, the gate averages about 1 (exactly 1 everywhere when u is constant).
+pub fn running_gates(u: &[f64]) -> Vec<f64> {
+    Shape::Damp.causal(u, |_| 1)
+}
+
+/// The gate of every step normalised on the `window` steps before it: under a stable signal
+/// it averages about 1; after a lasting change the window fills with the new values and the
+/// gate returns towards 1 within about `window` / 2 steps.
 pub fn window_gates(u: &[f64], window: usize, shape: Shape) -> Vec<f64> {
-    (0..u.len())
-        .map(|t| {
-            if t < 3 {
-                return 1.0;
-            }
-            let past = &u[t.saturating_sub(window).max(1)..t];
-            let kappa = median(&mut past.iter().map(|&v| v as f32).collect::<Vec<_>>());
-            let mean =
-                past.iter().map(|&v| shape.gate(v, kappa, 1.0)).sum::<f64>() / past.len() as f64;
-            shape.gate(u[t], kappa, 1.0 / mean.max(1e-12))
-        })
-        .collect()
+    shape.causal(u, |t| t.saturating_sub(window))
 }
 
 #[cfg(test)]
