@@ -33,6 +33,7 @@
 //! ```
 
 pub mod activation;
+mod cube;
 mod data;
 pub mod dense;
 pub mod gates;
@@ -46,6 +47,7 @@ pub mod stack;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+pub use cube::{cube_fused, CubeBackprop, CubeKernel, CubeOps, SharedCubeKernel};
 pub use data::HostData;
 pub use gru_scan::{gru_sequence, gru_update, GruPass};
 pub use join::{join_last, join_time};

@@ -89,7 +89,7 @@ pub type SharedKernel = Arc<dyn Kernel>;
 
 /// One input of [`fused`]: a tensor of any rank.
 pub struct Arg {
-    tensor: FloatTensor<Dispatch>,
+    pub(crate) tensor: FloatTensor<Dispatch>,
     device: Device,
 }
 

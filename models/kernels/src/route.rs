@@ -11,7 +11,10 @@ use burn::prelude::*;
 pub enum Route {
     /// One fused operation on the host's buffers (the CPU backends: ndarray, Flex).
     Host,
-    /// Composed from burn's tensor operations (every other device, e.g. wgpu).
+    /// The Cube backends (wgpu, CUDA): a chain's CubeCL kernels ([`crate::cube_fused`]) where it
+    /// has them, else composed.
+    Cube,
+    /// Composed from burn's tensor operations (every other device).
     Composed,
 }
 
@@ -20,6 +23,8 @@ impl Route {
     pub fn of(device: &Device) -> Self {
         match device.clone().inner().as_dispatch() {
             DispatchDevice::NdArray(_) | DispatchDevice::Flex(_) => Route::Host,
+            DispatchDevice::Cube(_) => Route::Cube,
+            #[allow(unreachable_patterns)] // other backends exist behind burn features
             _ => Route::Composed,
         }
     }
@@ -41,12 +46,21 @@ pub trait Chain {
     /// # Panics
     /// On a device whose route is not [`Route::Host`].
     fn host(&self, input: Self::Input) -> Self::Output;
+
+    /// CubeCL kernels on a Cube device's buffers; composed for a chain that has none yet.
+    ///
+    /// # Panics
+    /// Where a chain has kernels, on a device whose route is not [`Route::Cube`].
+    fn cube(&self, input: Self::Input) -> Self::Output {
+        self.composed(input)
+    }
 }
 
 /// Runs `chain` on `input`, which lives on `device`, the way the device's [`Route`] says.
 pub fn run<C: Chain + ?Sized>(chain: &C, input: C::Input, device: &Device) -> C::Output {
     match Route::of(device) {
         Route::Host => chain.host(input),
+        Route::Cube => chain.cube(input),
         Route::Composed => chain.composed(input),
     }
 }

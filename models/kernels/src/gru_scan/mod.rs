@@ -7,6 +7,7 @@
 //! state through time without a framework operation per step. Backward in time, padding (mask
 //! 0) holds the state at h0, so each sequence's pass starts at its own last real step.
 
+mod cube;
 mod host;
 #[cfg(test)]
 mod tests;
@@ -15,7 +16,8 @@ use burn::prelude::*;
 
 use burn::tensor::activation::{sigmoid, tanh};
 
-use crate::op::fused;
+use crate::cube::cube_fused;
+use crate::op::{fused, Arg};
 use crate::route::{run, Chain};
 
 /// Sizes and direction of one GRU pass. Rows of the `[batch, steps, ..]` tensors are indexed
@@ -111,7 +113,27 @@ impl Chain for GruPass {
     }
 
     /// One operation (one node of the autodiff graph).
-    fn host(&self, (gi, h0, (w_hh, b_hh), mask): Self::Input) -> Tensor<3> {
+    fn host(&self, input: Self::Input) -> Tensor<3> {
+        let (shape, args) = self.operation(input);
+        let out = fused(shape, args);
+        out.reshape([shape.batch, shape.steps, shape.h])
+    }
+
+    /// Two persistent CubeCL launches, one per direction of the training step
+    /// (one node of the autodiff graph).
+    fn cube(&self, input: Self::Input) -> Tensor<3> {
+        let (shape, args) = self.operation(input);
+        let out = cube_fused(shape, args);
+        out.reshape([shape.batch, shape.steps, shape.h])
+    }
+}
+
+impl GruPass {
+    /// The fused operation's sizes and inputs: gi, h0, theta = [W_hh flat, b_hh], mask.
+    fn operation(
+        &self,
+        (gi, h0, (w_hh, b_hh), mask): <Self as Chain>::Input,
+    ) -> (GruScanShape, Vec<Arg>) {
         let [batch, steps, _] = gi.dims();
         let h = h0.dims()[1];
         let shape = GruScanShape {
@@ -121,7 +143,6 @@ impl Chain for GruPass {
             reverse: self.reverse,
         };
         let theta = Tensor::cat(vec![w_hh.flatten::<1>(0, 1), b_hh], 0);
-        let out = fused(shape, vec![gi.into(), h0.into(), theta.into(), mask.into()]);
-        out.reshape([batch, steps, h])
+        (shape, vec![gi.into(), h0.into(), theta.into(), mask.into()])
     }
 }

@@ -115,6 +115,41 @@ fn fused_gru_equals_the_composed_gru_on_flex() {
     fused_equals_composed(Device::flex().autodiff());
 }
 
+/// The CubeCL version of the pass.
+fn gru_sequence_cube(
+    gi: Tensor<3>,
+    h0: Tensor<2>,
+    w: Weights,
+    mask: &Tensor<2>,
+    reverse: bool,
+) -> Tensor<3> {
+    GruPass { reverse }.cube((gi, h0, w, mask.clone()))
+}
+
+/// On wgpu (lavapipe on a machine without a GPU) the CubeCL kernels give the composed pass's
+/// states and every gradient, forward and backward in time with padding; the route picks them.
+#[test]
+fn cube_gru_equals_the_composed_gru_on_wgpu() {
+    let device = Device::wgpu(burn::tensor::DeviceKind::DefaultDevice).autodiff();
+    assert_eq!(crate::Route::of(&device), crate::Route::Cube);
+    // A width above one cube's 32 units makes units loop over the state.
+    for ((sizes, lens), seed) in [((3, 5, 4), vec![5, 2, 4]), ((2, 3, 40), vec![3, 1])]
+        .into_iter()
+        .zip(30..)
+    {
+        for reverse in [false, true] {
+            let c = case(sizes, &lens, &device, seed);
+            let (kv, kg) = run(&c, gru_sequence_cube, reverse);
+            let (cv, cg) = run(&c, gru_sequence_composed, reverse);
+            let what = format!("wgpu, sizes {sizes:?}, reverse {reverse}");
+            assert_close(&kv, &cv, 1e-5, &format!("states, {what}"));
+            for (k, (a, b)) in kg.iter().zip(&cg).enumerate() {
+                assert_close(a, b, 1e-4, &format!("gradient {k}, {what}"));
+            }
+        }
+    }
+}
+
 #[test]
 fn reverse_pass_holds_padding_at_h0_and_starts_at_each_last_real_step() {
     let c = case((2, 4, 3), &[2, 4], &Device::flex().autodiff(), 1);
