@@ -178,25 +178,24 @@ fn reverse_pass_holds_padding_at_h0_and_starts_at_each_last_real_step() {
     assert_close(&values(&got), &values(&one), 1e-5, "first real step");
 }
 
-/// Central differences of the loss in entries of W_hh and b_hh against the fused backward pass,
-/// backward in time with padding.
-#[test]
-fn fused_backward_matches_finite_differences() {
-    let c = case((2, 4, 3), &[4, 2], &Device::flex().autodiff(), 21);
+/// Central differences of the loss in entries of W_hh and b_hh against the backward pass of
+/// `pass` on `device` (autodiff) and its plain version `plain`, backward in time with padding.
+fn backward_matches_finite_differences(pass: Run, device: Device, plain: Device) {
+    let c = case((2, 4, 3), &[4, 2], &device, 21);
     let (w, b) = (
         c.w.clone().detach().require_grad(),
         c.bias.clone().detach().require_grad(),
     );
     let (gi, h0, mask) = (c.gi.clone().detach(), c.h0.clone().detach(), c.mask.clone());
     let loss = |w: Tensor<2>, b: Tensor<1>, coef: Tensor<3>| {
-        let states = gru_sequence_fused(gi.clone(), h0.clone(), (w, b), &mask, true);
+        let states = pass(gi.clone(), h0.clone(), (w, b), &mask, true);
         (states * coef).sum()
     };
     let g = loss(w.clone(), b.clone(), c.coef.clone()).backward();
     let mut analytic = values(&w.grad(&g).unwrap());
     analytic.extend(values(&b.grad(&g).unwrap()));
     let (wv, bv) = (values(&w), values(&b));
-    let (plain, n_w) = (Device::flex(), wv.len());
+    let n_w = wv.len();
     let (gi, h0, mask) = (gi.inner(), h0.inner(), mask.inner());
     let coef = c.coef.clone().inner();
     let eval = |at: usize, delta: f32| -> f64 {
@@ -208,7 +207,7 @@ fn fused_backward_matches_finite_differences() {
         }
         let w2 = Tensor::<2>::from_data(TensorData::new(w2, [3, 9]), &plain);
         let b2 = Tensor::<1>::from_data(TensorData::new(b2, [9]), &plain);
-        let states = gru_sequence_fused(gi.clone(), h0.clone(), (w2, b2), &mask, true);
+        let states = pass(gi.clone(), h0.clone(), (w2, b2), &mask, true);
         values(&(states * coef.clone()).sum())[0] as f64
     };
     crate::testing::assert_finite_differences(
@@ -216,4 +215,16 @@ fn fused_backward_matches_finite_differences() {
         eval,
         &[0, 4, 13, 26, n_w, n_w + 5, n_w + 8],
     );
+}
+
+#[test]
+fn fused_backward_matches_finite_differences() {
+    let device = Device::flex();
+    backward_matches_finite_differences(gru_sequence_fused, device.clone().autodiff(), device);
+}
+
+#[test]
+fn cube_backward_matches_finite_differences_on_wgpu() {
+    let device = Device::wgpu(burn::tensor::DeviceKind::DefaultDevice);
+    backward_matches_finite_differences(gru_sequence_cube, device.clone().autodiff(), device);
 }
