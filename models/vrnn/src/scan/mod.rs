@@ -11,13 +11,14 @@
 
 mod backward;
 mod composed;
+mod cube;
 mod host;
 mod shape;
 mod weights;
 
 use burn::prelude::*;
 
-use neuromod_kernels::{fused, run, Backprop, Chain, Inputs, Kernel};
+use neuromod_kernels::{cube_fused, fused, run, Arg, Backprop, Chain, Inputs, Kernel};
 
 use host::ScanInputs;
 
@@ -79,6 +80,12 @@ impl Chain for LatentGruScan<'_> {
     fn host(&self, input: ScanInput) -> ScanOutput {
         latent_gru_scan_host(input, self.weights, self.sigma_min)
     }
+
+    /// Two persistent CubeCL launches (forward, backward through time) and the weight
+    /// gradients' products; one node of the autodiff graph.
+    fn cube(&self, input: ScanInput) -> ScanOutput {
+        fused_scan(input, self.weights, self.sigma_min, cube_fused)
+    }
 }
 
 /// Runs the scan as one operation (one node of the autodiff graph on an autodiff device).
@@ -86,10 +93,21 @@ impl Chain for LatentGruScan<'_> {
 /// # Panics
 /// On a device whose route is not `Route::Host`.
 pub fn latent_gru_scan_host(input: ScanInput, weights: &ScanWeights, sigma_min: f64) -> ScanOutput {
+    fused_scan(input, weights, sigma_min, fused)
+}
+
+/// Runs the scan as one fused operation (`run`: the host's or the Cube backends') and cuts its
+/// flat output into the four planes.
+fn fused_scan(
+    input: ScanInput,
+    weights: &ScanWeights,
+    sigma_min: f64,
+    run: fn(ScanShape, Vec<Arg>) -> Tensor<1>,
+) -> ScanOutput {
     let ScanInput { x_proj, eps, h0 } = input;
     let [batch, steps, _] = x_proj.dims();
     let shape = weights.shape(batch, steps, sigma_min);
-    let flat = fused(
+    let flat = run(
         shape,
         vec![x_proj.into(), eps.into(), h0.into(), weights.pack().into()],
     );

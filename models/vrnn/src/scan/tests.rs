@@ -104,6 +104,32 @@ const SIZES: [Sizes; 4] = [
     (1, 7, 8, 8, 2, 4, 8, 1),
 ];
 
+/// The CubeCL version of the scan (what the route picks on a Cube device).
+fn scan_cube(input: ScanInput, weights: &ScanWeights, sigma_min: f64) -> ScanOutput {
+    LatentGruScan { weights, sigma_min }.cube(input)
+}
+
+/// The scan's kernels against the composed scan on wgpu (lavapipe on a machine without a
+/// GPU), values and every gradient, with several encoder and phi_z layers; the second size is
+/// wider than one cube (E + 3H = 260 > 256 units), so units loop over columns. Two sizes only:
+/// with a cold shader cache the composed reference costs lavapipe about 30 s per size.
+#[test]
+fn cube_scan_equals_the_composed_scan_on_wgpu() {
+    let device = Device::wgpu(burn::tensor::DeviceKind::DefaultDevice).autodiff();
+    assert_eq!(
+        neuromod_kernels::Route::of(&device),
+        neuromod_kernels::Route::Cube
+    );
+    let sizes = [SIZES[2], (2, 3, 80, 20, 2, 3, 5, 2)];
+    for (k, sizes) in sizes.into_iter().enumerate() {
+        let c = case(sizes, &device, 60 + k as u64);
+        let cube = grads(&c, |i, w| scan_cube(i, w, 1e-4));
+        let c2 = case(sizes, &device, 60 + k as u64);
+        let composed = grads(&c2, |i, w| latent_gru_scan_composed(i, w, 1e-4));
+        assert_same_loss_and_gradients(&cube, &composed, &format!("wgpu, sizes {sizes:?}"));
+    }
+}
+
 fn fused_equals_composed(device: Device) {
     for (k, sizes) in SIZES.into_iter().enumerate() {
         let c = case(sizes, &device, 40 + k as u64);
@@ -161,15 +187,17 @@ fn fused_outputs_without_autodiff_equal_those_with_it() {
     }
 }
 
-/// Central differences of the loss in entries of every weight block against the fused
-/// backward pass (the weights enter through one packed leaf).
-fn finite_differences(device: Device) {
+type Scan = fn(ScanInput, &ScanWeights, f64) -> ScanOutput;
+
+/// Central differences of the loss in entries of every weight block against the backward pass
+/// of `scan` (the weights enter through one packed leaf).
+fn finite_differences(device: Device, scan: Scan) {
     let sizes = (2, 4, 3, 4, 2, 2, 3, 2);
     let c = case(sizes, &device, 3);
     let theta = c.weights.pack().detach().require_grad();
     let analytic = {
         let w = unpack(&theta, &c.weights);
-        let l = loss(&latent_gru_scan_host(c.input.clone(), &w, 1e-4), &c.coef);
+        let l = loss(&scan(c.input.clone(), &w, 1e-4), &c.coef);
         values(&theta.grad(&l.backward()).unwrap())
     };
     let plain = device.clone().inner();
@@ -180,7 +208,7 @@ fn finite_differences(device: Device) {
         let mut v = base.clone();
         v[at] += delta;
         let t = Tensor::<1>::from_data(TensorData::new(v, [base.len()]), &plain);
-        let out = latent_gru_scan_host(input.clone(), &unpack(&t, &c.weights), 1e-4);
+        let out = scan(input.clone(), &unpack(&t, &c.weights), 1e-4);
         values(&loss(&out, &coef))[0] as f64
     };
     let shape = c.weights.shape(2, 4, 1e-4);
@@ -237,10 +265,16 @@ fn unpack(theta: &Tensor<1>, like: &ScanWeights) -> ScanWeights {
 
 #[test]
 fn fused_backward_matches_finite_differences_on_ndarray() {
-    finite_differences(Device::ndarray().autodiff());
+    finite_differences(Device::ndarray().autodiff(), latent_gru_scan_host);
 }
 
 #[test]
 fn fused_backward_matches_finite_differences_on_flex() {
-    finite_differences(Device::flex().autodiff());
+    finite_differences(Device::flex().autodiff(), latent_gru_scan_host);
+}
+
+#[test]
+fn cube_backward_matches_finite_differences_on_wgpu() {
+    let device = Device::wgpu(burn::tensor::DeviceKind::DefaultDevice);
+    finite_differences(device.autodiff(), scan_cube);
 }

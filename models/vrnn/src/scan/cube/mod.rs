@@ -1,0 +1,162 @@
+//! The scan as CubeCL kernels on the Cube backends (wgpu, CUDA): one persistent launch forward
+//! (`forward.rs`) and one backward through time (`backward.rs`), each with one cube per
+//! sequence and the time loop inside; the weight gradients are then a few large products over
+//! all B x T rows (here), as on the host. Inputs, outputs and saved planes have the host's
+//! layouts, so both fused versions unpack the same way.
+
+mod backward;
+mod forward;
+mod layout;
+
+use burn::backend::ops::FloatTensorOps;
+use burn::backend::{Slice, TensorMetadata};
+use burn::prelude::Shape;
+use burn_cubecl::cubecl::prelude::*;
+use burn_cubecl::ops::numeric::empty_device_dtype;
+use burn_cubecl::ops::reshape;
+use burn_cubecl::tensor::CubeTensor;
+use burn_cubecl::CubeBackend;
+use neuromod_kernels::{CubeBackprop, CubeKernel};
+
+use super::ScanShape;
+use backward::scan_backward_kernel;
+use forward::scan_forward_kernel;
+use layout::Sizes;
+
+type Cb = CubeBackend;
+
+/// Elements `at..at + len` of a flat tensor as [rows, len / rows].
+fn plane(t: &CubeTensor, at: usize, rows: usize, width: usize) -> CubeTensor {
+    let range = Slice::new(at as isize, Some((at + rows * width) as isize), 1);
+    reshape(
+        Cb::float_slice(t.clone(), &[range]),
+        Shape::new([rows, width]),
+    )
+}
+
+/// Columns `from..from + width` of a [rows, cols] tensor.
+fn columns(t: CubeTensor, from: usize, width: usize) -> CubeTensor {
+    let all = Slice::new(0, None, 1);
+    Cb::float_slice(
+        t,
+        &[
+            all,
+            Slice::new(from as isize, Some((from + width) as isize), 1),
+        ],
+    )
+}
+
+/// A dense layer's gradients, flat: input^T dpre, then (with a bias) dpre's column sums.
+fn layer(input: CubeTensor, dpre: CubeTensor, bias: bool) -> Vec<CubeTensor> {
+    let flat = |t: CubeTensor| {
+        let n = t.shape().num_elements();
+        reshape(t, Shape::new([n]))
+    };
+    let mut parts = vec![flat(Cb::float_matmul(
+        Cb::float_transpose(input),
+        dpre.clone(),
+    ))];
+    if bias {
+        parts.push(flat(Cb::float_sum_dim(dpre, 0)));
+    }
+    parts
+}
+
+impl CubeKernel for ScanShape {
+    fn sizes(&self) -> (usize, usize) {
+        let rows = self.rows();
+        (
+            rows * self.out_width(),
+            rows * self.saved_widths().iter().sum::<usize>(),
+        )
+    }
+
+    fn forward(&self, [xproj, eps, h0, theta]: [CubeTensor; 4]) -> (CubeTensor, CubeTensor) {
+        let (client, device, dtype) = (xproj.client.clone(), xproj.device.clone(), xproj.dtype);
+        let (n_out, n_saved) = CubeKernel::sizes(self);
+        let new = |n| empty_device_dtype(client.clone(), device.clone(), Shape::new([n]), dtype);
+        let (out, saved) = (new(n_out), new(n_saved));
+        let sizes = Sizes::of(self);
+        scan_forward_kernel::launch(
+            &client,
+            CubeCount::Static(self.batch as u32, 1, 1),
+            CubeDim::new_1d(sizes.units()),
+            xproj.into_tensor_arg(),
+            eps.into_tensor_arg(),
+            h0.into_tensor_arg(),
+            theta.into_tensor_arg(),
+            out.clone().into_tensor_arg(),
+            saved.clone().into_tensor_arg(),
+            self.steps as u32,
+            self.sigma_min,
+            sizes,
+            burn::backend::cubecl::dtype_to_storage_type(dtype),
+        );
+        (out, saved)
+    }
+
+    fn backward(&self, pass: CubeBackprop) -> [CubeTensor; 4] {
+        let CubeBackprop {
+            inputs: [_, eps, h0, theta],
+            out,
+            saved,
+            dout,
+        } = pass;
+        let (client, device, dtype) = (eps.client.clone(), eps.device.clone(), eps.dtype);
+        let (rows, h, e, z, fz) = (self.rows(), self.h, self.e, self.z, self.fz);
+        let (le, lz, wcat) = (self.enc_layers, self.phiz_layers, e + 3 * h);
+        let widths = 2 * wcat + 3 * z + (le - 1) * e + lz * fz + h;
+        let new = |n| empty_device_dtype(client.clone(), device.clone(), Shape::new([n]), dtype);
+        let (g, dh0) = (new(rows * widths), new(self.batch * h));
+        let sizes = Sizes::of(self);
+        scan_backward_kernel::launch(
+            &client,
+            CubeCount::Static(self.batch as u32, 1, 1),
+            CubeDim::new_1d(sizes.units()),
+            eps.into_tensor_arg(),
+            h0.into_tensor_arg(),
+            theta.into_tensor_arg(),
+            out.into_tensor_arg(),
+            saved.clone().into_tensor_arg(),
+            dout.into_tensor_arg(),
+            g.clone().into_tensor_arg(),
+            dh0.clone().into_tensor_arg(),
+            self.steps as u32,
+            sizes,
+            burn::backend::cubecl::dtype_to_storage_type(dtype),
+        );
+        // Plane offsets (in rows) of the gradients and of the saved activations.
+        let (g_eps, g_head) = (2 * wcat, 2 * wcat + z);
+        let g_enc = g_head + 2 * z;
+        let g_f = g_enc + (le - 1) * e;
+        let g_hprev = g_f + lz * fz;
+        let (sv_z, sv_f) = (le * e + z, le * e + 2 * z);
+        let gp = |at: usize, width: usize| plane(&g, at * rows, rows, width);
+        let sp = |at: usize, width: usize| plane(&saved, at * rows, rows, width);
+        // theta's order: [W_eh | W_hh], b_hh, encoder layers, head, phi_z layers, W_gz.
+        let dpre = gp(wcat, wcat);
+        let mut parts = layer(gp(g_hprev, h), dpre.clone(), false);
+        let dbhh = columns(Cb::float_sum_dim(dpre, 0), e, 3 * h);
+        parts.push(reshape(dbhh, Shape::new([3 * h])));
+        for k in 1..le {
+            parts.extend(layer(sp((k - 1) * e, e), gp(g_enc + (k - 1) * e, e), true));
+        }
+        parts.extend(layer(sp((le - 1) * e, e), gp(g_head, 2 * z), true));
+        for k in 0..lz {
+            let input = match k {
+                0 => sp(sv_z, z),
+                _ => sp(sv_f + (k - 1) * fz, fz),
+            };
+            parts.extend(layer(input, gp(g_f + k * fz, fz), true));
+        }
+        let dgi = columns(gp(0, wcat), e, 3 * h);
+        parts.extend(layer(sp(sv_f + (lz - 1) * fz, fz), dgi, false));
+        let dtheta = Cb::float_cat(parts, 0);
+        let dxproj = plane(&g, 0, rows, wcat);
+        let deps = plane(&g, g_eps * rows, rows, z);
+        [dxproj, deps, dh0, dtheta].map(|t| {
+            let n = t.shape().num_elements();
+            reshape(t, Shape::new([n]))
+        })
+    }
+}
