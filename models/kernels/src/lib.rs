@@ -33,7 +33,7 @@
 //! ```
 
 pub mod activation;
-mod cube;
+pub mod cube;
 mod data;
 pub mod dense;
 pub mod gates;

@@ -6,6 +6,7 @@
 //! `neuromod_kernels::Route` picks one per device, and `tests.rs` holds them to the same values
 //! and gradients.
 
+mod cube;
 mod host;
 #[cfg(test)]
 mod tests;
@@ -14,7 +15,7 @@ use burn::prelude::*;
 use burn::tensor::activation::tanh;
 
 use neuromod_core::sigma_from;
-use neuromod_kernels::{fused, run, Chain, Layer};
+use neuromod_kernels::{cube_fused, fused, run, Arg, Chain, Layer};
 
 /// Sizes of one chain. Rows of the `[batch, steps, ..]` tensors are indexed `b * steps + t`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -115,6 +116,12 @@ impl Chain for CombinerChain<'_> {
     fn host(&self, input: CombinerInput) -> CombinerOutput {
         combiner_chain_host(input, self.weights, self.sigma_min)
     }
+
+    /// Two persistent CubeCL launches (forward, backward through time) and the weight
+    /// gradients' products; one node of the autodiff graph.
+    fn cube(&self, input: CombinerInput) -> CombinerOutput {
+        fused_chain(input, self.weights, self.sigma_min, cube_fused)
+    }
 }
 
 /// [`combiner_chain`] from tensor operations, step by step.
@@ -156,6 +163,17 @@ pub fn combiner_chain_host(
     weights: &CombinerWeights,
     sigma_min: f64,
 ) -> CombinerOutput {
+    fused_chain(input, weights, sigma_min, fused)
+}
+
+/// Runs the chain as one fused operation (`run`: the host's or the Cube backends') and cuts its
+/// flat output into the three planes.
+fn fused_chain(
+    input: CombinerInput,
+    weights: &CombinerWeights,
+    sigma_min: f64,
+    run: fn(CombinerShape, Vec<Arg>) -> Tensor<1>,
+) -> CombinerOutput {
     let CombinerInput { g, eps, z0 } = input;
     let [batch, steps, h] = g.dims();
     let z = z0.dims()[1];
@@ -166,7 +184,7 @@ pub fn combiner_chain_host(
         h,
         sigma_min: sigma_min as f32,
     };
-    let flat = fused(
+    let flat = run(
         shape,
         vec![g.into(), eps.into(), z0.into(), weights.pack().into()],
     );

@@ -98,6 +98,34 @@ fn fused_equals_composed(device: Device) {
     }
 }
 
+/// The CubeCL version of the chain (what the route picks on a Cube device).
+fn combiner_chain_cube(
+    input: CombinerInput,
+    weights: &CombinerWeights,
+    sigma_min: f64,
+) -> CombinerOutput {
+    CombinerChain { weights, sigma_min }.cube(input)
+}
+
+/// On wgpu (lavapipe without a GPU) the kernels give the composed chain's values and every
+/// gradient; the second size is wider than one cube (H = 300 > 256 units).
+#[test]
+fn cube_combiner_chain_equals_the_composed_chain_on_wgpu() {
+    let device = Device::wgpu(burn::tensor::DeviceKind::DefaultDevice).autodiff();
+    assert_eq!(
+        neuromod_kernels::Route::of(&device),
+        neuromod_kernels::Route::Cube
+    );
+    for (k, sizes) in [SIZES[2], (2, 3, 3, 300)].into_iter().enumerate() {
+        let c = case(sizes, &device, 90 + k as u64);
+        let (cube, composed) = (
+            grads(&c, combiner_chain_cube),
+            grads(&c, combiner_chain_composed),
+        );
+        assert_same_loss_and_gradients(&cube, &composed, &format!("wgpu, sizes {sizes:?}"));
+    }
+}
+
 #[test]
 fn fused_combiner_chain_equals_the_composed_chain_on_ndarray() {
     fused_equals_composed(Device::ndarray().autodiff());
@@ -108,11 +136,9 @@ fn fused_combiner_chain_equals_the_composed_chain_on_flex() {
     fused_equals_composed(Device::flex().autodiff());
 }
 
-/// Central differences of the loss in entries of every weight block against the fused
-/// backward pass (the weights enter through one packed leaf here).
-#[test]
-fn fused_backward_matches_finite_differences() {
-    let device = Device::flex().autodiff();
+/// Central differences of the loss in entries of every weight block against the backward
+/// pass of `chain` on `device` (the weights enter through one packed leaf here).
+fn finite_differences(device: Device, chain: Run) {
     let (z, h) = (2, 3);
     let c = case((2, 4, z, h), &device, 9);
     let theta = c.weights.pack().detach().require_grad();
@@ -127,7 +153,7 @@ fn fused_backward_matches_finite_differences() {
         CombinerWeights { combine, head }
     };
     let analytic = {
-        let out = combiner_chain_host(c.input.clone(), &unpack(&theta), 1e-3);
+        let out = chain(c.input.clone(), &unpack(&theta), 1e-3);
         values(&theta.grad(&loss(&out, &c.coef).backward()).unwrap())
     };
     let plain = device.clone().inner();
@@ -142,7 +168,7 @@ fn fused_backward_matches_finite_differences() {
         let mut v = base.clone();
         v[at] += delta;
         let t = Tensor::<1>::from_data(TensorData::new(v, [base.len()]), &plain);
-        let out = combiner_chain_host(input.clone(), &unpack(&t), 1e-3);
+        let out = chain(input.clone(), &unpack(&t), 1e-3);
         values(&loss(&out, &coef))[0] as f64
     };
     let (bc, hw) = (z * h, z * h + h);
@@ -152,4 +178,15 @@ fn fused_backward_matches_finite_differences() {
         eval,
         &[0, 5, bc, bc + 2, hw + 1, hw + 11, hb, hb + 3],
     );
+}
+
+#[test]
+fn fused_backward_matches_finite_differences() {
+    finite_differences(Device::flex().autodiff(), combiner_chain_host);
+}
+
+#[test]
+fn cube_backward_matches_finite_differences_on_wgpu() {
+    let device = Device::wgpu(burn::tensor::DeviceKind::DefaultDevice);
+    finite_differences(device.autodiff(), combiner_chain_cube);
 }

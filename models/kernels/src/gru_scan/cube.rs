@@ -18,19 +18,9 @@ use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::CubeBackend;
 
 use super::GruScanShape;
+use crate::cube::grads::layer_grads;
+use crate::cube::pieces::{logistic, tanh_stable, units};
 use crate::cube::{CubeBackprop, CubeKernel};
-
-/// The logistic function, written so that neither tail overflows.
-#[cube]
-fn logistic<F: Float>(x: F) -> F {
-    F::new(1.0) / (F::new(1.0) + (F::new(0.0) - x).exp())
-}
-
-/// tanh through the logistic function (stable at both tails on every backend).
-#[cube]
-fn tanh_stable<F: Float>(x: F) -> F {
-    F::new(2.0) * logistic::<F>(F::new(2.0) * x) - F::new(1.0)
-}
 
 /// The time index of the `step`-th step of the pass.
 #[cube]
@@ -209,11 +199,6 @@ fn gru_backward_kernel<F: Float>(
     }
 }
 
-/// Units per cube: the state width rounded up to a warp, at most 256.
-fn cube_dim(h: usize) -> CubeDim {
-    CubeDim::new_1d((h.div_ceil(32) * 32).clamp(32, 256) as u32)
-}
-
 fn storage(dtype: DType) -> ElemType {
     burn::backend::cubecl::dtype_to_storage_type(dtype)
 }
@@ -232,7 +217,7 @@ impl CubeKernel for GruScanShape {
         gru_forward_kernel::launch(
             &client,
             CubeCount::Static(self.batch as u32, 1, 1),
-            cube_dim(self.h),
+            units(self.h),
             gi.into_tensor_arg(),
             h0.into_tensor_arg(),
             theta.into_tensor_arg(),
@@ -268,7 +253,7 @@ impl CubeKernel for GruScanShape {
         gru_backward_kernel::launch(
             &client,
             CubeCount::Static(self.batch as u32, 1, 1),
-            cube_dim(h),
+            units(h),
             gi.into_tensor_arg(),
             h0.into_tensor_arg(),
             theta.into_tensor_arg(),
@@ -288,15 +273,7 @@ impl CubeKernel for GruScanShape {
         // dW_hh = hprev^T dgh and db_hh = the column sums of dgh, over all B x T rows.
         let dgh = reshape(dgh, Shape::new([rows, 3 * h]));
         let hprev = reshape(hprev, Shape::new([rows, h]));
-        let dw = CubeBackend::float_matmul(CubeBackend::float_transpose(hprev), dgh.clone());
-        let db = CubeBackend::float_sum_dim(dgh, 0);
-        let dtheta = CubeBackend::float_cat(
-            vec![
-                reshape(dw, Shape::new([3 * h * h])),
-                reshape(db, Shape::new([3 * h])),
-            ],
-            0,
-        );
+        let dtheta = CubeBackend::float_cat(layer_grads(hprev, dgh, true), 0);
         let dmask = zeros_client(client.clone(), device.clone(), mask_shape, dtype);
         [dgi, dh0, dtheta, dmask]
     }

@@ -6,7 +6,8 @@
 
 use burn_cubecl::cubecl::prelude::*;
 
-use super::layout::{dot_row, Sizes};
+use super::layout::Sizes;
+use neuromod_kernels::cube::pieces::dot_row;
 
 /// Backward pass over all steps; see the module's documentation.
 #[cube(launch)]

@@ -5,7 +5,8 @@
 
 use burn_cubecl::cubecl::prelude::*;
 
-use super::layout::{dot_col, logistic, softplus, Sizes};
+use super::layout::Sizes;
+use neuromod_kernels::cube::pieces::{dot_col, logistic, softplus};
 
 /// Forward pass over all steps; see the module's documentation.
 #[cube(launch)]

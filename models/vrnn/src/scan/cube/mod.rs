@@ -9,13 +9,14 @@ mod forward;
 mod layout;
 
 use burn::backend::ops::FloatTensorOps;
-use burn::backend::{Slice, TensorMetadata};
 use burn::prelude::Shape;
 use burn_cubecl::cubecl::prelude::*;
 use burn_cubecl::ops::numeric::empty_device_dtype;
 use burn_cubecl::ops::reshape;
 use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::CubeBackend;
+use neuromod_kernels::cube::grads::{columns, flat, layer_grads as layer, plane};
+use neuromod_kernels::cube::pieces::units;
 use neuromod_kernels::{CubeBackprop, CubeKernel};
 
 use super::ScanShape;
@@ -24,43 +25,6 @@ use forward::scan_forward_kernel;
 use layout::Sizes;
 
 type Cb = CubeBackend;
-
-/// Elements `at..at + len` of a flat tensor as [rows, len / rows].
-fn plane(t: &CubeTensor, at: usize, rows: usize, width: usize) -> CubeTensor {
-    let range = Slice::new(at as isize, Some((at + rows * width) as isize), 1);
-    reshape(
-        Cb::float_slice(t.clone(), &[range]),
-        Shape::new([rows, width]),
-    )
-}
-
-/// Columns `from..from + width` of a [rows, cols] tensor.
-fn columns(t: CubeTensor, from: usize, width: usize) -> CubeTensor {
-    let all = Slice::new(0, None, 1);
-    Cb::float_slice(
-        t,
-        &[
-            all,
-            Slice::new(from as isize, Some((from + width) as isize), 1),
-        ],
-    )
-}
-
-/// A dense layer's gradients, flat: input^T dpre, then (with a bias) dpre's column sums.
-fn layer(input: CubeTensor, dpre: CubeTensor, bias: bool) -> Vec<CubeTensor> {
-    let flat = |t: CubeTensor| {
-        let n = t.shape().num_elements();
-        reshape(t, Shape::new([n]))
-    };
-    let mut parts = vec![flat(Cb::float_matmul(
-        Cb::float_transpose(input),
-        dpre.clone(),
-    ))];
-    if bias {
-        parts.push(flat(Cb::float_sum_dim(dpre, 0)));
-    }
-    parts
-}
 
 impl CubeKernel for ScanShape {
     fn sizes(&self) -> (usize, usize) {
@@ -80,7 +44,7 @@ impl CubeKernel for ScanShape {
         scan_forward_kernel::launch(
             &client,
             CubeCount::Static(self.batch as u32, 1, 1),
-            CubeDim::new_1d(sizes.units()),
+            units(sizes.widest()),
             xproj.into_tensor_arg(),
             eps.into_tensor_arg(),
             h0.into_tensor_arg(),
@@ -112,7 +76,7 @@ impl CubeKernel for ScanShape {
         scan_backward_kernel::launch(
             &client,
             CubeCount::Static(self.batch as u32, 1, 1),
-            CubeDim::new_1d(sizes.units()),
+            units(sizes.widest()),
             eps.into_tensor_arg(),
             h0.into_tensor_arg(),
             theta.into_tensor_arg(),
@@ -154,9 +118,6 @@ impl CubeKernel for ScanShape {
         let dtheta = Cb::float_cat(parts, 0);
         let dxproj = plane(&g, 0, rows, wcat);
         let deps = plane(&g, g_eps * rows, rows, z);
-        [dxproj, deps, dh0, dtheta].map(|t| {
-            let n = t.shape().num_elements();
-            reshape(t, Shape::new([n]))
-        })
+        [dxproj, deps, dh0, dtheta].map(flat)
     }
 }

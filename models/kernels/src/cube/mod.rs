@@ -26,6 +26,9 @@ use burn_cubecl::CubeBackend;
 
 use crate::op::Arg;
 
+pub mod grads;
+pub mod pieces;
+
 /// A fused chain as CubeCL kernels on the Cube backends' buffers. The value implementing it
 /// carries the chain's sizes.
 pub trait CubeKernel: Debug + Send + Sync + 'static {
@@ -140,8 +143,7 @@ pub trait CubeOps: Backend {
 
 /// Contiguous and flat.
 fn flat(t: CubeTensor) -> CubeTensor {
-    let n = t.shape().num_elements();
-    reshape(into_contiguous(t), Shape::new([n]))
+    grads::flat(into_contiguous(t))
 }
 
 impl CubeOps for CubeBackend {

@@ -1,0 +1,39 @@
+//! Host-side helpers of the chains' CubeCL backward passes: cutting planes out of a flat
+//! buffer and summing a dense layer's weight gradients over all B x T rows as one product.
+
+use burn::backend::ops::FloatTensorOps;
+use burn::backend::{Slice, TensorMetadata};
+use burn::prelude::Shape;
+use burn_cubecl::ops::reshape;
+use burn_cubecl::tensor::CubeTensor;
+use burn_cubecl::CubeBackend;
+
+/// Elements `at..at + rows * width` of a flat tensor, as [rows, width].
+pub fn plane(t: &CubeTensor, at: usize, rows: usize, width: usize) -> CubeTensor {
+    let range = Slice::new(at as isize, Some((at + rows * width) as isize), 1);
+    let part = CubeBackend::float_slice(t.clone(), &[range]);
+    reshape(part, Shape::new([rows, width]))
+}
+
+/// Columns `from..from + width` of a [rows, cols] tensor.
+pub fn columns(t: CubeTensor, from: usize, width: usize) -> CubeTensor {
+    let cols = Slice::new(from as isize, Some((from + width) as isize), 1);
+    CubeBackend::float_slice(t, &[Slice::new(0, None, 1), cols])
+}
+
+/// The tensor, flat.
+pub fn flat(t: CubeTensor) -> CubeTensor {
+    let n = t.shape().num_elements();
+    reshape(t, Shape::new([n]))
+}
+
+/// A dense layer's weight gradients, flat: input^T dpre [in, out], then (with a bias) the
+/// column sums of dpre [out]; `input` [rows, in] and `dpre` [rows, out].
+pub fn layer_grads(input: CubeTensor, dpre: CubeTensor, bias: bool) -> Vec<CubeTensor> {
+    let dw = CubeBackend::float_matmul(CubeBackend::float_transpose(input), dpre.clone());
+    let mut parts = vec![flat(dw)];
+    if bias {
+        parts.push(flat(CubeBackend::float_sum_dim(dpre, 0)));
+    }
+    parts
+}

@@ -1,0 +1,66 @@
+//! Per-unit pieces the chains' CubeCL kernels share: a column or a row of a product of a
+//! vector in shared memory with a weight matrix inside a flat `theta`, and activations written
+//! so that no tail overflows on any backend.
+
+use burn_cubecl::cubecl::prelude::*;
+
+/// Column `c` of `x W`: the sum over k < n of sh[x + k] W[k, c], with W row-major [n, cols]
+/// at offset `w` of `theta`.
+#[cube]
+pub fn dot_col<F: Float>(
+    sh: &Shared<[F]>,
+    x: usize,
+    n: usize,
+    theta: &Tensor<F>,
+    w: usize,
+    cols: usize,
+    c: usize,
+) -> F {
+    let mut acc = F::new(0.0);
+    for k in 0..n {
+        acc += sh[x + k] * theta[w + k * cols + c];
+    }
+    acc
+}
+
+/// Entry `j` of `d W^T`: the sum over c < cols of sh[d + c] W[j, c], with W row-major
+/// [rows, cols] at offset `w` of `theta`.
+#[cube]
+pub fn dot_row<F: Float>(
+    sh: &Shared<[F]>,
+    d: usize,
+    cols: usize,
+    theta: &Tensor<F>,
+    w: usize,
+    j: usize,
+) -> F {
+    let mut acc = F::new(0.0);
+    for c in 0..cols {
+        acc += sh[d + c] * theta[w + j * cols + c];
+    }
+    acc
+}
+
+/// The logistic function, written so that neither tail overflows.
+#[cube]
+pub fn logistic<F: Float>(x: F) -> F {
+    F::new(1.0) / (F::new(1.0) + (F::new(0.0) - x).exp())
+}
+
+/// tanh through the logistic function (stable at both tails on every backend).
+#[cube]
+pub fn tanh_stable<F: Float>(x: F) -> F {
+    F::new(2.0) * logistic::<F>(F::new(2.0) * x) - F::new(1.0)
+}
+
+/// softplus(x) = max(x, 0) + ln(1 + e^-|x|), stable at both tails.
+#[cube]
+pub fn softplus<F: Float>(x: F) -> F {
+    F::max(x, F::new(0.0)) + (F::new(1.0) + (F::new(0.0) - F::abs(x)).exp()).ln()
+}
+
+/// Units per cube for stages at most `widest` wide: rounded up to a warp, at most 256 (wider
+/// stages loop).
+pub fn units(widest: usize) -> CubeDim {
+    CubeDim::new_1d((widest.div_ceil(32) * 32).clamp(32, 256) as u32)
+}
