@@ -10,6 +10,7 @@
 //! Only the z_{t-1} part of the two first layers runs step by step: the contexts' parts (c_t
 //! for the prior, a_t for the posterior, biases included) arrive precomputed for all steps.
 
+mod cube;
 mod host;
 #[cfg(test)]
 mod tests;
@@ -18,7 +19,7 @@ use burn::prelude::*;
 use burn::tensor::activation::relu;
 
 use neuromod_core::sigma_from;
-use neuromod_kernels::{fused, run, Chain, Layer};
+use neuromod_kernels::{cube_fused, fused, run, Arg, Chain, Layer};
 
 /// Sizes of one chain. Rows of the `[batch, steps, ..]` tensors are indexed `b * steps + t`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -123,6 +124,12 @@ impl Chain for ResqChain<'_> {
     fn host(&self, input: ResqInput) -> ResqOutput {
         resq_chain_host(input, self.weights, self.sigma_min)
     }
+
+    /// Two persistent CubeCL launches (forward, backward through time) and the weight
+    /// gradients' products; one node of the autodiff graph.
+    fn cube(&self, input: ResqInput) -> ResqOutput {
+        fused_chain(input, self.weights, self.sigma_min, cube_fused)
+    }
 }
 
 /// [`resq_chain`] from tensor operations, step by step.
@@ -169,6 +176,17 @@ pub fn resq_chain_composed(input: ResqInput, weights: &ResqWeights, sigma_min: f
 /// # Panics
 /// On a device whose route is not `Route::Host`.
 pub fn resq_chain_host(input: ResqInput, weights: &ResqWeights, sigma_min: f64) -> ResqOutput {
+    fused_chain(input, weights, sigma_min, fused)
+}
+
+/// Runs the chain as one fused operation (`run`: the host's or the Cube backends') and cuts its
+/// flat output into the five planes.
+fn fused_chain(
+    input: ResqInput,
+    weights: &ResqWeights,
+    sigma_min: f64,
+    run: fn(ResqShape, Vec<Arg>) -> Tensor<1>,
+) -> ResqOutput {
     let ResqInput { ctx, eps, z0 } = input;
     let [batch, steps, w2] = ctx.dims();
     let z = z0.dims()[1];
@@ -179,7 +197,7 @@ pub fn resq_chain_host(input: ResqInput, weights: &ResqWeights, sigma_min: f64) 
         w: w2 / 2,
         sigma_min: sigma_min as f32,
     };
-    let flat = fused(
+    let flat = run(
         shape,
         vec![ctx.into(), eps.into(), z0.into(), weights.pack().into()],
     );

@@ -107,6 +107,27 @@ fn fused_equals_composed(device: Device) {
     }
 }
 
+/// The CubeCL version of the chain (what the route picks on a Cube device).
+fn resq_chain_cube(input: ResqInput, weights: &ResqWeights, sigma_min: f64) -> ResqOutput {
+    ResqChain { weights, sigma_min }.cube(input)
+}
+
+/// On wgpu (lavapipe without a GPU) the kernels give the composed chain's values and every
+/// gradient; the second size is wider than one cube (2W = 300 > 256 units).
+#[test]
+fn cube_resq_chain_equals_the_composed_chain_on_wgpu() {
+    let device = Device::wgpu(burn::tensor::DeviceKind::DefaultDevice).autodiff();
+    assert_eq!(
+        neuromod_kernels::Route::of(&device),
+        neuromod_kernels::Route::Cube
+    );
+    for (k, sizes) in [SIZES[2], (2, 3, 3, 150)].into_iter().enumerate() {
+        let c = case(sizes, &device, 70 + k as u64);
+        let (cube, composed) = (grads(&c, resq_chain_cube), grads(&c, resq_chain_composed));
+        assert_same_loss_and_gradients(&cube, &composed, &format!("wgpu, sizes {sizes:?}"));
+    }
+}
+
 #[test]
 fn fused_resq_chain_equals_the_composed_chain_on_ndarray() {
     fused_equals_composed(Device::ndarray().autodiff());
@@ -117,11 +138,9 @@ fn fused_resq_chain_equals_the_composed_chain_on_flex() {
     fused_equals_composed(Device::flex().autodiff());
 }
 
-/// Central differences of the loss in z0 and in entries of every weight block against the
-/// fused backward pass (the weights enter through one packed leaf here).
-#[test]
-fn fused_backward_matches_finite_differences() {
-    let device = Device::flex().autodiff();
+/// Central differences of the loss in entries of every weight block against the backward
+/// pass of `chain` on `device` (the weights enter through one packed leaf here).
+fn finite_differences(device: Device, chain: Run) {
     let c = case((2, 4, 2, 3), &device, 5);
     let theta = c.weights.pack().detach().require_grad();
     let unpack = |theta: &Tensor<1>, w: &ResqWeights| {
@@ -143,7 +162,7 @@ fn fused_backward_matches_finite_differences() {
     };
     let analytic = {
         let l = loss(
-            &resq_chain_host(c.input.clone(), &unpack(&theta, &c.weights), 1e-3),
+            &chain(c.input.clone(), &unpack(&theta, &c.weights), 1e-3),
             &c.coef,
         );
         values(&theta.grad(&l.backward()).unwrap())
@@ -160,7 +179,7 @@ fn fused_backward_matches_finite_differences() {
         let mut v = base.clone();
         v[at] += delta;
         let t = Tensor::<1>::from_data(TensorData::new(v, [base.len()]), &plain);
-        let out = resq_chain_host(input.clone(), &unpack(&t, &c.weights), 1e-3);
+        let out = chain(input.clone(), &unpack(&t, &c.weights), 1e-3);
         values(&loss(&out, &coef))[0] as f64
     };
     // wz, prior head weight and bias, posterior head weight and bias.
@@ -185,4 +204,15 @@ fn fused_backward_matches_finite_differences() {
             bq + 2,
         ],
     );
+}
+
+#[test]
+fn fused_backward_matches_finite_differences() {
+    finite_differences(Device::flex().autodiff(), resq_chain_host);
+}
+
+#[test]
+fn cube_backward_matches_finite_differences_on_wgpu() {
+    let device = Device::wgpu(burn::tensor::DeviceKind::DefaultDevice);
+    finite_differences(device.autodiff(), resq_chain_cube);
 }
