@@ -67,13 +67,11 @@ fn resq_forward_kernel<F: Float>(
         sync_cube();
         let mut j = UNIT_POS_X as usize;
         while j < 4 * z {
-            let mut d = F::new(0.0);
-            if j < 2 * z {
-                d = theta[bp + j] + dot_col::<F>(&sh, sa, w, theta, wp, 2 * z, j);
+            let d = if j < 2 * z {
+                theta[bp + j] + dot_col::<F>(&sh, sa, w, theta, wp, 2 * z, j)
             } else {
-                d = theta[bq + j - 2 * z]
-                    + dot_col::<F>(&sh, sa + w, w, theta, wq, 2 * z, j - 2 * z);
-            }
+                theta[bq + j - 2 * z] + dot_col::<F>(&sh, sa + w, w, theta, wq, 2 * z, j - 2 * z)
+            };
             sh[shd + j] = d;
             j += stride;
         }
@@ -172,12 +170,11 @@ fn resq_backward_kernel<F: Float>(
         sync_cube();
         let mut c = UNIT_POS_X as usize;
         while c < 2 * w {
-            let mut da = F::new(0.0);
-            if c < w {
-                da = dot_row::<F>(&sh, shd, 2 * z, theta, wp, c);
+            let da = if c < w {
+                dot_row::<F>(&sh, shd, 2 * z, theta, wp, c)
             } else {
-                da = dot_row::<F>(&sh, shd + 2 * z, 2 * z, theta, wq, c - w);
-            }
+                dot_row::<F>(&sh, shd + 2 * z, 2 * z, theta, wq, c - w)
+            };
             let mut d = F::new(0.0);
             if saved[row * 2 * w + c] > F::new(0.0) {
                 d = da;
