@@ -27,8 +27,8 @@ pub fn flat(t: CubeTensor) -> CubeTensor {
     reshape(t, Shape::new([n]))
 }
 
-/// A dense layer's weight gradients, flat: input^T dpre [in, out], then (with a bias) the
-/// column sums of dpre [out]; `input` [rows, in] and `dpre` [rows, out].
+/// A dense layer's weight gradients, flat: input^T dpre (in x out), then (with a bias) the
+/// column sums of dpre (out); `input` is rows x in and `dpre` rows x out.
 pub fn layer_grads(input: CubeTensor, dpre: CubeTensor, bias: bool) -> Vec<CubeTensor> {
     let dw = CubeBackend::float_matmul(CubeBackend::float_transpose(input), dpre.clone());
     let mut parts = vec![flat(dw)];
