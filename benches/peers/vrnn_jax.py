@@ -3,7 +3,7 @@
 
 Usage:
     python3 benches/peers/vrnn_jax.py [--batch 32] [--steps 100] [--reps 10]
-                                      [--threads N] [--json]
+                                      [--threads N] [--json] [--device cpu|cuda]
     python3 benches/peers/vrnn_jax.py --check
 
 Same model, loss and update as vrnn_torch.py (see its doc): x_dim 88, h_dim 256,
@@ -28,7 +28,8 @@ Output contract (stdout), relied on by benches/peers/run.py and the Rust CLI:
   * with --json: exactly one line, a JSON object with the keys
         {"peer": "jax-jit-scan", "batch": int, "steps": int,
          "median_s": float, "min_s": float, "reps": int, "threads": int,
-         "version": "<jax.__version__>", "loss_first": float, "loss_last": float}
+         "version": "<jax.__version__>", "loss_first": float, "loss_last": float,
+         "device": "cpu" or the GPU's kind, "gpu_peak_mib": float or null}
     median_s / min_s are seconds per training step over the timed reps;
     loss_first / loss_last are the losses of the first and last timed steps.
   * without --json: a human-readable summary line and the per-step losses.
@@ -67,6 +68,13 @@ PEER = "jax-jit-scan"
 SIGMA_MIN = 1e-4
 CLIP = 10.0
 LR, BETA1, BETA2, ADAM_EPS = 1e-3, 0.9, 0.999, 1e-8
+
+
+def gpu_peak_mib(dev):
+    """The device's peak bytes in use, MiB (None where the backend does not say)."""
+    stats = dev.memory_stats() or {}
+    peak = stats.get("peak_bytes_in_use")
+    return None if peak is None else peak / 2**20
 
 
 def limit_threads(n):
@@ -164,8 +172,16 @@ def build(jax):
 def bench(args):
     if args.threads:
         limit_threads(args.threads)
+    # The platform is fixed before jax starts: "cuda" needs jax with CUDA support.
+    os.environ["JAX_PLATFORMS"] = args.device
     import jax
     import jax.numpy as jnp
+
+    try:
+        dev = jax.devices()[0]
+    except RuntimeError as e:
+        print(f"error: --device {args.device}: {e}", file=sys.stderr)
+        return 1
 
     init_params, _, train_step = build(jax)
     D, H, Z, W = args.x_dim, args.h_dim, args.z_dim, args.width
@@ -198,6 +214,8 @@ def bench(args):
         "version": jax.__version__,
         "loss_first": losses[0],
         "loss_last": losses[-1],
+        "device": "cpu" if args.device == "cpu" else dev.device_kind,
+        "gpu_peak_mib": gpu_peak_mib(dev) if args.device == "cuda" else None,
     }
     if args.json:
         print(json.dumps(result), flush=True)
@@ -293,6 +311,7 @@ def main():
     ap.add_argument("--threads", type=int, default=None, help="limit XLA to N CPUs (affinity); default: all")
     ap.add_argument("--json", action="store_true", help="print one JSON object (see the module doc)")
     ap.add_argument("--check", action="store_true", help="gradient self-check on tiny shapes, float64")
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where to run")
     ap.add_argument("--seed", type=int, default=0)
     # Model dimensions: the defaults are the bench config; change them only for quick tests.
     ap.add_argument("--x-dim", type=int, default=88)

@@ -4,6 +4,7 @@
 Usage:
     python3 benches/peers/vrnn_torch.py [--batch 32] [--steps 100] [--reps 10]
                                         [--threads N] [--json] [--gru-cell]
+                                        [--device cpu|cuda] [--compile]
     python3 benches/peers/vrnn_torch.py --check
 
 Model (the bench config of the Rust VRNN): x_dim 88 (binary), h_dim 256, z_dim 32,
@@ -15,14 +16,18 @@ step = forward, backward, per-tensor gradient clipping to L2 norm 10, Adam
 (lr 1e-3). `--steps` is the sequence length T (time steps per sequence); each
 timed repetition is one optimiser step on a batch of `--batch` sequences.
 
-Timing: 2 warm-up steps, then `--reps` timed steps, each ended by `loss.item()`.
+Timing: 2 warm-up steps, then `--reps` timed steps, each ended by `loss.item()` (which waits
+for the device). `--device cuda` runs on the first CUDA GPU; `--compile` wraps the loss in
+`torch.compile` (forward and backward compiled; the warm-up steps compile, peer name
+"pytorch-compiled"; the optimiser stays eager).
 
 Output contract (stdout), relied on by benches/peers/run.py and the Rust CLI:
   * with --json: exactly one line, a JSON object with the keys
         {"peer": "pytorch-eager" (or "pytorch-eager-grucell" with --gru-cell),
          "batch": int, "steps": int, "median_s": float, "min_s": float,
          "reps": int, "threads": int, "version": "<torch.__version__>",
-         "loss_first": float, "loss_last": float}
+         "loss_first": float, "loss_last": float,
+         "device": "cpu" or the CUDA device's name, "gpu_peak_mib": float or null}
     median_s / min_s are seconds per training step over the timed reps;
     loss_first / loss_last are the losses of the first and last timed steps;
     threads is torch.get_num_threads() as used.
@@ -153,7 +158,7 @@ def clip_per_tensor(params, max_norm=CLIP):
 
 def train_step(model, opt, params, x, Z):
     T, B, _ = x.shape
-    eps = torch.randn(T, B, Z, dtype=x.dtype)  # fresh noise every training step
+    eps = torch.randn(T, B, Z, dtype=x.dtype, device=x.device)  # fresh noise every training step
     opt.zero_grad(set_to_none=True)
     loss = model.loss(x, eps)
     loss.backward()
@@ -167,10 +172,17 @@ def bench(args):
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     D, H, Z, W = args.x_dim, args.h_dim, args.z_dim, args.width
-    model = Vrnn(D, H, Z, W, gru_cell=args.gru_cell)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print("error: --device cuda but torch sees no CUDA GPU", file=sys.stderr)
+        return 1
+    device = torch.device(args.device)
+    model = Vrnn(D, H, Z, W, gru_cell=args.gru_cell).to(device)
+    if args.compile:
+        model.loss = torch.compile(model.loss)
     params = list(model.parameters())
     opt = torch.optim.Adam(params, lr=LR, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
     x = torch.from_numpy(ref.make_data(args.seed, args.batch, args.steps, D)).transpose(0, 1).contiguous()
+    x = x.to(device)
     for _ in range(2):  # warm-up
         train_step(model, opt, params, x, Z).item()
     times, losses = [], []
@@ -179,8 +191,10 @@ def bench(args):
         loss = train_step(model, opt, params, x, Z).item()
         times.append(time.perf_counter() - t0)
         losses.append(loss)
+    cuda = device.type == "cuda"
+    peer = "pytorch-compiled" if args.compile else PEER
     result = {
-        "peer": PEER + ("-grucell" if args.gru_cell else ""),
+        "peer": peer + ("-grucell" if args.gru_cell else ""),
         "batch": args.batch,
         "steps": args.steps,
         "median_s": statistics.median(times),
@@ -190,6 +204,8 @@ def bench(args):
         "version": torch.__version__,
         "loss_first": losses[0],
         "loss_last": losses[-1],
+        "device": torch.cuda.get_device_name(device) if cuda else "cpu",
+        "gpu_peak_mib": torch.cuda.max_memory_allocated(device) / 2**20 if cuda else None,
     }
     report(result, losses, args.json)
     return 0
@@ -281,6 +297,8 @@ def main():
     ap.add_argument("--json", action="store_true", help="print one JSON object (see the module doc)")
     ap.add_argument("--check", action="store_true", help="gradient self-check on tiny shapes, float64")
     ap.add_argument("--gru-cell", action="store_true", help="variant: torch.nn.GRUCell instead of the hand cell")
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where to run")
+    ap.add_argument("--compile", action="store_true", help="torch.compile the loss (forward and backward)")
     ap.add_argument("--seed", type=int, default=0)
     # Model dimensions: the defaults are the bench config; change them only for quick tests.
     ap.add_argument("--x-dim", type=int, default=88)

@@ -44,6 +44,9 @@ pub enum BenchCommand {
     /// Compute dispatches (kernel launches) of one training step on wgpu, counted by cubecl's
     /// profiling logger: one JSON line.
     Dispatches(crate::dispatches::DispatchArgs),
+    /// The time of one training step of a family on one device at any batch and T, in a fresh
+    /// process: one JSON line.
+    Step(crate::step::StepArgs),
     /// Internal: runs one unit of an experiment (JSON in, JSON out) for an isolating parent.
     #[command(hide = true)]
     Unit(UnitArgs),
@@ -301,6 +304,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             experiment(&config, DeviceChoice::Ndarray, &a.out, a.format, false)
         }
         BenchCommand::Dispatches(a) => crate::dispatches::run(a),
+        BenchCommand::Step(a) => crate::step::run(a),
         BenchCommand::Unit(a) => {
             let (device, name) = device::select(a.device)?;
             let ctx = neuromod_experiments::Context::new(device, name, Path::new("."));

@@ -15,13 +15,12 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result};
 use clap::Args;
-use neuromod_experiments::speed::{Setup, Size, SpeedConfig, SpeedUnit, Variant};
-use neuromod_experiments::{Experiment, Invocation};
+use neuromod_experiments::speed::{Setup, Size, Variant};
 use neuromod_train::ModelKind;
 use serde::Serialize;
 
-use crate::bench::unit_process;
 use crate::device::{self, DeviceChoice};
+use crate::step::timed_process;
 
 /// The configuration cubecl reads from the working folder: every kernel run, one line, to a
 /// file; cubecl's environment (autotune results, compiled kernels) kept in that folder, shared
@@ -77,27 +76,7 @@ fn executed(log: &Path) -> Result<usize> {
 /// Kernel runs of a fresh process timing `setup` on `device` in `dir` (which holds the
 /// configuration; the log is removed afterwards).
 fn count(setup: Setup, device: &str, dir: &Path) -> Result<usize> {
-    let unit = SpeedUnit::Time {
-        device: device.to_string(),
-        setup,
-        round: None,
-    };
-    let call = Invocation {
-        experiment: SpeedConfig::NAME,
-        device: device.to_string(),
-        config: serde_json::to_string(&SpeedConfig {
-            devices: vec![device.to_string()],
-            model: setup.model,
-            size: setup.size,
-            reps: setup.reps,
-            critic_transitions: 0,
-            sweep: false,
-            pairs: 0,
-            peer_rounds: 0,
-        })?,
-        unit: serde_json::to_string(&unit)?,
-    };
-    unit_process(&call, Some(dir))?;
+    timed_process(setup, device, Some(dir))?;
     let log = dir.join("kernels.log");
     let n = executed(&log)?;
     if log.exists() {

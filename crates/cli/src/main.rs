@@ -8,6 +8,7 @@ mod export;
 mod report;
 mod run;
 mod signals;
+mod step;
 mod sweep;
 mod train;
 

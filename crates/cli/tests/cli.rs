@@ -9,6 +9,8 @@ mod devices;
 mod disk;
 #[path = "cli/dopamine.rs"]
 mod dopamine;
+#[path = "cli/gpu_bench.rs"]
+mod gpu_bench;
 #[path = "cli/interop.rs"]
 mod interop;
 #[path = "cli/jsb.rs"]

@@ -55,10 +55,11 @@ fn a_gpu_that_cannot_be_had_is_an_error_and_probing_is_quiet() {
 }
 
 /// `bench dispatches` counts a training step's kernel runs with cubecl's logger (one JSON
-/// line); a longer sequence submits more (the composed recurrence launches per time step); a
-/// CPU device runs no kernels and is refused by name.
+/// line); a longer sequence submits no more (the recurrence is one CubeCL launch per
+/// direction, whatever T; composed, it launched per time step and T 4 counted about 160 more
+/// than T 2); a CPU device runs no kernels and is refused by name.
 #[test]
-fn dispatches_are_counted_and_grow_with_the_sequence() {
+fn dispatches_are_counted_and_do_not_grow_with_the_sequence() {
     let count = |steps: &str| -> serde_json::Value {
         let out = Command::new(env!("CARGO_BIN_EXE_neuromod"))
             .args(["bench", "dispatches", "--device", "wgpu", "--batch", "2"])
@@ -81,7 +82,14 @@ fn dispatches_are_counted_and_grow_with_the_sequence() {
         (short["model"].as_str(), short["steps"].as_u64()),
         (Some("vrnn"), Some(2))
     );
-    assert!(per_step(&short) > 0.0 && per_step(&long) > per_step(&short));
+    // cubecl's logger can lose a line at exit: counts agree to a couple of dispatches.
+    assert!(per_step(&short) > 0.0);
+    assert!(
+        (per_step(&long) - per_step(&short)).abs() <= 3.0,
+        "T 2: {}, T 4: {}",
+        per_step(&short),
+        per_step(&long)
+    );
     // A whole process (set-up, tuning, warm-up and one step) runs more than one step.
     let whole = long["dispatches_with_one_step"].as_f64().unwrap();
     assert!(whole > per_step(&long), "{whole}");
