@@ -54,8 +54,23 @@ START=$SECONDS
 # Seconds since $1 (a `date +%s.%N` stamp), to 0.1 s.
 since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 
-# One JSON line into the results (a tiny Python helper keeps the quoting right).
-record() { "$PYTHON" -c 'import json,sys; print(json.dumps(dict(a.split("=",1) for a in sys.argv[1:])))' "$@" >>"$JSONL"; }
+# KEY=VALUE tags as a JSON object merged into the JSON object in $1 ("{}" for none), numbers
+# as numbers (a tiny Python helper keeps the quoting right).
+TAGGER='
+import json, sys
+def value(v):
+    for kind in (int, float):
+        try:
+            return kind(v)
+        except ValueError:
+            pass
+    return v
+d = json.loads(sys.argv[1])
+d.update((k, value(v)) for k, v in (a.split("=", 1) for a in sys.argv[2:]))
+print(json.dumps(d))'
+
+# One JSON line of tags into the results.
+record() { "$PYTHON" -c "$TAGGER" '{}' "$@" >>"$JSONL"; }
 
 # Runs "$@" under a limit of $1 seconds (never past the budget); stdout's last JSON line is
 # recorded with the tags in $TAGS, or the failure is.
@@ -69,12 +84,14 @@ measure() {
   fi
   [ "$limit" -gt "$left" ] && limit=$left
   local out rc
-  out=$(timeout "$limit" "$@" 2>"$OUT/logs/$log.err")
+  out=$(timeout -k 10 "$limit" "$@" 2>"$OUT/logs/$log.err")
   rc=$?
   local line
   line=$(printf '%s\n' "$out" | grep '^{' | tail -n 1)
   if [ "$rc" = 0 ] && [ -n "$line" ]; then
-    "$PYTHON" -c 'import json,sys; d=json.loads(sys.argv[1]); d.update(dict(a.split("=",1) for a in sys.argv[2:])); print(json.dumps(d))' "$line" $TAGS >>"$JSONL"
+    # The program's own JSON line, with the tags added; one that does not parse is an error.
+    "$PYTHON" -c "$TAGGER" "$line" $TAGS >>"$JSONL" \
+      || record $TAGS "error=unreadable JSON line: ${line:0:200}"
   elif [ "$rc" = 3 ]; then
     local why
     why=$(printf '%s' "$out" | tail -n 1)
@@ -86,13 +103,15 @@ measure() {
   fi
 }
 
-CARD=none
+CARD=
 if command -v nvidia-smi >/dev/null 2>&1; then
-  CARD=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -n 1)
-  nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 250 >"$OUT/logs/gpu-memory.csv" 2>/dev/null &
+  # The first card only: the one every process here runs on.
+  CARD=$(nvidia-smi -i 0 --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -n 1)
+  nvidia-smi -i 0 --query-gpu=memory.used --format=csv,noheader,nounits -lms 250 >"$OUT/logs/gpu-memory.csv" 2>/dev/null &
   SMI=$!
   trap 'kill $SMI 2>/dev/null' EXIT
 fi
+CARD=${CARD:-none}
 echo "gpu-bench: card: $CARD; devices $DEVICES; batches $BATCHES; T $STEPS" >&2
 
 IFS=, read -r -a DEVS <<<"$DEVICES"
@@ -103,7 +122,7 @@ neuromod_rows() {
   local dev=$1 model b
   for model in vrnn dkf srnn; do
     for b in "${BS[@]}"; do
-      TAGS="kind=neuromod"
+      TAGS="kind=neuromod model=$model device=$dev batch=$b steps=$STEPS"
       measure 90 "step-$dev-$model-$b" "$BIN" bench step --device "$dev" --model "$model" \
         --batch "$b" --steps "$STEPS" --reps "$REPS" --size "$SIZE"
     done
@@ -115,11 +134,14 @@ peer_rows() {
   local b
   for b in "${BS[@]}"; do
     local common=(--json --device "$PEER_DEVICE" --batch "$b" --steps "$STEPS" --reps "$REPS")
-    TAGS="kind=peer model=vrnn"
+    local tags="kind=peer model=vrnn on=$PEER_DEVICE batch=$b steps=$STEPS"
     if [ "$1" = eager ]; then
+      TAGS="$tags peer=pytorch-eager"
       measure 90 "torch-eager-$b" "$PYTHON" "$PEERS/vrnn_torch.py" "${common[@]}"
+      TAGS="$tags peer=jax-jit-scan"
       measure 90 "jax-$b" "$PYTHON" "$PEERS/vrnn_jax.py" "${common[@]}"
     else
+      TAGS="$tags peer=pytorch-compiled"
       measure 180 "torch-compiled-$b" "$PYTHON" "$PEERS/vrnn_torch.py" "${common[@]}" --compile
     fi
   done
@@ -135,7 +157,7 @@ science_row() {
   limit=$((left < 180 ? left : 180))
   t0=$(date +%s.%N)
   # shellcheck disable=SC2086 # the arguments are meant to split
-  timeout "$limit" "$BIN" bench science --device "${DEVS[0]}" $SCIENCE_ARGS --out "$OUT/science" \
+  timeout -k 10 "$limit" "$BIN" bench science --device "${DEVS[0]}" $SCIENCE_ARGS --out "$OUT/science" \
     >"$OUT/logs/science.out" 2>"$OUT/logs/science.err"
   rc=$?
   if [ "$rc" = 0 ]; then
@@ -158,4 +180,6 @@ done
 peer_rows compiled
 
 [ -n "${SMI:-}" ] && kill "$SMI" 2>/dev/null
-"$PYTHON" "$ROOT/scripts/gpu_bench_report.py" "$OUT" "$CARD"
+"$PYTHON" "$ROOT/scripts/gpu_bench_report.py" "$OUT" "$CARD" || exit 1
+# Exit 1 when no neuromod step was timed (the tables are still written).
+grep -q '"kind": "neuromod".*"ms_median"\|"ms_median".*"kind": "neuromod"' "$JSONL" || exit 1

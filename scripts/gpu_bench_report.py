@@ -60,7 +60,7 @@ def main():
             what, ms, ms_min = "neuromod", r.get("ms_median"), r.get("ms_min")
             seq, gpu = r.get("sequences_per_s"), None
             note = status(r) or (f"host RSS peak {fmt(r.get('peak_rss_mib'), 0)} MiB" if r.get("peak_rss_mib") else "")
-        lines.append(f"| {what} | {r.get('model', '')} | {r.get('device', '')} | {r.get('batch', '')} | "
+        lines.append(f"| {what} | {r.get('model', '')} | {r.get('device', r.get('on', ''))} | {r.get('batch', '')} | "
                      f"{r.get('steps', '')} | {fmt(ms)} | {fmt(ms_min)} | {fmt(seq, 0)} | {fmt(gpu, 0)} | {note} |")
     for r in rows:
         if r.get("kind") == "science":

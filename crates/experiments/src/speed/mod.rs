@@ -282,11 +282,20 @@ pub fn time(setup: Setup, device: &Device) -> Result<Timing, ExperimentError> {
         critic_transitions,
         device,
     )?;
+    // A GPU queues work: each timed step ends when the device has finished it (backward and
+    // the optimiser included), not when the loss was read. A no-op on the CPU backends.
+    let sync = || {
+        device.sync().map_err(|e| {
+            ExperimentError::Config(ConfigError::new("speed", format!("device sync: {e:?}")))
+        })
+    };
     stepper.step()?;
+    sync()?;
     let mut ms = Vec::with_capacity(reps);
     for _ in 0..reps.max(1) {
         let t0 = Instant::now();
         let loss = stepper.step()?;
+        sync()?;
         ms.push(t0.elapsed().as_secs_f64() * 1e3);
         if !loss.is_finite() {
             return Err(ExperimentError::Config(ConfigError::new(

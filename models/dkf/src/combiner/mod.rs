@@ -120,6 +120,11 @@ impl Chain for CombinerChain<'_> {
     /// Two persistent CubeCL launches (forward, backward through time) and the weight
     /// gradients' products; one node of the autodiff graph.
     fn cube(&self, input: CombinerInput) -> CombinerOutput {
+        // z_{t-1}, the average and the head (forward); as much backward.
+        let (z, h) = (input.z0.dims()[1], input.g.dims()[2]);
+        if !neuromod_kernels::cube::pieces::fits(3 * z + h) {
+            return self.composed(input);
+        }
         fused_chain(input, self.weights, self.sigma_min, cube_fused)
     }
 }

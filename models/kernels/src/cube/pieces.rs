@@ -64,3 +64,13 @@ pub fn softplus<F: Float>(x: F) -> F {
 pub fn units(widest: usize) -> CubeDim {
     CubeDim::new_1d((widest.div_ceil(32) * 32).clamp(32, 256) as u32)
 }
+
+/// Shared memory a chain's kernels may use per cube, in f32s: 32 KiB, what Vulkan and Metal
+/// devices commonly give a workgroup (CUDA gives 48 KiB without opting in). A chain whose
+/// kernels would need more runs composed instead ([`fits`]).
+pub const SHARED_FLOATS: usize = 8192;
+
+/// Whether kernels needing `floats` f32s of shared memory per cube fit [`SHARED_FLOATS`].
+pub fn fits(floats: usize) -> bool {
+    floats <= SHARED_FLOATS
+}

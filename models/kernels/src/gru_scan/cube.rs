@@ -10,7 +10,6 @@
 use burn::backend::ops::FloatTensorOps;
 use burn::backend::TensorMetadata;
 use burn::prelude::Shape;
-use burn::tensor::DType;
 use burn_cubecl::cubecl::prelude::*;
 use burn_cubecl::ops::numeric::{empty_device_dtype, zeros_client};
 use burn_cubecl::ops::reshape;
@@ -199,10 +198,6 @@ fn gru_backward_kernel<F: Float>(
     }
 }
 
-fn storage(dtype: DType) -> ElemType {
-    burn::backend::cubecl::dtype_to_storage_type(dtype)
-}
-
 impl CubeKernel for GruScanShape {
     fn sizes(&self) -> (usize, usize) {
         (self.rows() * self.h, self.rows() * 3 * self.h)
@@ -227,7 +222,7 @@ impl CubeKernel for GruScanShape {
             self.steps as u32,
             self.h as u32,
             self.reverse,
-            storage(dtype),
+            burn::backend::cubecl::dtype_to_storage_type(dtype),
         );
         (states, gh)
     }
@@ -268,7 +263,7 @@ impl CubeKernel for GruScanShape {
             self.steps as u32,
             h as u32,
             self.reverse,
-            storage(dtype),
+            burn::backend::cubecl::dtype_to_storage_type(dtype),
         );
         // dW_hh = hprev^T dgh and db_hh = the column sums of dgh, over all B x T rows.
         let dgh = reshape(dgh, Shape::new([rows, 3 * h]));

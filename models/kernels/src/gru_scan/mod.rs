@@ -120,8 +120,12 @@ impl Chain for GruPass {
     }
 
     /// Two persistent CubeCL launches, one per direction of the training step
-    /// (one node of the autodiff graph).
+    /// (one node of the autodiff graph); composed when the state is too wide for shared memory.
     fn cube(&self, input: Self::Input) -> Tensor<3> {
+        // Backward: the carried gradient, its padding part and the projections' (5H).
+        if !crate::cube::pieces::fits(5 * input.1.dims()[1]) {
+            return self.composed(input);
+        }
         let (shape, args) = self.operation(input);
         let out = cube_fused(shape, args);
         out.reshape([shape.batch, shape.steps, shape.h])

@@ -128,6 +128,11 @@ impl Chain for ResqChain<'_> {
     /// Two persistent CubeCL launches (forward, backward through time) and the weight
     /// gradients' products; one node of the autodiff graph.
     fn cube(&self, input: ResqInput) -> ResqOutput {
+        // z_{t-1}, the two layers and both heads (forward); as much backward.
+        let (z, w2) = (input.z0.dims()[1], input.ctx.dims()[2]);
+        if !neuromod_kernels::cube::pieces::fits(5 * z + w2) {
+            return self.composed(input);
+        }
         fused_chain(input, self.weights, self.sigma_min, cube_fused)
     }
 }

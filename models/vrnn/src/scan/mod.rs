@@ -82,8 +82,14 @@ impl Chain for LatentGruScan<'_> {
     }
 
     /// Two persistent CubeCL launches (forward, backward through time) and the weight
-    /// gradients' products; one node of the autodiff graph.
+    /// gradients' products; one node of the autodiff graph. Composed when the widths need
+    /// more shared memory than a cube may have.
     fn cube(&self, input: ScanInput) -> ScanOutput {
+        let [batch, steps, _] = input.x_proj.dims();
+        let shape = self.weights.shape(batch, steps, self.sigma_min);
+        if !cube::fits(&shape) {
+            return self.composed(input);
+        }
         fused_scan(input, self.weights, self.sigma_min, cube_fused)
     }
 }

@@ -6,7 +6,7 @@
 use burn_cubecl::cubecl::prelude::*;
 
 use super::layout::Sizes;
-use neuromod_kernels::cube::pieces::{dot_col, logistic, softplus};
+use neuromod_kernels::cube::pieces::{dot_col, logistic, softplus, tanh_stable};
 
 /// Forward pass over all steps; see the module's documentation.
 #[cube(launch)]
@@ -151,7 +151,7 @@ pub(super) fn scan_forward_kernel<F: Float>(
             let ghn = sh[sgh + 2 * h + j];
             let r = logistic::<F>(gr + sh[sgh + j]);
             let u = logistic::<F>(gu + sh[sgh + h + j]);
-            let n = F::new(2.0) * logistic::<F>(F::new(2.0) * (gn + r * ghn)) - F::new(1.0);
+            let n = tanh_stable::<F>(gn + r * ghn);
             let hn = (F::new(1.0) - u) * n + u * sh[j];
             sh[j] = hn;
             out[row * h + j] = hn;

@@ -26,6 +26,12 @@ use layout::Sizes;
 
 type Cb = CubeBackend;
 
+/// Whether the kernels' shared memory fits a cube ([`neuromod_kernels::cube::pieces::fits`]).
+pub(super) fn fits(s: &ScanShape) -> bool {
+    let sizes = Sizes::of(s);
+    neuromod_kernels::cube::pieces::fits(sizes.forward_shared().max(sizes.backward_shared()))
+}
+
 impl CubeKernel for ScanShape {
     fn sizes(&self) -> (usize, usize) {
         let rows = self.rows();
