@@ -59,10 +59,11 @@ pub(super) fn scan_backward_kernel<F: Float>(
     let g_f = g_enc + (le - 1) * rows * e;
     let g_hprev = g_f + lz * rows * fz;
     // Offsets in theta.
-    let enc0 = h * wcat + g3;
-    let head = enc0 + (le - 1) * (e * e + e);
-    let phiz0 = head + 2 * e * z + 2 * z;
-    let wgz = phiz0 + (z * fz + fz) + (lz - 1) * (fz * fz + fz);
+    let enc0 = s.enc as usize;
+    let head = s.head as usize;
+    let phiz0 = s.phiz0 as usize;
+    let phiz1 = s.phiz1 as usize;
+    let wgz = s.wgz as usize;
 
     let mut j = UNIT_POS_X as usize;
     while j < h {
@@ -130,7 +131,7 @@ pub(super) fn scan_backward_kernel<F: Float>(
             sync_cube();
             let km1 = (k + lz - 1) % lz;
             let width = select(k > 0, fz, z);
-            let w = select(k > 0, phiz0 + (z * fz + fz) + km1 * (fz * fz + fz), phiz0);
+            let w = select(k > 0, phiz1 + km1 * (fz * fz + fz), phiz0);
             let mut j = UNIT_POS_X as usize;
             while j < width {
                 let d = dot_row::<F>(&sh, sdf + dfw, fz, theta, w, j);

@@ -51,11 +51,12 @@ pub(super) fn scan_forward_kernel<F: Float>(
     let sv_f = sv_slope + 2 * rows * z;
     let sv_r = sv_f + rows * fz * lz;
     // Offsets in theta.
-    let bhh = h * wcat;
-    let enc0 = bhh + g3;
-    let head = enc0 + (le - 1) * (e * e + e);
-    let phiz0 = head + 2 * e * z + 2 * z;
-    let wgz = phiz0 + (z * fz + fz) + (lz - 1) * (fz * fz + fz);
+    let bhh = s.bhh as usize;
+    let enc0 = s.enc as usize;
+    let head = s.head as usize;
+    let phiz0 = s.phiz0 as usize;
+    let phiz1 = s.phiz1 as usize;
+    let wgz = s.wgz as usize;
     let smin = F::cast_from(sigma_min);
 
     let mut j = UNIT_POS_X as usize;
@@ -125,7 +126,7 @@ pub(super) fn scan_forward_kernel<F: Float>(
             let km1 = (k + lz - 1) % lz;
             let from = select(k > 0, sf + (km1 % 2) * fz, sz);
             let width = select(k > 0, fz, z);
-            let w = select(k > 0, phiz0 + (z * fz + fz) + km1 * (fz * fz + fz), phiz0);
+            let w = select(k > 0, phiz1 + km1 * (fz * fz + fz), phiz0);
             let mut j = UNIT_POS_X as usize;
             while j < fz {
                 let f = dot_col::<F>(&sh, from, width, theta, w, fz, j) + theta[w + width * fz + j];

@@ -12,11 +12,29 @@ pub(super) struct Sizes {
     pub fz: u32,
     pub enc_layers: u32,
     pub phiz_layers: u32,
+    /// Where blocks start in theta, from the one layout (`ScanShape::theta`): b_hh, encoder
+    /// layer 2 (layer k + 1 at enc + (k - 1)(E E + E)), the head, phi_z layers 1 and 2 (layer
+    /// k + 1 at phiz1 + (k - 1)(Fz Fz + Fz)), W_gz.
+    pub bhh: u32,
+    pub enc: u32,
+    pub head: u32,
+    pub phiz0: u32,
+    pub phiz1: u32,
+    pub wgz: u32,
 }
 
 impl Sizes {
     pub(super) fn of(s: &ScanShape) -> Self {
+        let th = s.theta();
+        let at = |w: usize| w as u32;
         Self {
+            bhh: at(s.bhh()),
+            // Without a second encoder (phi_z) layer the offset is never read.
+            enc: at(th.enc.first().map_or(th.head.w, |d| d.w)),
+            head: at(th.head.w),
+            phiz0: at(th.phiz[0].w),
+            phiz1: at(th.phiz.get(1).map_or(th.wgz.w, |d| d.w)),
+            wgz: at(th.wgz.w),
             h: s.h as u32,
             e: s.e as u32,
             z: s.z as u32,
