@@ -121,8 +121,8 @@ impl Chain for CombinerChain<'_> {
     /// gradients' products; one node of the autodiff graph.
     fn cube(&self, input: CombinerInput) -> CombinerOutput {
         // z_{t-1}, the average and the head (forward); as much backward.
-        let (z, h) = (input.z0.dims()[1], input.g.dims()[2]);
-        if !neuromod_kernels::cube::pieces::fits(3 * z + h) {
+        let ([batch, z], h) = (input.z0.dims(), input.g.dims()[2]);
+        if !neuromod_kernels::cube::pieces::fits(batch, 3 * z + h) {
             return self.composed(input);
         }
         fused_chain(input, self.weights, self.sigma_min, cube_fused)

@@ -67,10 +67,25 @@ pub fn units(widest: usize) -> CubeDim {
 
 /// Shared memory a chain's kernels may use per cube, in f32s: 32 KiB, what Vulkan and Metal
 /// devices commonly give a workgroup (CUDA gives 48 KiB without opting in). A chain whose
-/// kernels would need more runs composed instead ([`fits`]).
+/// kernels would need more, or more cubes than [`MAX_CUBES`], runs composed ([`fits`]).
 pub const SHARED_FLOATS: usize = 8192;
 
-/// Whether kernels needing `floats` f32s of shared memory per cube fit [`SHARED_FLOATS`].
-pub fn fits(floats: usize) -> bool {
-    floats <= SHARED_FLOATS
+/// Cubes one launch may have along x on every backend (wgpu's limit; CUDA allows more).
+pub const MAX_CUBES: usize = 65_535;
+
+/// Whether a chain's kernels can run `batch` sequences (one cube each) needing `floats` f32s
+/// of shared memory per cube: within [`SHARED_FLOATS`] and [`MAX_CUBES`].
+pub fn fits(batch: usize, floats: usize) -> bool {
+    floats <= SHARED_FLOATS && batch <= MAX_CUBES
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fits_holds_both_limits_at_their_edges() {
+        assert!(fits(1, SHARED_FLOATS) && fits(MAX_CUBES, 1));
+        assert!(!fits(1, SHARED_FLOATS + 1) && !fits(MAX_CUBES + 1, 1));
+    }
 }

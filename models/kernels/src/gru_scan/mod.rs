@@ -123,7 +123,8 @@ impl Chain for GruPass {
     /// (one node of the autodiff graph); composed when the state is too wide for shared memory.
     fn cube(&self, input: Self::Input) -> Tensor<3> {
         // Backward: the carried gradient, its padding part and the projections' (5H).
-        if !crate::cube::pieces::fits(5 * input.1.dims()[1]) {
+        let [batch, h] = input.1.dims();
+        if !crate::cube::pieces::fits(batch, 5 * h) {
             return self.composed(input);
         }
         let (shape, args) = self.operation(input);

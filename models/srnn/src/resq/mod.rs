@@ -129,8 +129,8 @@ impl Chain for ResqChain<'_> {
     /// gradients' products; one node of the autodiff graph.
     fn cube(&self, input: ResqInput) -> ResqOutput {
         // z_{t-1}, the two layers and both heads (forward); as much backward.
-        let (z, w2) = (input.z0.dims()[1], input.ctx.dims()[2]);
-        if !neuromod_kernels::cube::pieces::fits(5 * z + w2) {
+        let ([batch, z], w2) = (input.z0.dims(), input.ctx.dims()[2]);
+        if !neuromod_kernels::cube::pieces::fits(batch, 5 * z + w2) {
             return self.composed(input);
         }
         fused_chain(input, self.weights, self.sigma_min, cube_fused)

@@ -29,7 +29,8 @@ type Cb = CubeBackend;
 /// Whether the kernels' shared memory fits a cube ([`neuromod_kernels::cube::pieces::fits`]).
 pub(super) fn fits(s: &ScanShape) -> bool {
     let sizes = Sizes::of(s);
-    neuromod_kernels::cube::pieces::fits(sizes.forward_shared().max(sizes.backward_shared()))
+    let floats = sizes.forward_shared().max(sizes.backward_shared());
+    neuromod_kernels::cube::pieces::fits(s.batch, floats)
 }
 
 impl CubeKernel for ScanShape {
