@@ -82,10 +82,12 @@ fn dispatches_are_counted_and_do_not_grow_with_the_sequence() {
         (short["model"].as_str(), short["steps"].as_u64()),
         (Some("vrnn"), Some(2))
     );
-    // cubecl's logger can lose a line at exit: counts agree to a couple of dispatches.
+    // Autotune picks a product's kernels by shape and timing (T 2 and T 4 gave 305 and 301 in
+    // one run) and cubecl's logger can lose a line at exit; a recurrence launched per time
+    // step added about 160 here.
     assert!(per_step(&short) > 0.0);
     assert!(
-        (per_step(&long) - per_step(&short)).abs() <= 3.0,
+        (per_step(&long) - per_step(&short)).abs() <= 20.0,
         "T 2: {}, T 4: {}",
         per_step(&short),
         per_step(&long)
