@@ -4,12 +4,10 @@
 //! and saved planes have the host's layouts (`host.rs`).
 
 use burn::backend::ops::FloatTensorOps;
-use burn::prelude::Shape;
 use burn_cubecl::cubecl::prelude::*;
-use burn_cubecl::ops::numeric::empty_device_dtype;
 use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::CubeBackend;
-use neuromod_kernels::cube::grads::{flat, layer_grads, plane};
+use neuromod_kernels::cube::grads::{empty_like, flat, layer_grads, plane};
 use neuromod_kernels::cube::pieces::{dot_col, dot_row, logistic, softplus, tanh_stable, units};
 use neuromod_kernels::{CubeBackprop, CubeKernel};
 
@@ -183,9 +181,9 @@ impl CubeKernel for CombinerShape {
     }
 
     fn forward(&self, [g, eps, z0, theta]: [CubeTensor; 4]) -> (CubeTensor, CubeTensor) {
-        let (client, device, dtype) = (g.client.clone(), g.device.clone(), g.dtype);
+        let (client, dtype) = (g.client.clone(), g.dtype);
         let (n_out, n_saved) = CubeKernel::sizes(self);
-        let new = |n| empty_device_dtype(client.clone(), device.clone(), Shape::new([n]), dtype);
+        let new = |n| empty_like(&g, n);
         let (out, saved) = (new(n_out), new(n_saved));
         combiner_forward_kernel::launch(
             &client,
@@ -213,9 +211,9 @@ impl CubeKernel for CombinerShape {
             saved,
             dout,
         } = pass;
-        let (client, device, dtype) = (eps.client.clone(), eps.device.clone(), eps.dtype);
+        let (client, dtype) = (eps.client.clone(), eps.dtype);
         let (rows, z, h) = (self.rows(), self.z, self.h);
-        let new = |n| empty_device_dtype(client.clone(), device.clone(), Shape::new([n]), dtype);
+        let new = |n| empty_like(&eps, n);
         let (grads, dz0) = (new(rows * (2 * h + 4 * z)), new(self.batch * z));
         combiner_backward_kernel::launch(
             &client,

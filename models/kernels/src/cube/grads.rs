@@ -4,9 +4,20 @@
 use burn::backend::ops::FloatTensorOps;
 use burn::backend::{Slice, TensorMetadata};
 use burn::prelude::Shape;
+use burn_cubecl::ops::numeric::empty_device_dtype;
 use burn_cubecl::ops::reshape;
 use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::CubeBackend;
+
+/// A new flat buffer of `n` elements on `like`'s device, of its element type (unwritten).
+pub fn empty_like(like: &CubeTensor, n: usize) -> CubeTensor {
+    empty_device_dtype(
+        like.client.clone(),
+        like.device.clone(),
+        Shape::new([n]),
+        like.dtype,
+    )
+}
 
 /// Elements `at..at + rows * width` of a flat tensor, as [rows, width].
 pub fn plane(t: &CubeTensor, at: usize, rows: usize, width: usize) -> CubeTensor {

@@ -11,13 +11,13 @@ use burn::backend::ops::FloatTensorOps;
 use burn::backend::TensorMetadata;
 use burn::prelude::Shape;
 use burn_cubecl::cubecl::prelude::*;
-use burn_cubecl::ops::numeric::{empty_device_dtype, zeros_client};
+use burn_cubecl::ops::numeric::zeros_client;
 use burn_cubecl::ops::reshape;
 use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::CubeBackend;
 
 use super::GruScanShape;
-use crate::cube::grads::layer_grads;
+use crate::cube::grads::{empty_like, layer_grads};
 use crate::cube::pieces::{logistic, tanh_stable, units};
 use crate::cube::{CubeBackprop, CubeKernel};
 
@@ -204,10 +204,9 @@ impl CubeKernel for GruScanShape {
     }
 
     fn forward(&self, [gi, h0, theta, mask]: [CubeTensor; 4]) -> (CubeTensor, CubeTensor) {
-        let (client, device, dtype) = (gi.client.clone(), gi.device.clone(), gi.dtype);
+        let (client, dtype) = (gi.client.clone(), gi.dtype);
         let (n_out, n_saved) = self.sizes();
-        let new =
-            |n: usize| empty_device_dtype(client.clone(), device.clone(), Shape::new([n]), dtype);
+        let new = |n| empty_like(&gi, n);
         let (states, gh) = (new(n_out), new(n_saved));
         gru_forward_kernel::launch(
             &client,
@@ -236,8 +235,7 @@ impl CubeKernel for GruScanShape {
         } = pass;
         let (client, device, dtype) = (gi.client.clone(), gi.device.clone(), gi.dtype);
         let (rows, h) = (self.rows(), self.h);
-        let new =
-            |n: usize| empty_device_dtype(client.clone(), device.clone(), Shape::new([n]), dtype);
+        let new = |n| empty_like(&gi, n);
         let (dgi, dgh, hprev, dh0) = (
             new(rows * 3 * h),
             new(rows * 3 * h),

@@ -5,12 +5,10 @@
 //! version's own: [relu layer (2W) | prior slope (Z) | posterior slope (Z)].
 
 use burn::backend::ops::FloatTensorOps;
-use burn::prelude::Shape;
 use burn_cubecl::cubecl::prelude::*;
-use burn_cubecl::ops::numeric::empty_device_dtype;
 use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::CubeBackend;
-use neuromod_kernels::cube::grads::{columns, flat, layer_grads, plane};
+use neuromod_kernels::cube::grads::{columns, empty_like, flat, layer_grads, plane};
 use neuromod_kernels::cube::pieces::{dot_col, dot_row, logistic, softplus, units};
 use neuromod_kernels::{CubeBackprop, CubeKernel};
 
@@ -206,9 +204,9 @@ impl CubeKernel for ResqShape {
     }
 
     fn forward(&self, [ctx, eps, z0, theta]: [CubeTensor; 4]) -> (CubeTensor, CubeTensor) {
-        let (client, device, dtype) = (ctx.client.clone(), ctx.device.clone(), ctx.dtype);
+        let (client, dtype) = (ctx.client.clone(), ctx.dtype);
         let (n_out, n_saved) = CubeKernel::sizes(self);
-        let new = |n| empty_device_dtype(client.clone(), device.clone(), Shape::new([n]), dtype);
+        let new = |n| empty_like(&ctx, n);
         let (out, saved) = (new(n_out), new(n_saved));
         resq_forward_kernel::launch(
             &client,
@@ -236,9 +234,9 @@ impl CubeKernel for ResqShape {
             saved,
             dout,
         } = pass;
-        let (client, device, dtype) = (eps.client.clone(), eps.device.clone(), eps.dtype);
+        let (client, dtype) = (eps.client.clone(), eps.dtype);
         let (rows, z, w) = (self.rows(), self.z, self.w);
-        let new = |n| empty_device_dtype(client.clone(), device.clone(), Shape::new([n]), dtype);
+        let new = |n| empty_like(&eps, n);
         let (grads, dz0) = (new(rows * (2 * w + 6 * z)), new(self.batch * z));
         resq_backward_kernel::launch(
             &client,

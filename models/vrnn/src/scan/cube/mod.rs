@@ -11,11 +11,10 @@ mod layout;
 use burn::backend::ops::FloatTensorOps;
 use burn::prelude::Shape;
 use burn_cubecl::cubecl::prelude::*;
-use burn_cubecl::ops::numeric::empty_device_dtype;
 use burn_cubecl::ops::reshape;
 use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::CubeBackend;
-use neuromod_kernels::cube::grads::{columns, flat, layer_grads as layer, plane};
+use neuromod_kernels::cube::grads::{columns, empty_like, flat, layer_grads as layer, plane};
 use neuromod_kernels::cube::pieces::units;
 use neuromod_kernels::{CubeBackprop, CubeKernel};
 
@@ -43,9 +42,9 @@ impl CubeKernel for ScanShape {
     }
 
     fn forward(&self, [xproj, eps, h0, theta]: [CubeTensor; 4]) -> (CubeTensor, CubeTensor) {
-        let (client, device, dtype) = (xproj.client.clone(), xproj.device.clone(), xproj.dtype);
+        let (client, dtype) = (xproj.client.clone(), xproj.dtype);
         let (n_out, n_saved) = CubeKernel::sizes(self);
-        let new = |n| empty_device_dtype(client.clone(), device.clone(), Shape::new([n]), dtype);
+        let new = |n| empty_like(&xproj, n);
         let (out, saved) = (new(n_out), new(n_saved));
         let sizes = Sizes::of(self);
         scan_forward_kernel::launch(
@@ -73,11 +72,11 @@ impl CubeKernel for ScanShape {
             saved,
             dout,
         } = pass;
-        let (client, device, dtype) = (eps.client.clone(), eps.device.clone(), eps.dtype);
+        let (client, dtype) = (eps.client.clone(), eps.dtype);
         let (rows, h, e, z, fz) = (self.rows(), self.h, self.e, self.z, self.fz);
         let (le, lz, wcat) = (self.enc_layers, self.phiz_layers, e + 3 * h);
         let widths = 2 * wcat + 3 * z + (le - 1) * e + lz * fz + h;
-        let new = |n| empty_device_dtype(client.clone(), device.clone(), Shape::new([n]), dtype);
+        let new = |n| empty_like(&eps, n);
         let (g, dh0) = (new(rows * widths), new(self.batch * h));
         let sizes = Sizes::of(self);
         scan_backward_kernel::launch(
