@@ -405,30 +405,46 @@ fn pairwise_run(device: &Device, penalty: crate::Penalty, fused: bool) -> (Vec<f
     (v, g.into_data().try_to_vec::<f32>().unwrap())
 }
 
+/// The route's loss and gradient on `ad` (an autodiff device) equal the composed ones, for
+/// each penalty.
+fn route_equals_composed(ad: &Device) {
+    for penalty in [
+        crate::Penalty::Huber(1.0),
+        crate::Penalty::Huber(0.3),
+        crate::Penalty::Square,
+    ] {
+        let (lf, gf) = pairwise_run(ad, penalty, true);
+        let (lc, gc) = pairwise_run(ad, penalty, false);
+        assert!(
+            (lf[0] - lc[0]).abs() <= 1e-5 * lc[0].abs().max(1.0),
+            "{penalty:?}: {lf:?} vs {lc:?}"
+        );
+        let scale = gc.iter().fold(1e-3f32, |m, x| m.max(x.abs()));
+        for (a, b) in gf.iter().zip(&gc) {
+            assert!((a - b).abs() <= 1e-5 * scale, "{penalty:?}: {a} vs {b}");
+        }
+        assert!(
+            gf.iter().any(|x| x.abs() > 1e-4),
+            "the gradient is not all zero"
+        );
+    }
+}
+
 #[test]
 fn fused_pairwise_loss_equals_the_composed_one_on_both_cpu_backends() {
     #[allow(deprecated)]
     for device in [cpu(), Device::flex()] {
-        let ad = device.autodiff();
-        for penalty in [
-            crate::Penalty::Huber(1.0),
-            crate::Penalty::Huber(0.3),
-            crate::Penalty::Square,
-        ] {
-            let (lf, gf) = pairwise_run(&ad, penalty, true);
-            let (lc, gc) = pairwise_run(&ad, penalty, false);
-            assert!(
-                (lf[0] - lc[0]).abs() <= 1e-5 * lc[0].abs().max(1.0),
-                "{penalty:?}: {lf:?} vs {lc:?}"
-            );
-            let scale = gc.iter().fold(1e-3f32, |m, x| m.max(x.abs()));
-            for (a, b) in gf.iter().zip(&gc) {
-                assert!((a - b).abs() <= 1e-5 * scale, "{penalty:?}: {a} vs {b}");
-            }
-            assert!(
-                gf.iter().any(|x| x.abs() > 1e-4),
-                "the gradient is not all zero"
-            );
-        }
+        route_equals_composed(&device.autodiff());
     }
+}
+
+/// On wgpu (lavapipe without a GPU) the route is the loss's CubeCL kernel.
+#[test]
+fn cube_pairwise_loss_equals_the_composed_one_on_wgpu() {
+    let device = Device::wgpu(burn::tensor::DeviceKind::DefaultDevice).autodiff();
+    assert_eq!(
+        neuromod_kernels::Route::of(&device),
+        neuromod_kernels::Route::Cube
+    );
+    route_equals_composed(&device);
 }

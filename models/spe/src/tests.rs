@@ -346,48 +346,63 @@ fn all_heads_at_once_equal_each_head_alone_on_both_cpu_backends() {
     }
 }
 
-#[test]
-fn fused_sequence_td_loss_equals_the_composed_one_with_padding_on_both_cpu_backends() {
+/// The route's loss and psi gradient on `ad` (an autodiff device) equal the composed ones,
+/// with padding and a half-weighted transition.
+fn route_td_equals_composed(ad: &Device) {
     let (b, t, f, gammas) = (3, 6, 4, [0.0, 0.5, 0.9]);
     let g = gammas.len();
+    let run = |fused: bool| {
+        let mut rng = ChaCha8Rng::seed_from_u64(8);
+        let mut draw =
+            |n: usize| -> Vec<f32> { (0..n).map(|_| rng.random_range(-1.0..1.0)).collect() };
+        let psi = Tensor::<3>::from_data(TensorData::new(draw(b * t * g * f), [b, t, g * f]), ad)
+            .require_grad();
+        let phi = Tensor::<3>::from_data(TensorData::new(draw(b * t * f), [b, t, f]), ad);
+        // The last sequence is two steps shorter (padding), the second one's third
+        // transition carries half weight.
+        let mut pair = vec![1.0f32; b * (t - 1)];
+        pair[2 * (t - 1) + t - 3..].fill(0.0);
+        pair[t - 1 + 2] = 0.5;
+        let pair = Tensor::<2>::from_data(TensorData::new(pair, [b, t - 1]), ad);
+        let f = if fused {
+            crate::sequence_td_loss
+        } else {
+            crate::sequence_td_loss_composed
+        };
+        let loss = f(psi.clone(), phi, pair, &gammas).mul_scalar(2.0);
+        let value = vec_of(loss.clone());
+        let grad = vec_of(psi.grad(&loss.backward()).unwrap());
+        (value, grad)
+    };
+    let ((lf, gf), (lc, gc)) = (run(true), run(false));
+    assert!(
+        (lf[0] - lc[0]).abs() <= 1e-5 * lc[0].abs(),
+        "{lf:?} vs {lc:?}"
+    );
+    for (k, (a, c)) in gf.iter().zip(&gc).enumerate() {
+        assert!((a - c).abs() <= 1e-5, "psi gradient {k}: {a} vs {c}");
+    }
+    // The last step of every sequence and the padded transitions get no gradient.
+    let last = |i: usize| &gf[(i * t + t - 1) * g * f..(i * t + t) * g * f];
+    assert!((0..b).all(|i| last(i).iter().all(|&x| x == 0.0)));
+    assert!(gf.iter().filter(|x| x.abs() > 1e-6).count() > b * g * f);
+}
+
+#[test]
+fn fused_sequence_td_loss_equals_the_composed_one_with_padding_on_both_cpu_backends() {
     #[allow(deprecated)]
     for device in [cpu(), Device::flex()] {
-        let ad = device.autodiff();
-        let run = |fused: bool| {
-            let mut rng = ChaCha8Rng::seed_from_u64(8);
-            let mut draw =
-                |n: usize| -> Vec<f32> { (0..n).map(|_| rng.random_range(-1.0..1.0)).collect() };
-            let psi =
-                Tensor::<3>::from_data(TensorData::new(draw(b * t * g * f), [b, t, g * f]), &ad)
-                    .require_grad();
-            let phi = Tensor::<3>::from_data(TensorData::new(draw(b * t * f), [b, t, f]), &ad);
-            // The last sequence is two steps shorter (padding), the second one's third
-            // transition carries half weight.
-            let mut pair = vec![1.0f32; b * (t - 1)];
-            pair[2 * (t - 1) + t - 3..].fill(0.0);
-            pair[t - 1 + 2] = 0.5;
-            let pair = Tensor::<2>::from_data(TensorData::new(pair, [b, t - 1]), &ad);
-            let f = if fused {
-                crate::sequence_td_loss
-            } else {
-                crate::sequence_td_loss_composed
-            };
-            let loss = f(psi.clone(), phi, pair, &gammas).mul_scalar(2.0);
-            let value = vec_of(loss.clone());
-            let grad = vec_of(psi.grad(&loss.backward()).unwrap());
-            (value, grad)
-        };
-        let ((lf, gf), (lc, gc)) = (run(true), run(false));
-        assert!(
-            (lf[0] - lc[0]).abs() <= 1e-5 * lc[0].abs(),
-            "{lf:?} vs {lc:?}"
-        );
-        for (k, (a, c)) in gf.iter().zip(&gc).enumerate() {
-            assert!((a - c).abs() <= 1e-5, "psi gradient {k}: {a} vs {c}");
-        }
-        // The last step of every sequence and the padded transitions get no gradient.
-        let last = |i: usize| &gf[(i * t + t - 1) * g * f..(i * t + t) * g * f];
-        assert!((0..b).all(|i| last(i).iter().all(|&x| x == 0.0)));
-        assert!(gf.iter().filter(|x| x.abs() > 1e-6).count() > b * g * f);
+        route_td_equals_composed(&device.autodiff());
     }
+}
+
+/// On wgpu (lavapipe without a GPU) the route is the loss's CubeCL kernel.
+#[test]
+fn cube_sequence_td_loss_equals_the_composed_one_with_padding_on_wgpu() {
+    let device = Device::wgpu(burn::tensor::DeviceKind::DefaultDevice).autodiff();
+    assert_eq!(
+        neuromod_kernels::Route::of(&device),
+        neuromod_kernels::Route::Cube
+    );
+    route_td_equals_composed(&device);
 }

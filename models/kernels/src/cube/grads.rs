@@ -1,5 +1,6 @@
 //! Host-side helpers of the chains' CubeCL backward passes: cutting planes out of a flat
-//! buffer and summing a dense layer's weight gradients over all B x T rows as one product.
+//! buffer, summing a dense layer's weight gradients over all B x T rows as one product, and
+//! scaling a gradient a loss's forward pass computed.
 
 use burn::backend::ops::FloatTensorOps;
 use burn::backend::{Slice, TensorMetadata};
@@ -47,4 +48,13 @@ pub fn layer_grads(input: CubeTensor, dpre: CubeTensor, bias: bool) -> Vec<CubeT
         parts.push(flat(CubeBackend::float_sum_dim(dpre, 0)));
     }
     parts
+}
+
+/// A gradient that a loss's forward pass computed with its per-row losses, `saved` [rows x
+/// width] flat, times the gradient `dout` \[rows\] of each row's loss: flat, as long as
+/// `saved` (one launch).
+pub fn scaled_rows(saved: CubeTensor, dout: CubeTensor, rows: usize, width: usize) -> CubeTensor {
+    let saved = reshape(saved, Shape::new([rows, width]));
+    let dout = reshape(dout, Shape::new([rows, 1]));
+    flat(CubeBackend::float_mul(saved, dout))
 }

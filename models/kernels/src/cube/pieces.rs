@@ -79,6 +79,22 @@ pub fn fits(batch: usize, floats: usize) -> bool {
     floats <= SHARED_FLOATS && batch <= MAX_CUBES
 }
 
+/// Units per cube of the kernels that give each unit one item (a row of a loss).
+pub const ITEM_UNITS: usize = 256;
+
+/// Whether `items` fit one launch of one unit per item ([`per_item`]).
+pub fn fits_items(items: usize) -> bool {
+    items > 0 && fits(items.div_ceil(ITEM_UNITS), 0)
+}
+
+/// Cubes and units of a launch with one unit per item (the last cube's extra units idle).
+pub fn per_item(items: usize) -> (CubeCount, CubeDim) {
+    (
+        CubeCount::Static(items.div_ceil(ITEM_UNITS) as u32, 1, 1),
+        CubeDim::new_1d(ITEM_UNITS as u32),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,5 +103,11 @@ mod tests {
     fn fits_holds_both_limits_at_their_edges() {
         assert!(fits(1, SHARED_FLOATS) && fits(MAX_CUBES, 1));
         assert!(!fits(1, SHARED_FLOATS + 1) && !fits(MAX_CUBES + 1, 1));
+    }
+
+    #[test]
+    fn fits_items_holds_the_cube_count_at_its_edge() {
+        assert!(fits_items(1) && fits_items(MAX_CUBES * ITEM_UNITS));
+        assert!(!fits_items(0) && !fits_items(MAX_CUBES * ITEM_UNITS + 1));
     }
 }

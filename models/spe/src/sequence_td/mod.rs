@@ -6,10 +6,13 @@
 //! phi [B, T, F] the standardised features, pair [B, T - 1] the weight of transition t -> t + 1.
 //! loss = sum_{b, t, g, j} pair_bt (phi_{b,t+1,j} + gamma_g psi_{b,t+1,gj} - psi_{b,t,gj})^2
 //! / (F max(sum pair, 1e-12)). Semi-gradient: only psi(s_t) receives a gradient, psi(s_{t+1})
-//! and phi are targets.
+//! and phi are targets. The Cube backends run it as one CubeCL launch ([`cube`]).
+
+mod cube;
 
 use burn::prelude::*;
-use neuromod_kernels::{fused, run, Backprop, Chain, Inputs, Kernel};
+use neuromod_kernels::cube::pieces::fits_items;
+use neuromod_kernels::{cube_fused, fused, run, Backprop, Chain, Inputs, Kernel};
 
 /// The loss \[1\] (gradient to psi only), the way the device's route says ([`SequenceTd`]).
 pub fn sequence_td_loss(
@@ -43,11 +46,8 @@ impl Chain for SequenceTd<'_> {
     /// for the backward pass to scale it.
     fn host(&self, (psi, phi, pair): Self::Input) -> Tensor<1> {
         let heads = self.gammas.len();
-        let (sp, sf) = (psi.dims(), phi.dims());
-        assert!(
-            sp[0] == sf[0] && sp[1] == sf[1] && sp[2] == heads * sf[2],
-            "psi {sp:?} holds {heads} heads of the features {sf:?}"
-        );
+        let sf = phi.dims();
+        check_heads(psi.dims(), sf, heads);
         let kernel = TdKernel {
             dims: sf,
             gammas: self.gammas.iter().map(|&g| g as f32).collect(),
@@ -57,6 +57,38 @@ impl Chain for SequenceTd<'_> {
             vec![psi.into(), phi.detach().into(), pair.detach().into()],
         )
     }
+
+    /// One launch for every transition's error and gradient, then their sum over the weights'
+    /// total (composed without transitions or past the launch's cube count).
+    fn cube(&self, (psi, phi, pair): Self::Input) -> Tensor<1> {
+        let heads = self.gammas.len();
+        let sf = phi.dims();
+        check_heads(psi.dims(), sf, heads);
+        if sf[1] < 2 || !fits_items(sf[0] * sf[1]) {
+            return self.composed((psi, phi, pair));
+        }
+        let gamma = gamma_row(self.gammas, sf[2], &psi.device()).reshape([heads * sf[2]]);
+        let total = pair.clone().detach().sum().clamp_min(1e-12);
+        let kernel = cube::TdCube { dims: sf, heads };
+        let args = vec![
+            psi.into(),
+            phi.detach().into(),
+            pair.detach().into(),
+            gamma.into(),
+        ];
+        cube_fused(kernel, args).sum() / total / sf[2] as f64
+    }
+}
+
+/// psi's sizes `sp` hold `heads` heads of the features' `sf`.
+///
+/// # Panics
+/// When they do not.
+fn check_heads(sp: [usize; 3], sf: [usize; 3], heads: usize) {
+    assert!(
+        sp[0] == sf[0] && sp[1] == sf[1] && sp[2] == heads * sf[2],
+        "psi {sp:?} holds {heads} heads of the features {sf:?}"
+    );
 }
 
 /// [`sequence_td_loss`] from tensor operations (every device).

@@ -6,10 +6,14 @@
 //! with rho the Huber loss divided by kappa (quantile) or u^2 (expectile). Composed from tensor
 //! operations this is about 20 passes over an [n, N, N] tensor and as many again backward;
 //! here it is one pass forward and one backward, no [n, N, N] tensor ever exists, and only V
-//! receives a gradient (targets and weights carry none, as the TD rule requires).
+//! receives a gradient (targets and weights carry none, as the TD rule requires). The Cube
+//! backends run it as one CubeCL launch ([`cube`]).
+
+mod cube;
 
 use burn::prelude::*;
-use neuromod_kernels::{fused, run, Backprop, Chain, Inputs, Kernel};
+use neuromod_kernels::cube::pieces::fits_items;
+use neuromod_kernels::{cube_fused, fused, run, Backprop, Chain, Inputs, Kernel};
 
 /// The per-pair penalty rho(u).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -78,6 +82,29 @@ impl Chain for PairwiseSpec {
                 weight.detach().into(),
             ],
         )
+    }
+
+    /// One launch for the pairs' losses and gradients, then their sum (composed past the
+    /// launch's cube count).
+    fn cube(&self, (values, samples, weight): Self::Input) -> Tensor<1> {
+        let [items, heads] = values.dims();
+        let pairs = items * heads;
+        if !fits_items(pairs) {
+            return self.composed((values, samples, weight));
+        }
+        let taus = Tensor::<1>::from_floats(self.taus.as_slice(), &values.device());
+        let kernel = cube::PairwiseCube {
+            pairs,
+            heads,
+            penalty: self.penalty,
+        };
+        let args = vec![
+            values.into(),
+            samples.detach().into(),
+            weight.detach().into(),
+            taus.into(),
+        ];
+        cube_fused(kernel, args).sum()
     }
 }
 
