@@ -12,8 +12,8 @@
 # and all under one budget (GPU_BENCH_BUDGET_S, default 420 s, so the run ends inside 8
 # minutes; what the budget leaves out is listed as skipped), most wanted first:
 #   1. neuromod, one training step of each family (bench step) on the first device, each batch;
-#   2. the VRNN peers on the same card: PyTorch eager and JAX jit (benches/peers; a framework
-#      that is not installed is listed as skipped);
+#   2. the peers on the same card: PyTorch eager (the VRNN) and JAX jit (each family)
+#      (benches/peers; a framework that is not installed is listed as skipped);
 #   3. one `bench science` seed end to end on the first device, with its wall time;
 #   4. neuromod on the other devices; 5. PyTorch compiled (torch.compile);
 # while nvidia-smi (when present) samples the card's memory in use every 250 ms.
@@ -129,7 +129,8 @@ neuromod_rows() {
   done
 }
 
-# The VRNN peers at every batch; $1 is "eager" (PyTorch eager and JAX jit) or "compiled".
+# The peers at every batch; $1 is "eager" (PyTorch eager for the VRNN, JAX jit for every
+# family) or "compiled" (PyTorch compiled, the VRNN).
 peer_rows() {
   local b
   for b in "${BS[@]}"; do
@@ -138,8 +139,11 @@ peer_rows() {
     if [ "$1" = eager ]; then
       TAGS="$tags peer=pytorch-eager"
       measure 90 "torch-eager-$b" "$PYTHON" "$PEERS/vrnn_torch.py" "${common[@]}"
-      TAGS="$tags peer=jax-jit-scan"
-      measure 90 "jax-$b" "$PYTHON" "$PEERS/vrnn_jax.py" "${common[@]}"
+      local model
+      for model in vrnn dkf srnn; do
+        TAGS="kind=peer model=$model on=$PEER_DEVICE batch=$b steps=$STEPS peer=jax-jit-scan"
+        measure 90 "jax-$model-$b" "$PYTHON" "$PEERS/${model}_jax.py" "${common[@]}"
+      done
     else
       TAGS="$tags peer=pytorch-compiled"
       measure 180 "torch-compiled-$b" "$PYTHON" "$PEERS/vrnn_torch.py" "${common[@]}" --compile

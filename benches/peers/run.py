@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""Run the VRNN peer benchmarks (PyTorch eager, JAX jit+scan), each in its own process,
-and print a Markdown table of seconds per training step.
+"""Run the peer benchmarks of one model (VRNN: PyTorch eager and JAX jit+scan; DKF, SRNN:
+JAX jit+scan only), each in its own process, and print a Markdown table of seconds per
+training step.
 
 Usage:
-    python3 benches/peers/run.py [--batch 32] [--steps 100] [--reps 10] [--threads N]
-                                 [--grucell] [--json]
+    python3 benches/peers/run.py [--model vrnn|dkf|srnn] [--batch 32] [--steps 100]
+                                 [--reps 10] [--threads N] [--grucell] [--json]
 
 Each peer is run as `python3 <peer> --json --batch B --steps T --reps R [--threads N]`
-and must print one JSON line (see the doc at the top of vrnn_torch.py). A peer that
+and must print one JSON line (see benches/peers/README.md). A peer that
 exits with code 3 (package not installed) is listed as skipped. With --json the
 collected JSON objects are printed one per line instead of the table.
 
@@ -46,18 +47,24 @@ def run_peer(script, extra, args):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", choices=["vrnn", "dkf", "srnn"], default="vrnn",
+                    help="which model's peers to run (PyTorch peers exist for the VRNN only)")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--grucell", action="store_true", help="also time PyTorch with torch.nn.GRUCell")
+    ap.add_argument("--grucell", action="store_true", help="also time PyTorch with torch.nn.GRUCell (VRNN)")
     ap.add_argument("--json", action="store_true", help="print the peers' JSON lines instead of a table")
     args = ap.parse_args()
 
-    peers = [("vrnn_torch.py", [])]
-    if args.grucell:
-        peers.append(("vrnn_torch.py", ["--gru-cell"]))
-    peers.append(("vrnn_jax.py", []))
+    if args.grucell and args.model != "vrnn":
+        ap.error("--grucell is a PyTorch variant, and PyTorch peers exist for the VRNN only")
+    peers = []
+    if args.model == "vrnn":
+        peers.append(("vrnn_torch.py", []))
+        if args.grucell:
+            peers.append(("vrnn_torch.py", ["--gru-cell"]))
+    peers.append((f"{args.model}_jax.py", []))
 
     results = []
     for script, extra in peers:
@@ -70,7 +77,7 @@ def main():
             print(json.dumps(r))
         return 1 if failed else 0
 
-    print(f"VRNN training step, batch {args.batch} x {args.steps} steps, {args.reps} timed reps\n")
+    print(f"{args.model.upper()} training step, batch {args.batch} x {args.steps} steps, {args.reps} timed reps\n")
     print("| peer | version | threads | s/step (median) | s/step (min) | loss first -> last |")
     print("| --- | --- | --- | --- | --- | --- |")
     for r in results:

@@ -207,6 +207,7 @@ def bench(args):
         losses.append(float(loss))
     result = {
         "peer": PEER,
+        "model": "vrnn",
         "batch": args.batch,
         "steps": args.steps,
         "median_s": statistics.median(times),

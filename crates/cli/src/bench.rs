@@ -133,7 +133,8 @@ pub struct SpeedArgs {
     /// for slow devices such as lavapipe).
     #[arg(long, value_enum, default_value = "bench")]
     size: Size,
-    /// World-model family to time (the --peers comparison implements the VRNN only).
+    /// World-model family to time (the --peers comparison: PyTorch and JAX for the VRNN, JAX
+    /// for the DKF and SRNN).
     #[arg(long, default_value = "vrnn", value_parser = crate::model_parser())]
     model: ModelKind,
     /// Timed steps per configuration (after one warm-up step).

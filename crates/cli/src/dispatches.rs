@@ -15,7 +15,7 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result};
 use clap::Args;
-use neuromod_experiments::speed::{Setup, Size, Variant};
+use neuromod_experiments::speed::{Setup, Size, Variant, CRITIC_TRANSITIONS};
 use neuromod_train::ModelKind;
 use serde::Serialize;
 
@@ -46,6 +46,10 @@ pub struct DispatchArgs {
     /// Model size.
     #[arg(long, value_enum, default_value = "small")]
     size: Size,
+    /// What the step trains: the world model, plus SF heads (the SPE's TD loss), plus the
+    /// critic (its pairwise loss, on the bench's 256 transitions), as `bench speed` times them.
+    #[arg(long, value_enum, default_value = "world-model")]
+    variant: Variant,
 }
 
 /// What `bench dispatches` prints, as one JSON line.
@@ -54,6 +58,7 @@ struct Count {
     model: &'static str,
     device: &'static str,
     size: Size,
+    variant: Variant,
     batch: usize,
     steps: usize,
     /// Kernel runs of one training step (forward, backward, clipping, Adam).
@@ -100,11 +105,11 @@ pub fn run(a: DispatchArgs) -> Result<()> {
     let setup = |reps| Setup {
         model: a.model,
         size: a.size,
-        variant: Variant::WorldModel,
+        variant: a.variant,
         batch: a.batch,
         steps: a.steps,
         reps,
-        critic_transitions: 0,
+        critic_transitions: CRITIC_TRANSITIONS,
     };
     let dir = tempfile::tempdir().context("creating a folder for cubecl's log")?;
     std::fs::write(dir.path().join("cubecl.toml"), CUBECL_TOML).context("writing cubecl.toml")?;
@@ -122,6 +127,7 @@ pub fn run(a: DispatchArgs) -> Result<()> {
         model: a.model.name(),
         device: name,
         size: a.size,
+        variant: a.variant,
         batch: a.batch,
         steps: a.steps,
         dispatches_per_training_step: per_step,

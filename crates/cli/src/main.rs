@@ -136,6 +136,10 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if let Err(e) = neuromod_kernels::kernels_env() {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         Command::Train(args) => train::run(*args),
         Command::Eval(args) => run::eval(args),

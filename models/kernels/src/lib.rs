@@ -52,5 +52,5 @@ pub use data::HostData;
 pub use gru_scan::{gru_sequence, gru_update, GruPass};
 pub use join::{join_last, join_time};
 pub use op::{fused, Arg, Backprop, FusedOps, Inputs, Kernel, SharedKernel};
-pub use route::{run, Chain, Route};
+pub use route::{forced_composed, kernels_env, run, Chain, Route, KERNELS_ENV};
 pub use stack::{dense_stack, grouped_dense_stack, DenseStack, Layer};

@@ -216,9 +216,9 @@ const WEIGHT_LAYOUT: &str =
     "srnn.rnn is the deterministic GRU d_{t+1} = GRU(x_t, d_t), srnn.d0 its first state; \
      srnn.smoother (smoothing only) the backward GRU over [d_t, x_t], srnn.a0 its state after \
      the last step; srnn.prior reads [z_{t-1}, d_t]; srnn.posterior reads [z_{t-1}, a_t] (a_t \
-     = d_t when filtering) and outputs the correction of the prior mean (muq = mu_p + delta) \
-     and sigma_q; srnn.emission reads [z_t, d_t]; srnn.z0 is z_0. The state s_t is [d_t, \
-     muq_t].";
+     = d_{t+1}, the state once x_t is read, when filtering) and outputs the correction of the \
+     prior mean (muq = mu_p + delta) and sigma_q; srnn.emission reads [z_t, d_t]; srnn.z0 is \
+     z_0. The state s_t is [d_{t+1}, muq_t].";
 
 impl SequenceModel for Srnn {
     fn forward(&self, batch: &SeqBatch, noise: Noise) -> Trajectory {
@@ -269,7 +269,8 @@ impl SequenceModel for Srnn {
         self.z_dim
     }
 
-    /// s_t = [d_t, muq_t]: the deterministic GRU's state, then the posterior mean.
+    /// s_t = [d_{t+1}, muq_t]: the deterministic GRU's state once x_t is read, then the
+    /// posterior mean.
     fn state_layout(&self) -> StateLayout {
         StateLayout {
             deterministic: self.d0.val().dims()[0],

@@ -133,3 +133,28 @@ fn cuda_without_the_feature_or_a_driver_is_a_one_line_error() {
     #[cfg(feature = "cuda")]
     assert!(err.contains("NVIDIA driver"), "{err}");
 }
+
+/// A bad `NEUROMOD_KERNELS` is one line naming the variable before anything runs, and
+/// `composed` runs the composed chains (on the CPU: training works the same way).
+#[test]
+fn kernels_env_is_checked_at_start_and_composed_trains() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = |value: &str| {
+        Command::new(env!("CARGO_BIN_EXE_neuromod"))
+            .env("NEUROMOD_KERNELS", value)
+            .args(["train", "--dataset", "markov", "--epochs", "1"])
+            .args(["--h-dim", "8", "--z-dim", "2", "--hidden", "8"])
+            .arg("--out")
+            .arg(dir.path().join(value))
+            .output()
+            .expect("run neuromod")
+    };
+    let bad = train("fused");
+    let err = stderr(&bad);
+    assert!(!bad.status.success());
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("NEUROMOD_KERNELS=fused"), "{err}");
+    assert!(!dir.path().join("fused").exists());
+    let composed = train("composed");
+    assert!(composed.status.success(), "{}", stderr(&composed));
+}

@@ -73,11 +73,15 @@ fn gpu_bench_script_writes_its_rows_and_tables() {
     for r in &timed {
         assert!(r["ms_median"].as_f64().unwrap() > 0.0, "{r}");
     }
-    // Three peers per batch, each timed or skipped or failed with a reason.
-    // Three peers per batch, named; where a framework is not installed (as on CI), skipped
-    // with the reason, never failed.
+    // Five peers per batch (PyTorch eager and compiled for the VRNN, JAX for each family),
+    // named; where a framework is not installed (as on CI), skipped with the reason, never
+    // failed.
     let peers = kind("peer");
-    assert_eq!(peers.len(), 6, "{json}");
+    assert_eq!(peers.len(), 10, "{json}");
+    for model in ["vrnn", "dkf", "srnn"] {
+        let jax = |p: &&&serde_json::Value| p["peer"] == "jax-jit-scan" && p["model"] == model;
+        assert_eq!(peers.iter().filter(jax).count(), 2, "{model}: {json}");
+    }
     let has = |module: &str| {
         Command::new("python3")
             .args(["-c", &format!("import {module}")])

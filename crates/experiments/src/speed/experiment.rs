@@ -10,7 +10,7 @@ use std::path::Path;
 use neuromod_plots::Format;
 use serde::{Deserialize, Serialize};
 
-use super::peers::{comparison_markdown, Contender, PeerOutcome, PeerScripts, PEERS};
+use super::peers::{comparison_markdown, peers, Contender, PeerOutcome, PeerScripts};
 use super::{
     markdown, paired_overhead, setups, summarise, time, PairedOverhead, Setup, Size, SpeedResult,
     Timing, Variant,
@@ -125,7 +125,7 @@ impl SpeedConfig {
     /// The setup neuromod times in a comparison round.
     fn peer_setup(&self) -> Setup {
         Setup {
-            model: ModelKind::Vrnn,
+            model: self.model,
             size: Size::Bench,
             variant: Variant::WorldModel,
             batch: PEER_SHAPE.0,
@@ -157,12 +157,6 @@ impl Experiment for SpeedConfig {
                 "skipping the sweep leaves nothing to time: ask for the peers comparison too",
             );
         }
-        if self.peer_rounds > 0 && self.model != ModelKind::Vrnn {
-            return bad(
-                "peers",
-                "the PyTorch and JAX peers implement a VRNN: compare with the VRNN",
-            );
-        }
         Ok(())
     }
 
@@ -192,11 +186,15 @@ impl Experiment for SpeedConfig {
                 setup: self.peer_setup(),
                 round: Some(round),
             }));
-            units.extend(PEERS.iter().map(|(name, script)| SpeedUnit::Peer {
-                name: name.to_string(),
-                script: script.to_string(),
-                round,
-            }));
+            units.extend(
+                peers(self.model)
+                    .iter()
+                    .map(|(name, script)| SpeedUnit::Peer {
+                        name: name.to_string(),
+                        script: script.to_string(),
+                        round,
+                    }),
+            );
         }
         units
     }

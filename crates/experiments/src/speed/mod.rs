@@ -37,6 +37,7 @@ pub use report::{linear_fit, markdown, summarise, SpeedResult};
 /// What a timed step trains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Variant {
     /// The VRNN alone (negative ELBO): `train`'s step.
     WorldModel,

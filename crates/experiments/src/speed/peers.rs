@@ -1,6 +1,7 @@
 //! Peer implementations of the bench-config training step, timed beside neuromod in the same
-//! run: the same VRNN in PyTorch (eager) and JAX (jit + `lax.scan`), from `benches/peers/`
-//! (compiled into the binary and written to a temporary folder when run). Each peer runs as
+//! run: the same VRNN in PyTorch (eager) and JAX (jit + `lax.scan`), and the same DKF and SRNN
+//! in JAX, from `benches/peers/` (compiled into the binary and written to a temporary folder
+//! when run). Each peer runs as
 //! `python3 <script> --json --batch B --steps T --reps R` and prints one JSON line; a peer whose
 //! Python package is missing exits with code 3 and is reported as skipped.
 
@@ -9,12 +10,13 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::Command;
 
+use neuromod_train::ModelKind;
 use serde::{Deserialize, Serialize};
 
 use crate::ExperimentError;
 
-/// The peer scripts: (file name, contents).
-const SCRIPTS: [(&str, &str); 3] = [
+/// The peer scripts and what they import: (file name, contents).
+const SCRIPTS: [(&str, &str); 8] = [
     (
         "vrnn_torch.py",
         include_str!("../../../../benches/peers/vrnn_torch.py"),
@@ -27,13 +29,39 @@ const SCRIPTS: [(&str, &str); 3] = [
         "vrnn_reference.py",
         include_str!("../../../../benches/peers/vrnn_reference.py"),
     ),
+    (
+        "peer_common.py",
+        include_str!("../../../../benches/peers/peer_common.py"),
+    ),
+    (
+        "dkf_jax.py",
+        include_str!("../../../../benches/peers/dkf_jax.py"),
+    ),
+    (
+        "dkf_reference.py",
+        include_str!("../../../../benches/peers/dkf_reference.py"),
+    ),
+    (
+        "srnn_jax.py",
+        include_str!("../../../../benches/peers/srnn_jax.py"),
+    ),
+    (
+        "srnn_reference.py",
+        include_str!("../../../../benches/peers/srnn_reference.py"),
+    ),
 ];
 
-/// The peers timed: (name in tables, script).
-pub const PEERS: [(&str, &str); 2] = [
-    ("PyTorch eager", "vrnn_torch.py"),
-    ("JAX jit + lax.scan", "vrnn_jax.py"),
-];
+/// The peers timed for a family: (name in tables, script). PyTorch implements the VRNN only.
+pub fn peers(model: ModelKind) -> &'static [(&'static str, &'static str)] {
+    match model {
+        ModelKind::Vrnn => &[
+            ("PyTorch eager", "vrnn_torch.py"),
+            ("JAX jit + lax.scan", "vrnn_jax.py"),
+        ],
+        ModelKind::Dkf => &[("JAX jit + lax.scan", "dkf_jax.py")],
+        ModelKind::Srnn => &[("JAX jit + lax.scan", "srnn_jax.py")],
+    }
+}
 
 /// Exit code of a peer whose framework is not installed.
 const SKIP_EXIT: i32 = 3;
@@ -236,17 +264,49 @@ mod tests {
         assert!(!md.contains("vs PyTorch"), "{md}");
     }
 
+    /// The local modules a script imports (`import m` or `from m import`), as file names.
+    fn local_imports(text: &str) -> Vec<String> {
+        text.lines()
+            .filter_map(|l| {
+                let l = l.trim_start();
+                let m = l
+                    .strip_prefix("import ")
+                    .or_else(|| l.strip_prefix("from "))?;
+                let m = m.split([' ', ',', '.']).next()?;
+                Some(format!("{m}.py"))
+            })
+            .collect()
+    }
+
     #[test]
-    fn the_scripts_are_bundled_and_agree_on_the_contract() {
+    fn the_scripts_are_bundled_with_their_imports_and_agree_on_the_contract() {
+        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../benches/peers");
+        let bundled = |name: &str| SCRIPTS.iter().find(|(n, _)| *n == name).map(|s| s.1);
         for (name, text) in SCRIPTS {
             assert!(text.len() > 1000, "{name}");
+            for module in local_imports(text) {
+                if folder.join(&module).exists() {
+                    assert!(bundled(&module).is_some(), "{name} imports {module}");
+                }
+            }
         }
-        for (_, script) in PEERS {
-            let text = SCRIPTS.iter().find(|(n, _)| *n == script).unwrap().1;
-            assert!(
-                text.contains("--json") && text.contains("median_s"),
-                "{script}"
-            );
+        for model in ModelKind::ALL {
+            for (_, script) in peers(model) {
+                let text = bundled(script).unwrap_or_else(|| panic!("{script} is bundled"));
+                let mut contract = text.to_string();
+                for module in local_imports(text) {
+                    contract += bundled(&module).unwrap_or("");
+                }
+                assert!(
+                    contract.contains("--json") && contract.contains("median_s"),
+                    "{script}"
+                );
+                assert!(
+                    text.contains(model.name()),
+                    "{script} names {}",
+                    model.name()
+                );
+            }
         }
     }
 }
