@@ -155,10 +155,11 @@ pub struct SpeedArgs {
     /// Output folder.
     #[arg(long, default_value = "runs/bench-speed")]
     out: PathBuf,
-    /// Also time the same training step in PyTorch (eager) and JAX (jit + lax.scan) at the
-    /// bench config (batch 32, T 100), in turn with neuromod on each --device, and print a ratio
-    /// table (comparison.md). Needs python3 with torch and jax (`pip install -r
-    /// benches/peers/requirements.txt`); a missing framework is reported as skipped.
+    /// Also time the same training step of --model in JAX (jit + lax.scan) and, for the VRNN,
+    /// PyTorch (eager) at the bench config (batch 32, T 100), in turn with neuromod on each
+    /// --device, and print a ratio table (comparison.md). Needs python3 with jax (and torch;
+    /// `pip install -r benches/peers/requirements.txt`); a missing framework is reported as
+    /// skipped.
     #[arg(long)]
     peers: bool,
     /// Rounds of the --peers comparison (each times every implementation once).

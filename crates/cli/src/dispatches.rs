@@ -59,6 +59,8 @@ struct Count {
     device: &'static str,
     size: Size,
     variant: Variant,
+    /// `auto` (each chain's kernels) or `composed` (`NEUROMOD_KERNELS=composed`).
+    kernels: &'static str,
     batch: usize,
     steps: usize,
     /// Kernel runs of one training step (forward, backward, clipping, Adam).
@@ -128,6 +130,11 @@ pub fn run(a: DispatchArgs) -> Result<()> {
         device: name,
         size: a.size,
         variant: a.variant,
+        kernels: if neuromod_kernels::kernels_env().unwrap_or(false) {
+            "composed"
+        } else {
+            "auto"
+        },
         batch: a.batch,
         steps: a.steps,
         dispatches_per_training_step: per_step,

@@ -201,7 +201,7 @@ pub fn comparison_markdown(
     steps: usize,
 ) -> String {
     let mut md = format!(
-        "## Training step beside PyTorch and JAX (batch {batch}, T {steps}, same run)\n\n\
+        "## Training step beside its peers (batch {batch}, T {steps}, same run)\n\n\
          Seconds per step: the median over rounds of each round's median, and the fastest \
          step of all rounds; every round times every implementation once, in turn. Ratios \
          below 1: faster than that peer.\n\n"
