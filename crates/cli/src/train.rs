@@ -94,7 +94,9 @@ struct Settings {
     /// Dropout on h_{t-1} where the decoder reads it (training only) (`model.dropout`).
     #[arg(long)]
     dropout: Option<f64>,
-    /// Decoder likelihood (default: bernoulli for jsb/markov, gaussian for npy/csv) (`model.likelihood`).
+    /// Decoder likelihood: bernoulli (independent keys), nade (each key given the keys below
+    /// it in the frame) or gaussian (default: bernoulli for jsb/markov, gaussian for npy/csv)
+    /// (`model.likelihood`).
     #[arg(long, value_enum)]
     likelihood: Option<neuromod_core::Likelihood>,
     /// Epochs of linear KL annealing from --kl-start to 1 (0: off) (`kl.anneal_epochs`).

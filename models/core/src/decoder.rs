@@ -1,5 +1,6 @@
-//! Observation models: the decoder p(x_t | input) every world model ends in, Bernoulli (binary
-//! data) or diagonal Gaussian (real-valued data).
+//! Observation models: the decoder p(x_t | input) every world model ends in: independent
+//! Bernoulli or within-frame autoregressive Bernoulli (NADE) for binary data, diagonal Gaussian
+//! for real-valued data.
 
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
@@ -9,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::gaussian::sigma_from;
 use crate::likelihood::{bernoulli_log_prob, gaussian_log_prob};
 use crate::mlp::{linear_parts, Mlp};
+use crate::nade::{Nade, NADE_HIDDEN};
 use neuromod_kernels::dense_stack;
 
 /// Observation model of the decoder.
@@ -20,6 +22,10 @@ pub enum Likelihood {
     Bernoulli,
     /// Diagonal Gaussian with learned mean and standard deviation (real-valued data).
     Gaussian,
+    /// Bernoulli per feature given the features before it in the frame (NADE with
+    /// [`NADE_HIDDEN`] hidden units, conditioned on the decoder's input; binary data, features
+    /// in their order: piano keys low to high).
+    Nade,
 }
 
 /// Decoder p(x | input): logits (Bernoulli) or mean and sigma (Gaussian) after an MLP trunk.
@@ -31,6 +37,9 @@ pub struct Decoder {
     pub mu: Linear,
     /// Pre-softplus standard deviation; present only for the Gaussian likelihood.
     pub sigma: Option<Linear>,
+    /// The autoregressive part (the `mu` head gives its visible biases); present only for the
+    /// NADE likelihood.
+    pub nade: Option<Nade>,
     /// Floor added to sigma.
     pub sigma_min: f64,
 }
@@ -73,44 +82,66 @@ impl Decoder {
             mu: LinearConfig::new(width, x_dim).init(device),
             sigma: (likelihood == Likelihood::Gaussian)
                 .then(|| LinearConfig::new(width, x_dim).init(device)),
+            nade: (likelihood == Likelihood::Nade)
+                .then(|| Nade::new(width, x_dim, NADE_HIDDEN, device)),
             sigma_min,
         }
     }
 
-    /// Returns (logits or mean, sigma when Gaussian); input: [batch, features]. The trunk
-    /// and the output layer(s) run as one dense stack (fused on the CPU backends).
+    /// The observation model this decoder was built for.
+    pub fn likelihood(&self) -> Likelihood {
+        match (&self.sigma, &self.nade) {
+            (Some(_), _) => Likelihood::Gaussian,
+            (None, Some(_)) => Likelihood::Nade,
+            (None, None) => Likelihood::Bernoulli,
+        }
+    }
+
+    /// The output heads on `input` [batch, features]: (logits, mean or NADE's visible biases
+    /// [batch, D]; sigma (Gaussian) or NADE's hidden biases [batch, H]). The trunk and the
+    /// heads run as one dense stack (fused on the CPU backends).
     pub fn forward(&self, input: Tensor<2>) -> (Tensor<2>, Option<Tensor<2>>) {
         let mut layers = self.trunk.parts();
         let (wm, bm) = linear_parts(&self.mu);
         let d = wm.dims()[1];
-        match &self.sigma {
-            None => {
-                layers.push((wm, bm));
-                (dense_stack(input, &layers, false), None)
-            }
-            Some(head) => {
-                let (ws, bs) = linear_parts(head);
-                layers.push((Tensor::cat(vec![wm, ws], 1), Tensor::cat(vec![bm, bs], 0)));
-                let out = dense_stack(input, &layers, false);
-                let sigma = sigma_from(out.clone().narrow(1, d, d), self.sigma_min);
-                (out.narrow(1, 0, d), Some(sigma))
-            }
-        }
+        let second = match (&self.sigma, &self.nade) {
+            (Some(head), _) => Some(head),
+            (None, Some(nade)) => Some(&nade.hidden_bias),
+            (None, None) => None,
+        };
+        let Some(head) = second else {
+            layers.push((wm, bm));
+            return (dense_stack(input, &layers, false), None);
+        };
+        let (ws, bs) = linear_parts(head);
+        let e = ws.dims()[1];
+        layers.push((Tensor::cat(vec![wm, ws], 1), Tensor::cat(vec![bm, bs], 0)));
+        let out = dense_stack(input, &layers, false);
+        let rest = out.clone().narrow(1, d, e);
+        let rest = if self.sigma.is_some() {
+            sigma_from(rest, self.sigma_min)
+        } else {
+            rest
+        };
+        (out.narrow(1, 0, d), Some(rest))
     }
 
     /// log p(x | decoder input): \[batch\].
     pub fn log_prob(&self, input: Tensor<2>, x: Tensor<2>) -> Tensor<1> {
-        match self.forward(input) {
-            (logits, None) => bernoulli_log_prob(logits, x),
-            (mu, Some(sigma)) => gaussian_log_prob(mu, sigma, x),
+        match (self.forward(input), &self.nade) {
+            ((logits, None), _) => bernoulli_log_prob(logits, x),
+            ((b, Some(c)), Some(nade)) => bernoulli_log_prob(nade.logits(b, c, x.clone()), x),
+            ((mu, Some(sigma)), None) => gaussian_log_prob(mu, sigma, x),
         }
     }
 
-    /// One draw of x given the decoder input; `u` holds U(0,1) (Bernoulli) or N(0,1) noise.
+    /// One draw of x given the decoder input; `u` holds U(0,1) (Bernoulli, NADE) or N(0,1)
+    /// noise (Gaussian).
     pub fn sample(&self, input: Tensor<2>, u: Tensor<2>) -> Tensor<2> {
-        match self.forward(input) {
-            (logits, None) => u.lower(sigmoid(logits)).float(),
-            (mu, Some(sigma)) => mu + sigma * u,
+        match (self.forward(input), &self.nade) {
+            ((logits, None), _) => u.lower(sigmoid(logits)).float(),
+            ((b, Some(c)), Some(nade)) => nade.sample(b, c, u),
+            ((mu, Some(sigma)), None) => mu + sigma * u,
         }
     }
 

@@ -1,10 +1,11 @@
 //! Properties every family must have, checked for every family and posterior it offers:
 //! causality of the filtering posterior, padding that changes nothing, gradients from the last
-//! step to the first, the reported KL being that of the reported Gaussians, generation shapes.
+//! step to the first, the reported KL being that of the reported Gaussians, generation shapes;
+//! with independent and with autoregressive (NADE) emissions.
 
 use burn::prelude::*;
 use burn::tensor::{Distribution, TensorData};
-use neuromod_core::{Guide, ModelSpec, Noise, SeqBatch, SequenceModel, Setting};
+use neuromod_core::{Guide, Likelihood, ModelSpec, Noise, SeqBatch, SequenceModel, Setting};
 
 use crate::{ModelConfig, ModelKind};
 
@@ -20,24 +21,28 @@ fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
 const X: usize = 5;
 const Z: usize = 3;
 
-/// Every (family, posterior) pair a family offers, as small configs.
+/// Every (family, posterior) pair a family offers, as small configs, each with independent
+/// and with autoregressive (NADE) emissions.
 fn variants() -> Vec<(ModelConfig, Guide)> {
     let mut out = Vec::new();
     for kind in ModelKind::ALL {
         for guide in [Guide::Filtering, Guide::Smoothing] {
-            let settings = [
-                Setting::HDim(7),
-                Setting::ZDim(Z),
-                Setting::Hidden(6),
-                Setting::Guide(guide),
-            ];
-            if let Ok(config) = ModelConfig::new(kind, X).with(&settings) {
-                out.push((config, guide));
+            for likelihood in [Likelihood::Bernoulli, Likelihood::Nade] {
+                let settings = [
+                    Setting::HDim(7),
+                    Setting::ZDim(Z),
+                    Setting::Hidden(6),
+                    Setting::Guide(guide),
+                    Setting::Likelihood(likelihood),
+                ];
+                if let Ok(config) = ModelConfig::new(kind, X).with(&settings) {
+                    out.push((config, guide));
+                }
             }
         }
     }
     assert!(
-        out.len() > ModelKind::ALL.len(),
+        out.len() > 2 * ModelKind::ALL.len(),
         "no family offers smoothing"
     );
     out
