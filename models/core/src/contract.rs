@@ -65,10 +65,10 @@ pub const WEIGHT_CONVENTIONS: &str = "Linear weights are [in, out] (y = x @ W + 
      stores them; transpose for torch.nn.Linear. GRU cells ({input,hidden}) hold the gates \
      [r, u, n] side by side along the output axis (PyTorch's formulation and order). A Gaussian \
      head's last layer outputs [mu | pre-softplus sigma]; sigma = softplus + sigma_min. A NADE \
-     emission (likelihood nade) adds decoder.nade.{hidden_bias, w, v}: the decoder's mu head \
-     gives the visible biases b [.., D], hidden_bias the hidden biases c [.., H], and with W and \
-     V [D, H], log p(x) = sum_d log Bernoulli(x_d | sigmoid(b_d + V_d . sigmoid(c + sum_{k<d} \
-     x_k W_k))).";
+     emission (likelihood nade) adds nade.{hidden_bias, w, v} to the observation decoder (vrnn.\
+     decoder, dkf.emission, srnn.emission): the decoder's mu head gives the visible biases b \
+     [.., D], hidden_bias the hidden biases c [.., H], and with W and V [D, H], log p(x) = sum_d \
+     log Bernoulli(x_d | sigmoid(b_d + V_d . sigmoid(c + sum_{k<d} x_k W_k))).";
 
 /// What one filtering step produces.
 #[derive(Debug, Clone)]

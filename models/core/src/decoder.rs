@@ -28,12 +28,13 @@ pub enum Likelihood {
     Nade,
 }
 
-/// Decoder p(x | input): logits (Bernoulli) or mean and sigma (Gaussian) after an MLP trunk.
+/// Decoder p(x | input) after an MLP trunk: logits (Bernoulli), logits given the frame's earlier
+/// features (NADE), or mean and sigma (Gaussian).
 #[derive(Module, Debug)]
 pub struct Decoder {
     /// Hidden layers on the input.
     pub trunk: Mlp,
-    /// Logits (Bernoulli) or mean (Gaussian): [.., x_dim].
+    /// Logits (Bernoulli), NADE's visible biases or the mean (Gaussian): [.., x_dim].
     pub mu: Linear,
     /// Pre-softplus standard deviation; present only for the Gaussian likelihood.
     pub sigma: Option<Linear>,
@@ -88,19 +89,26 @@ impl Decoder {
         }
     }
 
-    /// The observation model this decoder was built for.
-    pub fn likelihood(&self) -> Likelihood {
-        match (&self.sigma, &self.nade) {
-            (Some(_), _) => Likelihood::Gaussian,
-            (None, Some(_)) => Likelihood::Nade,
-            (None, None) => Likelihood::Bernoulli,
-        }
-    }
-
     /// The output heads on `input` [batch, features]: (logits, mean or NADE's visible biases
     /// [batch, D]; sigma (Gaussian) or NADE's hidden biases [batch, H]). The trunk and the
     /// heads run as one dense stack (fused on the CPU backends).
     pub fn forward(&self, input: Tensor<2>) -> (Tensor<2>, Option<Tensor<2>>) {
+        let (out, d, e) = self.heads(input);
+        let Some(e) = e else {
+            return (out, None);
+        };
+        let rest = out.clone().narrow(1, d, e);
+        let rest = if self.sigma.is_some() {
+            sigma_from(rest, self.sigma_min)
+        } else {
+            rest
+        };
+        (out.narrow(1, 0, d), Some(rest))
+    }
+
+    /// The trunk and every head as one dense stack: its output [batch, D (+ E)], D and the
+    /// second head's width E.
+    fn heads(&self, input: Tensor<2>) -> (Tensor<2>, usize, Option<usize>) {
         let mut layers = self.trunk.parts();
         let (wm, bm) = linear_parts(&self.mu);
         let d = wm.dims()[1];
@@ -111,27 +119,22 @@ impl Decoder {
         };
         let Some(head) = second else {
             layers.push((wm, bm));
-            return (dense_stack(input, &layers, false), None);
+            return (dense_stack(input, &layers, false), d, None);
         };
         let (ws, bs) = linear_parts(head);
         let e = ws.dims()[1];
         layers.push((Tensor::cat(vec![wm, ws], 1), Tensor::cat(vec![bm, bs], 0)));
-        let out = dense_stack(input, &layers, false);
-        let rest = out.clone().narrow(1, d, e);
-        let rest = if self.sigma.is_some() {
-            sigma_from(rest, self.sigma_min)
-        } else {
-            rest
-        };
-        (out.narrow(1, 0, d), Some(rest))
+        (dense_stack(input, &layers, false), d, Some(e))
     }
 
     /// log p(x | decoder input): \[batch\].
     pub fn log_prob(&self, input: Tensor<2>, x: Tensor<2>) -> Tensor<1> {
-        match (self.forward(input), &self.nade) {
-            ((logits, None), _) => bernoulli_log_prob(logits, x),
-            ((b, Some(c)), Some(nade)) => bernoulli_log_prob(nade.logits(b, c, x.clone()), x),
-            ((mu, Some(sigma)), None) => gaussian_log_prob(mu, sigma, x),
+        if let Some(nade) = &self.nade {
+            return nade.log_prob(self.heads(input).0, x);
+        }
+        match self.forward(input) {
+            (logits, None) => bernoulli_log_prob(logits, x),
+            (mu, Some(sigma)) => gaussian_log_prob(mu, sigma, x),
         }
     }
 

@@ -347,9 +347,9 @@ fn all_heads_at_once_equal_each_head_alone_on_both_cpu_backends() {
 }
 
 /// The route's loss and psi gradient on `ad` (an autodiff device) equal the composed ones,
-/// with padding and a half-weighted transition.
-fn route_td_equals_composed(ad: &Device) {
-    let (b, t, f, gammas) = (3, 6, 4, [0.0, 0.5, 0.9]);
+/// for `b` (at least 3) sequences of `t` steps, with padding and a half-weighted transition.
+fn route_td_equals_composed(ad: &Device, b: usize, t: usize) {
+    let (f, gammas) = (4, [0.0, 0.5, 0.9]);
     let g = gammas.len();
     let run = |fused: bool| {
         let mut rng = ChaCha8Rng::seed_from_u64(8);
@@ -361,7 +361,7 @@ fn route_td_equals_composed(ad: &Device) {
         // The last sequence is two steps shorter (padding), the second one's third
         // transition carries half weight.
         let mut pair = vec![1.0f32; b * (t - 1)];
-        pair[2 * (t - 1) + t - 3..].fill(0.0);
+        pair[2 * (t - 1) + t - 3..3 * (t - 1)].fill(0.0);
         pair[t - 1 + 2] = 0.5;
         let pair = Tensor::<2>::from_data(TensorData::new(pair, [b, t - 1]), ad);
         let f = if fused {
@@ -392,11 +392,12 @@ fn route_td_equals_composed(ad: &Device) {
 fn fused_sequence_td_loss_equals_the_composed_one_with_padding_on_both_cpu_backends() {
     #[allow(deprecated)]
     for device in [cpu(), Device::flex()] {
-        route_td_equals_composed(&device.autodiff());
+        route_td_equals_composed(&device.autodiff(), 3, 6);
     }
 }
 
-/// On wgpu (lavapipe without a GPU) the route is the loss's CubeCL kernel.
+/// On wgpu (lavapipe without a GPU) the route is the loss's CubeCL kernel: within one cube
+/// (18 rows) and over two (320 rows; 256 units a cube).
 #[test]
 fn cube_sequence_td_loss_equals_the_composed_one_with_padding_on_wgpu() {
     let device = Device::wgpu(burn::tensor::DeviceKind::DefaultDevice).autodiff();
@@ -404,5 +405,29 @@ fn cube_sequence_td_loss_equals_the_composed_one_with_padding_on_wgpu() {
         neuromod_kernels::Route::of(&device),
         neuromod_kernels::Route::Cube
     );
-    route_td_equals_composed(&device);
+    route_td_equals_composed(&device, 3, 6);
+    route_td_equals_composed(&device, 20, 16);
+}
+
+/// Sequences of one step have no transition: the loss is 0 with a zero gradient, on every
+/// route (the composed loss used to panic narrowing to no transition).
+#[test]
+fn one_step_sequences_give_a_zero_loss_on_every_route() {
+    #[allow(deprecated)]
+    let devices = [
+        cpu().autodiff(),
+        Device::flex().autodiff(),
+        Device::wgpu(burn::tensor::DeviceKind::DefaultDevice).autodiff(),
+    ];
+    for ad in devices {
+        let psi = Tensor::<3>::ones([2, 1, 6], &ad).require_grad();
+        let phi = Tensor::<3>::ones([2, 1, 3], &ad);
+        let pair = Tensor::<2>::zeros([2, 0], &ad);
+        for f in [crate::sequence_td_loss, crate::sequence_td_loss_composed] {
+            let loss = f(psi.clone(), phi.clone(), pair.clone(), &[0.0, 0.5]);
+            assert_eq!(vec_of(loss.clone()), vec![0.0]);
+            let g = vec_of(psi.grad(&loss.backward()).unwrap());
+            assert!(g.iter().all(|&x| x == 0.0), "{g:?}");
+        }
+    }
 }

@@ -43,7 +43,7 @@ fn variants() -> Vec<(ModelConfig, Guide)> {
     }
     assert!(
         out.len() > 2 * ModelKind::ALL.len(),
-        "no family offers smoothing"
+        "no family offers smoothing (two emissions each)"
     );
     out
 }

@@ -1,6 +1,7 @@
 //! `bench speed` through the runner. Its units: every timing setup on every device (the scaling
 //! sweep), the paired SPE + critic overhead per device, and rounds of the comparison with the
-//! PyTorch and JAX peers (neuromod on each device, then each peer, round after round). Each
+//! family's peers (JAX, and PyTorch for the VRNN; neuromod on each device, then each peer,
+//! round after round). Each
 //! unit names its device; with an isolating context each runs in a fresh process, so its peak
 //! memory is its own.
 
@@ -36,7 +37,7 @@ pub struct SpeedConfig {
     pub sweep: bool,
     /// Pairs of steps of the paired SPE + critic overhead per device (0: none).
     pub pairs: usize,
-    /// Rounds of the comparison with the PyTorch and JAX peers (0: none).
+    /// Rounds of the comparison with the family's peers (0: none).
     pub peer_rounds: usize,
 }
 

@@ -115,13 +115,17 @@ impl CubeKernel for PairwiseCube {
         (out, grad)
     }
 
-    /// The values' gradient; the samples, weights and taus enter detached (targets), so their
-    /// gradients are never read and stay unwritten.
+    /// The values' gradient; the samples, weights and taus are targets: unwritten buffers.
     fn backward(&self, pass: CubeBackprop) -> [CubeTensor; 4] {
         let [_, s, w, taus] = &pass.inputs;
         let rest = [s, w, taus].map(|t| empty_like(t, t.shape().num_elements()));
         let dv = scaled_rows(pass.saved, pass.dout, self.pairs, 1);
         let [a, b, c] = rest;
         [dv, a, b, c]
+    }
+
+    /// Only the first input (values / psi) receives a gradient.
+    fn grads_of(&self) -> [bool; 4] {
+        [true, false, false, false]
     }
 }

@@ -88,6 +88,17 @@ impl Chain for PairwiseSpec {
     /// launch's cube count).
     fn cube(&self, (values, samples, weight): Self::Input) -> Tensor<1> {
         let [items, heads] = values.dims();
+        assert!(
+            samples.dims() == [items, heads]
+                && weight.dims() == [items]
+                && self.taus.len() == heads,
+            "values {:?}, samples {:?}, weight {:?} and {} taus: one weight per item, as many \
+             samples and taus as heads",
+            values.dims(),
+            samples.dims(),
+            weight.dims(),
+            self.taus.len()
+        );
         let pairs = items * heads;
         if !fits_items(pairs) {
             return self.composed((values, samples, weight));

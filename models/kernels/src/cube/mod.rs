@@ -41,8 +41,17 @@ pub trait CubeKernel: Debug + Send + Sync + 'static {
 
     /// The gradients of the four inputs (flat, each as long as its input), given the flat
     /// inputs, output, saved activations and output gradient `dout`. An input whose gradient
-    /// is never read (a mask) may get zeros.
+    /// is never read (a mask) may get zeros; one that [`CubeKernel::grads_of`] leaves out may
+    /// get an unwritten buffer ([`grads::empty_like`]).
     fn backward(&self, pass: CubeBackprop) -> [CubeTensor; 4];
+
+    /// Which inputs receive their gradient from [`CubeKernel::backward`] (all four unless a
+    /// kernel says otherwise). The others get none, even when they track one: a chain's
+    /// targets are `detach()`ed, and burn's `detach` of a tensor that requires a gradient
+    /// still requires one.
+    fn grads_of(&self) -> [bool; 4] {
+        [true; 4]
+    }
 }
 
 /// What a kernel's backward pass reads, each contiguous and flat.
@@ -200,9 +209,10 @@ impl<B: CubeOps> Backward<B, 4> for CubeFusedBackward {
     fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
         let dout = grads.consume::<B>(&ops.node);
         let (kernel, [a, b, c, d], out, saved) = ops.state;
+        let wanted = kernel.grads_of();
         let (ga, gb, gc, gd) = B::cube_backward(a, b, c, d, out, saved, dout, kernel);
-        for (parent, g) in ops.parents.into_iter().zip([ga, gb, gc, gd]) {
-            if let Some(node) = parent {
+        for ((parent, g), wanted) in ops.parents.into_iter().zip([ga, gb, gc, gd]).zip(wanted) {
+            if let (Some(node), true) = (parent, wanted) {
                 grads.register::<B>(node.id, g);
             }
         }

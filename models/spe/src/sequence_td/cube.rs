@@ -100,8 +100,7 @@ impl CubeKernel for TdCube {
         (out, grad)
     }
 
-    /// psi's gradient; phi, the weights and the discounts enter detached (targets), so their
-    /// gradients are never read and stay unwritten.
+    /// psi's gradient; phi, the weights and the discounts are targets: unwritten buffers.
     fn backward(&self, pass: CubeBackprop) -> [CubeTensor; 4] {
         let [_, phi, pair, gamma] = &pass.inputs;
         let [a, b, c] = [phi, pair, gamma].map(|t| empty_like(t, t.shape().num_elements()));
@@ -112,5 +111,10 @@ impl CubeKernel for TdCube {
             b,
             c,
         ]
+    }
+
+    /// Only the first input (values / psi) receives a gradient.
+    fn grads_of(&self) -> [bool; 4] {
+        [true, false, false, false]
     }
 }

@@ -59,13 +59,21 @@ impl Chain for SequenceTd<'_> {
     }
 
     /// One launch for every transition's error and gradient, then their sum over the weights'
-    /// total (composed without transitions or past the launch's cube count).
+    /// total (composed past the launch's cube count).
     fn cube(&self, (psi, phi, pair): Self::Input) -> Tensor<1> {
         let heads = self.gammas.len();
         let sf = phi.dims();
         check_heads(psi.dims(), sf, heads);
-        if sf[1] < 2 || !fits_items(sf[0] * sf[1]) {
+        assert_eq!(
+            pair.dims(),
+            [sf[0], sf[1].saturating_sub(1)],
+            "pair is [B, T - 1]"
+        );
+        if !fits_items(sf[0] * sf[1]) {
             return self.composed((psi, phi, pair));
+        }
+        if sf[1] < 2 {
+            return no_transitions(psi);
         }
         let gamma = gamma_row(self.gammas, sf[2], &psi.device()).reshape([heads * sf[2]]);
         let total = pair.clone().detach().sum().clamp_min(1e-12);
@@ -78,6 +86,11 @@ impl Chain for SequenceTd<'_> {
         ];
         cube_fused(kernel, args).sum() / total / sf[2] as f64
     }
+}
+
+/// The loss of sequences of one step (no transition): 0, with psi's (zero) gradient.
+fn no_transitions(psi: Tensor<3>) -> Tensor<1> {
+    psi.sum().mul_scalar(0.0)
 }
 
 /// psi's sizes `sp` hold `heads` heads of the features' `sf`.
@@ -99,6 +112,9 @@ pub fn sequence_td_loss_composed(
     gammas: &[f64],
 ) -> Tensor<1> {
     let [b, t, gf] = psi.dims();
+    if t < 2 {
+        return no_transitions(psi);
+    }
     let f = phi.dims()[2];
     let (now, next, target, w, total) = shifted(psi, phi, pair, gammas.len());
     let gamma = gamma_row(gammas, f, &now.device());
