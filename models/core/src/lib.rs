@@ -46,7 +46,7 @@ pub use gru::GruCell;
 pub use kl_shaping::KlShaping;
 pub use likelihood::{bernoulli_log_prob, gaussian_log_prob};
 pub use mlp::{batch_rows, linear_parts, Mlp};
-pub use nade::{Nade, NADE_HIDDEN};
+pub use nade::{Nade, NadeChain, NADE_COMPOSED_ROWS, NADE_HIDDEN};
 pub use neuromod_kernels::{gru_update, join_last, join_time};
 pub use state_layout::StateLayout;
 pub use trajectory::{ElboTerms, Noise, StepOutput, Trajectory};

@@ -27,7 +27,7 @@ pub const NADE_HIDDEN: usize = 128;
 
 /// Most rows the composed log-likelihood handles at once (its [rows, D, H] tensors are then
 /// at most about 360 MB each at D 88 and H 128).
-pub const COMPOSED_ROWS: usize = 8192;
+pub const NADE_COMPOSED_ROWS: usize = 8192;
 
 /// The NADE part of a decoder: the hidden biases' head and the autoregressive weights.
 #[derive(Module, Debug)]
@@ -120,7 +120,7 @@ impl Chain for NadeChain<'_> {
     /// log p(x) \[N\].
     type Output = Tensor<1>;
 
-    /// In chunks of at most [`COMPOSED_ROWS`] rows, so that no [rows, D, H] tensor outgrows
+    /// In chunks of at most [`NADE_COMPOSED_ROWS`] rows, so that no [rows, D, H] tensor outgrows
     /// them (an IWAE bound over 2048 sequences of 100 steps would otherwise build tensors of
     /// about 9 GB).
     fn composed(&self, (heads, x): Self::Input) -> Tensor<1> {
@@ -134,12 +134,12 @@ impl Chain for NadeChain<'_> {
             let (b, c) = (hs.clone().narrow(1, 0, d), hs.narrow(1, d, h));
             bernoulli_log_prob(self.nade.logits(b, c, xs.clone()), xs)
         };
-        if rows <= COMPOSED_ROWS {
+        if rows <= NADE_COMPOSED_ROWS {
             return chunk(0, rows);
         }
         let parts = (0..rows)
-            .step_by(COMPOSED_ROWS)
-            .map(|at| chunk(at, COMPOSED_ROWS.min(rows - at)))
+            .step_by(NADE_COMPOSED_ROWS)
+            .map(|at| chunk(at, NADE_COMPOSED_ROWS.min(rows - at)))
             .collect();
         Tensor::cat(parts, 0)
     }

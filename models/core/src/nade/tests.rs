@@ -226,7 +226,7 @@ fn fused_log_prob_equals_the_composed_one_on_both_cpu_backends() {
 #[test]
 fn composed_chunks_agree_with_the_host_pass() {
     let device = cpu();
-    let (n, d, h) = (COMPOSED_ROWS + 5, 3, 4);
+    let (n, d, h) = (NADE_COMPOSED_ROWS + 5, 3, 4);
     device.seed(3);
     let nade = Nade::new(2, d, h, &device);
     let heads = Tensor::<2>::random([n, d + h], Distribution::Normal(0.0, 1.0), &device);
