@@ -112,10 +112,14 @@ struct Settings {
     /// prior rather than the posterior (`kl.balance`).
     #[arg(long)]
     kl_balance: Option<f64>,
-    /// Importance samples per sequence in the training objective: 1 trains the ELBO, K > 1 the
-    /// K-sample importance-weighted bound (IWAE; a step costs about K ELBO steps) (`objective.particles`).
+    /// Samples per sequence in the training objective: 1 trains the ELBO, K > 1 the K-sample
+    /// bound --train-bound names (a step costs about K ELBO steps) (`objective.particles`).
     #[arg(long)]
     train_particles: Option<usize>,
+    /// The K-sample bound that trains with --train-particles K > 1: iwae (importance-weighted)
+    /// or fivo (the particle filter's; needs a filtering posterior) (`objective.bound`).
+    #[arg(long, value_enum)]
+    train_bound: Option<neuromod_train::TrainBound>,
     /// Stop after this many epochs without a better validation bound (`schedule.patience`).
     #[arg(long)]
     patience: Option<usize>,
@@ -231,6 +235,7 @@ fn train_config(args: &Settings, data: Option<&PathBuf>) -> Result<TrainConfig> 
     put(&mut config.kl.free_nats, s.free_nats);
     put_some(&mut config.kl.balance, s.kl_balance);
     put(&mut config.objective.particles, s.train_particles);
+    put(&mut config.objective.bound, s.train_bound);
     if let Some(mode) = s.sf {
         match &mut config.sf {
             Some(sf) => sf.mode = mode,

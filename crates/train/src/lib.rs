@@ -57,7 +57,7 @@ pub use checkpoint::{
 };
 pub use config::{
     KlConfig, LrPlateau, ObjectiveConfig, OptimiserConfig, ScheduleConfig, SfMode, SfSettings,
-    TrainConfig,
+    TrainBound, TrainConfig,
 };
 pub use ema::{ema_decay, ema_update};
 pub use error::TrainError;

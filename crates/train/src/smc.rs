@@ -43,14 +43,26 @@ fn systematic_ancestors(log_w: Tensor<2>, device: &Device) -> Tensor<2, Int> {
     below.clamp_max(k as i64 - 1)
 }
 
-/// The FIVO bound of one padded batch with `k` particles: its sum over sequences of the
-/// log-likelihood estimates, \[1\].
-fn batch_bound<M: SequenceModel>(
+/// What one particle-filter pass over a batch gives, each \[1\].
+pub(crate) struct ParticlePass {
+    /// The sum over sequences of the log-likelihood estimates (weights tempered by beta).
+    pub bound: Tensor<1>,
+    /// KL(q || p) summed over every particle's real steps (the particles alive at each step).
+    pub kl: Tensor<1>,
+    /// -log p(x_t | ..) summed the same way.
+    pub nll: Tensor<1>,
+}
+
+/// The FIVO bound of one padded batch with `k` particles, each incremental weight p(x_t | ..)
+/// (p(z_t | ..) / q(z_t | ..))^beta; differentiable in the model's weights where the device
+/// tracks them (the resampling indices carry no gradient, as in FIVO).
+pub(crate) fn particle_pass<M: SequenceModel>(
     model: &M,
     batch: &SeqBatch,
     k: usize,
+    beta: f64,
     device: &Device,
-) -> Tensor<1> {
+) -> ParticlePass {
     let z_dim = model.z_dim();
     let [b, t_len, d] = batch.dims();
     let rows = b * k;
@@ -68,6 +80,8 @@ fn batch_bound<M: SequenceModel>(
     let mut state = model.start(rows, device);
     let mut log_w = Tensor::<2>::zeros([b, k], device);
     let mut log_z = Tensor::<2>::zeros([b, 1], device);
+    let mut kl = Tensor::<1>::zeros([1], device);
+    let mut nll = Tensor::<1>::zeros([1], device);
     let threshold = k as f64 / 2.0;
     for t in 0..t_len {
         let x_t = x.clone().narrow(1, t, 1).reshape([rows, d]);
@@ -79,8 +93,11 @@ fn batch_bound<M: SequenceModel>(
         let u = (z - p.mu.clone()) / p.sigma.clone();
         let log_p = (u.square() * (-0.5) - p.sigma.clone().log()).sum_dim(1);
         let log_q = (eps.square() * (-0.5) - q.sigma.clone().log()).sum_dim(1);
-        let increment = (log_p - log_q).squeeze_dim::<1>(1) - step.nll;
         let m_t = mask.clone().narrow(1, t, 1); // [B, 1]: padding adds nothing
+        let real = m_t.clone().repeat_dim(1, k).reshape([rows]);
+        kl = kl + (q.kl(p) * real.clone()).sum();
+        nll = nll + (step.nll.clone() * real).sum();
+        let increment = (log_p - log_q).squeeze_dim::<1>(1).mul_scalar(beta) - step.nll;
         log_w = log_w + increment.reshape([b, k]) * m_t;
         // Effective sample size per sequence: (sum w)^2 / sum w^2.
         let lse = log_sum_exp(log_w.clone());
@@ -103,7 +120,11 @@ fn batch_bound<M: SequenceModel>(
         log_w = log_w.mask_fill(resample.repeat_dim(1, k), 0.0);
     }
     let last = log_sum_exp(log_w) - (k as f64).ln();
-    (log_z + last).sum().reshape([1])
+    ParticlePass {
+        bound: (log_z + last).sum().reshape([1]),
+        kl,
+        nll,
+    }
 }
 
 /// The FIVO bound of `set` under `model` with `particles` particles per sequence (noise from
@@ -131,6 +152,6 @@ pub fn particle_bound<M: SequenceModel>(
         )));
     }
     bound_over_set(set, particles, device, |batch| {
-        batch_bound(model, batch, particles, device)
+        particle_pass(model, batch, particles, 1.0, device).bound
     })
 }

@@ -1,6 +1,6 @@
-//! The one training step of a world model: forward pass, loss (negative ELBO, or the negative
-//! importance-weighted bound with `train_particles` > 1, plus the successor-feature TD loss when
-//! SF heads train alongside), backward pass and the Adam updates,
+//! The one training step of a world model: forward pass, loss (negative ELBO, or with
+//! `train_particles` > 1 the negative importance-weighted or particle-filter bound, plus the
+//! successor-feature TD loss when SF heads train alongside), backward pass and the Adam updates,
 //! with one host read of the step's statistics. `train` runs it for every batch; `bench speed`
 //! and the criterion bench time it.
 
@@ -12,9 +12,10 @@ use neuromod_core::{ElboTerms, KlShaping, Noise, SeqBatch, SequenceModel, Trajec
 use neuromod_spe::SfHeads;
 use neuromod_world::WorldModel;
 
-use crate::config::{SfMode, TrainConfig};
+use crate::config::{SfMode, TrainBound, TrainConfig};
 use crate::evaluate::read_stats;
 use crate::iwae::{log_weights, per_sequence_bound, replicate};
+use crate::smc::particle_pass;
 use crate::TrainError;
 
 /// What one step measured, read back once (sums over the batch's real steps).
@@ -47,8 +48,20 @@ pub struct Trainer {
     sf_weight: f64,
     sf_mode: Option<SfMode>,
     shaping: KlShaping,
-    /// Importance samples per sequence of the objective (1: the ELBO).
+    /// Samples per sequence of the objective (1: the ELBO).
     particles: usize,
+    /// Which K-sample bound trains when `particles` > 1.
+    bound: TrainBound,
+}
+
+/// A step's objective and what it reports (sums over the real steps of every copy or
+/// particle), with the one-sample or K-copy pass it came from (none for the particle filter).
+struct Pass {
+    loss: Tensor<1>,
+    kl: Tensor<1>,
+    nll: Tensor<1>,
+    steps: Tensor<1>,
+    traj: Option<Trajectory>,
 }
 
 impl Trainer {
@@ -72,6 +85,7 @@ impl Trainer {
             sf_mode: config.sf.as_ref().map(|s| s.mode),
             shaping: config.kl_shaping(),
             particles: config.objective.particles.max(1),
+            bound: config.objective.bound,
         }
     }
 
@@ -131,6 +145,43 @@ impl Trainer {
         (traj, loss)
     }
 
+    /// The negative FIVO bound per real step with `self.particles` particles (weights tempered
+    /// by `beta`), with the KL and NLL sums over the particles and the real steps times K.
+    fn particle_filter(&self, batch: &SeqBatch, beta: f64) -> Pass {
+        let k = self.particles;
+        let steps = batch.mask.clone().sum();
+        let device = steps.device();
+        let pass = particle_pass(self.model(), batch, k, beta, &device);
+        Pass {
+            loss: pass.bound.neg() / steps.clone().clamp_min(1.0),
+            kl: pass.kl,
+            nll: pass.nll,
+            steps: steps.mul_scalar(k as f64),
+            traj: None,
+        }
+    }
+
+    /// The step's objective with the statistics it reports.
+    fn objective(&self, batch: &SeqBatch, beta: f64) -> Pass {
+        let (traj, loss) = match (self.particles, self.bound) {
+            (1, _) => {
+                let traj = self.model().forward(batch, Noise::Sample);
+                let loss = self.elbo_loss(&traj, beta);
+                (traj, loss)
+            }
+            (_, TrainBound::Iwae) => self.importance_weighted(batch, beta),
+            (_, TrainBound::Fivo) => return self.particle_filter(batch, beta),
+        };
+        let terms = &traj.elbo;
+        Pass {
+            loss,
+            kl: terms.kl.clone().detach().sum(),
+            nll: terms.nll.clone().detach().sum(),
+            steps: terms.mask.clone().sum(),
+            traj: Some(traj),
+        }
+    }
+
     fn run(
         &mut self,
         batch: &SeqBatch,
@@ -138,36 +189,43 @@ impl Trainer {
         lr: f64,
         want_state: bool,
     ) -> Result<(StepStats, Option<Tensor<3>>), TrainError> {
-        let (traj, mut loss) = if self.particles > 1 {
-            self.importance_weighted(batch, beta)
-        } else {
-            let traj = self.model().forward(batch, Noise::Sample);
-            let loss = self.elbo_loss(&traj, beta);
-            (traj, loss)
-        };
-        // With K copies of the batch, the state and the statistics are the first copy's share.
+        let Pass {
+            mut loss,
+            kl,
+            nll,
+            steps,
+            traj,
+        } = self.objective(batch, beta);
+        // With K copies of the batch, the state and the statistics are the first copy's share
+        // (the particle filter has no pass over the whole batch: a one-sample pass gives the
+        // state when asked for).
         let (b, k) = (batch.dims()[0], self.particles.max(1));
-        let state = want_state.then(|| traj.state().detach().narrow(0, 0, b));
+        let state = want_state.then(|| match &traj {
+            Some(traj) => traj.state().detach().narrow(0, 0, b),
+            None => self.model().forward(batch, Noise::Sample).state().detach(),
+        });
         if self.frozen() {
             loss = loss.detach();
         }
         let detached = matches!(self.sf_mode, Some(SfMode::Frozen | SfMode::Detached));
-        let sf_loss = self.sf.as_ref().map(|sf| {
-            sf.update_stats(traj.posterior.0.clone(), traj.elbo.mask.clone());
-            sf.sequence_loss(&traj, detached)
-        });
+        let sf_loss = match (&self.sf, &traj) {
+            (Some(sf), Some(traj)) => {
+                sf.update_stats(traj.posterior.0.clone(), traj.elbo.mask.clone());
+                Some(sf.sequence_loss(traj, detached))
+            }
+            _ => None,
+        };
         if let Some(l) = &sf_loss {
             loss = loss + l.clone().mul_scalar(self.sf_weight);
         }
-        let terms = &traj.elbo;
         let device = loss.device();
         // The one host read of the step.
         let [loss_v, kl, rec, steps, sf] = read_stats::<5>(Tensor::cat(
             vec![
                 loss.clone().detach(),
-                terms.kl.clone().detach().sum(),
-                terms.nll.clone().detach().sum(),
-                terms.mask.clone().sum(),
+                kl.detach(),
+                nll.detach(),
+                steps,
                 sf_loss.map_or_else(|| Tensor::zeros([1], &device), |l| l.detach()),
             ],
             0,

@@ -1,11 +1,13 @@
-//! The importance-weighted training objective (`train_particles` > 1): at the same weights it
-//! is tighter than the one-sample ELBO, it trains, and a whole run with it is deterministic.
+//! The K-sample training objectives (`train_particles` > 1, importance-weighted or particle
+//! filter): at the same weights each is tighter than the one-sample ELBO, it trains, and a
+//! whole run with it is deterministic.
 
 use neuromod_datasets::generate::MarkovPatterns;
 use neuromod_datasets::DatasetSpec;
 use neuromod_tests::{cpu, serial};
 use neuromod_train::{
-    batch_indices, to_batch, train, ModelConfig, ModelKind, Setting, TrainConfig, Trainer,
+    batch_indices, to_batch, train, ModelConfig, ModelKind, Setting, TrainBound, TrainConfig,
+    Trainer,
 };
 
 fn config(kind: ModelKind, particles: usize) -> TrainConfig {
@@ -35,12 +37,15 @@ fn mean_se(v: &[f32]) -> (f64, f64) {
     (m, (var / n).sqrt())
 }
 
-#[test]
-fn the_importance_weighted_objective_is_tighter_than_the_elbo_at_the_same_weights_and_trains() {
+/// At the same weights the K-sample objective `bound` is tighter than the ELBO, and training
+/// with it lowers it, for every family.
+fn tighter_than_the_elbo_and_trains(bound: TrainBound) {
     let _rng = serial();
     let device = cpu().autodiff();
     for kind in ModelKind::ALL {
-        let (elbo, iwae) = (config(kind, 1), config(kind, 16));
+        let mut iwae = config(kind, 16);
+        iwae.objective.bound = bound;
+        let elbo = config(kind, 1);
         let splits = elbo.data.load().unwrap();
         let idx = &batch_indices(&splits.train, 16, None)[0];
         let batch = to_batch(&splits.train, idx, &device);
@@ -62,7 +67,7 @@ fn the_importance_weighted_objective_is_tighter_than_the_elbo_at_the_same_weight
         let (e, i) = (mean_se(&losses(&elbo, 200)), mean_se(&losses(&iwae, 20)));
         assert!(
             i.0 < e.0 - 3.0 * (e.1 * e.1 + i.1 * i.1).sqrt(),
-            "{kind}: IWAE-16 loss {:.4} ± {:.4} is not below the ELBO loss {:.4} ± {:.4}",
+            "{kind}: {bound:?}-16 loss {:.4} ± {:.4} is not below the ELBO loss {:.4} ± {:.4}",
             i.0,
             i.1,
             e.0,
@@ -83,14 +88,52 @@ fn the_importance_weighted_objective_is_tighter_than_the_elbo_at_the_same_weight
                 .map(|_| t.step(&batch, 1.0, 0.0).unwrap().loss)
                 .collect::<Vec<_>>(),
         );
-        assert!(last.0 < first.0, "{kind}: {first:?} -> {last:?}");
+        assert!(last.0 < first.0, "{kind} {bound:?}: {first:?} -> {last:?}");
     }
 }
 
 #[test]
+fn the_importance_weighted_objective_is_tighter_than_the_elbo_at_the_same_weights_and_trains() {
+    tighter_than_the_elbo_and_trains(TrainBound::Iwae);
+}
+
+#[test]
+fn the_particle_filter_objective_is_tighter_than_the_elbo_at_the_same_weights_and_trains() {
+    tighter_than_the_elbo_and_trains(TrainBound::Fivo);
+}
+
+/// FIVO needs a filtering posterior: a smoothing one is refused by name.
+#[test]
+fn the_particle_filter_objective_refuses_a_smoothing_posterior() {
+    let mut c = config(ModelKind::Srnn, 4);
+    c.objective.bound = TrainBound::Fivo;
+    c.model = ModelConfig::new(ModelKind::Srnn, 8)
+        .with(&[Setting::Guide(neuromod_train::Guide::Smoothing)])
+        .unwrap();
+    let err = c.check().unwrap_err().to_string();
+    assert!(
+        err.contains("objective.bound") && err.contains("filtering"),
+        "{err}"
+    );
+    c.objective.particles = 1;
+    assert!(c.check().is_ok(), "one particle is the ELBO");
+}
+
+#[test]
 fn a_run_with_the_importance_weighted_objective_is_deterministic_and_reports_the_elbo() {
+    deterministic_run(TrainBound::Iwae);
+}
+
+#[test]
+fn a_run_with_the_particle_filter_objective_is_deterministic_and_reports_the_elbo() {
+    deterministic_run(TrainBound::Fivo);
+}
+
+/// Two runs with the objective `bound` (4 particles) give the same rows.
+fn deterministic_run(bound: TrainBound) {
     let _rng = serial();
-    let c = config(ModelKind::Srnn, 4);
+    let mut c = config(ModelKind::Srnn, 4);
+    c.objective.bound = bound;
     let splits = c.data.load().unwrap();
     let go = || {
         let dir = tempfile::tempdir().unwrap();

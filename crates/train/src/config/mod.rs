@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 pub use sections::{
     KlConfig, LrPlateau, ObjectiveConfig, OptimiserConfig, ScheduleConfig, SfMode, SfSettings,
+    TrainBound,
 };
 
 use crate::MetricsRow;
@@ -180,6 +181,13 @@ impl TrainConfig {
                 "must be at least 1",
             ));
         }
+        if particles > 1 && self.objective.bound == TrainBound::Fivo && !self.model.filtering() {
+            return Err(ConfigError::new(
+                "objective.bound",
+                "fivo runs the particle filter, whose proposal is the filtering posterior; this \
+                 model's posterior is smoothing: use iwae or --guide filtering",
+            ));
+        }
         if particles > 1 {
             let clash = [
                 (self.kl.free_nats > 0.0, "kl.free_nats"),
@@ -190,8 +198,8 @@ impl TrainConfig {
                 return Err(ConfigError::new(
                     "objective.particles",
                     format!(
-                        "the importance-weighted objective ({particles} particles) does not \
-                         combine with {name}: it shapes or reads the one-sample ELBO pass"
+                        "the {particles}-particle objective does not combine with {name}: it \
+                         shapes or reads the one-sample ELBO pass"
                     ),
                 ));
             }

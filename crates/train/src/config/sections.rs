@@ -267,17 +267,36 @@ impl KlConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ObjectiveConfig {
-    /// Importance samples per sequence: 1 trains the one-sample ELBO; K > 1 the K-sample
-    /// importance-weighted bound (IWAE, Burda et al. 2016), each weight p(x | z) (p(z) /
-    /// q(z | x))^beta with the annealed KL weight beta. A step then costs about K times an ELBO
-    /// step. Not with free nats, KL balancing or SF heads (they shape or read the ELBO pass).
+    /// Samples (particles) per sequence: 1 trains the one-sample ELBO; K > 1 the K-sample bound
+    /// `bound` names, each weight p(x | z) (p(z) / q(z | x))^beta with the annealed KL weight
+    /// beta. A step then costs about K times an ELBO step. Not with free nats, KL balancing or
+    /// SF heads (they shape or read the ELBO pass).
     pub particles: usize,
+    /// Which K-sample bound trains (with K > 1).
+    pub bound: TrainBound,
 }
 
 impl Default for ObjectiveConfig {
     fn default() -> Self {
-        Self { particles: 1 }
+        Self {
+            particles: 1,
+            bound: TrainBound::Iwae,
+        }
     }
+}
+
+/// A K-sample bound on log p(x) to train on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum TrainBound {
+    /// The importance-weighted bound (IWAE, Burda et al. 2016): K whole-sequence samples.
+    Iwae,
+    /// The particle filter's bound (FIVO, Maddison et al. 2017): K particles that run the
+    /// filtering step and are resampled when their effective sample size falls below K / 2;
+    /// the gradient follows the particles' histories and leaves out the resampling's score
+    /// term, as FIVO does. Needs a filtering posterior.
+    Fivo,
 }
 
 /// How successor-feature heads train alongside the world model.
