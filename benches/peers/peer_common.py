@@ -1,7 +1,8 @@
-"""What the JAX peers of the DKF and the SRNN share: the command line, thread limiting, the
-training step (value_and_grad + per-tensor clipping + Adam in one jax.jit), the timing loop
-with its JSON line, and the float64 --check harness. vrnn_jax.py keeps its own copy (the Rust
-CLI ships it on its own); the contract is the same (benches/peers/README.md).
+"""What the JAX peers (vrnn_jax.py, dkf_jax.py, srnn_jax.py) share: the command line, thread
+limiting, the training step (value_and_grad + per-tensor clipping + Adam in one jax.jit), the
+timing loop with its JSON line, and the float64 --check harness (benches/peers/README.md).
+Adam's epsilon and the clipping denominator's constant default to burn's (ADAM_EPS, CLIP_TINY:
+the DKF and SRNN peers); vrnn_jax.py passes torch's (1e-8, and ||g|| + 1e-6) to `main`.
 
 A model script passes `build(jax) -> loss_fn` and its NumPy reference module,
 which provides `layer_shapes(D, H, Z, W)` [(name, fan_in, fan_out)], `vectors(D, H, Z, W)`
@@ -41,6 +42,8 @@ SIGMA_MIN = 1e-4
 CLIP = 10.0
 # burn's AdamConfig defaults, which neuromod's Trainer uses (epsilon 1e-5, not torch's 1e-8).
 LR, BETA1, BETA2, ADAM_EPS = 1e-3, 0.9, 0.999, 1e-5
+# burn's GradientClipping::Norm divides by ||g|| + f32::MIN_POSITIVE (torch-style: 1e-6).
+CLIP_TINY = float(np.finfo(np.float32).tiny)
 
 
 def gpu_peak_mib(dev):
@@ -80,7 +83,7 @@ def init_params(jax, ref, key, dims, dtype):
     return params
 
 
-def make_train_step(jax, loss_fn, z_dim):
+def make_train_step(jax, loss_fn, z_dim, adam_eps=ADAM_EPS, clip_tiny=CLIP_TINY):
     """The whole training step as one jax.jit, parameters and Adam state donated."""
     jnp = jax.numpy
 
@@ -89,22 +92,21 @@ def make_train_step(jax, loss_fn, z_dim):
         key, sub = jax.random.split(key)
         eps = jax.random.normal(sub, (T, B, z_dim), x.dtype)  # fresh noise every training step
         loss, grads = jax.value_and_grad(loss_fn)(params, x, eps)
-        # Per-tensor clipping as burn's GradientClipping::Norm: g * min(1, CLIP / (||g|| + tiny)).
-        tiny = float(np.finfo(np.float32).tiny)
-        grads = jax.tree.map(lambda g: g * jnp.minimum(1.0, CLIP / (jnp.sqrt(jnp.sum(g * g)) + tiny)), grads)
+        # Per-tensor clipping as burn's GradientClipping::Norm: g * min(1, CLIP / (||g|| + clip_tiny)).
+        grads = jax.tree.map(lambda g: g * jnp.minimum(1.0, CLIP / (jnp.sqrt(jnp.sum(g * g)) + clip_tiny)), grads)
         # Adam as burn's: bias-corrected moments, eps outside the sqrt (the same as torch's formula).
         count = count + 1
         m = jax.tree.map(lambda m_, g: BETA1 * m_ + (1.0 - BETA1) * g, m, grads)
         v = jax.tree.map(lambda v_, g: BETA2 * v_ + (1.0 - BETA2) * g * g, v, grads)
         c = count.astype(x.dtype)
         bc1, bc2 = 1.0 - BETA1**c, 1.0 - BETA2**c
-        params = jax.tree.map(lambda p, m_, v_: p - LR * (m_ / bc1) / (jnp.sqrt(v_ / bc2) + ADAM_EPS), params, m, v)
+        params = jax.tree.map(lambda p, m_, v_: p - LR * (m_ / bc1) / (jnp.sqrt(v_ / bc2) + adam_eps), params, m, v)
         return params, m, v, count, key, loss
 
     return jax.jit(train_step, donate_argnums=(0, 1, 2))
 
 
-def bench(args, model, build, ref):
+def bench(args, model, build, ref, update):
     if args.threads:
         limit_threads(args.threads)
     os.environ["JAX_PLATFORMS"] = args.device  # "cuda" needs jax with CUDA support
@@ -120,7 +122,7 @@ def bench(args, model, build, ref):
 
     loss_fn = build(jax)
     dims = (args.x_dim, args.h_dim, args.z_dim, args.width)
-    train_step = make_train_step(jax, loss_fn, args.z_dim)
+    train_step = make_train_step(jax, loss_fn, args.z_dim, **update)
     key = jax.random.key(args.seed)
     key, pkey = jax.random.split(key)
     params = init_params(jax, ref, pkey, dims, jnp.float32)
@@ -169,7 +171,7 @@ def bench(args, model, build, ref):
     return 0
 
 
-def check(model, build, ref):
+def check(model, build, ref, update):
     """Loss vs the NumPy reference, jax.grad vs central finite differences, in float64."""
     import jax
 
@@ -228,7 +230,7 @@ def check(model, build, ref):
           f"{n_tensors} tensors, worst rel err {worst:.1e}")
 
     # The jitted train step runs in float64 too and lowers the loss on a fixed batch.
-    train_step = make_train_step(jax, loss_fn, Z)
+    train_step = make_train_step(jax, loss_fn, Z, **update)
     m = jax.tree.map(jnp.zeros_like, params)
     v = jax.tree.map(jnp.zeros_like, params)
     state = (params, m, v, jnp.zeros((), jnp.int32), jax.random.key(3))
@@ -245,7 +247,9 @@ def check(model, build, ref):
     return 0 if ok else 1
 
 
-def main(doc, model, build, ref):
+def main(doc, model, build, ref, adam_eps=ADAM_EPS, clip_tiny=CLIP_TINY):
+    """The peer's command line; adam_eps and clip_tiny go to make_train_step."""
+    update = {"adam_eps": adam_eps, "clip_tiny": clip_tiny}
     ap = argparse.ArgumentParser(description=doc.split("\n")[0])
     ap.add_argument("--batch", type=int, default=32, help="sequences per batch (B)")
     ap.add_argument("--steps", type=int, default=100, help="time steps per sequence (T)")
@@ -262,7 +266,7 @@ def main(doc, model, build, ref):
     ap.add_argument("--width", type=int, default=256)
     args = ap.parse_args()
     if args.check:
-        return check(model, build, ref)
+        return check(model, build, ref, update)
     if min(args.batch, args.steps, args.reps) < 1:
         ap.error("--batch, --steps and --reps must be at least 1")
-    return bench(args, model, build, ref)
+    return bench(args, model, build, ref, update)
