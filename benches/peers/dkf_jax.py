@@ -90,10 +90,7 @@ def build(jax):
         # Emission over all steps at once.
         logits = lin("emission.out", relu(lin("emission.1", relu(lin("emission.0", z_all)))))
         xf = x.reshape(T * B, D)
-        nll = -jnp.sum(xf * logits - softplus(logits))
-        ratio = s_q / s_p
-        kl = 0.5 * jnp.sum(ratio**2 + ((mu_q - mu_p) / s_p) ** 2 - 1.0 - 2.0 * jnp.log(ratio))
-        return (kl + nll) / (B * T)
+        return pc.kl_plus_nll(jnp, xf, logits, mu_q, s_q, mu_p, s_p) / (B * T)
 
     return loss_fn
 

@@ -13,6 +13,8 @@ GRU's first state).
 
 import numpy as np
 
+from vrnn_reference import gru, kl_plus_nll, sigmoid, softplus
+
 SIGMA_MIN = 1e-4
 
 # Layers initialised to W = I, b = 0 instead of burn's uniform default.
@@ -44,24 +46,6 @@ def vectors(D, H, Z, W):
     return [("z0", Z), ("zq0", Z), ("g0", H)]
 
 
-def _softplus(a):
-    return np.logaddexp(0.0, a)
-
-
-def _sigmoid(a):
-    return 1.0 / (1.0 + np.exp(-a))
-
-
-def gru(p, name, x, h):
-    """PyTorch-style GRU cell, gates [r, u, n]."""
-    gi = np.split(x @ p[name + ".input"][0] + p[name + ".input"][1], 3, axis=1)
-    gh = np.split(h @ p[name + ".hidden"][0] + p[name + ".hidden"][1], 3, axis=1)
-    r = _sigmoid(gi[0] + gh[0])
-    u = _sigmoid(gi[1] + gh[1])
-    n = np.tanh(gi[2] + r * gh[2])
-    return (1.0 - u) * n + u * h
-
-
 def loss(p, x, eps):
     """Negative ELBO per step. x: [B, T, D] in {0, 1}; eps: [T, B, Z]."""
     relu = lambda a: np.maximum(a, 0.0)
@@ -77,19 +61,16 @@ def loss(p, x, eps):
         g = gru(p, "rnn", xt, g)
         # combiner q(z_t | z_{t-1}, g_t)
         c = 0.5 * (np.tanh(lin("combine", z_guide)) + g)
-        mu_q, s_q = lin("posterior.mu", c), _softplus(lin("posterior.sigma", c)) + SIGMA_MIN
+        mu_q, s_q = lin("posterior.mu", c), softplus(lin("posterior.sigma", c)) + SIGMA_MIN
         z = mu_q + s_q * eps[t]
         # gated transition p(z_t | z_{t-1})
-        gate = _sigmoid(lin("transition.gate_out", relu(lin("transition.gate_hidden", z_gen))))
+        gate = sigmoid(lin("transition.gate_out", relu(lin("transition.gate_hidden", z_gen))))
         prop = lin("transition.proposal_out", relu(lin("transition.proposal_hidden", z_gen)))
         mu_p = (1.0 - gate) * lin("transition.linear", z_gen) + gate * prop
-        s_p = _softplus(lin("transition.sigma", relu(prop))) + SIGMA_MIN
+        s_p = softplus(lin("transition.sigma", relu(prop))) + SIGMA_MIN
         # emission p(x_t | z_t), Bernoulli logits
         logits = lin("emission.out", relu(lin("emission.1", relu(lin("emission.0", z)))))
-        nll = -np.sum(xt * logits - _softplus(logits))
-        ratio = s_q / s_p
-        kl = 0.5 * np.sum(ratio**2 + ((mu_q - mu_p) / s_p) ** 2 - 1.0 - 2.0 * np.log(ratio))
-        total += kl + nll
+        total += kl_plus_nll(xt, logits, mu_q, s_q, mu_p, s_p)
         z_gen = z_guide = z
     return total / (B * T)
 

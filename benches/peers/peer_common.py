@@ -46,6 +46,15 @@ LR, BETA1, BETA2, ADAM_EPS = 1e-3, 0.9, 0.999, 1e-5
 CLIP_TINY = float(np.finfo(np.float32).tiny)
 
 
+def kl_plus_nll(jnp, x, logits, mu_q, s_q, mu_p, s_p):
+    """KL(q || p) of diagonal Gaussians plus the Bernoulli NLL of x, summed over all rows (the
+    JAX peers' loss tail; the NumPy references write their own)."""
+    nll = -jnp.sum(x * logits - jnp.logaddexp(0.0, logits))
+    ratio = s_q / s_p
+    kl = 0.5 * jnp.sum(ratio**2 + ((mu_q - mu_p) / s_p) ** 2 - 1.0 - 2.0 * jnp.log(ratio))
+    return kl + nll
+
+
 def gpu_peak_mib(dev):
     """The device's peak bytes in use, MiB (None where the backend does not say)."""
     stats = dev.memory_stats() or {}

@@ -15,6 +15,8 @@ their weights are z_{t-1}'s.
 
 import numpy as np
 
+from vrnn_reference import gru, kl_plus_nll, sigmoid, softplus
+
 SIGMA_MIN = 1e-4
 
 IDENTITY = ()
@@ -42,24 +44,6 @@ def vectors(D, H, Z, W):
     return [("d0", H), ("z0", Z)]
 
 
-def _softplus(a):
-    return np.logaddexp(0.0, a)
-
-
-def _sigmoid(a):
-    return 1.0 / (1.0 + np.exp(-a))
-
-
-def gru(p, name, x, h):
-    """PyTorch-style GRU cell, gates [r, u, n]."""
-    gi = np.split(x @ p[name + ".input"][0] + p[name + ".input"][1], 3, axis=1)
-    gh = np.split(h @ p[name + ".hidden"][0] + p[name + ".hidden"][1], 3, axis=1)
-    r = _sigmoid(gi[0] + gh[0])
-    u = _sigmoid(gi[1] + gh[1])
-    n = np.tanh(gi[2] + r * gh[2])
-    return (1.0 - u) * n + u * h
-
-
 def loss(p, x, eps):
     """Negative ELBO per step. x: [B, T, D] in {0, 1}; eps: [T, B, Z]."""
     relu = lambda a: np.maximum(a, 0.0)
@@ -72,21 +56,18 @@ def loss(p, x, eps):
         xt = x[:, t]
         # prior p(z_t | z_{t-1}, d_t)
         pr = relu(lin("prior.0", np.concatenate([z, d], 1)))
-        mu_p, s_p = lin("prior.mu", pr), _softplus(lin("prior.sigma", pr)) + SIGMA_MIN
+        mu_p, s_p = lin("prior.mu", pr), softplus(lin("prior.sigma", pr)) + SIGMA_MIN
         # d_{t+1} = GRU(x_t, d_t): the filtering posterior's a_t
         d_next = gru(p, "rnn", xt, d)
         # residual posterior: mu_q = mu_p + delta(z_{t-1}, a_t)
         q = relu(lin("posterior.0", np.concatenate([z, d_next], 1)))
         mu_q = mu_p + lin("posterior.mu", q)
-        s_q = _softplus(lin("posterior.sigma", q)) + SIGMA_MIN
+        s_q = softplus(lin("posterior.sigma", q)) + SIGMA_MIN
         z = mu_q + s_q * eps[t]
         # emission p(x_t | z_t, d_t), Bernoulli logits
         e = relu(lin("emission.1", relu(lin("emission.0", np.concatenate([z, d], 1)))))
         logits = lin("emission.out", e)
-        nll = -np.sum(xt * logits - _softplus(logits))
-        ratio = s_q / s_p
-        kl = 0.5 * np.sum(ratio**2 + ((mu_q - mu_p) / s_p) ** 2 - 1.0 - 2.0 * np.log(ratio))
-        total += kl + nll
+        total += kl_plus_nll(xt, logits, mu_q, s_q, mu_p, s_p)
         d = d_next
     return total / (B * T)
 

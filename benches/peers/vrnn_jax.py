@@ -109,10 +109,7 @@ def build(jax):
         d = relu(lin("dec.1", relu(lin("dec.0", jnp.concatenate([fz_all, h_prev], 1)))))
         logits = lin("dec.out", d)
         xf = x.reshape(T * B, D)
-        nll = -jnp.sum(xf * logits - softplus(logits))
-        ratio = s_q / s_p
-        kl = 0.5 * jnp.sum(ratio**2 + ((mu_q - mu_p) / s_p) ** 2 - 1.0 - 2.0 * jnp.log(ratio))
-        return (kl + nll) / (B * T)
+        return pc.kl_plus_nll(jnp, xf, logits, mu_q, s_q, mu_p, s_p) / (B * T)
 
     return loss_fn
 

@@ -8,6 +8,9 @@ Parameters use one layout shared by both peers: a dict mapping a layer name to
 (W [in, out], b [out]), plus "h0" -> [H]. Layer names: phi_x.0, phi_x.1, phi_z.0,
 prior.0, prior.mu, prior.sigma, enc.0, enc.1, enc.mu, enc.sigma, dec.0, dec.1,
 dec.out, gru.input, gru.hidden.
+
+It also holds the NumPy pieces every reference shares (softplus, sigmoid, the GRU cell, the
+per-step KL and Bernoulli NLL); the JAX peers share none of them.
 """
 
 import numpy as np
@@ -35,12 +38,30 @@ def layer_shapes(D, H, Z, W):
     ]
 
 
-def _softplus(a):
+def softplus(a):
     return np.logaddexp(0.0, a)
 
 
-def _sigmoid(a):
+def sigmoid(a):
     return 1.0 / (1.0 + np.exp(-a))
+
+
+def gru(p, name, x, h):
+    """PyTorch-style GRU cell, gates [r, u, n]: p[name + ".input"], p[name + ".hidden"]."""
+    gi = np.split(x @ p[name + ".input"][0] + p[name + ".input"][1], 3, axis=1)
+    gh = np.split(h @ p[name + ".hidden"][0] + p[name + ".hidden"][1], 3, axis=1)
+    r = sigmoid(gi[0] + gh[0])
+    u = sigmoid(gi[1] + gh[1])
+    n = np.tanh(gi[2] + r * gh[2])
+    return (1.0 - u) * n + u * h
+
+
+def kl_plus_nll(x, logits, mu_q, s_q, mu_p, s_p):
+    """KL(q || p) of diagonal Gaussians plus the Bernoulli NLL of x, summed."""
+    nll = -np.sum(x * logits - softplus(logits))
+    ratio = s_q / s_p
+    kl = 0.5 * np.sum(ratio**2 + ((mu_q - mu_p) / s_p) ** 2 - 1.0 - 2.0 * np.log(ratio))
+    return kl + nll
 
 
 def vrnn_loss(p, x, eps):
@@ -56,26 +77,17 @@ def vrnn_loss(p, x, eps):
         fx = relu(lin("phi_x.1", relu(lin("phi_x.0", xt))))
         # prior p(z_t | h_{t-1})
         pr = relu(lin("prior.0", h))
-        mu_p, s_p = lin("prior.mu", pr), _softplus(lin("prior.sigma", pr)) + SIGMA_MIN
+        mu_p, s_p = lin("prior.mu", pr), softplus(lin("prior.sigma", pr)) + SIGMA_MIN
         # posterior q(z_t | x_t, h_{t-1})
         e = relu(lin("enc.1", relu(lin("enc.0", np.concatenate([fx, h], 1)))))
-        mu_q, s_q = lin("enc.mu", e), _softplus(lin("enc.sigma", e)) + SIGMA_MIN
+        mu_q, s_q = lin("enc.mu", e), softplus(lin("enc.sigma", e)) + SIGMA_MIN
         z = mu_q + s_q * eps[t]
         fz = relu(lin("phi_z.0", z))
         # decoder p(x_t | z_t, h_{t-1}), Bernoulli logits
         d = relu(lin("dec.1", relu(lin("dec.0", np.concatenate([fz, h], 1)))))
         logits = lin("dec.out", d)
-        nll = -np.sum(xt * logits - _softplus(logits))
-        ratio = s_q / s_p
-        kl = 0.5 * np.sum(ratio**2 + ((mu_q - mu_p) / s_p) ** 2 - 1.0 - 2.0 * np.log(ratio))
-        total += kl + nll
-        # GRU, gates [r, u, n]
-        gi = np.split(lin("gru.input", np.concatenate([fx, fz], 1)), 3, axis=1)
-        gh = np.split(lin("gru.hidden", h), 3, axis=1)
-        r = _sigmoid(gi[0] + gh[0])
-        u = _sigmoid(gi[1] + gh[1])
-        n = np.tanh(gi[2] + r * gh[2])
-        h = (1.0 - u) * n + u * h
+        total += kl_plus_nll(xt, logits, mu_q, s_q, mu_p, s_p)
+        h = gru(p, "gru", np.concatenate([fx, fz], 1), h)
     return total / (B * T)
 
 

@@ -236,6 +236,12 @@ fn train_config(args: &Settings, data: Option<&PathBuf>) -> Result<TrainConfig> 
     put_some(&mut config.kl.balance, s.kl_balance);
     put(&mut config.objective.particles, s.train_particles);
     put(&mut config.objective.bound, s.train_bound);
+    if s.train_bound.is_some() && config.objective.particles < 2 {
+        bail!(
+            "--train-bound chooses the K-sample bound that trains with --train-particles K > 1; \
+             with one particle every bound is the ELBO: give --train-particles"
+        );
+    }
     if let Some(mode) = s.sf {
         match &mut config.sf {
             Some(sf) => sf.mode = mode,

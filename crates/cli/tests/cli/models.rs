@@ -219,6 +219,37 @@ fn a_smoothing_posterior_has_no_signals_and_settings_a_family_lacks_are_refused(
         ],
         &["--guide", "VRNN"],
     );
+    // The particle filter as objective: with several particles, and a filtering posterior.
+    fails_with(
+        &[
+            "train",
+            "--dataset",
+            "markov",
+            "--train-bound",
+            "fivo",
+            "--out",
+            out,
+        ],
+        &["--train-bound", "--train-particles"],
+    );
+    fails_with(
+        &[
+            "train",
+            "--dataset",
+            "markov",
+            "--model",
+            "srnn",
+            "--guide",
+            "smoothing",
+            "--train-particles",
+            "4",
+            "--train-bound",
+            "fivo",
+            "--out",
+            out,
+        ],
+        &["--train-bound", "filtering"],
+    );
     fails_with(
         &[
             "train",
