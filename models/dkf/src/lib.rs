@@ -34,4 +34,6 @@ pub use neuromod_core::Guide;
 pub use transition::GatedTransition;
 
 #[cfg(test)]
+mod kalman_tests;
+#[cfg(test)]
 mod tests;
