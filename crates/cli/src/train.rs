@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use neuromod_core::Likelihood;
 use neuromod_datasets::{generate::MarkovPatterns, DatasetKind, DatasetSpec};
 use neuromod_train::{
-    Checkpoint, Event, LrPlateau, ModelConfig, ModelKind, ModelSpec, RunOptions, Setting,
+    Checkpoint, Event, LrPlateau, ModelConfig, ModelKind, ModelSpec, Recipe, RunOptions, Setting,
     SfSettings, TrainConfig,
 };
 
@@ -48,6 +48,11 @@ struct Settings {
     /// Dataset kind.
     #[arg(long, value_enum)]
     dataset: Option<neuromod_datasets::DatasetKind>,
+    /// Settings the run starts from before the other flags: the dataset's best recipe (jsb:
+    /// the VRNN with a NADE emission, docs/results.md) or none (the plain defaults). Default:
+    /// the dataset's own (jsb for --dataset jsb, none otherwise); not with --config.
+    #[arg(long, value_enum, conflicts_with = "config")]
+    recipe: Option<Recipe>,
     /// Checkpoint folder to write.
     #[arg(long, default_value = "runs/latest")]
     out: PathBuf,
@@ -176,9 +181,14 @@ fn train_config(args: &Settings, data: Option<&PathBuf>) -> Result<TrainConfig> 
                 _ => Likelihood::Bernoulli,
             };
             // x_dim is filled in from the data below.
+            let recipe = args.recipe.unwrap_or(Recipe::for_dataset(kind));
             let kind = args.model.unwrap_or_default();
             let model = ModelConfig::new(kind, 0).with(&[Setting::Likelihood(likelihood)])?;
-            TrainConfig::new(model, data)
+            let mut config = TrainConfig::new(model, data);
+            recipe
+                .apply(&mut config)
+                .map_err(|e| anyhow::anyhow!("--recipe {}: {e}", recipe.name()))?;
+            config
         }
     };
     if args.config.is_some() {

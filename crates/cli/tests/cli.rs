@@ -17,6 +17,8 @@ mod interop;
 mod jsb;
 #[path = "cli/models.rs"]
 mod models;
+#[path = "cli/nade_interop.rs"]
+mod nade_interop;
 #[path = "cli/sweep.rs"]
 mod sweep;
 

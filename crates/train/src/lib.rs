@@ -56,8 +56,8 @@ pub use checkpoint::{
     TRAIN_WEIGHTS_FILE, WEIGHTS_FILE,
 };
 pub use config::{
-    KlConfig, LrPlateau, ObjectiveConfig, OptimiserConfig, ScheduleConfig, SfMode, SfSettings,
-    TrainBound, TrainConfig,
+    KlConfig, LrPlateau, ObjectiveConfig, OptimiserConfig, Recipe, ScheduleConfig, SfMode,
+    SfSettings, TrainBound, TrainConfig,
 };
 pub use ema::{ema_decay, ema_update};
 pub use error::TrainError;

@@ -6,7 +6,8 @@ use crate::stderr;
 
 /// The README's main command, small: `--dataset jsb` with no `--data` trains on the JSB
 /// Chorales bundled in the binary, from a folder with nothing beside it, and `eval` scores the
-/// standard test split.
+/// standard test split. With no other flag the run starts from the JSB recipe (a VRNN with a
+/// NADE emission); `--recipe none` from the plain defaults.
 #[test]
 fn jsb_trains_and_evaluates_from_the_bundled_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -35,6 +36,38 @@ fn jsb_trains_and_evaluates_from_the_bundled_file() {
         "runs/jsb",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
+    let config = |run: &str| -> serde_json::Value {
+        let text = std::fs::read_to_string(dir.path().join(run).join("config.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+    let c = config("runs/jsb");
+    assert_eq!(c["kind"], "vrnn");
+    assert_eq!(c["model"]["likelihood"], "nade");
+    assert_eq!(c["schedule"]["batch_size"], 8);
+    assert_eq!(c["schedule"]["epochs"], 1, "the flag wins over the recipe");
+    let o = run(&[
+        "train",
+        "--dataset",
+        "jsb",
+        "--recipe",
+        "none",
+        "--device",
+        "ndarray",
+        "--epochs",
+        "1",
+        "--h-dim",
+        "8",
+        "--z-dim",
+        "2",
+        "--hidden",
+        "8",
+        "--out",
+        "runs/plain",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let c = config("runs/plain");
+    assert_eq!(c["model"]["likelihood"], "bernoulli");
+    assert_eq!(c["schedule"]["batch_size"], 16);
     let o = run(&[
         "eval",
         "--checkpoint",

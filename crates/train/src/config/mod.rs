@@ -9,6 +9,7 @@
 //! `"epochs"`, `"kl_anneal_epochs"`, ...) still load: [`TrainConfig::from_json`] moves each
 //! such field into its section first.
 
+mod recipe;
 mod sections;
 
 use neuromod_core::{ConfigError, ModelSpec};
@@ -16,6 +17,7 @@ use neuromod_datasets::DatasetSpec;
 use neuromod_world::{ModelConfig, ModelKind};
 use serde::{Deserialize, Serialize};
 
+pub use recipe::Recipe;
 pub use sections::{
     KlConfig, LrPlateau, ObjectiveConfig, OptimiserConfig, ScheduleConfig, SfMode, SfSettings,
     TrainBound,
