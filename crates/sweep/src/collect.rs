@@ -7,6 +7,7 @@ use std::path::Path;
 
 use neuromod_train::{write_atomic, Checkpoint, RunLock};
 
+use crate::local::eval_file;
 use crate::{read_status, run_dir, training_in, RunSpec, Status, SweepError, SweepSpec};
 
 /// Where one run stands, as `collect` reports it.
@@ -41,7 +42,8 @@ struct Row {
     epochs: Option<usize>,
     seconds: Option<f64>,
     valid: Option<f64>,
-    test: Option<f64>,
+    /// The spec's evaluation, then each of its `evals`.
+    tests: Vec<Option<f64>>,
 }
 
 fn state_of(folder: &Path) -> Result<State, SweepError> {
@@ -74,16 +76,21 @@ fn field(s: &str) -> String {
     }
 }
 
-fn row(dir: &Path, run: &RunSpec) -> Result<Row, SweepError> {
+fn row(dir: &Path, spec: &SweepSpec, run: &RunSpec) -> Result<Row, SweepError> {
     let folder = run_dir(dir, run);
     let state = state_of(&folder)?;
     let metrics = Checkpoint::open(&folder.join("checkpoint"))
         .and_then(|c| c.metrics())
         .ok();
-    let test = std::fs::read_to_string(folder.join("eval.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .and_then(|v| v["nll_per_step"].as_f64());
+    let bound = |file: String| {
+        std::fs::read_to_string(folder.join(file))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| v["nll_per_step"].as_f64())
+            .filter(|_| state == State::Done)
+    };
+    let mut tests = vec![bound("eval.json".into())];
+    tests.extend(spec.evals.iter().map(|e| bound(eval_file(&e.label))));
     Ok(Row {
         run: run.clone(),
         epochs: metrics.as_ref().map(Vec::len),
@@ -96,7 +103,7 @@ fn row(dir: &Path, run: &RunSpec) -> Result<Row, SweepError> {
                     .fold(f64::INFINITY, f64::min)
             })
             .filter(|v| v.is_finite()),
-        test: test.filter(|_| state == State::Done),
+        tests,
         state,
     })
 }
@@ -122,28 +129,35 @@ pub fn tables(dir: &Path, spec: &SweepSpec) -> Result<(String, String), SweepErr
     let rows: Vec<Row> = spec
         .runs()
         .iter()
-        .map(|r| row(dir, r))
+        .map(|r| row(dir, spec, r))
         .collect::<Result<_, _>>()?;
     let flags: Vec<&String> = spec.grid.keys().collect();
     let mut csv = String::from("run,");
     for f in &flags {
         let _ = write!(csv, "{},", field(f));
     }
-    csv += "state,epochs,seconds,best_valid_bound,test_bound\n";
+    csv += "state,epochs,seconds,best_valid_bound,test_bound";
+    for e in &spec.evals {
+        let _ = write!(csv, ",test_{}", e.label);
+    }
+    csv += "\n";
     for r in &rows {
         let _ = write!(csv, "{},", field(&r.run.name));
         for (_, v) in &r.run.settings {
             let _ = write!(csv, "{},", field(v));
         }
-        let _ = writeln!(
+        let _ = write!(
             csv,
-            "{},{},{},{},{}",
+            "{},{},{},{}",
             field(&r.state.label()),
             r.epochs.map_or(String::new(), |e| e.to_string()),
             r.seconds.map_or(String::new(), |s| format!("{s:.1}")),
             cell(r.valid),
-            cell(r.test)
         );
+        for t in &r.tests {
+            let _ = write!(csv, ",{}", cell(*t));
+        }
+        csv += "\n";
     }
     // Markdown: one line per setting of every flag but the seed, over the seeds.
     let group_of = |r: &Row| -> Vec<(String, String)> {
@@ -161,12 +175,18 @@ pub fn tables(dir: &Path, spec: &SweepSpec) -> Result<(String, String), SweepErr
             groups.push(g);
         }
     }
+    let extra: String = spec
+        .evals
+        .iter()
+        .map(|e| format!(" test, {} |", e.label))
+        .collect();
     let mut md = format!(
-        "# Sweep {}\n\nTest bound (`eval` on the spec's split) and best validation bound, nats \
-         per step: mean ± standard deviation over the finished runs of each setting, n = \
-         finished / all.\n\n| setting | n | test bound | best valid bound | seconds per run |\n\
-         | --- | --- | --- | --- | --- |\n",
-        dir.display()
+        "# Sweep {}\n\nTest bound (`eval` on the spec's split, then each of the spec's `evals`) \
+         and best validation bound, nats per step: mean ± standard deviation over the finished \
+         runs of each setting, n = finished / all.\n\n| setting | n | test bound |{extra} best \
+         valid bound | seconds per run |\n| --- | --- | --- |{} --- | --- |\n",
+        dir.display(),
+        " --- |".repeat(spec.evals.len())
     );
     let fmt = |v: Option<(f64, Option<f64>)>| match v {
         None => "n/a".to_string(),
@@ -186,12 +206,17 @@ pub fn tables(dir: &Path, spec: &SweepSpec) -> Result<(String, String), SweepErr
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        let tests: String = (0..=spec.evals.len())
+            .map(|i| {
+                let v: Vec<f64> = done.iter().filter_map(|r| r.tests[i]).collect();
+                format!(" {} |", fmt(mean_sd(&v)))
+            })
+            .collect();
         let _ = writeln!(
             md,
-            "| {name} | {}/{} | {} | {} | {} |",
+            "| {name} | {}/{} |{tests} {} | {} |",
             done.len(),
             members.len(),
-            fmt(mean_sd(&pick(|r| r.test))),
             fmt(mean_sd(&pick(|r| r.valid))),
             fmt(mean_sd(&pick(|r| r.seconds))),
         );

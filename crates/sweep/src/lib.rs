@@ -33,7 +33,7 @@ use std::path::PathBuf;
 pub use collect::{collect, tables};
 pub use local::{run_sweep, run_task, start, Launch};
 pub use slurm::write_sbatch;
-pub use spec::{RunSpec, SweepSpec};
+pub use spec::{EvalSpec, RunSpec, SweepSpec};
 pub use status::{read_status, run_dir, training_in, Status};
 
 /// Why a sweep could not go on.

@@ -95,7 +95,7 @@ pub fn run_task(
 /// to pass again to `train --resume` and `eval`.
 fn device_flag(spec: &SweepSpec, run: &RunSpec) -> Vec<String> {
     let from_grid = run
-        .settings
+        .flags
         .iter()
         .find(|(k, _)| k == "device")
         .map(|(_, v)| v.clone());
@@ -113,6 +113,11 @@ fn device_flag(spec: &SweepSpec, run: &RunSpec) -> Vec<String> {
         .or_else(from_args)
         .map(|d| vec!["--device".to_string(), d])
         .unwrap_or_default()
+}
+
+/// The file an extra evaluation of a run writes, in the run's folder.
+pub(crate) fn eval_file(label: &str) -> String {
+    format!("eval-{label}.json")
 }
 
 /// Runs (or continues) one grid point; a run already done is left as it is.
@@ -151,7 +156,7 @@ fn run_one(spec: &SweepSpec, dir: &Path, run: &RunSpec, launch: Launch) -> Resul
             std::fs::remove_dir_all(&checkpoint).map_err(SweepError::io(&checkpoint, "clear"))?;
         }
         train.extend(spec.args.iter().cloned());
-        for (flag, value) in &run.settings {
+        for (flag, value) in &run.flags {
             train.extend([format!("--{flag}"), value.clone()]);
         }
         train.extend(["--out".into(), checkpoint.display().to_string()]);
@@ -165,7 +170,13 @@ fn run_one(spec: &SweepSpec, dir: &Path, run: &RunSpec, launch: Launch) -> Resul
                 .map(String::from)
                 .to_vec();
             eval.extend(device_flag(spec, run));
-            launch(&eval, &log, Some(&folder.join("eval.json")))
+            launch(&eval, &log, Some(&folder.join("eval.json")))?;
+            for more in &spec.evals {
+                let mut args = eval.clone();
+                args.extend(more.args.iter().cloned());
+                launch(&args, &log, Some(&folder.join(eval_file(&more.label))))?;
+            }
+            Ok(())
         }
     });
     match outcome {
@@ -194,12 +205,16 @@ mod tests {
 
     #[test]
     fn the_device_comes_from_the_grid_then_the_flags_in_either_form() {
-        let run = |settings: &[(&str, &str)]| RunSpec {
-            name: String::new(),
-            settings: settings
+        let run = |settings: &[(&str, &str)]| {
+            let pairs: Vec<(String, String)> = settings
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+                .collect();
+            RunSpec {
+                name: String::new(),
+                settings: pairs.clone(),
+                flags: pairs,
+            }
         };
         let s = spec(r#"{"args": ["--device=flex"], "grid": {"seed": [1]}}"#);
         assert_eq!(

@@ -187,3 +187,44 @@ fn the_slurm_script_runs_each_grid_point_as_an_array_task() {
     ]);
     assert!(stderr(&o).contains("the grid has 2 runs"), "{}", stderr(&o));
 }
+
+/// A grid value that sets several flags at once (an objective), and more evaluations per run:
+/// each run trains what its label says, and every evaluation is a column of both tables.
+#[test]
+fn grouped_flags_and_extra_evaluations_reach_the_runs_and_the_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "g.json",
+        r#"{"args": ["--dataset", "markov", "--device", "ndarray", "--epochs", "1",
+              "--h-dim", "8", "--z-dim", "2", "--hidden", "8", "--seed", "0"],
+           "grid": {"objective": [{"label": "elbo"},
+                                  {"label": "fivo3", "train-particles": 3, "train-bound": "fivo"}]},
+           "evals": [{"label": "smc10", "args": ["--bound", "smc", "--particles", "10"]}]}"#,
+    );
+    let out = dir.path().join("sweep");
+    let o = neuromod(&["sweep", &path, "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let config = |run: &str| -> serde_json::Value {
+        let p = out.join("runs").join(run).join("checkpoint/config.json");
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    let fivo = config("objective-fivo3");
+    assert_eq!(fivo["objective"]["particles"], 3);
+    assert_eq!(fivo["objective"]["bound"], "fivo");
+    assert_eq!(config("objective-elbo")["objective"]["particles"], 1);
+    let (md, csv) = collect(&out);
+    assert!(md.contains("| test bound | test, smc10 |"), "{md}");
+    assert!(md.contains("| objective fivo3 | 1/1 |"), "{md}");
+    let header = csv.lines().next().unwrap();
+    assert!(header.ends_with("test_bound,test_smc10"), "{csv}");
+    for line in csv.lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        let (elbo, smc): (f64, f64) = (
+            cells[cells.len() - 2].parse().unwrap(),
+            cells[cells.len() - 1].parse().unwrap(),
+        );
+        // The particle filter's bound is the tighter one (lower, in nats).
+        assert!(smc <= elbo + 0.05, "{line}");
+    }
+}
