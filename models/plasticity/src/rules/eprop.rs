@@ -1,0 +1,60 @@
+//! e-prop (Bellec et al. 2020, Nat Commun 11:3625), for leaky rate units: the gradient
+//! factorised as dE/dW_ji ~ sum_t L_j^t e_ji^t, a learning signal broadcast from the readout
+//! times an eligibility trace computed forward in time, local to the synapse.
+//!
+//! - Learning signal: L_j^t = dE/dr_j^t through the readout alone (symmetric feedback):
+//!   L^t = err_t W_out^T. Only the output types' cells receive one (the readout reads only
+//!   them): the top-down, dopamine-like factor of the rule.
+//! - Eligibility: e_ji^t = phi'(h_j^t) eps_ji^t with eps_ji^t = alpha eps_ji^{t-1} +
+//!   dh_j^t/dW_ji. For these units dh_j^t/dW_ji = r_i^{t-1} does not depend on j, so the
+//!   eligibility vector is a low-pass filter of the presynaptic rate, rbar_i^t = alpha
+//!   rbar_i^{t-1} + r_i^{t-1} (and xbar for the inputs), and the update is
+//!   sum_t rbar^t^T (L^t * phi'(h^t)).
+//! - What it truncates: every path from W_ji to the loss through another cell's recurrent
+//!   input (the dependence of h_l^{t+1} on r_j^t for l != j). Without recurrent weights
+//!   nothing is truncated and e-prop is exact (tested against BPTT).
+
+use super::{readout_grads, Grads, LearningRule};
+use crate::network::{Network, Trials};
+
+/// e-prop with symmetric feedback.
+#[derive(Debug, Clone, Copy)]
+pub struct Eprop;
+
+impl LearningRule for Eprop {
+    fn name(&self) -> &'static str {
+        "eprop"
+    }
+
+    fn grads(&self, net: &Network, trials: &Trials) -> Grads {
+        let pass = net.run(trials);
+        let (w_out, b_out) = readout_grads(net, &pass, trials);
+        let (mut w_in, mut w_rec) = (
+            net.w_in.clone().zeros_like(),
+            net.w_rec.clone().zeros_like(),
+        );
+        let (b, n) = (trials.batch(), net.cells());
+        let device = trials.x.device();
+        let mut rbar = burn::prelude::Tensor::<2>::zeros([b, n], &device);
+        let mut xbar = trials.step(0).0.zeros_like();
+        let mut r_prev = rbar.clone();
+        for t in 0..trials.steps() {
+            let (x, _, _) = trials.step(t);
+            rbar = rbar * net.alpha + r_prev;
+            xbar = xbar * net.alpha + x;
+            let signal = net
+                .error(&pass, trials, t)
+                .matmul(net.w_out.clone().transpose());
+            let post = signal * net.activation.derivative(pass.h[t].clone());
+            w_rec = w_rec + rbar.clone().transpose().matmul(post.clone());
+            w_in = w_in + xbar.clone().transpose().matmul(post);
+            r_prev = pass.r[t].clone();
+        }
+        Grads {
+            w_in,
+            w_rec,
+            w_out,
+            b_out,
+        }
+    }
+}

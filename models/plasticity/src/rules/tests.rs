@@ -1,0 +1,199 @@
+//! Every rule against the exact gradient where the papers say they coincide, against its
+//! formula written out by hand, and BPTT against finite differences.
+
+use burn::prelude::*;
+
+use super::{rule, Bptt, Eprop, Grads, LearningRule, RULES};
+use crate::config::NetworkConfig;
+use crate::network::{Activation, Network, Trials};
+
+#[allow(deprecated)] // burn 0.22 marks ndarray deprecated in favour of flex; we still ship it.
+fn cpu() -> Device {
+    Device::ndarray()
+}
+
+fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().try_into_vec::<f32>().unwrap()
+}
+
+/// Largest |a - b| relative to the largest |b|.
+fn rel_diff<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
+    let (a, b) = (values(a), values(b));
+    let scale = b.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-12);
+    a.iter()
+        .zip(&b)
+        .fold(0f32, |m, (x, y)| m.max((x - y).abs()))
+        / scale
+}
+
+fn setup(seed: u64, t: usize) -> (Network, Trials) {
+    let device = cpu();
+    device.seed(seed);
+    let config = NetworkConfig::six_types(3, 2, 3, 2, 2);
+    let net = Network::new(&config, 1.5, Activation::Tanh, &device);
+    let x = Tensor::<3>::random(
+        [4, t, 3],
+        burn::tensor::Distribution::Normal(0.0, 1.0),
+        &device,
+    );
+    let y = Tensor::<3>::random(
+        [4, t, 2],
+        burn::tensor::Distribution::Normal(0.0, 1.0),
+        &device,
+    );
+    (net, Trials::new(x, y))
+}
+
+fn all_close(a: &Grads, b: &Grads, tol: f32) -> Result<(), String> {
+    let checks = [
+        ("w_in", rel_diff(a.w_in.clone(), b.w_in.clone())),
+        ("w_rec", rel_diff(a.w_rec.clone(), b.w_rec.clone())),
+        ("w_out", rel_diff(a.w_out.clone(), b.w_out.clone())),
+        ("b_out", rel_diff(a.b_out.clone(), b.b_out.clone())),
+    ];
+    match checks.iter().find(|(_, d)| d.is_nan() || *d > tol) {
+        Some((name, d)) => Err(format!("{name}: relative difference {d}")),
+        None => Ok(()),
+    }
+}
+
+#[test]
+fn bptt_matches_central_finite_differences() {
+    let (net, trials) = setup(1, 6);
+    let g = Bptt.grads(&net, &trials);
+    let loss = |n: &Network| n.loss(&n.run(&trials), &trials).into_scalar::<f32>() as f64;
+    let eps = 1e-2;
+    let mut worst = 0f64;
+    for (row, col) in [(0, 1), (3, 7), (8, 2), (12, 12)] {
+        let bump = |d: f64| {
+            let mut n = net.clone();
+            let mut w = values(net.w_rec.clone());
+            w[row * net.cells() + col] += d as f32;
+            n.w_rec = Tensor::<1>::from_floats(w.as_slice(), &cpu()).reshape(net.w_rec.dims());
+            loss(&n)
+        };
+        let fd = (bump(eps) - bump(-eps)) / (2.0 * eps);
+        let exact = values(g.w_rec.clone())[row * net.cells() + col] as f64;
+        worst = worst.max((fd - exact).abs() / exact.abs().max(1e-2));
+    }
+    assert!(worst < 2e-2, "worst relative error {worst}");
+}
+
+/// Without recurrent weights nothing is truncated: e-prop is BPTT (Bellec et al. 2020).
+#[test]
+fn eprop_is_exact_without_recurrent_weights_and_for_one_step() {
+    let (mut net, trials) = setup(2, 8);
+    net.w_rec = net.w_rec.zeros_like();
+    all_close(
+        &Eprop.grads(&net, &trials),
+        &Bptt.grads(&net, &trials),
+        1e-4,
+    )
+    .unwrap();
+    let (net, trials) = setup(3, 1);
+    all_close(
+        &Eprop.grads(&net, &trials),
+        &Bptt.grads(&net, &trials),
+        1e-4,
+    )
+    .unwrap();
+}
+
+/// With recurrence e-prop truncates: its recurrent gradient is no longer BPTT's (so the test
+/// above can fail), while the readout's stays exact.
+#[test]
+fn with_recurrence_eprop_differs_from_bptt_except_at_the_readout() {
+    let (net, trials) = setup(4, 10);
+    let (e, b) = (Eprop.grads(&net, &trials), Bptt.grads(&net, &trials));
+    assert!(rel_diff(e.w_rec.clone(), b.w_rec.clone()) > 1e-2);
+    assert!(rel_diff(e.w_out, b.w_out) < 1e-4);
+}
+
+/// e-prop on a 2-cell network over 2 steps, written out by hand: h_0 = x_0 W_in, h_1 = alpha
+/// h_0 + r_0 W_rec + x_1 W_in; the update of W_rec is L^1 phi'(h^1) r^0 (rbar^1 = r^0).
+#[test]
+fn eprop_matches_its_formula_written_out_by_hand() {
+    let device = cpu();
+    let config = NetworkConfig {
+        inputs: 1,
+        outputs: 1,
+        types: vec![crate::CellType {
+            name: "E".into(),
+            count: 2,
+            sign: crate::Sign::Excitatory,
+            output: true,
+        }],
+        alpha: 0.5,
+    };
+    let mut net = Network::new(&config, 1.0, Activation::Tanh, &device);
+    let t2 = |v: [[f32; 2]; 2]| Tensor::<2>::from_floats(v, &device);
+    net.w_in = Tensor::from_floats([[0.3, -0.2]], &device);
+    net.w_rec = t2([[0.1, 0.4], [0.2, 0.3]]);
+    net.w_out = Tensor::from_floats([[0.5], [-0.7]], &device);
+    let x = Tensor::<3>::from_floats([[[1.0], [0.5]]], &device);
+    let y = Tensor::<3>::from_floats([[[0.2], [-0.1]]], &device);
+    let g = Eprop.grads(&net, &Trials::new(x, y));
+    // By hand, in f64.
+    let (a, win, wout): (f64, [f64; 2], [f64; 2]) = (0.5, [0.3, -0.2], [0.5, -0.7]);
+    let wrec = [[0.1, 0.4], [0.2, 0.3]];
+    let h0 = [win[0], win[1]];
+    let r0 = [h0[0].tanh(), h0[1].tanh()];
+    let h1: Vec<f64> = (0..2)
+        .map(|j| a * h0[j] + r0[0] * wrec[0][j] + r0[1] * wrec[1][j] + 0.5 * win[j])
+        .collect();
+    let r1 = [h1[0].tanh(), h1[1].tanh()];
+    let err1 = r1[0] * wout[0] + r1[1] * wout[1] - -0.1;
+    let d = |h: f64| 1.0 - h.tanh().powi(2);
+    let mut want = [[0.0f64; 2]; 2];
+    for (i, row) in want.iter_mut().enumerate() {
+        for (j, w) in row.iter_mut().enumerate() {
+            *w = r0[i] * err1 * wout[j] * d(h1[j]);
+        }
+    }
+    let got = values(g.w_rec);
+    for i in 0..2 {
+        for j in 0..2 {
+            assert!(
+                (got[i * 2 + j] as f64 - want[i][j]).abs() < 1e-6,
+                "{got:?} vs {want:?}"
+            );
+        }
+    }
+    // The input weights: xbar^0 = x_0, xbar^1 = alpha x_0 + x_1.
+    let err0 = r0[0] * wout[0] + r0[1] * wout[1] - 0.2;
+    let got = values(g.w_in);
+    for j in 0..2 {
+        let want = err0 * wout[j] * d(h0[j]) + err1 * wout[j] * d(h1[j]) * (a * 1.0 + 0.5);
+        assert!((got[j] as f64 - want).abs() < 1e-6, "{got:?}: {j} {want}");
+    }
+}
+
+#[test]
+fn a_step_keeps_dales_law_and_the_readout_on_its_cells() {
+    let (net, trials) = setup(5, 6);
+    let g = Bptt.grads(&net, &trials);
+    let next = net.stepped(&g, 50.0);
+    let signs = values(net.sign.clone());
+    let w = values(next.w_rec.clone());
+    let n = net.cells();
+    for i in 0..n {
+        assert!(
+            w[i * n..(i + 1) * n].iter().all(|v| v * signs[i] >= 0.0),
+            "row {i}"
+        );
+    }
+    let mask = values(net.readout_mask.clone());
+    let out = values(next.w_out);
+    let k = out.len() / n;
+    for i in (0..n).filter(|&i| mask[i] == 0.0) {
+        assert!(out[i * k..(i + 1) * k].iter().all(|v| *v == 0.0));
+    }
+}
+
+#[test]
+fn rules_are_found_by_name() {
+    for r in RULES {
+        assert_eq!(rule(r.name()).unwrap().name(), r.name());
+    }
+    assert!(rule("backprop").is_none());
+}
