@@ -8,6 +8,7 @@ use clap::{Args, Subcommand};
 use neuromod_experiments::dabney::DabneyConfig;
 use neuromod_experiments::dopamine::DopamineConfig;
 use neuromod_experiments::identity::IdentityConfig;
+use neuromod_experiments::plasticity::PlasticityConfig;
 use neuromod_experiments::relearn::RelearnConfig;
 use neuromod_experiments::science::{ScienceConfig, Task};
 use neuromod_experiments::speed::{Size, SpeedConfig, CRITIC_TRANSITIONS};
@@ -41,6 +42,10 @@ pub enum BenchCommand {
     /// features vs value TD beside the published data, and the identity shift learned by a
     /// world model, its SF TD errors beside a critic's RPE (Markdown, JSON, PNG).
     Identity(IdentityArgs),
+    /// Learning rules (BPTT, e-prop, MDGL, ModProp) on pattern generation, delayed
+    /// match-to-sample and evidence accumulation with a six-cell-type network: final losses
+    /// and gaps to BPTT over seeds, learning curves (Markdown, JSON, PNG).
+    Plasticity(PlasticityArgs),
     /// Compute dispatches (kernel launches) of one training step on wgpu, counted by cubecl's
     /// profiling logger: one JSON line.
     Dispatches(crate::dispatches::DispatchArgs),
@@ -209,6 +214,47 @@ pub struct IdentityArgs {
     format: Format,
 }
 
+/// Arguments of `bench plasticity`.
+#[derive(Args, Debug)]
+pub struct PlasticityArgs {
+    /// Tasks, comma-separated: pattern, delayed-match, evidence.
+    #[arg(long, value_delimiter = ',', value_parser = plasticity_task, default_value = "pattern,delayed-match,evidence")]
+    tasks: Vec<neuromod_experiments::plasticity::Task>,
+    /// Rules, comma-separated (bptt among them).
+    #[arg(long, value_delimiter = ',', default_value = "bptt,eprop,mdgl,modprop")]
+    rules: Vec<String>,
+    /// Seeds per task and rule.
+    #[arg(long, default_value_t = 5)]
+    seeds: usize,
+    /// Adam updates per run.
+    #[arg(long, default_value_t = 300)]
+    iterations: usize,
+    /// Trials per update.
+    #[arg(long, default_value_t = 32)]
+    batch: usize,
+    /// Adam's step size.
+    #[arg(long, default_value_t = 3e-3)]
+    lr: f64,
+    /// Output folder (must not hold a previous plasticity run).
+    #[arg(long, default_value = "runs/bench-plasticity")]
+    out: PathBuf,
+    /// Figure file format.
+    #[arg(long, value_enum, default_value = "png")]
+    format: Format,
+}
+
+/// A task of `bench plasticity` by name.
+fn plasticity_task(s: &str) -> Result<neuromod_experiments::plasticity::Task, String> {
+    use neuromod_experiments::plasticity::Task;
+    Task::ALL
+        .into_iter()
+        .find(|t| t.name() == s)
+        .ok_or_else(|| {
+            let names: Vec<_> = Task::ALL.iter().map(|t| t.name()).collect();
+            format!("no task `{s}` (known: {})", names.join(", "))
+        })
+}
+
 /// Arguments of the hidden `bench unit`.
 #[derive(Args, Debug)]
 pub struct UnitArgs {
@@ -305,6 +351,17 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             };
             experiment(&config, DeviceChoice::Ndarray, &a.out, a.format, false)
         }
+        BenchCommand::Plasticity(a) => {
+            let config = PlasticityConfig {
+                tasks: a.tasks,
+                rules: a.rules,
+                seeds: a.seeds,
+                iterations: a.iterations,
+                batch: a.batch,
+                lr: a.lr,
+            };
+            experiment(&config, DeviceChoice::Ndarray, &a.out, a.format, false)
+        }
         BenchCommand::Dispatches(a) => crate::dispatches::run(a),
         BenchCommand::Step(a) => crate::step::run(a),
         BenchCommand::Unit(a) => {
@@ -319,6 +376,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
                 DopamineConfig::NAME => unit_of::<DopamineConfig>(config, unit, &ctx),
                 DabneyConfig::NAME => unit_of::<DabneyConfig>(config, unit, &ctx),
                 IdentityConfig::NAME => unit_of::<IdentityConfig>(config, unit, &ctx),
+                PlasticityConfig::NAME => unit_of::<PlasticityConfig>(config, unit, &ctx),
                 other => anyhow::bail!("no experiment is called {other}"),
             }?;
             println!("{out}");

@@ -19,6 +19,8 @@ mod jsb;
 mod models;
 #[path = "cli/nade_interop.rs"]
 mod nade_interop;
+#[path = "cli/plasticity.rs"]
+mod plasticity;
 #[path = "cli/sweep.rs"]
 mod sweep;
 

@@ -11,6 +11,8 @@
 //!   surprise or by uncertainty, ungated, paused by an oracle, or not at all.
 //! - [`dopamine`]: distributional dopamine cells on a reward task: reversal points, decoding,
 //!   the classic-TD null, the three-cue task, decoding against firing noise.
+//! - [`plasticity`]: learning rules (BPTT, e-prop, MDGL, ModProp) on the tasks of the
+//!   neuromodulatory-learning papers, final losses and gaps to BPTT over seeds.
 //! - [`speed`]: milliseconds per training step of the world model alone, with SPE heads and
 //!   with the critic, scaling in sequence length and batch size, peak memory, and the same
 //!   step in PyTorch and JAX.
@@ -35,6 +37,7 @@ pub mod dabney;
 pub mod dopamine;
 mod error;
 pub mod identity;
+pub mod plasticity;
 pub mod relearn;
 pub mod runner;
 pub mod science;

@@ -52,6 +52,23 @@ pub struct NetworkConfig {
     pub types: Vec<CellType>,
     /// Leak per step, alpha = exp(-dt / tau) in [0, 1): h_t = alpha h_{t-1} + input.
     pub alpha: f64,
+    /// The local modulators: which types secrete each, which types' receptors read it. Empty:
+    /// every type reads every type's (one ligand per type pair).
+    #[serde(default)]
+    pub modulators: Vec<Modulator>,
+}
+
+/// A local, neuropeptide-like modulator: secreted by the cells of some types (in proportion to
+/// their own credit, Liu et al. 2021), read by the receptors of others.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Modulator {
+    /// Its name.
+    pub name: String,
+    /// The types that secrete it.
+    pub secreted_by: Vec<String>,
+    /// The types whose receptors read it.
+    pub read_by: Vec<String>,
 }
 
 /// A setting that cannot build a network, named by its field.
@@ -105,6 +122,30 @@ impl NetworkConfig {
                 "no type has `output: true`: the readout would read nothing",
             ));
         }
+        for (m, modulator) in self.modulators.iter().enumerate() {
+            let sides = [
+                ("secreted_by", &modulator.secreted_by),
+                ("read_by", &modulator.read_by),
+            ];
+            for (side, names) in sides {
+                if names.is_empty() {
+                    return Err(NetworkError::new(
+                        format!("modulators[{m}].{side}"),
+                        "names no type",
+                    ));
+                }
+                if let Some((k, name)) = names
+                    .iter()
+                    .enumerate()
+                    .find(|(_, n)| !self.types.iter().any(|t| &&t.name == n))
+                {
+                    return Err(NetworkError::new(
+                        format!("modulators[{m}].{side}[{k}]"),
+                        format!("no cell type is called `{name}`"),
+                    ));
+                }
+            }
+        }
         if !(0.0..1.0).contains(&self.alpha) {
             return Err(NetworkError::new(
                 "alpha",
@@ -126,6 +167,24 @@ impl NetworkConfig {
             .enumerate()
             .flat_map(|(i, t)| std::iter::repeat_n(i, t.count))
             .collect()
+    }
+
+    /// reads[r][s]: whether cells of type r read a modulator that type s secretes.
+    pub fn reads(&self) -> Vec<Vec<bool>> {
+        let n = self.types.len();
+        if self.modulators.is_empty() {
+            return vec![vec![true; n]; n];
+        }
+        let index = |name: &String| self.types.iter().position(|t| &t.name == name);
+        let mut reads = vec![vec![false; n]; n];
+        for m in &self.modulators {
+            for r in m.read_by.iter().filter_map(index) {
+                for s in m.secreted_by.iter().filter_map(index) {
+                    reads[r][s] = true;
+                }
+            }
+        }
+        reads
     }
 
     /// The six types of Liu et al. (2021) at a given size: excitatory and inhibitory,
@@ -152,6 +211,7 @@ impl NetworkConfig {
                 t("I-out", i.max(1), Sign::Inhibitory, true),
             ],
             alpha: 0.8,
+            modulators: Vec::new(),
         }
     }
 }
@@ -184,6 +244,20 @@ mod tests {
             "types[1].name"
         );
         assert_eq!(field(&|c| c.alpha = 1.0), "alpha");
+        let ligand = |from: &str, to: &str| Modulator {
+            name: "np".into(),
+            secreted_by: vec![from.into()],
+            read_by: vec![to.into()],
+        };
+        assert_eq!(
+            field(&|c| c.modulators = vec![ligand("E-out", "X")]),
+            "modulators[0].read_by[0]"
+        );
+        let mut c = NetworkConfig::six_types(2, 1, 3, 2, 2);
+        c.modulators = vec![ligand("E-out", "I-regular")];
+        c.check().unwrap();
+        let reads = c.reads();
+        assert!(reads[2][4] && !reads[4][2] && !reads[0][0]);
         assert_eq!(
             field(&|c| c.types.iter_mut().for_each(|t| t.output = false)),
             "types"

@@ -22,7 +22,11 @@
 mod config;
 mod network;
 pub mod rules;
+mod tasks;
+mod train;
 
-pub use config::{CellType, NetworkConfig, NetworkError, Sign};
+pub use config::{CellType, Modulator, NetworkConfig, NetworkError, Sign};
 pub use network::{Activation, Network, Pass, Trials};
 pub use rules::{rule, Grads, LearningRule, RULES};
+pub use tasks::{Task, PATTERN_STEPS};
+pub use train::{train, PlasticityRun};

@@ -10,15 +10,18 @@ use burn::prelude::*;
 use burn::tensor::activation::{sigmoid, softplus, tanh};
 use burn::tensor::Distribution;
 
-use crate::config::NetworkConfig;
+use crate::config::{NetworkConfig, Sign};
 
 /// The rate function phi.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Activation {
     /// tanh(h).
     Tanh,
     /// log(1 + e^h): positive rates, as Dale's law reads them.
     Softplus,
+    /// h itself (a linear network: where ModProp's constant derivative is exact).
+    Identity,
 }
 
 impl Activation {
@@ -27,6 +30,7 @@ impl Activation {
         match self {
             Activation::Tanh => tanh(h),
             Activation::Softplus => softplus(h, 1.0),
+            Activation::Identity => h,
         }
     }
 
@@ -35,6 +39,7 @@ impl Activation {
         match self {
             Activation::Tanh => tanh(h).square().neg().add_scalar(1.0),
             Activation::Softplus => sigmoid(h),
+            Activation::Identity => h.ones_like(),
         }
     }
 }
@@ -58,6 +63,10 @@ pub struct Network {
     pub sign: Tensor<2>,
     /// 1 for cells the readout reads, else 0: [N, 1].
     pub readout_mask: Tensor<2>,
+    /// Each cell's type index.
+    pub types: Vec<usize>,
+    /// reads[r][s]: whether type r reads a modulator type s secretes ([`NetworkConfig::reads`]).
+    pub reads: Vec<Vec<bool>>,
 }
 
 /// What one pass leaves for the rules: every step's pre-activations and rates, and the readout.
@@ -114,7 +123,8 @@ impl Trials {
 
 impl Network {
     /// A network for `config`: input weights N(0, 1/I), recurrent magnitudes |N(0, gain^2 /
-    /// N)| with each row's sign, readout N(0, 1/N_out) on the output cells.
+    /// N)| with each row's sign (inhibitory rows times N_E / N_I), readout N(0, 1/N_out) on the
+    /// output cells.
     pub fn new(config: &NetworkConfig, gain: f64, activation: Activation, device: &Device) -> Self {
         let (n, i, k) = (config.cells(), config.inputs, config.outputs);
         let types = config.type_of_cells();
@@ -128,15 +138,27 @@ impl Network {
             Tensor::<2>::random(shape, Distribution::Normal(0.0, sd), device)
         };
         let outputs = readout_mask.clone().sum().into_scalar::<f32>() as f64;
+        // Inhibitory rows are scaled by N_E / N_I, so that at equal rates the recurrent input
+        // is balanced in expectation.
+        let excitatory = types
+            .iter()
+            .filter(|&&t| config.types[t].sign == Sign::Excitatory);
+        let n_e = excitatory.count() as f32;
+        let balance = column(&|t| match config.types[t].sign {
+            Sign::Excitatory => 1.0,
+            Sign::Inhibitory => n_e / (n as f32 - n_e).max(1.0),
+        });
         Self {
             w_in: normal([i, n], 1.0 / (i as f64).sqrt()),
-            w_rec: normal([n, n], gain / (n as f64).sqrt()).abs() * sign.clone(),
+            w_rec: normal([n, n], gain / (n as f64).sqrt()).abs() * sign.clone() * balance,
             w_out: normal([n, k], 1.0 / outputs.sqrt()) * readout_mask.clone(),
             b_out: Tensor::zeros([k], device),
             alpha: config.alpha,
             activation,
             sign,
             readout_mask,
+            types,
+            reads: config.reads(),
         }
     }
 

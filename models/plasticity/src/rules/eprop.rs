@@ -14,8 +14,10 @@
 //!   input (the dependence of h_l^{t+1} on r_j^t for l != j). Without recurrent weights
 //!   nothing is truncated and e-prop is exact (tested against BPTT).
 
+use burn::prelude::*;
+
 use super::{readout_grads, Grads, LearningRule};
-use crate::network::{Network, Trials};
+use crate::network::{Network, Pass, Trials};
 
 /// e-prop with symmetric feedback.
 #[derive(Debug, Clone, Copy)]
@@ -28,33 +30,51 @@ impl LearningRule for Eprop {
 
     fn grads(&self, net: &Network, trials: &Trials) -> Grads {
         let pass = net.run(trials);
-        let (w_out, b_out) = readout_grads(net, &pass, trials);
-        let (mut w_in, mut w_rec) = (
-            net.w_in.clone().zeros_like(),
-            net.w_rec.clone().zeros_like(),
-        );
-        let (b, n) = (trials.batch(), net.cells());
-        let device = trials.x.device();
-        let mut rbar = burn::prelude::Tensor::<2>::zeros([b, n], &device);
-        let mut xbar = trials.step(0).0.zeros_like();
-        let mut r_prev = rbar.clone();
-        for t in 0..trials.steps() {
-            let (x, _, _) = trials.step(t);
-            rbar = rbar * net.alpha + r_prev;
-            xbar = xbar * net.alpha + x;
-            let signal = net
-                .error(&pass, trials, t)
-                .matmul(net.w_out.clone().transpose());
-            let post = signal * net.activation.derivative(pass.h[t].clone());
-            w_rec = w_rec + rbar.clone().transpose().matmul(post.clone());
-            w_in = w_in + xbar.clone().transpose().matmul(post);
-            r_prev = pass.r[t].clone();
-        }
-        Grads {
-            w_in,
-            w_rec,
-            w_out,
-            b_out,
-        }
+        let signals = readout_signals(net, &pass, trials);
+        eligibility_grads(net, &pass, trials, &signals)
+    }
+}
+
+/// The learning signals L^t = err_t W_out^T, each [B, N].
+pub(crate) fn readout_signals(net: &Network, pass: &Pass, trials: &Trials) -> Vec<Tensor<2>> {
+    (0..trials.steps())
+        .map(|t| {
+            net.error(pass, trials, t)
+                .matmul(net.w_out.clone().transpose())
+        })
+        .collect()
+}
+
+/// sum_t L^t e^t for the given learning signals, through the eligibility traces computed
+/// forward in time; the readout's gradients are exact.
+pub(crate) fn eligibility_grads(
+    net: &Network,
+    pass: &Pass,
+    trials: &Trials,
+    signals: &[Tensor<2>],
+) -> Grads {
+    let (w_out, b_out) = readout_grads(net, pass, trials);
+    let (mut w_in, mut w_rec) = (
+        net.w_in.clone().zeros_like(),
+        net.w_rec.clone().zeros_like(),
+    );
+    let (b, n) = (trials.batch(), net.cells());
+    let mut rbar = Tensor::<2>::zeros([b, n], &trials.x.device());
+    let mut xbar = trials.step(0).0.zeros_like();
+    let mut r_prev = rbar.clone();
+    for (t, signal) in signals.iter().enumerate() {
+        let (x, _, _) = trials.step(t);
+        rbar = rbar * net.alpha + r_prev;
+        xbar = xbar * net.alpha + x;
+        let post = signal.clone() * net.activation.derivative(pass.h[t].clone());
+        w_rec = w_rec + rbar.clone().transpose().matmul(post.clone());
+        w_in = w_in + xbar.clone().transpose().matmul(post);
+        r_prev = pass.r[t].clone();
+    }
+    Grads {
+        w_in,
+        w_rec,
+        w_out,
+        b_out,
     }
 }

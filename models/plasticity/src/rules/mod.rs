@@ -2,10 +2,16 @@
 //! every weight of the [`Network`]. A rule is one file here and one line of [`RULES`].
 
 mod bptt;
+mod cell_types;
 mod eprop;
+mod mdgl;
+mod modprop;
 
 pub use bptt::Bptt;
+pub use cell_types::{modulated_weights, Averaging};
 pub use eprop::Eprop;
+pub use mdgl::{Mdgl, MDGL};
+pub use modprop::{ModProp, MODPROP};
 
 use burn::prelude::*;
 
@@ -33,7 +39,7 @@ pub trait LearningRule: Sync {
 }
 
 /// Every rule, in the order tables list them.
-pub static RULES: &[&dyn LearningRule] = &[&Bptt, &Eprop];
+pub static RULES: &[&dyn LearningRule] = &[&Bptt, &Eprop, &MDGL, &MODPROP];
 
 /// The rule of that name.
 pub fn rule(name: &str) -> Option<&'static dyn LearningRule> {
