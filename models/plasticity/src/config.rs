@@ -169,7 +169,7 @@ impl NetworkConfig {
             .collect()
     }
 
-    /// reads[r][s]: whether cells of type r read a modulator that type s secretes.
+    /// `reads[r][s]`: whether cells of type r read a modulator that type s secretes.
     pub fn reads(&self) -> Vec<Vec<bool>> {
         let n = self.types.len();
         if self.modulators.is_empty() {

@@ -65,7 +65,7 @@ pub struct Network {
     pub readout_mask: Tensor<2>,
     /// Each cell's type index.
     pub types: Vec<usize>,
-    /// reads[r][s]: whether type r reads a modulator type s secretes ([`NetworkConfig::reads`]).
+    /// `reads[r][s]`: whether type r reads a modulator type s secretes ([`NetworkConfig::reads`]).
     pub reads: Vec<Vec<bool>>,
 }
 
@@ -199,7 +199,7 @@ impl Network {
         (pass.y[t].clone() - target) * mask / trials.batch() as f64
     }
 
-    /// The loss E of a pass: [1].
+    /// The loss E of a pass, shape \[1\].
     pub fn loss(&self, pass: &Pass, trials: &Trials) -> Tensor<1> {
         let device = trials.x.device();
         let mut total = Tensor::<1>::zeros([1], &device);
