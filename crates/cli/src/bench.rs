@@ -223,18 +223,18 @@ pub struct PlasticityArgs {
     /// Rules, comma-separated (bptt among them).
     #[arg(long, value_delimiter = ',', default_value = "bptt,eprop,mdgl,modprop")]
     rules: Vec<String>,
-    /// Seeds per task and rule.
-    #[arg(long, default_value_t = 5)]
-    seeds: usize,
-    /// Adam updates per run.
-    #[arg(long, default_value_t = 300)]
-    iterations: usize,
-    /// Trials per update.
-    #[arg(long, default_value_t = 32)]
-    batch: usize,
-    /// Adam's step size.
-    #[arg(long, default_value_t = 3e-3)]
-    lr: f64,
+    /// Seeds per task and rule (default 5).
+    #[arg(long)]
+    seeds: Option<usize>,
+    /// Adam updates per run (default 300).
+    #[arg(long)]
+    iterations: Option<usize>,
+    /// Trials per update (default 32).
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Adam's step size (default 3e-3).
+    #[arg(long)]
+    lr: Option<f64>,
     /// Output folder (must not hold a previous plasticity run).
     #[arg(long, default_value = "runs/bench-plasticity")]
     out: PathBuf,
@@ -352,13 +352,14 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             experiment(&config, DeviceChoice::Ndarray, &a.out, a.format, false)
         }
         BenchCommand::Plasticity(a) => {
+            let d = PlasticityConfig::default();
             let config = PlasticityConfig {
                 tasks: a.tasks,
                 rules: a.rules,
-                seeds: a.seeds,
-                iterations: a.iterations,
-                batch: a.batch,
-                lr: a.lr,
+                seeds: a.seeds.unwrap_or(d.seeds),
+                iterations: a.iterations.unwrap_or(d.iterations),
+                batch: a.batch.unwrap_or(d.batch),
+                lr: a.lr.unwrap_or(d.lr),
             };
             experiment(&config, DeviceChoice::Ndarray, &a.out, a.format, false)
         }

@@ -48,9 +48,10 @@ struct Settings {
     /// Dataset kind.
     #[arg(long, value_enum)]
     dataset: Option<neuromod_datasets::DatasetKind>,
-    /// Settings the run starts from before the other flags: the dataset's best recipe (jsb:
-    /// the VRNN with a NADE emission, docs/results.md) or none (the plain defaults). Default:
-    /// the dataset's own (jsb for --dataset jsb, none otherwise); not with --config.
+    /// Settings the run starts from before the other flags: the dataset's recipe (jsb: the
+    /// VRNN with a NADE emission, docs/results.md) or none (the plain defaults). Default: the
+    /// dataset's own (jsb for --dataset jsb, none otherwise, and none with --init-from); not
+    /// with --config.
     #[arg(long, value_enum, conflicts_with = "config")]
     recipe: Option<Recipe>,
     /// Checkpoint folder to write.
@@ -69,8 +70,9 @@ struct Settings {
     #[arg(long)]
     lr_final: Option<f64>,
     /// Halve the learning rate after this many epochs without a better validation bound
-    /// (floor 1e-5; excludes --lr-final) (`schedule.lr_plateau`).
-    #[arg(long)]
+    /// (floor 1e-5; excludes --lr-final, and replaces the cosine decay of a recipe or config)
+    /// (`schedule.lr_plateau`).
+    #[arg(long, conflicts_with = "lr_final")]
     lr_plateau: Option<usize>,
     /// Multiplier of --lr-plateau (default 0.5) (`schedule.lr_plateau.factor`).
     #[arg(long, requires = "lr_plateau")]
@@ -100,8 +102,8 @@ struct Settings {
     #[arg(long)]
     dropout: Option<f64>,
     /// Decoder likelihood: bernoulli (independent keys), nade (each key given the keys below
-    /// it in the frame) or gaussian (default: bernoulli for jsb/markov, gaussian for npy/csv)
-    /// (`model.likelihood`).
+    /// it in the frame) or gaussian (default: nade for jsb through its recipe, bernoulli for
+    /// markov and for jsb with --recipe none, gaussian for npy/csv) (`model.likelihood`).
     #[arg(long, value_enum)]
     likelihood: Option<neuromod_core::Likelihood>,
     /// Epochs of linear KL annealing from --kl-start to 1 (0: off) (`kl.anneal_epochs`).
@@ -181,7 +183,16 @@ fn train_config(args: &Settings, data: Option<&PathBuf>) -> Result<TrainConfig> 
                 _ => Likelihood::Bernoulli,
             };
             // x_dim is filled in from the data below.
-            let recipe = args.recipe.unwrap_or(Recipe::for_dataset(kind));
+            // A run that starts from another checkpoint's world model (--init-from) is not a
+            // world-model recipe's run: it starts from the plain defaults unless one is named.
+            let recipe = match (args.recipe, &args.init_from) {
+                (Some(r), _) => r,
+                (None, Some(_)) => Recipe::None,
+                (None, None) => Recipe::for_dataset(kind),
+            };
+            if recipe == Recipe::Jsb && kind != DatasetKind::Jsb {
+                bail!("--recipe jsb is the recipe of --dataset jsb (binary piano rolls), not of --dataset {kind:?}");
+            }
             let kind = args.model.unwrap_or_default();
             let model = ModelConfig::new(kind, 0).with(&[Setting::Likelihood(likelihood)])?;
             let mut config = TrainConfig::new(model, data);
@@ -232,6 +243,8 @@ fn train_config(args: &Settings, data: Option<&PathBuf>) -> Result<TrainConfig> 
     put_some(&mut config.schedule.patience, s.patience);
     put_some(&mut config.schedule.lr_final, s.lr_final);
     if let Some(patience) = s.lr_plateau {
+        // The plateau schedule replaces a cosine one a recipe or config set.
+        config.schedule.lr_final = None;
         let mut plateau = LrPlateau::new(patience);
         put(&mut plateau.factor, s.lr_plateau_factor);
         config.schedule.lr_plateau = Some(plateau);

@@ -114,16 +114,24 @@ impl SweepSpec {
         if self.grid.is_empty() {
             return Err("`grid` names no flag".into());
         }
+        let mut owner: Vec<(String, &String)> = Vec::new(); // flag -> the grid key that sets it
         for (key, values) in &self.grid {
             if values.is_empty() {
                 return Err(format!("`grid.{key}` has no values"));
             }
             let mut flags = Vec::new();
+            let mut labels = Vec::new();
             for v in values {
                 let (label, set) = expand(key, v);
+                if v.is_object() && labels.contains(&label) {
+                    return Err(format!(
+                        "`grid.{key}`: two values share the label `{label}`"
+                    ));
+                }
+                labels.push(label.clone());
                 if v.is_object() && !plain_label(&label) {
                     return Err(format!(
-                        "`grid.{key}`: a group of flags needs a `label` of letters, digits,                          `-`, `_` or `.` (got {v})"
+                        "`grid.{key}`: a group of flags needs a `label` of letters, digits, `-`, `_` or `.` (got {v})"
                     ));
                 }
                 flags.extend(set.into_iter().map(|(f, _)| f));
@@ -142,13 +150,22 @@ impl SweepSpec {
                         "`{where_}`: `args` gives --{flag} too; give it in one place"
                     ));
                 }
+                match owner.iter().find(|(f, _)| *f == flag) {
+                    Some((_, other)) if *other != key => {
+                        return Err(format!(
+                            "`{where_}`: `grid.{other}` sets --{flag} too; give it in one place"
+                        ))
+                    }
+                    Some(_) => {}
+                    None => owner.push((flag, key)),
+                }
             }
         }
         let mut labels = Vec::new();
         for e in &self.evals {
             if !plain_label(&e.label) || labels.contains(&&e.label) {
                 return Err(format!(
-                    "`evals`: each label must be unique and of letters, digits, `-`, `_` or `.`                      (got `{}`)",
+                    "`evals`: each label must be unique and of letters, digits, `-`, `_` or `.` (got `{}`)",
                     e.label
                 ));
             }

@@ -1,7 +1,7 @@
 //! A recurrent network declared by its cell types: how many cells of each, their sign (Dale's
-//! law: every outgoing weight of an excitatory cell is >= 0, of an inhibitory one <= 0), their
-//! adaptation, and whether the readout (and so the top-down, dopamine-like signal) reaches
-//! them. Checked once at the boundary; every refusal names the field.
+//! law: every outgoing weight of an excitatory cell is >= 0, of an inhibitory one <= 0), and
+//! whether the readout (and so the top-down, dopamine-like signal) reaches them; and its local
+//! modulators. Checked once at the boundary; every refusal names the field.
 
 use serde::{Deserialize, Serialize};
 
@@ -188,10 +188,10 @@ impl NetworkConfig {
     }
 
     /// The six types of Liu et al. (2021) at a given size: excitatory and inhibitory,
-    /// internal and output, with the excitatory cells split in two types as their regular and
-    /// adaptive ones are (adaptation is not modelled by the rate network, so here the split
-    /// only gives the modulators more types to tell apart). `e` excitatory and `i` inhibitory
-    /// cells per internal type, `out` excitatory output cells.
+    /// internal and output, the internal ones split into regular and adaptive types as the
+    /// paper's are (adaptation is not modelled by the rate network, so here the split only
+    /// gives the modulators more types to tell apart). `e` excitatory and `i` inhibitory
+    /// cells per internal type, `out` excitatory output cells and max(i, 1) inhibitory ones.
     pub fn six_types(inputs: usize, outputs: usize, e: usize, i: usize, out: usize) -> Self {
         let t = |name: &str, count, sign, output| CellType {
             name: name.into(),

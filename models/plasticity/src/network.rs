@@ -49,7 +49,8 @@ impl Activation {
 pub struct Network {
     /// Inputs -> cells: [I, N].
     pub w_in: Tensor<2>,
-    /// Cells -> cells, [from, to]: [N, N]; row i has the sign of cell i's type.
+    /// Cells -> cells, [from, to]: [N, N]; row i has the sign of cell i's type; the diagonal
+    /// is 0 (no self-connections).
     pub w_rec: Tensor<2>,
     /// Cells -> readout: [N, K]; rows of cells outside the output types stay 0.
     pub w_out: Tensor<2>,
@@ -124,7 +125,7 @@ impl Trials {
 impl Network {
     /// A network for `config`: input weights N(0, 1/I), recurrent magnitudes |N(0, gain^2 /
     /// N)| with each row's sign (inhibitory rows times N_E / N_I), readout N(0, 1/N_out) on the
-    /// output cells.
+    /// output cells; no self-connections.
     pub fn new(config: &NetworkConfig, gain: f64, activation: Activation, device: &Device) -> Self {
         let (n, i, k) = (config.cells(), config.inputs, config.outputs);
         let types = config.type_of_cells();
@@ -148,10 +149,10 @@ impl Network {
             Sign::Excitatory => 1.0,
             Sign::Inhibitory => n_e / (n as f32 - n_e).max(1.0),
         });
-        Self {
+        let mut net = Self {
             w_in: normal([i, n], 1.0 / (i as f64).sqrt()),
             w_rec: normal([n, n], gain / (n as f64).sqrt()).abs() * sign.clone() * balance,
-            w_out: normal([n, k], 1.0 / outputs.sqrt()) * readout_mask.clone(),
+            w_out: normal([n, k], 1.0 / outputs.sqrt()),
             b_out: Tensor::zeros([k], device),
             alpha: config.alpha,
             activation,
@@ -159,7 +160,9 @@ impl Network {
             readout_mask,
             types,
             reads: config.reads(),
-        }
+        };
+        (net.w_rec, net.w_out) = net.hold(net.w_rec.clone(), net.w_out.clone());
+        net
     }
 
     /// Cells N.
@@ -211,16 +214,17 @@ impl Network {
         total
     }
 
-    /// The weights moved by a gradient step, then held to Dale's law (a recurrent weight that
-    /// would change sign is set to 0, as in Bellec et al. 2020's code) and to the readout's
-    /// cells.
-    pub fn stepped(&self, grads: &crate::Grads, lr: f64) -> Self {
-        let mut next = self.clone();
-        next.w_in = self.w_in.clone() - grads.w_in.clone() * lr;
-        let w = self.w_rec.clone() - grads.w_rec.clone() * lr;
-        next.w_rec = (w.clone() * self.sign.clone()).clamp_min(0.0) * self.sign.clone();
-        next.w_out = (self.w_out.clone() - grads.w_out.clone() * lr) * self.readout_mask.clone();
-        next.b_out = self.b_out.clone() - grads.b_out.clone() * lr;
-        next
+    /// Holds recurrent and readout weights to the network's constraints, on whatever device
+    /// they live: Dale's law (a recurrent weight that would change sign is set to 0, as in
+    /// Bellec et al. 2020's code), no self-connections (no reference code has autapses), and
+    /// the readout on the output types' cells. What every update goes through.
+    pub fn hold(&self, w_rec: Tensor<2>, w_out: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+        let device = w_rec.device();
+        let n = self.cells();
+        let on = |t: &Tensor<2>| Tensor::from_data(t.to_data(), &device);
+        let (sign, mask) = (on(&self.sign), on(&self.readout_mask));
+        let off_diagonal = Tensor::<2>::eye(n, &device).neg().add_scalar(1.0);
+        let w_rec = (w_rec * sign.clone()).clamp_min(0.0) * sign * off_diagonal;
+        (w_rec, w_out * mask)
     }
 }

@@ -2,15 +2,16 @@
 //! Liu et al. (2021, 2022), in discrete time steps:
 //!
 //! - [`Task::Pattern`]: pattern generation. A fixed input (frozen noise, the same every trial)
-//!   and a fixed target, a sum of sinusoids; the output is scored at every step (Bellec et al.
-//!   2020, Fig. 2; Liu et al. 2021, Fig. 3).
+//!   and a fixed target, a sum of sinusoids; the output is scored at every step (the pattern
+//!   generation task of Bellec et al. 2020 and Liu et al. 2021).
 //! - [`Task::DelayedMatch`]: delayed match-to-sample. Two cues (each one of two inputs),
 //!   separated by a delay; after a second delay the output says whether they matched (+1) or
-//!   not (-1), scored over the response window only (Liu et al. 2021, Fig. 4).
+//!   not (-1), scored over the response window only (Liu et al. 2021's delayed match-to-sample;
+//!   the "delayed XOR" of Liu et al. 2022, whose target is 1 for a match).
 //! - [`Task::Evidence`]: evidence accumulation. A train of left / right cues (the majority side
 //!   drawn per trial), a delay, then the output reports the side that had more cues (+1 / -1)
-//!   over the response window (Morcos & Harvey 2016 as used by Bellec et al. 2020, Fig. 3;
-//!   Liu et al. 2021, Fig. 5).
+//!   over the response window (Morcos & Harvey 2016, as used by Bellec et al. 2020 and Liu et
+//!   al. 2021). Figure numbers are not given: the papers' full texts were not at hand.
 //!
 //! Timings are in steps; trials are drawn from a seeded generator, so a seed gives the same
 //! trials on every device.

@@ -67,8 +67,8 @@ struct Weights {
     b_out: Param<Tensor<1>>,
 }
 
-/// Trains with `rule`; returns the loss per scored step of each update's batch and the final
-/// network.
+/// Trains with `rule`; returns the loss per scored step of each update's batch (from the
+/// rule's own pass, before the update) and the final network.
 pub fn train(run: &PlasticityRun, rule: &dyn LearningRule, device: &Device) -> (Vec<f64>, Network) {
     device.seed(run.seed);
     let template = Network::new(&run.network(), run.gain, run.activation, device);
@@ -93,21 +93,18 @@ pub fn train(run: &PlasticityRun, rule: &dyn LearningRule, device: &Device) -> (
         let trials = run.task.trials(run.batch, run.seed, &mut rng, device);
         let net = net_of(&weights);
         let scored = trials.mask.clone().sum().into_scalar::<f32>() as f64;
-        let loss = net.loss(&net.run(&trials), &trials).into_scalar::<f32>() as f64;
-        curve.push(loss * run.batch as f64 / scored.max(1.0));
         let g = rule.grads(&net, &trials);
+        let loss = g.loss.into_scalar::<f32>() as f64;
+        curve.push(loss * run.batch as f64 / scored.max(1.0));
         let mut grads = GradientsParams::new();
         grads.register(weights.w_in.id, g.w_in);
         grads.register(weights.w_rec.id, g.w_rec);
         grads.register(weights.w_out.id, g.w_out);
         grads.register(weights.b_out.id, g.b_out);
         weights = optim.step(run.lr, weights, grads);
-        let (sign, mask) = (template.sign.clone(), template.readout_mask.clone());
-        let (sign, mask) = (sign.autodiff(), mask.autodiff());
-        weights.w_rec = weights
-            .w_rec
-            .map(|w| (w * sign.clone()).clamp_min(0.0) * sign.clone());
-        weights.w_out = weights.w_out.map(|w| w * mask.clone());
+        let (w_rec, w_out) = template.hold(weights.w_rec.val(), weights.w_out.val());
+        weights.w_rec = weights.w_rec.map(|_| w_rec);
+        weights.w_out = weights.w_out.map(|_| w_out);
     }
     (curve, net_of(&weights))
 }
@@ -139,6 +136,14 @@ mod tests {
             let s = net.sign.into_data().try_into_vec::<f32>().unwrap();
             let n = s.len();
             assert!((0..n * n).all(|k| w[k] * s[k / n] >= 0.0), "Dale's law");
+            assert!((0..n).all(|i| w[i * n + i] == 0.0), "no self-connections");
+            let out = net.w_out.into_data().try_into_vec::<f32>().unwrap();
+            let mask = net.readout_mask.into_data().try_into_vec::<f32>().unwrap();
+            let k = out.len() / n;
+            assert!(
+                (0..n * k).all(|e| mask[e / k] == 1.0 || out[e] == 0.0),
+                "readout cells"
+            );
         }
         let a = train(&run, &Eprop, &cpu()).0;
         let b = train(&run, &Eprop, &cpu()).0;

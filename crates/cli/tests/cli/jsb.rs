@@ -68,6 +68,59 @@ fn jsb_trains_and_evaluates_from_the_bundled_file() {
     let c = config("runs/plain");
     assert_eq!(c["model"]["likelihood"], "bernoulli");
     assert_eq!(c["schedule"]["batch_size"], 16);
+    // A plateau schedule replaces the recipe's cosine decay instead of clashing with it.
+    let o = run(&[
+        "train",
+        "--dataset",
+        "jsb",
+        "--lr-plateau",
+        "5",
+        "--device",
+        "ndarray",
+        "--epochs",
+        "1",
+        "--h-dim",
+        "8",
+        "--z-dim",
+        "2",
+        "--hidden",
+        "8",
+        "--out",
+        "runs/plateau",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let c = config("runs/plateau");
+    assert!(c["schedule"]["lr_final"].is_null(), "{c}");
+    assert_eq!(c["schedule"]["lr_plateau"]["patience"], 5);
+    // A run from another checkpoint's world model starts from the plain defaults.
+    let o = run(&[
+        "train",
+        "--dataset",
+        "jsb",
+        "--init-from",
+        "runs/jsb",
+        "--device",
+        "ndarray",
+        "--epochs",
+        "1",
+        "--out",
+        "runs/init",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let c = config("runs/init");
+    assert_eq!(c["model"]["likelihood"], "nade", "the source's world model");
+    assert_eq!(c["schedule"]["batch_size"], 16, "not the recipe's schedule");
+    let o = run(&[
+        "train",
+        "--dataset",
+        "markov",
+        "--recipe",
+        "jsb",
+        "--out",
+        "runs/m",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--recipe jsb"), "{}", stderr(&o));
     let o = run(&[
         "eval",
         "--checkpoint",

@@ -44,4 +44,19 @@ fn bench_plasticity_reports_every_rule_and_refuses_an_unknown_one() {
         &["rules", "backprop"],
     );
     fails_with(&["bench", "plasticity", "--tasks", "maze"], &["maze"]);
+    fails_with(
+        &["bench", "plasticity", "--iterations", "5", "--out", "x"],
+        &["iterations", "at least 10"],
+    );
+    fails_with(
+        &[
+            "bench",
+            "plasticity",
+            "--rules",
+            "bptt,eprop,bptt",
+            "--out",
+            "x",
+        ],
+        &["rules", "`bptt` is named twice"],
+    );
 }

@@ -132,11 +132,30 @@ impl Experiment for PlasticityConfig {
                 "include bptt: every rule is measured against it".into(),
             );
         }
-        if self.seeds == 0 || self.iterations < 10 || self.batch == 0 {
-            return bad(
-                "seeds",
-                "seeds and batch must be at least 1, iterations at least 10".into(),
-            );
+        if let Some(t) = self
+            .tasks
+            .iter()
+            .enumerate()
+            .find_map(|(i, t)| self.tasks[..i].contains(t).then_some(t))
+        {
+            return bad("tasks", format!("`{}` is named twice", t.name()));
+        }
+        if let Some(r) = self
+            .rules
+            .iter()
+            .enumerate()
+            .find_map(|(i, r)| self.rules[..i].contains(r).then_some(r))
+        {
+            return bad("rules", format!("`{r}` is named twice"));
+        }
+        for (field, value, least) in [
+            ("seeds", self.seeds, 1),
+            ("iterations", self.iterations, 10),
+            ("batch", self.batch, 1),
+        ] {
+            if value < least {
+                return bad(field, format!("must be at least {least}, got {value}"));
+            }
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
             return bad("lr", format!("must be a positive number, got {}", self.lr));

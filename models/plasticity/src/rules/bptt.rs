@@ -29,7 +29,8 @@ impl LearningRule for Bptt {
             mask: trials.mask.clone().autodiff(),
         };
         let pass = tracked.run(&on);
-        let grads = tracked.loss(&pass, &on).backward();
+        let loss = tracked.loss(&pass, &on);
+        let grads = loss.backward();
         let of2 = |w: &Tensor<2>| w.grad(&grads).expect("a weight on the loss's path").inner();
         Grads {
             w_in: of2(&tracked.w_in),
@@ -40,6 +41,7 @@ impl LearningRule for Bptt {
                 .grad(&grads)
                 .expect("the readout bias")
                 .inner(),
+            loss: loss.inner(),
         }
     }
 }

@@ -10,9 +10,10 @@
 //!   eligibility vector is a low-pass filter of the presynaptic rate, rbar_i^t = alpha
 //!   rbar_i^{t-1} + r_i^{t-1} (and xbar for the inputs), and the update is
 //!   sum_t rbar^t^T (L^t * phi'(h^t)).
-//! - What it truncates: every path from W_ji to the loss through another cell's recurrent
-//!   input (the dependence of h_l^{t+1} on r_j^t for l != j). Without recurrent weights
-//!   nothing is truncated and e-prop is exact (tested against BPTT).
+//! - What it truncates: every path from W_ji to the loss through the recurrent weights (the
+//!   dependence of h_l^{t+1} on r_j^t; the network has no self-connections, so only through
+//!   other cells). Without recurrent weights nothing is truncated and e-prop is exact (tested
+//!   against BPTT).
 
 use burn::prelude::*;
 
@@ -53,7 +54,7 @@ pub(crate) fn eligibility_grads(
     trials: &Trials,
     signals: &[Tensor<2>],
 ) -> Grads {
-    let (w_out, b_out) = readout_grads(net, pass, trials);
+    let (w_out, b_out, loss) = readout_grads(net, pass, trials);
     let (mut w_in, mut w_rec) = (
         net.w_in.clone().zeros_like(),
         net.w_rec.clone().zeros_like(),
@@ -76,5 +77,6 @@ pub(crate) fn eligibility_grads(
         w_rec,
         w_out,
         b_out,
+        loss,
     }
 }

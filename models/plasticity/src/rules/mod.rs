@@ -28,6 +28,8 @@ pub struct Grads {
     pub w_out: Tensor<2>,
     /// \[K\].
     pub b_out: Tensor<1>,
+    /// The loss of the pass the estimate came from, shape \[1\].
+    pub loss: Tensor<1>,
 }
 
 /// A learning rule.
@@ -46,9 +48,13 @@ pub fn rule(name: &str) -> Option<&'static dyn LearningRule> {
     RULES.iter().copied().find(|r| r.name() == name)
 }
 
-/// The readout's exact gradient, which every rule shares (the readout is local to its cells):
+/// The readout's exact gradient and the pass's loss, which every rule shares (the readout is local to its cells):
 /// dE/dW_out = sum_t r_t^T err_t, dE/db_out = sum_t sum_b err_t.
-pub(crate) fn readout_grads(net: &Network, pass: &Pass, trials: &Trials) -> (Tensor<2>, Tensor<1>) {
+pub(crate) fn readout_grads(
+    net: &Network,
+    pass: &Pass,
+    trials: &Trials,
+) -> (Tensor<2>, Tensor<1>, Tensor<1>) {
     let mut w_out = net.w_out.clone().zeros_like();
     let mut b_out = net.b_out.clone().zeros_like();
     for t in 0..trials.steps() {
@@ -56,7 +62,11 @@ pub(crate) fn readout_grads(net: &Network, pass: &Pass, trials: &Trials) -> (Ten
         w_out = w_out + pass.r[t].clone().transpose().matmul(err.clone());
         b_out = b_out + err.sum_dim(0).squeeze_dim(0);
     }
-    (w_out * net.readout_mask.clone(), b_out)
+    (
+        w_out * net.readout_mask.clone(),
+        b_out,
+        net.loss(pass, trials),
+    )
 }
 
 #[cfg(test)]

@@ -43,7 +43,7 @@ impl LearningRule for ModProp {
     fn grads(&self, net: &Network, trials: &Trials) -> Grads {
         let pass = net.run(trials);
         let signals = readout_signals(net, &pass, trials);
-        let (w_out, b_out) = readout_grads(net, &pass, trials);
+        let (w_out, b_out, loss) = readout_grads(net, &pass, trials);
         let back = modulated_weights(net, self.averaging).transpose() * self.mu;
         let (mut w_in, mut w_rec) = (
             net.w_in.clone().zeros_like(),
@@ -64,6 +64,7 @@ impl LearningRule for ModProp {
             w_rec,
             w_out,
             b_out,
+            loss,
         }
     }
 }
