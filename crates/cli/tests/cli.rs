@@ -368,7 +368,7 @@ fn bad_checkpoints_and_arguments_are_rejected() {
     ];
     fails_with(
         &[&markov[..], &["--lr-plateau", "3", "--lr-final", "1e-4"]].concat(),
-        &["lr_plateau", "not both"],
+        &["--lr-plateau", "cannot be used with", "--lr-final"],
     );
     fails_with(
         &[

@@ -85,9 +85,47 @@ fn a_nade_vrnn_bound_recomputed_in_numpy_agrees_with_eval() {
         String::from_utf8_lossy(&o.stdout),
         stderr(&o)
     );
-    eprintln!("{}", String::from_utf8_lossy(&o.stdout));
+    let line = String::from_utf8_lossy(&o.stdout).to_string();
+    eprintln!("{line}");
+    // Both terms are checked: the latent KL of this run is not collapsed.
+    let kl: f64 = line
+        .split("(kl ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no KL in {line}"));
+    assert!(kl > 0.01, "KL {kl}: the check would not test the KL path");
     // The check can fail: a value 0.02 nats away is refused.
     let o = check(expected + 0.02);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("MISMATCH"), "{}", stderr(&o));
+    // A model the script does not cover (independent keys) is refused, not computed wrongly.
+    let plain = path("plain");
+    ok(&[
+        "train",
+        "--dataset",
+        "jsb",
+        "--recipe",
+        "none",
+        "--device",
+        "ndarray",
+        "--epochs",
+        "1",
+        "--h-dim",
+        "8",
+        "--z-dim",
+        "2",
+        "--hidden",
+        "8",
+        "--out",
+        &plain,
+    ]);
+    let plain_weights = path("p.safetensors");
+    ok(&["export", "--checkpoint", &plain, "--out", &plain_weights]);
+    let o = Command::new("python3")
+        .args(["-c", NADE_BOUND, &plain_weights, &signals, "1.0"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("likelihood"), "{}", stderr(&o));
 }
