@@ -137,7 +137,7 @@ pub fn write(
             None => "not tested (a rule is missing)",
         };
         let _ = writeln!(md, "- {}: {held}", task.name());
-        let mut panel = Panel::new(task.name(), "update", "loss per scored step");
+        let mut panel = Panel::new(task.name(), "update", "loss per scored step").with_integer_x();
         panel.legend = Corner::UpperRight;
         for (k, rule) in c.rules.iter().enumerate() {
             let curves: Vec<&Vec<f64>> = result

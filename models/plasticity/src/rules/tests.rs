@@ -279,12 +279,11 @@ fn modulated_weights_are_type_averages_where_a_receptor_reads_them() {
 }
 
 /// How well each rule's recurrent update points along the exact gradient (cosine, mean over
-/// 8 random networks and batches of 20 steps), printed; e-prop and MDGL must at least point
-/// the right way, and MDGL's modulator term must change e-prop's update. ModProp (block
-/// averages, mu 0.5) did not point the right way on these balanced six-type networks, so for it
-/// the value is reported, not asserted: see docs/plasticity.md.
+/// 8 random networks and batches of 20 steps), printed; each must at least point the right way
+/// (measured: e-prop 0.59, MDGL 0.68, ModProp 0.26), and MDGL's modulator term must change
+/// e-prop's update.
 #[test]
-fn eprop_and_mdgl_point_along_the_exact_gradient_and_differ() {
+fn every_rule_points_along_the_exact_gradient_and_mdgl_differs_from_eprop() {
     let cos = |a: Tensor<2>, b: Tensor<2>| {
         let (a, b) = (values(a), values(b));
         let dot: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
@@ -303,9 +302,7 @@ fn eprop_and_mdgl_point_along_the_exact_gradient_and_differ() {
             .sum::<f32>()
             / 8.0;
         eprintln!("{}: mean cosine to BPTT {mean:.3}", r.name());
-        if r.name() != "modprop" {
-            assert!(mean > 0.0, "{}: {mean}", r.name());
-        }
+        assert!(mean > 0.0, "{}: {mean}", r.name());
     }
     let (net, trials) = setup(20, 20);
     let (e, m) = (Eprop.grads(&net, &trials), super::MDGL.grads(&net, &trials));
