@@ -45,7 +45,7 @@ pub enum BenchCommand {
     /// Learning rules (BPTT, e-prop, MDGL, ModProp) on pattern generation, delayed
     /// match-to-sample and evidence accumulation with a six-cell-type network: final losses
     /// and gaps to BPTT over seeds, learning curves (Markdown, JSON, PNG).
-    Plasticity(PlasticityArgs),
+    Plasticity(crate::plasticity::PlasticityArgs),
     /// Compute dispatches (kernel launches) of one training step on wgpu, counted by cubecl's
     /// profiling logger: one JSON line.
     Dispatches(crate::dispatches::DispatchArgs),
@@ -214,47 +214,6 @@ pub struct IdentityArgs {
     format: Format,
 }
 
-/// Arguments of `bench plasticity`.
-#[derive(Args, Debug)]
-pub struct PlasticityArgs {
-    /// Tasks, comma-separated: pattern, delayed-match, evidence.
-    #[arg(long, value_delimiter = ',', value_parser = plasticity_task, default_value = "pattern,delayed-match,evidence")]
-    tasks: Vec<neuromod_experiments::plasticity::Task>,
-    /// Rules, comma-separated (bptt among them).
-    #[arg(long, value_delimiter = ',', default_value = "bptt,eprop,mdgl,modprop")]
-    rules: Vec<String>,
-    /// Seeds per task and rule (default 5).
-    #[arg(long)]
-    seeds: Option<usize>,
-    /// Adam updates per run (default 300).
-    #[arg(long)]
-    iterations: Option<usize>,
-    /// Trials per update (default 32).
-    #[arg(long)]
-    batch: Option<usize>,
-    /// Adam's step size (default 3e-3).
-    #[arg(long)]
-    lr: Option<f64>,
-    /// Output folder (must not hold a previous plasticity run).
-    #[arg(long, default_value = "runs/bench-plasticity")]
-    out: PathBuf,
-    /// Figure file format.
-    #[arg(long, value_enum, default_value = "png")]
-    format: Format,
-}
-
-/// A task of `bench plasticity` by name.
-fn plasticity_task(s: &str) -> Result<neuromod_experiments::plasticity::Task, String> {
-    use neuromod_experiments::plasticity::Task;
-    Task::ALL
-        .into_iter()
-        .find(|t| t.name() == s)
-        .ok_or_else(|| {
-            let names: Vec<_> = Task::ALL.iter().map(|t| t.name()).collect();
-            format!("no task `{s}` (known: {})", names.join(", "))
-        })
-}
-
 /// Arguments of the hidden `bench unit`.
 #[derive(Args, Debug)]
 pub struct UnitArgs {
@@ -351,18 +310,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             };
             experiment(&config, DeviceChoice::Ndarray, &a.out, a.format, false)
         }
-        BenchCommand::Plasticity(a) => {
-            let d = PlasticityConfig::default();
-            let config = PlasticityConfig {
-                tasks: a.tasks,
-                rules: a.rules,
-                seeds: a.seeds.unwrap_or(d.seeds),
-                iterations: a.iterations.unwrap_or(d.iterations),
-                batch: a.batch.unwrap_or(d.batch),
-                lr: a.lr.unwrap_or(d.lr),
-            };
-            experiment(&config, DeviceChoice::Ndarray, &a.out, a.format, false)
-        }
+        BenchCommand::Plasticity(a) => crate::plasticity::run(a),
         BenchCommand::Dispatches(a) => crate::dispatches::run(a),
         BenchCommand::Step(a) => crate::step::run(a),
         BenchCommand::Unit(a) => {
@@ -393,7 +341,7 @@ pub fn dopamine(a: DopamineArgs) -> Result<()> {
 
 /// Runs `config` on `choice` into `out` (each unit in a fresh `neuromod` process when
 /// `isolate`): progress on stderr, the report's lines on stdout.
-fn experiment<E: Experiment>(
+pub(crate) fn experiment<E: Experiment>(
     config: &E,
     choice: DeviceChoice,
     out: &Path,

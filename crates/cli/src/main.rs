@@ -5,6 +5,7 @@ mod bench;
 mod device;
 mod dispatches;
 mod export;
+mod plasticity;
 mod report;
 mod run;
 mod signals;

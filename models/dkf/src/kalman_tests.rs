@@ -145,7 +145,7 @@ fn the_smoothing_guide_reaches_the_kalman_likelihood_and_the_filtering_guide_can
     for guide in [Guide::Smoothing, Guide::Filtering] {
         let model = lgssm_dkf(guide, &device);
         let untrained = elbo_per_step(&model, &test_b, 8).0;
-        let model = train_guide(model, &train_b, 600);
+        let model = train_guide(model, &train_b, 400);
         let (elbo, se) = elbo_per_step(&model, &test_b, 32);
         eprintln!(
             "{guide:?}: ELBO {elbo:.4} +- {se:.4} (untrained {untrained:.4}), Kalman {exact:.4}"
