@@ -68,6 +68,9 @@ pub struct Network {
     pub types: Vec<usize>,
     /// `reads[r][s]`: whether type r reads a modulator type s secretes ([`NetworkConfig::reads`]).
     pub reads: Vec<Vec<bool>>,
+    /// Fixed random feedback weights [N, K] in place of W_out for the learning signal of
+    /// random-feedback rules (drawn like W_out, on the output cells, and never trained).
+    pub feedback: Tensor<2>,
 }
 
 /// What one pass leaves for the rules: every step's pre-activations and rates, and the readout.
@@ -160,7 +163,10 @@ impl Network {
             readout_mask,
             types,
             reads: config.reads(),
+            feedback: Tensor::zeros([n, k], device),
         };
+        // Drawn after the weights, so that they are the same with or without it.
+        net.feedback = normal([n, k], 1.0 / outputs.sqrt()) * net.readout_mask.clone();
         (net.w_rec, net.w_out) = net.hold(net.w_rec.clone(), net.w_out.clone());
         net
     }

@@ -45,7 +45,9 @@ impl Default for PlasticityConfig {
         let run = PlasticityRun::new(Task::Pattern, 0);
         Self {
             tasks: Task::ALL.to_vec(),
-            rules: RULES.iter().map(|r| r.name().to_string()).collect(),
+            rules: ["bptt", "eprop", "mdgl", "modprop"]
+                .map(String::from)
+                .to_vec(),
             seeds: 5,
             iterations: run.iterations,
             batch: run.batch,

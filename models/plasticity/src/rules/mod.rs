@@ -6,12 +6,14 @@ mod cell_types;
 mod eprop;
 mod mdgl;
 mod modprop;
+mod random_eprop;
 
 pub use bptt::Bptt;
 pub use cell_types::{modulated_weights, Averaging};
 pub use eprop::Eprop;
 pub use mdgl::{Mdgl, MDGL};
 pub use modprop::{ModProp, MODPROP};
+pub use random_eprop::RandomEprop;
 
 use burn::prelude::*;
 
@@ -41,7 +43,7 @@ pub trait LearningRule: Sync {
 }
 
 /// Every rule, in the order tables list them.
-pub static RULES: &[&dyn LearningRule] = &[&Bptt, &Eprop, &MDGL, &MODPROP];
+pub static RULES: &[&dyn LearningRule] = &[&Bptt, &Eprop, &MDGL, &MODPROP, &RandomEprop];
 
 /// The rule of that name.
 pub fn rule(name: &str) -> Option<&'static dyn LearningRule> {

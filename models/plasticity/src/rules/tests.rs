@@ -4,7 +4,8 @@
 use burn::prelude::*;
 
 use super::{
-    modulated_weights, rule, Averaging, Bptt, Eprop, Grads, LearningRule, Mdgl, ModProp, RULES,
+    modulated_weights, rule, Averaging, Bptt, Eprop, Grads, LearningRule, Mdgl, ModProp,
+    RandomEprop, RULES,
 };
 use crate::config::NetworkConfig;
 use crate::network::{Activation, Network, Trials};
@@ -279,9 +280,10 @@ fn modulated_weights_are_type_averages_where_a_receptor_reads_them() {
 }
 
 /// How well each rule's recurrent update points along the exact gradient (cosine, mean over
-/// 8 random networks and batches of 20 steps), printed; each must at least point the right way
-/// (measured: e-prop 0.59, MDGL 0.68, ModProp 0.26), and MDGL's modulator term must change
-/// e-prop's update.
+/// 8 random networks and batches of 20 steps), printed; each rule with symmetric feedback must
+/// at least point the right way (measured: e-prop 0.52, MDGL 0.60, ModProp 0.22), and MDGL's
+/// modulator term must change e-prop's update. Random feedback has no alignment to start with
+/// (it grows in training, as in feedback alignment; measured -0.13), so it is not asserted.
 #[test]
 fn every_rule_points_along_the_exact_gradient_and_mdgl_differs_from_eprop() {
     let cos = |a: Tensor<2>, b: Tensor<2>| {
@@ -302,7 +304,9 @@ fn every_rule_points_along_the_exact_gradient_and_mdgl_differs_from_eprop() {
             .sum::<f32>()
             / 8.0;
         eprintln!("{}: mean cosine to BPTT {mean:.3}", r.name());
-        assert!(mean > 0.0, "{}: {mean}", r.name());
+        if r.name() != "eprop-random" {
+            assert!(mean > 0.0, "{}: {mean}", r.name());
+        }
     }
     let (net, trials) = setup(20, 20);
     let (e, m) = (Eprop.grads(&net, &trials), super::MDGL.grads(&net, &trials));
@@ -310,4 +314,19 @@ fn every_rule_points_along_the_exact_gradient_and_mdgl_differs_from_eprop() {
         rel_diff(m.w_rec, e.w_rec) > 1e-3,
         "MDGL's modulator term did nothing"
     );
+}
+
+/// Random feedback is e-prop when the feedback weights are the readout's, and not otherwise.
+#[test]
+fn random_eprop_is_eprop_with_the_readout_as_feedback() {
+    let (mut net, trials) = setup(9, 10);
+    let random = RandomEprop.grads(&net, &trials);
+    assert!(rel_diff(random.w_rec, Eprop.grads(&net, &trials).w_rec) > 1e-2);
+    net.feedback = net.w_out.clone();
+    all_close(
+        &RandomEprop.grads(&net, &trials),
+        &Eprop.grads(&net, &trials),
+        1e-6,
+    )
+    .unwrap();
 }
