@@ -18,23 +18,24 @@ fn jsb_trains_and_evaluates_from_the_bundled_file() {
             .output()
             .expect("run neuromod")
     };
-    let o = run(&[
-        "train",
-        "--dataset",
-        "jsb",
-        "--device",
-        "ndarray",
-        "--epochs",
-        "1",
-        "--h-dim",
-        "8",
-        "--z-dim",
-        "2",
-        "--hidden",
-        "8",
-        "--out",
-        "runs/jsb",
-    ]);
+    // One epoch of a tiny model on the bundled JSB file, with `extra` flags, into `out`.
+    let tiny = |extra: &[&str], out: &str| {
+        let mut args = vec![
+            "train",
+            "--dataset",
+            "jsb",
+            "--device",
+            "ndarray",
+            "--epochs",
+            "1",
+        ];
+        args.extend([
+            "--h-dim", "8", "--z-dim", "2", "--hidden", "8", "--out", out,
+        ]);
+        args.extend(extra);
+        run(&args)
+    };
+    let o = tiny(&[], "runs/jsb");
     assert!(o.status.success(), "{}", stderr(&o));
     let config = |run: &str| -> serde_json::Value {
         let text = std::fs::read_to_string(dir.path().join(run).join("config.json")).unwrap();
@@ -45,49 +46,13 @@ fn jsb_trains_and_evaluates_from_the_bundled_file() {
     assert_eq!(c["model"]["likelihood"], "nade");
     assert_eq!(c["schedule"]["batch_size"], 8);
     assert_eq!(c["schedule"]["epochs"], 1, "the flag wins over the recipe");
-    let o = run(&[
-        "train",
-        "--dataset",
-        "jsb",
-        "--recipe",
-        "none",
-        "--device",
-        "ndarray",
-        "--epochs",
-        "1",
-        "--h-dim",
-        "8",
-        "--z-dim",
-        "2",
-        "--hidden",
-        "8",
-        "--out",
-        "runs/plain",
-    ]);
+    let o = tiny(&["--recipe", "none"], "runs/plain");
     assert!(o.status.success(), "{}", stderr(&o));
     let c = config("runs/plain");
     assert_eq!(c["model"]["likelihood"], "bernoulli");
     assert_eq!(c["schedule"]["batch_size"], 16);
     // A plateau schedule replaces the recipe's cosine decay instead of clashing with it.
-    let o = run(&[
-        "train",
-        "--dataset",
-        "jsb",
-        "--lr-plateau",
-        "5",
-        "--device",
-        "ndarray",
-        "--epochs",
-        "1",
-        "--h-dim",
-        "8",
-        "--z-dim",
-        "2",
-        "--hidden",
-        "8",
-        "--out",
-        "runs/plateau",
-    ]);
+    let o = tiny(&["--lr-plateau", "5"], "runs/plateau");
     assert!(o.status.success(), "{}", stderr(&o));
     let c = config("runs/plateau");
     assert!(c["schedule"]["lr_final"].is_null(), "{c}");

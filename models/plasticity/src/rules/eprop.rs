@@ -38,11 +38,18 @@ impl LearningRule for Eprop {
 
 /// The learning signals L^t = err_t W_out^T, each [B, N].
 pub(crate) fn readout_signals(net: &Network, pass: &Pass, trials: &Trials) -> Vec<Tensor<2>> {
+    feedback_signals(net, pass, trials, &net.w_out)
+}
+
+/// The learning signals through feedback weights `b` [N, K]: L^t = err_t b^T, each [B, N].
+pub(crate) fn feedback_signals(
+    net: &Network,
+    pass: &Pass,
+    trials: &Trials,
+    b: &Tensor<2>,
+) -> Vec<Tensor<2>> {
     (0..trials.steps())
-        .map(|t| {
-            net.error(pass, trials, t)
-                .matmul(net.w_out.clone().transpose())
-        })
+        .map(|t| net.error(pass, trials, t).matmul(b.clone().transpose()))
         .collect()
 }
 

@@ -3,7 +3,7 @@
 //! L^t = err_t B^T, as in feedback alignment; the eligibility traces are e-prop's. With
 //! B = W_out it is e-prop (tested).
 
-use super::eprop::eligibility_grads;
+use super::eprop::{eligibility_grads, feedback_signals};
 use super::{Grads, LearningRule};
 use crate::network::{Network, Trials};
 
@@ -18,12 +18,7 @@ impl LearningRule for RandomEprop {
 
     fn grads(&self, net: &Network, trials: &Trials) -> Grads {
         let pass = net.run(trials);
-        let signals: Vec<_> = (0..trials.steps())
-            .map(|t| {
-                net.error(&pass, trials, t)
-                    .matmul(net.feedback.clone().transpose())
-            })
-            .collect();
+        let signals = feedback_signals(net, &pass, trials, &net.feedback);
         eligibility_grads(net, &pass, trials, &signals)
     }
 }
